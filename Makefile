@@ -1,0 +1,34 @@
+# The two commands: `make run` and `make test`. Everything they need is installed on the way.
+SHELL := /bin/bash
+export PATH := $(HOME)/.cargo/bin:$(PATH)
+
+.PHONY: run dev test setup build build-release test-rust test-e2e clean
+
+## Build the release site and serve the portal on http://127.0.0.1:3000 (LEPTOS_SITE_ADDR overrides).
+run: build-release
+	LEPTOS_SITE_ROOT=target/site-release ./target/release/tessera
+
+## Serve a debug build (quicker to rebuild while working on the code).
+dev: build
+	LEPTOS_SITE_ROOT=target/site-debug ./target/debug/tessera
+
+## Run every test: Rust unit and integration tests (SQLite and PostgreSQL), then Playwright.
+test: build test-rust test-e2e
+
+build:
+	scripts/setup.sh test
+	scripts/build-site.sh debug
+
+build-release:
+	scripts/setup.sh build
+	scripts/build-site.sh release
+
+test-rust:
+	cargo test --workspace --features app/ssr
+
+test-e2e:
+	cd end2end && npx playwright test
+
+clean:
+	cargo clean
+	rm -rf end2end/node_modules end2end/test-results end2end/playwright-report

@@ -1,0 +1,59 @@
+//! The document shell, the root component and the one route table.
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::components::{Route, Router, Routes};
+use leptos_router::path;
+
+use crate::auth::pages::{HomePage, SignInPage};
+use crate::components::layout::NotFound;
+use crate::customers::pages::{CustomerPage, CustomersPage};
+use crate::entitlements::pages::EntitlementsPage;
+
+/// The HTML document the server renders around the app.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <link rel="icon" type="image/svg+xml" href="/favicon.svg"/>
+                <AutoReload options=options.clone()/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+/// The root component: styles, the auth context and the routes.
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    // Lets browser tests (and people) know when the page has become interactive.
+    Effect::new(move |_| {
+        if let Some(body) = document().body() {
+            let _ = body.set_attribute("data-hydrated", "true");
+        }
+    });
+
+    view! {
+        <Stylesheet id="leptos" href="/pkg/tessera.css"/>
+        <Title formatter=|title: String| if title.is_empty() { "Tessera".to_owned() } else { format!("{title} · Tessera") }/>
+        <Router>
+            <crate::components::layout::AuthProvider>
+                <Routes fallback=|| view! { <NotFound/> }>
+                    <Route path=path!("/") view=HomePage/>
+                    <Route path=path!("/signin") view=SignInPage/>
+                    <Route path=path!("/entitlements") view=EntitlementsPage/>
+                    <Route path=path!("/customers") view=CustomersPage/>
+                    <Route path=path!("/customers/:slug") view=CustomerPage/>
+                </Routes>
+            </crate::components::layout::AuthProvider>
+        </Router>
+    }
+}

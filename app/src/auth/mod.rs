@@ -1,0 +1,117 @@
+//! Who is signed in, and what they are.
+
+pub mod api;
+pub mod pages;
+
+use serde::{Deserialize, Serialize};
+
+/// What a user is to Tessera. Customer roles belong to one customer (the tenant);
+/// vendor roles belong to none and work across customers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    CustomerAdmin,
+    CustomerMember,
+    VendorAdmin,
+    VendorStaff,
+    Sales,
+}
+
+impl Role {
+    /// The name stored in the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::CustomerAdmin => "customer_admin",
+            Role::CustomerMember => "customer_member",
+            Role::VendorAdmin => "vendor_admin",
+            Role::VendorStaff => "vendor_staff",
+            Role::Sales => "sales",
+        }
+    }
+
+    /// Parses a stored role name; `None` for anything else.
+    pub fn parse(s: &str) -> Option<Role> {
+        [Role::CustomerAdmin, Role::CustomerMember, Role::VendorAdmin, Role::VendorStaff, Role::Sales]
+            .into_iter()
+            .find(|r| r.as_str() == s)
+    }
+
+    /// The words shown to people.
+    pub fn label(self) -> &'static str {
+        match self {
+            Role::CustomerAdmin => "Customer admin",
+            Role::CustomerMember => "Member",
+            Role::VendorAdmin => "Vendor admin",
+            Role::VendorStaff => "Vendor staff",
+            Role::Sales => "Sales",
+        }
+    }
+
+    /// True for the vendor's own people.
+    pub fn is_vendor(self) -> bool {
+        matches!(self, Role::VendorAdmin | Role::VendorStaff | Role::Sales)
+    }
+}
+
+/// The signed-in user as the UI sees them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CurrentUser {
+    pub id: i64,
+    pub email: String,
+    pub name: String,
+    pub role: Role,
+    /// The customer (tenant) a customer user belongs to; `None` for vendor users.
+    pub customer: Option<CustomerRef>,
+}
+
+impl CurrentUser {
+    /// Where this user starts after signing in.
+    pub fn home(&self) -> &'static str {
+        if self.role.is_vendor() {
+            "/customers"
+        } else {
+            "/entitlements"
+        }
+    }
+}
+
+/// A customer's id, slug and name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CustomerRef {
+    pub id: i64,
+    pub slug: String,
+    pub name: String,
+}
+
+/// Returns `next` when it is a path on this site, else `None`; this keeps the
+/// sign-in redirect from sending anyone to another site.
+pub fn local_path(next: &str) -> Option<&str> {
+    let ok = next.starts_with('/')
+        && !next.starts_with("//")
+        && !next.starts_with("/\\")
+        && next.len() <= 512
+        && next.bytes().all(|b| b.is_ascii_graphic());
+    ok.then_some(next)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_role_round_trips_through_its_stored_name() {
+        for role in [Role::CustomerAdmin, Role::CustomerMember, Role::VendorAdmin, Role::VendorStaff, Role::Sales] {
+            assert_eq!(Role::parse(role.as_str()), Some(role));
+        }
+        assert_eq!(Role::parse("root"), None);
+    }
+
+    #[test]
+    fn only_local_paths_are_followed_after_sign_in() {
+        assert_eq!(local_path("/entitlements"), Some("/entitlements"));
+        assert_eq!(local_path("/customers/initech?tab=seats"), Some("/customers/initech?tab=seats"));
+        for bad in ["https://evil.example/", "//evil.example", "/\\evil.example", "entitlements", "/a b", "/\u{e9}"] {
+            assert_eq!(local_path(bad), None, "{bad}");
+        }
+    }
+}

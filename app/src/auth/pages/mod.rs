@@ -1,0 +1,7 @@
+//! Sign-in and the front door.
+
+mod home;
+mod sign_in;
+
+pub use home::HomePage;
+pub use sign_in::SignInPage;

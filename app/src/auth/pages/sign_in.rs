@@ -1,0 +1,73 @@
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+
+use crate::auth::api::SignIn;
+use crate::components::layout::Auth;
+use crate::error::AppError;
+
+/// `/signin`: the sign-in form. Works before the page is interactive too: the form
+/// posts to the server function, which redirects on success and returns here with the
+/// error on failure.
+#[component]
+pub fn SignInPage() -> impl IntoView {
+    let auth = expect_context::<Auth>();
+    let sign_in = ServerAction::<SignIn>::new();
+    let query = use_query_map();
+    let next = move || query.read().get("next").unwrap_or_default();
+    let error = move || sign_in.value().get().and_then(Result::err);
+    let field_error = move |field: &'static str| move || error().and_then(|e| e.for_field(field));
+    let form_error = move || {
+        error().filter(|e| !matches!(e, AppError::Invalid { .. })).map(|e| e.to_string())
+    };
+
+    view! {
+        <Title text="Sign in"/>
+        <main class="signin-page">
+            <section class="card signin">
+                <h1>"Sign in to Tessera"</h1>
+                <Transition fallback=|| ()>
+                    {move || Suspend::new(async move {
+                        auth.user.await.ok().flatten().map(|user| view! {
+                            <p class="notice">
+                                "You are signed in as " {user.email.clone()} ". "
+                                <a href=user.home()>"Continue to your portal"</a>
+                            </p>
+                        })
+                    })}
+                </Transition>
+                <ActionForm action=sign_in attr:class="form" attr:novalidate=true>
+                    <input type="hidden" name="next" prop:value=next/>
+                    <div class="field">
+                        <label for="email">"Email"</label>
+                        <input
+                            id="email"
+                            name="email"
+                            type="email"
+                            autocomplete="username"
+                            aria-describedby="email-error"
+                            aria-invalid=move || field_error("email")().is_some().to_string()
+                        />
+                        <p class="field-error" id="email-error">{field_error("email")}</p>
+                    </div>
+                    <div class="field">
+                        <label for="password">"Password"</label>
+                        <input
+                            id="password"
+                            name="password"
+                            type="password"
+                            autocomplete="current-password"
+                            aria-describedby="password-error"
+                            aria-invalid=move || field_error("password")().is_some().to_string()
+                        />
+                        <p class="field-error" id="password-error">{field_error("password")}</p>
+                    </div>
+                    <p class="form-error" role="alert">{form_error}</p>
+                    <button type="submit" class="button primary" disabled=move || sign_in.pending().get()>
+                        {move || if sign_in.pending().get() { "Signing in…" } else { "Sign in" }}
+                    </button>
+                </ActionForm>
+            </section>
+        </main>
+    }
+}

@@ -1,0 +1,76 @@
+//! How numbers and dates read on the page.
+
+use chrono::NaiveDate;
+
+/// 10000 → "10,000".
+pub fn thousands(n: i64) -> String {
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3 + 1);
+    if n < 0 {
+        out.push('-');
+    }
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// 2027-01-07 → "7 Jan 2027".
+pub fn date(d: NaiveDate) -> String {
+    d.format("%-d %b %Y").to_string()
+}
+
+/// "in 45 days", "tomorrow", "today", "3 days ago".
+pub fn days_left(days: i64) -> String {
+    match days {
+        0 => "today".to_owned(),
+        1 => "tomorrow".to_owned(),
+        -1 => "yesterday".to_owned(),
+        d if d > 1 => format!("in {d} days"),
+        d => format!("{} days ago", -d),
+    }
+}
+
+/// Percent-encodes a value for a query string.
+pub fn encode_query_value(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~' | b'/') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thousands_groups_by_three() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1_000), "1,000");
+        assert_eq!(thousands(1_000_000), "1,000,000");
+        assert_eq!(thousands(-12_345), "-12,345");
+    }
+
+    #[test]
+    fn dates_and_days_read_plainly() {
+        let d = NaiveDate::from_ymd_opt(2027, 1, 7).unwrap_or_default();
+        assert_eq!(date(d), "7 Jan 2027");
+        assert_eq!(days_left(45), "in 45 days");
+        assert_eq!(days_left(1), "tomorrow");
+        assert_eq!(days_left(-3), "3 days ago");
+    }
+
+    #[test]
+    fn query_values_are_encoded() {
+        assert_eq!(encode_query_value("/customers/initech?x=1&y"), "/customers/initech%3Fx%3D1%26y");
+    }
+}

@@ -1,0 +1,108 @@
+//! The portal frame: who is signed in, the header with its navigation and Sign out,
+//! and the guard that sends visitors to sign-in.
+
+use leptos::prelude::*;
+use leptos_router::components::{Redirect, A};
+use leptos_router::hooks::use_location;
+
+use super::format::encode_query_value;
+use crate::auth::api::{get_current_user, SignOut};
+use crate::auth::CurrentUser;
+use crate::error::AppError;
+
+/// The signed-in user, re-read from the server on every navigation so that a session
+/// ended elsewhere is noticed at once.
+#[derive(Clone, Copy)]
+pub struct Auth {
+    pub user: Resource<Result<Option<CurrentUser>, AppError>>,
+}
+
+/// Provides [`Auth`] to everything inside it.
+#[component]
+pub fn AuthProvider(children: Children) -> impl IntoView {
+    let location = use_location();
+    let user = Resource::new_blocking(move || location.pathname.get(), |_| get_current_user());
+    provide_context(Auth { user });
+    children()
+}
+
+/// The frame of every signed-in page. Visitors are redirected to sign-in, and back to
+/// this page afterwards.
+#[component]
+pub fn Portal(children: ChildrenFn) -> impl IntoView {
+    let auth = expect_context::<Auth>();
+    let location = use_location();
+    view! {
+        <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || {
+                let children = children.clone();
+                Suspend::new(async move {
+                    match auth.user.await {
+                        Ok(Some(user)) => {
+                            view! {
+                                <Header user/>
+                                <main class="page">{children()}</main>
+                            }
+                                .into_any()
+                        }
+                        Ok(None) => {
+                            let here = location.pathname.get_untracked();
+                            let search = location.search.get_untracked();
+                            let next = if search.is_empty() { here } else { format!("{here}?{search}") };
+                            let to = format!("/signin?next={}", encode_query_value(&next));
+                            view! { <Redirect path=to/> }.into_any()
+                        }
+                        Err(error) => view! { <main class="page"><ErrorNotice error/></main> }.into_any(),
+                    }
+                })
+            }}
+        </Transition>
+    }
+}
+
+/// The top bar: brand, navigation for the user's role, who is signed in, Sign out.
+#[component]
+fn Header(user: CurrentUser) -> impl IntoView {
+    let sign_out = ServerAction::<SignOut>::new();
+    let org = user.customer.as_ref().map(|c| c.name.clone()).unwrap_or_else(|| "Vendor console".to_owned());
+    let nav = if user.role.is_vendor() {
+        view! { <A href="/customers">"Customers"</A> }.into_any()
+    } else {
+        view! { <A href="/entitlements">"Entitlements"</A> }.into_any()
+    };
+    view! {
+        <header class="topbar">
+            <a class="brand" href=user.home()>"Tessera"</a>
+            <span class="org">{org}</span>
+            <nav aria-label="Main">{nav}</nav>
+            <span class="who">
+                <span class="who-name">{user.name.clone()}</span>
+                <span class="who-role">{user.role.label()}</span>
+            </span>
+            <ActionForm action=sign_out attr:class="signout">
+                <button type="submit" class="button secondary">"Sign out"</button>
+            </ActionForm>
+        </header>
+    }
+}
+
+/// An error as people should read it.
+#[component]
+pub fn ErrorNotice(error: AppError) -> impl IntoView {
+    view! { <p class="notice error" role="alert">{error.to_string()}</p> }
+}
+
+/// The page for an address that leads nowhere.
+#[component]
+pub fn NotFound() -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        response.set_status(http::StatusCode::NOT_FOUND);
+    }
+    view! {
+        <main class="page narrow">
+            <h1>"Page not found"</h1>
+            <p>"There is nothing at this address. " <a href="/">"Go to your portal"</a> "."</p>
+        </main>
+    }
+}

@@ -1,0 +1,89 @@
+use leptos::prelude::*;
+
+use crate::components::format::{date, days_left, thousands};
+use crate::entitlements::{EntitlementStatus, EntitlementView};
+
+/// One entitlement: product, plan, status, seats, instances, dates and features.
+#[component]
+pub fn EntitlementCard(e: EntitlementView) -> impl IntoView {
+    let status_class = format!("badge status-{}", e.status.as_str());
+    let status_note = status_note(&e);
+    let next = next_date_line(&e);
+    let seats_full = e.seats_used >= e.seats_cap;
+    let features = e
+        .features
+        .iter()
+        .map(|f| {
+            let quota = f.quota.map(|q| format!(": {} a {}", thousands(q), f.quota_period.as_deref().unwrap_or("period")));
+            view! { <li data-feature=f.key.clone()>{f.name.clone()} {quota}</li> }
+        })
+        .collect_view();
+    let label = format!("{} entitlement", e.product);
+    view! {
+        <article class="card entitlement" aria-label=label>
+            <header class="card-head">
+                <h2>{e.product.clone()}</h2>
+                <span class="plan">{e.plan.clone()} " plan"</span>
+                <span class=status_class>{e.status.label()}</span>
+            </header>
+            {status_note.map(|n| view! { <p class="status-note">{n}</p> })}
+            <dl class="facts">
+                <div>
+                    <dt>"Seats"</dt>
+                    <dd class:full=seats_full>{format!("{} of {} used", e.seats_used, e.seats_cap)}</dd>
+                </div>
+                <div>
+                    <dt>"Instances"</dt>
+                    <dd>{format!("up to {}", thousands(e.instances_cap))}</dd>
+                </div>
+                {next.map(|(label, d, left)| view! {
+                    <div>
+                        <dt>{label}</dt>
+                        <dd>
+                            <time datetime=d.format("%Y-%m-%d").to_string()>{date(d)}</time>
+                            {left.map(|l| view! { <span class="days-left">{format!(" ({})", days_left(l))}</span> })}
+                        </dd>
+                    </div>
+                })}
+                <div>
+                    <dt>"Started"</dt>
+                    <dd><time datetime=e.starts_on.format("%Y-%m-%d").to_string()>{date(e.starts_on)}</time></dd>
+                </div>
+            </dl>
+            <h3>"Features"</h3>
+            <ul class="features">{features}</ul>
+        </article>
+    }
+}
+
+/// The plain-words line under the title for states that need one.
+fn status_note(e: &EntitlementView) -> Option<String> {
+    match e.status {
+        EntitlementStatus::Trial => Some(match e.trial_ends_on {
+            Some(d) => format!("Trial ends on {}.", date(d)),
+            None => "Trial.".to_owned(),
+        }),
+        EntitlementStatus::Suspended => Some(match &e.status_reason {
+            Some(r) => format!("Suspended: {r}. Features are unavailable until it is resumed."),
+            None => "Suspended. Features are unavailable until it is resumed.".to_owned(),
+        }),
+        EntitlementStatus::Expired => Some(match e.ends_on {
+            Some(d) => format!("Expired on {}.", date(d)),
+            None => "Expired.".to_owned(),
+        }),
+        EntitlementStatus::Cancelled => Some("Cancelled.".to_owned()),
+        EntitlementStatus::Active => None,
+    }
+}
+
+/// ("Renews" | "Trial ends" | "Ends", date, days left) for the date that matters next.
+fn next_date_line(e: &EntitlementView) -> Option<(&'static str, chrono::NaiveDate, Option<i64>)> {
+    let d = e.next_date()?;
+    let label = match e.status {
+        EntitlementStatus::Trial => "Trial ends",
+        _ if e.renews_on.is_some() && e.auto_renew => "Renews",
+        _ if e.renews_on.is_some() => "Renewal date",
+        _ => "Ends",
+    };
+    Some((label, d, e.days_left))
+}

@@ -1,0 +1,54 @@
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+use super::EntitlementCard;
+use crate::components::layout::{Auth, ErrorNotice, Portal};
+use crate::entitlements::api::list_entitlements;
+
+/// `/entitlements`: every entitlement of the signed-in user's organisation. Admins and
+/// members see the same facts; only admins will get the controls that change them.
+#[component]
+pub fn EntitlementsPage() -> impl IntoView {
+    view! {
+        <Title text="Entitlements"/>
+        <Portal>
+            <EntitlementsOf customer=None/>
+        </Portal>
+    }
+}
+
+/// The entitlements of `customer` (a slug; `None` for the user's own organisation).
+#[component]
+pub fn EntitlementsOf(customer: Option<String>) -> impl IntoView {
+    let auth = expect_context::<Auth>();
+    let customer = StoredValue::new(customer);
+    let entitlements = Resource::new(move || customer.get_value(), list_entitlements);
+    let read_only = move || {
+        auth.user.get().and_then(Result::ok).flatten().is_some_and(|u| u.role == crate::auth::Role::CustomerMember)
+    };
+    view! {
+        <Suspense fallback=|| view! { <p class="loading">"Loading entitlements…"</p> }>
+            {move || Suspend::new(async move {
+                match entitlements.await {
+                    Ok(list) if list.is_empty() => {
+                        view! { <p class="notice">"No entitlements yet."</p> }.into_any()
+                    }
+                    Ok(list) => {
+                        let org = list.first().map(|e| e.customer.clone()).unwrap_or_default();
+                        view! {
+                            <h1>{org} " — entitlements"</h1>
+                            <Show when=read_only>
+                                <p class="notice">"You can see what your organisation is entitled to. Your admin can change seats and plans."</p>
+                            </Show>
+                            <div class="cards">
+                                {list.into_iter().map(|e| view! { <EntitlementCard e/> }).collect_view()}
+                            </div>
+                        }
+                            .into_any()
+                    }
+                    Err(error) => view! { <ErrorNotice error/> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}

@@ -1,0 +1,7 @@
+//! The customer's entitlements.
+
+mod card;
+pub mod list;
+
+pub use card::EntitlementCard;
+pub use list::EntitlementsPage;

@@ -1,0 +1,22 @@
+//! Tessera's portal: the Leptos UI, its server functions and shared types; behind the
+//! `ssr` feature also the store and the server-side helpers.
+
+pub mod app;
+pub mod auth;
+pub mod components;
+pub mod customers;
+pub mod entitlements;
+pub mod error;
+
+#[cfg(feature = "ssr")]
+pub mod ssr;
+#[cfg(feature = "ssr")]
+pub mod store;
+
+/// The browser entry point: hydrates the server-rendered page.
+#[cfg(feature = "hydrate")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn hydrate() {
+    console_error_panic_hook::set_once();
+    leptos::mount::hydrate_body(app::App);
+}

@@ -1,0 +1,28 @@
+//! Server-side helpers: the application state, sessions, passwords and the
+//! authorisation checks every server function starts with.
+
+pub mod auth;
+pub mod password;
+pub mod session;
+pub mod state;
+
+pub use state::AppState;
+
+use crate::error::AppError;
+use crate::store::StoreError;
+
+/// Logs an internal failure once, with its chain, and returns the opaque error the
+/// client sees.
+pub fn internal(context: &str, err: impl std::fmt::Display) -> AppError {
+    tracing::error!(error = %err, "{context}");
+    AppError::Internal
+}
+
+/// Maps a store error to what the client may know: `NotFound` keeps its noun, the rest
+/// is logged and made opaque.
+pub fn from_store(what: &str, err: StoreError) -> AppError {
+    match err {
+        StoreError::NotFound => AppError::NotFound(what.to_owned()),
+        other => internal(what, other),
+    }
+}

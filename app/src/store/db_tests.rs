@@ -1,0 +1,173 @@
+//! Store round-trips on fresh migrated databases: SQLite always, PostgreSQL when the
+//! local server answers (required in CI with `TESSERA_REQUIRE_PG=1`).
+
+use super::testing::{self, TestDb};
+use super::*;
+use crate::auth::Role;
+use crate::entitlements::EntitlementStatus;
+
+const DAY: i64 = 86_400;
+
+/// A fixed "now" so that dates are exact: 2026-11-23 12:00 UTC.
+const NOW: i64 = 1_795_435_200;
+
+async fn seeded() -> Vec<TestDb> {
+    let dbs = testing::all().await;
+    if std::env::var("TESSERA_REQUIRE_PG").is_ok_and(|v| v == "1") {
+        assert!(dbs.iter().any(|d| d.name == "postgres"), "PostgreSQL is required here but did not answer");
+    }
+    let hashes: Vec<String> = seed::DEMO_USERS.iter().map(|(e, ..)| format!("hash-of-{e}")).collect();
+    for db in &dbs {
+        seed::seed_demo(&db.store, &hashes, NOW).await.unwrap_or_else(|e| panic!("{}: seed: {e}", db.name));
+    }
+    dbs
+}
+
+fn today() -> chrono::NaiveDate {
+    day_of(NOW)
+}
+
+#[tokio::test]
+async fn the_demo_seed_reads_back_as_the_portal_shows_it() {
+    for db in seeded().await {
+        let s = &db.store;
+        let initech = s.find_customer_by_slug("initech").await.unwrap_or_else(|e| panic!("{e}"));
+        let list = s.list_entitlements(initech.id, today()).await.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(list.len(), 1, "{}", db.name);
+        let e = &list[0];
+        assert_eq!((e.product.as_str(), e.plan.as_str(), e.status), ("Acme Analytics", "Team", EntitlementStatus::Active));
+        assert_eq!((e.seats_used, e.seats_cap, e.instances_cap), (2, 10, 3));
+        assert_eq!(e.renews_on, Some(day_of(NOW + 45 * DAY)));
+        assert_eq!(e.days_left, Some(45));
+        let keys: Vec<_> = e.features.iter().map(|f| (f.key.as_str(), f.quota)).collect();
+        assert_eq!(keys, [("dashboards", None), ("reports.export", None), ("api.calls", Some(10_000))]);
+
+        let globex = s.find_customer_by_slug("globex").await.unwrap_or_else(|e| panic!("{e}"));
+        let g = s.list_entitlements(globex.id, today()).await.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((g[0].plan.as_str(), g[0].status), ("Business", EntitlementStatus::Trial));
+        assert_eq!(g[0].trial_ends_on, Some(day_of(NOW + 10 * DAY)));
+        assert_eq!(g[0].days_left, Some(10));
+        assert_eq!(g[0].features.len(), 5);
+
+        let umbrella = s.find_customer_by_slug("umbrella").await.unwrap_or_else(|e| panic!("{e}"));
+        let u = s.list_entitlements(umbrella.id, today()).await.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(u[0].status, EntitlementStatus::Suspended);
+        assert_eq!(u[0].status_reason.as_deref(), Some("Payment overdue"));
+        db.drop_db().await;
+    }
+}
+
+#[tokio::test]
+async fn users_are_found_by_email_in_any_case_with_their_tenant() {
+    for db in seeded().await {
+        let s = &db.store;
+        let c = s.find_credentials(" ADA@initech.example").await.unwrap_or_else(|e| panic!("{e}"));
+        let c = c.unwrap_or_else(|| panic!("{}: ada not found", db.name));
+        assert_eq!(c.password_hash.as_deref(), Some("hash-of-ada@initech.example"));
+        let user = s.find_current_user(c.id).await.unwrap_or_else(|e| panic!("{e}")).unwrap_or_else(|| panic!("ada"));
+        assert_eq!(user.role, Role::CustomerAdmin);
+        assert_eq!(user.customer.map(|c| c.slug).as_deref(), Some("initech"));
+
+        let staff = s.find_credentials("staff@tessera.example").await.ok().flatten().unwrap_or_else(|| panic!("staff"));
+        let staff = s.find_current_user(staff.id).await.ok().flatten().unwrap_or_else(|| panic!("staff"));
+        assert_eq!((staff.role, staff.customer), (Role::VendorStaff, None));
+
+        assert!(s.find_credentials("nobody@initech.example").await.unwrap_or_else(|e| panic!("{e}")).is_none());
+        assert!(s.find_current_user(9_999).await.unwrap_or_else(|e| panic!("{e}")).is_none());
+        db.drop_db().await;
+    }
+}
+
+#[tokio::test]
+async fn seeding_twice_conflicts_and_leaves_nothing_half_written() {
+    for db in seeded().await {
+        let s = &db.store;
+        let before = s.list_customers().await.unwrap_or_else(|e| panic!("{e}"));
+        let audit_before = s.list_audit_events(None, 100).await.unwrap_or_else(|e| panic!("{e}")).len();
+        let again = seed::seed_demo(s, &vec!["h".to_owned(); seed::DEMO_USERS.len()], NOW).await;
+        assert!(matches!(again, Err(StoreError::Conflict { .. })), "{}: {again:?}", db.name);
+        assert_eq!(s.list_customers().await.unwrap_or_else(|e| panic!("{e}")), before);
+        assert_eq!(s.list_audit_events(None, 100).await.unwrap_or_else(|e| panic!("{e}")).len(), audit_before);
+        assert!(!s.is_empty().await.unwrap_or_else(|e| panic!("{e}")));
+        db.drop_db().await;
+    }
+}
+
+#[tokio::test]
+async fn customers_are_listed_by_name_with_their_entitlements() {
+    for db in seeded().await {
+        let list = db.store.list_customers().await.unwrap_or_else(|e| panic!("{e}"));
+        let names: Vec<_> = list.iter().map(|c| (c.name.as_str(), c.users)).collect();
+        assert_eq!(names, [("Globex", 1), ("Initech", 3), ("Umbrella", 1)]);
+        assert_eq!(list[1].entitlements, ["Acme Analytics · Team · active"]);
+        db.drop_db().await;
+    }
+}
+
+#[tokio::test]
+async fn a_seat_is_never_assigned_beyond_the_cap() {
+    for db in seeded().await {
+        let s = &db.store;
+        let globex = s.find_customer_by_slug("initech").await.unwrap_or_else(|e| panic!("{e}"));
+        let ent = s.list_entitlements(globex.id, today()).await.unwrap_or_else(|e| panic!("{e}"))[0].id;
+        let mut tx = s.pool().begin().await.unwrap_or_else(|e| panic!("{e}"));
+        sqlx::query("UPDATE entitlements SET seats_override = 3 WHERE id = $1")
+            .bind(ent)
+            .execute(&mut *tx)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let cy = s.find_credentials("cy@initech.example").await.ok().flatten().unwrap_or_else(|| panic!("cy")).id;
+        let grace = s.find_credentials("grace@globex.example").await.ok().flatten().unwrap_or_else(|| panic!("g")).id;
+        assert!(entitlements::assign_seat(&mut tx, ent, cy, NOW).await.unwrap_or_else(|e| panic!("{e}")));
+        assert!(!entitlements::assign_seat(&mut tx, ent, grace, NOW).await.unwrap_or_else(|e| panic!("{e}")), "cap of 3 reached");
+        tx.commit().await.unwrap_or_else(|e| panic!("{e}"));
+        let e = &s.list_entitlements(globex.id, today()).await.unwrap_or_else(|e| panic!("{e}"))[0];
+        assert_eq!((e.seats_used, e.seats_cap), (3, 3), "{}", db.name);
+        db.drop_db().await;
+    }
+}
+
+#[tokio::test]
+async fn the_audit_chain_verifies_and_a_tampered_row_is_found() {
+    for db in seeded().await {
+        let s = &db.store;
+        for email in ["ada@initech.example", "grace@globex.example", "staff@tessera.example"] {
+            let c = s.find_credentials(email).await.ok().flatten().unwrap_or_else(|| panic!("{email}"));
+            s.record_sign_in(&c, NOW + 60).await.unwrap_or_else(|e| panic!("{e}"));
+        }
+        assert_eq!(s.verify_audit_chain().await.unwrap_or_else(|e| panic!("{e}")), None, "{}", db.name);
+        let events = s.list_audit_events(None, 10).await.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(events.len(), 4);
+        assert_eq!(events[0].kind, "user.signed_in");
+        let globex = s.find_customer_by_slug("globex").await.unwrap_or_else(|e| panic!("{e}"));
+        let own = s.list_audit_events(Some(globex.id), 10).await.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(own.iter().map(|e| e.actor.as_str()).collect::<Vec<_>>(), ["grace@globex.example"]);
+
+        sqlx::query("UPDATE audit_events SET actor = 'mallory@initech.example' WHERE seq = 3")
+            .execute(s.pool())
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(s.verify_audit_chain().await.unwrap_or_else(|e| panic!("{e}")), Some(3), "{}", db.name);
+        db.drop_db().await;
+    }
+}
+
+#[tokio::test]
+async fn concurrent_audit_writers_keep_one_unbroken_chain() {
+    for db in seeded().await {
+        let s = db.store.clone();
+        let c = s.find_credentials("ada@initech.example").await.ok().flatten().unwrap_or_else(|| panic!("ada"));
+        let tasks: Vec<_> = (0..20)
+            .map(|i| {
+                let (s, c) = (s.clone(), c.clone());
+                tokio::spawn(async move { s.record_sign_in(&c, NOW + i).await })
+            })
+            .collect();
+        for t in tasks {
+            t.await.unwrap_or_else(|e| panic!("{e}")).unwrap_or_else(|e| panic!("{e}"));
+        }
+        assert_eq!(s.list_audit_events(None, 100).await.unwrap_or_else(|e| panic!("{e}")).len(), 21);
+        assert_eq!(s.verify_audit_chain().await.unwrap_or_else(|e| panic!("{e}")), None, "{}", db.name);
+        db.drop_db().await;
+    }
+}

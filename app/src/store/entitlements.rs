@@ -1,0 +1,143 @@
+//! Entitlements (customer × product) and their seats.
+
+use chrono::NaiveDate;
+use sqlx::{Any, Row, Transaction};
+
+use super::{day_of, flag, Store, StoreError};
+use crate::entitlements::{days_between, EntitlementStatus, EntitlementView, FeatureGrant};
+
+/// An entitlement to grant.
+#[derive(Debug, Clone)]
+pub struct NewEntitlement {
+    pub customer_id: i64,
+    pub product_id: i64,
+    pub plan_id: i64,
+    pub status: EntitlementStatus,
+    pub starts_at: i64,
+    pub ends_at: Option<i64>,
+    pub renews_at: Option<i64>,
+    pub trial_ends_at: Option<i64>,
+    pub grace_days: i64,
+    pub auto_renew: bool,
+    pub status_reason: Option<String>,
+}
+
+/// Grants an entitlement; `Conflict` when the customer has one for that product already.
+pub async fn create_entitlement(tx: &mut Transaction<'_, Any>, e: &NewEntitlement, at: i64) -> Result<i64, StoreError> {
+    let row = sqlx::query(
+        "INSERT INTO entitlements (customer_id, product_id, plan_id, status, starts_at, ends_at, renews_at,
+                                   trial_ends_at, grace_days, auto_renew, status_reason, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12) RETURNING id",
+    )
+    .bind(e.customer_id)
+    .bind(e.product_id)
+    .bind(e.plan_id)
+    .bind(e.status.as_str())
+    .bind(e.starts_at)
+    .bind(e.ends_at)
+    .bind(e.renews_at)
+    .bind(e.trial_ends_at)
+    .bind(e.grace_days)
+    .bind(i64::from(e.auto_renew))
+    .bind(e.status_reason.as_deref())
+    .bind(at)
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(row.try_get("id")?)
+}
+
+/// Assigns a seat of `entitlement_id` to `user_id` unless the cap is reached; the cap
+/// is checked in the same statement that inserts, so concurrent assignments cannot
+/// overshoot it. Returns false when the cap was reached.
+pub async fn assign_seat(tx: &mut Transaction<'_, Any>, entitlement_id: i64, user_id: i64, at: i64) -> Result<bool, StoreError> {
+    // Touching the entitlement first takes its row lock on PostgreSQL (and the write
+    // lock on SQLite), so two assignments never count the same free seat.
+    sqlx::query("UPDATE entitlements SET updated_at = updated_at WHERE id = $1")
+        .bind(entitlement_id)
+        .execute(&mut **tx)
+        .await?;
+    let done = sqlx::query(
+        "INSERT INTO seats (entitlement_id, user_id, assigned_at)
+         SELECT e.id, $2, $3 FROM entitlements e JOIN plans p ON p.id = e.plan_id
+         WHERE e.id = $1
+           AND (SELECT COUNT(*) FROM seats s WHERE s.entitlement_id = e.id) < COALESCE(e.seats_override, p.seats)",
+    )
+    .bind(entitlement_id)
+    .bind(user_id)
+    .bind(at)
+    .execute(&mut **tx)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+impl Store {
+    /// The entitlements of customer `customer_id`, by product name, as seen on day `today`.
+    pub async fn list_entitlements(&self, customer_id: i64, today: NaiveDate) -> Result<Vec<EntitlementView>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT e.id, c.name AS customer, p.name AS product, pl.name AS plan, e.plan_id, e.status, e.status_reason,
+                    (SELECT COUNT(*) FROM seats s WHERE s.entitlement_id = e.id) AS seats_used,
+                    COALESCE(e.seats_override, pl.seats) AS seats_cap,
+                    COALESCE(e.instances_override, pl.instances) AS instances_cap,
+                    e.starts_at, e.ends_at, e.renews_at, e.trial_ends_at, e.auto_renew
+             FROM entitlements e
+             JOIN customers c ON c.id = e.customer_id
+             JOIN products p ON p.id = e.product_id
+             JOIN plans pl ON pl.id = e.plan_id
+             WHERE e.customer_id = $1
+             ORDER BY p.name, e.id",
+        )
+        .bind(customer_id)
+        .fetch_all(self.pool())
+        .await?;
+        let features = sqlx::query(
+            "SELECT pf.plan_id, f.key, f.name, pf.quota, pf.quota_period
+             FROM plan_features pf JOIN features f ON f.id = pf.feature_id
+             WHERE pf.plan_id IN (SELECT plan_id FROM entitlements WHERE customer_id = $1)
+             ORDER BY f.id",
+        )
+        .bind(customer_id)
+        .fetch_all(self.pool())
+        .await?;
+
+        let mut out = Vec::with_capacity(rows.len());
+        for r in rows {
+            let plan_id: i64 = r.try_get("plan_id")?;
+            let mut grants = Vec::new();
+            for f in &features {
+                if f.try_get::<i64, _>("plan_id")? == plan_id {
+                    grants.push(FeatureGrant {
+                        key: f.try_get("key")?,
+                        name: f.try_get("name")?,
+                        quota: f.try_get("quota")?,
+                        quota_period: f.try_get("quota_period")?,
+                    });
+                }
+            }
+            let status: String = r.try_get("status")?;
+            let status = EntitlementStatus::parse(&status)
+                .ok_or_else(|| StoreError::Db(sqlx::Error::Decode(format!("unknown status {status}").into())))?;
+            let date = |col: &str| -> Result<Option<NaiveDate>, sqlx::Error> { Ok(r.try_get::<Option<i64>, _>(col)?.map(day_of)) };
+            let mut view = EntitlementView {
+                id: r.try_get("id")?,
+                customer: r.try_get("customer")?,
+                product: r.try_get("product")?,
+                plan: r.try_get("plan")?,
+                status,
+                status_reason: r.try_get("status_reason")?,
+                seats_used: r.try_get("seats_used")?,
+                seats_cap: r.try_get("seats_cap")?,
+                instances_cap: r.try_get("instances_cap")?,
+                features: grants,
+                starts_on: day_of(r.try_get("starts_at")?),
+                ends_on: date("ends_at")?,
+                renews_on: date("renews_at")?,
+                trial_ends_on: date("trial_ends_at")?,
+                auto_renew: flag(&r, "auto_renew")?,
+                days_left: None,
+            };
+            view.days_left = view.next_date().map(|d| days_between(today, d));
+            out.push(view);
+        }
+        Ok(out)
+    }
+}

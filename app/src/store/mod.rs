@@ -1,0 +1,173 @@
+//! The entitlement store: the only place with SQL. One code path serves SQLite and
+//! PostgreSQL through sqlx's `Any` driver; times are Unix seconds, flags 0/1.
+
+pub mod audit;
+pub mod catalog;
+pub mod customers;
+pub mod entitlements;
+pub mod seed;
+pub mod users;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::migrate::Migrator;
+use sqlx::{AnyPool, Row};
+
+static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/sqlite");
+static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/postgres");
+
+/// Which database engine a store talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    Sqlite,
+    Postgres,
+}
+
+/// What a store operation can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The row asked for does not exist.
+    #[error("not found")]
+    NotFound,
+    /// A uniqueness or reference rule was broken; `constraint` names it.
+    #[error("conflict on {constraint}")]
+    Conflict { constraint: String },
+    /// The database URL is not one Tessera can use.
+    #[error("unsupported database URL: {0}")]
+    BadUrl(String),
+    /// Any other database failure.
+    #[error(transparent)]
+    Db(sqlx::Error),
+    /// Applying the migrations failed.
+    #[error(transparent)]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        match &e {
+            sqlx::Error::RowNotFound => StoreError::NotFound,
+            sqlx::Error::Database(db) if db.is_unique_violation() || db.is_foreign_key_violation() => {
+                // PostgreSQL names the constraint; SQLite only says which columns.
+                let constraint = db.constraint().map(str::to_owned).unwrap_or_else(|| db.message().to_owned());
+                StoreError::Conflict { constraint }
+            }
+            _ => StoreError::Db(e),
+        }
+    }
+}
+
+/// The store: a pool over one database.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: AnyPool,
+    engine: Engine,
+}
+
+impl Store {
+    /// Connects to `url` (`sqlite://path` or `postgres://…`), creating a SQLite file and
+    /// its folder when missing. Fails on an unknown scheme or an unreachable database.
+    pub async fn connect(url: &str) -> Result<Store, StoreError> {
+        sqlx::any::install_default_drivers();
+        let (engine, url) = normalise_url(url)?;
+        let max = if engine == Engine::Sqlite { 8 } else { 16 };
+        let pool = AnyPoolOptions::new().max_connections(max).connect(&url).await?;
+        if engine == Engine::Sqlite {
+            // WAL lets readers go on while one writer commits; it is a property of the file.
+            sqlx::query("PRAGMA journal_mode = WAL").execute(&pool).await?;
+        }
+        Ok(Store { pool, engine })
+    }
+
+    /// Applies the migrations of this store's engine that are not applied yet.
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        match self.engine {
+            Engine::Sqlite => SQLITE_MIGRATIONS.run(&self.pool).await?,
+            Engine::Postgres => POSTGRES_MIGRATIONS.run(&self.pool).await?,
+        }
+        Ok(())
+    }
+
+    /// The engine behind this store.
+    pub fn engine(&self) -> Engine {
+        self.engine
+    }
+
+    /// The pool, for the store's modules.
+    pub(crate) fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// Closes the pool, waiting for connections to be returned.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// Tells the engine of `url` and returns the URL sqlx should open; a SQLite file gets
+/// `mode=rwc` (create when missing) and its parent folder is created.
+pub fn normalise_url(url: &str) -> Result<(Engine, String), StoreError> {
+    if let Some(rest) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
+        let path = rest.split('?').next().unwrap_or_default();
+        if path.is_empty() || path.contains(":memory:") {
+            return Err(StoreError::BadUrl("SQLite needs a file path (each pooled connection to :memory: would see its own database)".into()));
+        }
+        if let Some(parent) = std::path::Path::new(path).parent() {
+            if !parent.as_os_str().is_empty() {
+                std::fs::create_dir_all(parent)
+                    .map_err(|e| StoreError::BadUrl(format!("cannot create {}: {e}", parent.display())))?;
+            }
+        }
+        let url = if url.contains("mode=") {
+            url.to_owned()
+        } else if url.contains('?') {
+            format!("{url}&mode=rwc")
+        } else {
+            format!("{url}?mode=rwc")
+        };
+        Ok((Engine::Sqlite, url))
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok((Engine::Postgres, url.to_owned()))
+    } else {
+        Err(StoreError::BadUrl("expected sqlite://… or postgres://…".into()))
+    }
+}
+
+/// Now, as Unix seconds.
+pub fn now() -> i64 {
+    Utc::now().timestamp()
+}
+
+/// The UTC calendar day of a Unix time.
+pub fn day_of(secs: i64) -> NaiveDate {
+    DateTime::<Utc>::from_timestamp(secs, 0).unwrap_or_default().date_naive()
+}
+
+/// Reads an `INTEGER`/`BIGINT` 0/1 column as a bool.
+pub(crate) fn flag(row: &AnyRow, column: &str) -> Result<bool, sqlx::Error> {
+    Ok(row.try_get::<i64, _>(column)? != 0)
+}
+
+#[cfg(test)]
+pub(crate) mod testing;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlite_urls_get_create_mode_and_memory_is_refused() {
+        let dir = std::env::temp_dir().join(format!("tessera-url-{}", std::process::id()));
+        let url = format!("sqlite://{}/t.db", dir.display());
+        let (engine, opened) = normalise_url(&url).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(engine, Engine::Sqlite);
+        assert!(opened.ends_with("?mode=rwc"));
+        assert!(dir.is_dir());
+        assert!(matches!(normalise_url("sqlite::memory:"), Err(StoreError::BadUrl(_))));
+        assert!(matches!(normalise_url("mysql://x"), Err(StoreError::BadUrl(_))));
+        assert_eq!(normalise_url("postgres://h/db").map(|x| x.0).ok(), Some(Engine::Postgres));
+    }
+}
+
+#[cfg(test)]
+mod db_tests;

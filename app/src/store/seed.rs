@@ -1,0 +1,144 @@
+//! The demo data a new database gets, so that a first start shows a working portal.
+
+use super::audit::{self, Actor, NewAuditEvent};
+use super::catalog::{self, NewFeature, NewPlan};
+use super::customers::create_customer;
+use super::entitlements::{assign_seat, create_entitlement, NewEntitlement};
+use super::users::{create_user, NewUser};
+use super::{Store, StoreError};
+use crate::auth::Role;
+use crate::entitlements::EntitlementStatus;
+
+/// The password of every demo user.
+pub const DEMO_PASSWORD: &str = "tessera-demo";
+
+/// The demo users: (email, name, role, customer slug).
+pub const DEMO_USERS: [(&str, &str, Role, Option<&str>); 8] = [
+    ("admin@tessera.example", "Vera Admin", Role::VendorAdmin, None),
+    ("staff@tessera.example", "Sam Staff", Role::VendorStaff, None),
+    ("sales@tessera.example", "Sasha Sales", Role::Sales, None),
+    ("ada@initech.example", "Ada Lovelace", Role::CustomerAdmin, Some("initech")),
+    ("bob@initech.example", "Bob Porter", Role::CustomerMember, Some("initech")),
+    ("cy@initech.example", "Cy Lumbergh", Role::CustomerMember, Some("initech")),
+    ("grace@globex.example", "Grace Hopper", Role::CustomerAdmin, Some("globex")),
+    ("al@umbrella.example", "Al Wesker", Role::CustomerAdmin, Some("umbrella")),
+];
+
+const DAY: i64 = 86_400;
+
+/// Seeds the demo catalog, customers, users and entitlements in one transaction, with
+/// one audit event. `password_hashes` holds one hash of [`DEMO_PASSWORD`] per entry of
+/// [`DEMO_USERS`]. Fails with `Conflict` if any of it exists already.
+pub async fn seed_demo(store: &Store, password_hashes: &[String], now: i64) -> Result<(), StoreError> {
+    let mut tx = store.pool().begin().await?;
+    let actor = Actor::system("seed");
+
+    let product = catalog::create_product(&mut tx, "acme-analytics", "Acme Analytics", now).await?;
+    let features = [
+        NewFeature { key: "dashboards", name: "Dashboards", metered: false, unit: None },
+        NewFeature { key: "reports.export", name: "Report export", metered: false, unit: None },
+        NewFeature { key: "sso", name: "Single sign-on", metered: false, unit: None },
+        NewFeature { key: "audit.log", name: "Audit log", metered: false, unit: None },
+        NewFeature { key: "api.calls", name: "API calls", metered: true, unit: Some("calls") },
+    ];
+    for f in &features {
+        catalog::create_feature(&mut tx, product, f).await?;
+    }
+    let plans = [
+        NewPlan { key: "free", name: "Free", rank: 0, seats: 1, instances: 1, trial_days: 0, grace_days: 0,
+                  features: vec![("dashboards", None), ("api.calls", Some(1_000))] },
+        NewPlan { key: "team", name: "Team", rank: 1, seats: 10, instances: 3, trial_days: 14, grace_days: 7,
+                  features: vec![("dashboards", None), ("reports.export", None), ("api.calls", Some(10_000))] },
+        NewPlan { key: "business", name: "Business", rank: 2, seats: 50, instances: 10, trial_days: 14, grace_days: 14,
+                  features: vec![("dashboards", None), ("reports.export", None), ("sso", None), ("audit.log", None), ("api.calls", Some(100_000))] },
+        NewPlan { key: "enterprise", name: "Enterprise", rank: 3, seats: 500, instances: 100, trial_days: 30, grace_days: 30,
+                  features: vec![("dashboards", None), ("reports.export", None), ("sso", None), ("audit.log", None), ("api.calls", Some(1_000_000))] },
+    ];
+    for p in &plans {
+        catalog::create_plan(&mut tx, product, p, now).await?;
+    }
+
+    let initech = create_customer(&mut tx, "initech", "Initech", now).await?;
+    let globex = create_customer(&mut tx, "globex", "Globex", now).await?;
+    let umbrella = create_customer(&mut tx, "umbrella", "Umbrella", now).await?;
+    let customer_id = |slug: &str| match slug {
+        "initech" => initech,
+        "globex" => globex,
+        _ => umbrella,
+    };
+
+    let mut user_ids = Vec::with_capacity(DEMO_USERS.len());
+    for ((email, name, role, slug), hash) in DEMO_USERS.iter().zip(password_hashes) {
+        let user = NewUser { customer_id: slug.map(customer_id), email, name, role: *role, password_hash: Some(hash) };
+        user_ids.push((*email, create_user(&mut tx, &user, now).await?));
+    }
+
+    let team = catalog::find_plan_id(&mut tx, product, "team").await?;
+    let business = catalog::find_plan_id(&mut tx, product, "business").await?;
+    let enterprise = catalog::find_plan_id(&mut tx, product, "enterprise").await?;
+    let base = |customer_id, plan_id, status| NewEntitlement {
+        customer_id,
+        product_id: product,
+        plan_id,
+        status,
+        starts_at: now,
+        ends_at: None,
+        renews_at: None,
+        trial_ends_at: None,
+        grace_days: 7,
+        auto_renew: true,
+        status_reason: None,
+    };
+    let initech_ent = create_entitlement(
+        &mut tx,
+        &NewEntitlement { starts_at: now - 320 * DAY, renews_at: Some(now + 45 * DAY), ..base(initech, team, EntitlementStatus::Active) },
+        now,
+    )
+    .await?;
+    create_entitlement(
+        &mut tx,
+        &NewEntitlement {
+            starts_at: now - 4 * DAY,
+            trial_ends_at: Some(now + 10 * DAY),
+            ends_at: Some(now + 10 * DAY),
+            auto_renew: false,
+            grace_days: 14,
+            ..base(globex, business, EntitlementStatus::Trial)
+        },
+        now,
+    )
+    .await?;
+    create_entitlement(
+        &mut tx,
+        &NewEntitlement {
+            starts_at: now - 700 * DAY,
+            renews_at: Some(now + 120 * DAY),
+            grace_days: 30,
+            status_reason: Some("Payment overdue".into()),
+            ..base(umbrella, enterprise, EntitlementStatus::Suspended)
+        },
+        now,
+    )
+    .await?;
+    for (email, id) in &user_ids {
+        if matches!(*email, "ada@initech.example" | "bob@initech.example") && !assign_seat(&mut tx, initech_ent, *id, now).await? {
+            return Err(StoreError::Conflict { constraint: "seat cap".into() });
+        }
+    }
+
+    audit::record(
+        &mut tx,
+        NewAuditEvent {
+            actor: &actor,
+            customer_id: None,
+            kind: "demo.seeded",
+            subject: "catalog:acme-analytics".into(),
+            before: None,
+            after: Some(serde_json::json!({"customers": ["initech", "globex", "umbrella"], "users": DEMO_USERS.len()})),
+        },
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Builds the whole site without cargo-leptos: the wasm bundle that hydrates the pages,
+# its JS glue, the CSS and public files, then the server binary.
+#   scripts/build-site.sh debug|release
+# The site lands in target/site-<profile>; the server reads it via LEPTOS_SITE_ROOT.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+profile=${1:-debug}
+site=target/site-$profile
+pkg=$site/pkg
+
+case "$profile" in
+  debug)   wasm_flags=();                         wasm_dir=debug;        server_flags=() ;;
+  release) wasm_flags=(--profile wasm-release);   wasm_dir=wasm-release; server_flags=(--release) ;;
+  *) echo "usage: $0 debug|release" >&2; exit 2 ;;
+esac
+
+echo "==> wasm ($profile)"
+cargo build -p app --lib --target wasm32-unknown-unknown --no-default-features --features hydrate "${wasm_flags[@]}"
+
+mkdir -p "$pkg"
+wasm-bindgen --target web --no-typescript --out-dir "$pkg" --out-name tessera \
+  "target/wasm32-unknown-unknown/$wasm_dir/app.wasm"
+
+if [ "$profile" = release ]; then
+  # Debian's wasm-opt breaks the bundle; only npm's binaryen is used.
+  wasm_opt=end2end/node_modules/.bin/wasm-opt
+  if [ -x "$wasm_opt" ]; then
+    echo "==> wasm-opt"
+    "$wasm_opt" -Oz --enable-bulk-memory --enable-nontrapping-float-to-int \
+      -o "$pkg/tessera_bg.opt.wasm" "$pkg/tessera_bg.wasm"
+    mv "$pkg/tessera_bg.opt.wasm" "$pkg/tessera_bg.wasm"
+  else
+    echo "    (no npm wasm-opt in end2end/node_modules: the bundle stays unoptimised)"
+  fi
+fi
+
+cp style/main.css "$pkg/tessera.css"
+cp -R public/. "$site/"
+
+echo "==> server ($profile)"
+cargo build -p server --bin tessera "${server_flags[@]}"

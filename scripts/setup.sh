@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Installs what building and testing Tessera needs, skipping whatever is already there.
+#   scripts/setup.sh build   the wasm target, the wasm-bindgen CLI, end2end's npm packages
+#   scripts/setup.sh test    all of the above, plus Debian's chromium for the browser tests
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mode=${1:-build}
+WASM_BINDGEN_VERSION=0.2.130   # must equal the wasm-bindgen pin in Cargo.toml
+
+export PATH="$HOME/.cargo/bin:$PATH"
+
+if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
+  echo "==> rustup target add wasm32-unknown-unknown"
+  rustup target add wasm32-unknown-unknown
+fi
+
+if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$WASM_BINDGEN_VERSION" ]; then
+  echo "==> cargo install wasm-bindgen-cli $WASM_BINDGEN_VERSION (about 5 minutes, once)"
+  # Not --locked: the CLI's own lockfile pins a yanked crate.
+  cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
+fi
+
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  echo "==> apt-get install nodejs npm"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm
+fi
+
+# end2end/ holds the Playwright tests and npm's binaryen (wasm-opt for release builds).
+stamp=end2end/node_modules/.package-lock.json
+if [ ! -f "$stamp" ] || [ end2end/package-lock.json -nt "$stamp" ]; then
+  echo "==> npm ci (end2end)"
+  (cd end2end && npm ci --no-audit --no-fund)
+fi
+
+if [ "$mode" = test ] && [ ! -x /usr/bin/chromium ]; then
+  echo "==> apt-get install chromium"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+fi

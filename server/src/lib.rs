@@ -1,0 +1,4 @@
+//! The `tessera` server: configuration and the axum application around the portal.
+
+pub mod config;
+pub mod startup;

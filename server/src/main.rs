@@ -1,0 +1,17 @@
+//! `tessera`: serves the portal and (later) the enforcement API.
+
+use server::config::{self, Command, Config};
+use server::startup;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let config = Config::from_env_and_args(std::env::args().skip(1))?;
+    startup::init_tracing();
+    match config.command {
+        Command::Serve => startup::serve(config).await,
+        Command::Help => {
+            println!("{}", config::USAGE);
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,162 @@
+//! Building the application: store, sessions, routes and layers; and serving it.
+
+use std::time::Duration;
+
+use anyhow::Context;
+use app::app::{shell, App};
+use app::error::AppError;
+use app::ssr::session::SessionBackend;
+use app::ssr::AppState;
+use app::store::{seed, Store};
+use axum::body::{to_bytes, Body};
+use axum::http::{header, HeaderValue, Request, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::get;
+use axum::Router;
+use leptos::config::{Env, LeptosOptions};
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use tower_sessions::cookie::SameSite;
+use tower_sessions::session_store::ExpiredDeletion;
+use tower_sessions::{Expiry, SessionManagerLayer};
+
+use crate::config::Config;
+
+/// Logs to stderr, filtered by `RUST_LOG` (default `info`).
+pub fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,tower_sessions=warn"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}
+
+/// Everything a running server is made of.
+pub struct Application {
+    pub state: AppState,
+    pub sessions: SessionBackend,
+    pub config: Config,
+}
+
+impl Application {
+    /// Connects and migrates the store, seeds the demo data into a new database when
+    /// asked, and opens the session store.
+    pub async fn build(config: Config) -> anyhow::Result<Application> {
+        let store = Store::connect(&config.database_url)
+            .await
+            .with_context(|| format!("cannot open the database {}", config.database_for_log()))?;
+        store.migrate().await.context("cannot migrate the database")?;
+        if config.seed_demo && store.is_empty().await.context("cannot read the database")? {
+            let hashes = tokio::task::spawn_blocking(|| {
+                seed::DEMO_USERS
+                    .iter()
+                    .map(|_| app::ssr::password::hash_password(seed::DEMO_PASSWORD))
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .await?
+            .map_err(|e| anyhow::anyhow!("cannot hash the demo passwords: {e}"))?;
+            seed::seed_demo(&store, &hashes, app::store::now()).await.context("cannot seed the demo data")?;
+            tracing::info!("seeded the demo data");
+        }
+        let sessions = SessionBackend::connect(&config.database_url).await.context("cannot open the session store")?;
+        let leptos_options = LeptosOptions::builder()
+            .output_name("tessera")
+            .site_root(config.site_root.as_str())
+            .site_pkg_dir("pkg")
+            .site_addr(config.site_addr)
+            .env(match std::env::var("LEPTOS_ENV").as_deref() {
+                Ok("DEV") | Ok("dev") | Ok("development") => Env::DEV,
+                _ => Env::PROD,
+            })
+            .build();
+        Ok(Application { state: AppState { leptos_options, store }, sessions, config })
+    }
+
+    /// The router with every route and layer.
+    pub fn router(&self) -> Router {
+        router(self.state.clone(), self.sessions.clone(), &self.config)
+    }
+}
+
+/// The whole HTTP surface: health, the portal's pages and server functions, static files.
+pub fn router(state: AppState, sessions: SessionBackend, config: &Config) -> Router {
+    let routes = generate_route_list(App);
+    let session_layer = SessionManagerLayer::new(sessions)
+        .with_name("tessera_session")
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_secure(config.cookie_secure)
+        .with_expiry(Expiry::OnInactivity(
+            tower_sessions::cookie::time::Duration::try_from(config.session_idle)
+                .unwrap_or(tower_sessions::cookie::time::Duration::hours(12)),
+        ));
+    Router::new()
+        .route("/health", get(health))
+        .leptos_routes(&state, routes, {
+            let options = state.leptos_options.clone();
+            move || shell(options.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(middleware::from_fn(server_fn_status))
+        .layer(session_layer)
+        .with_state(state)
+}
+
+async fn health() -> &'static str {
+    "ok"
+}
+
+/// Gives a failed server function the HTTP status of its error (400, 401, 403, 404…)
+/// instead of a blanket 500, so that clients and logs can tell bad input from faults.
+async fn server_fn_status(req: Request<Body>, next: Next) -> Response {
+    let response = next.run(req).await;
+    if response.status() != StatusCode::INTERNAL_SERVER_ERROR || !response.headers().contains_key("serverfnerror") {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let Ok(bytes) = to_bytes(body, 64 * 1024).await else {
+        parts.status = StatusCode::INTERNAL_SERVER_ERROR;
+        return Response::from_parts(parts, Body::empty());
+    };
+    if let Ok(error) = serde_json::from_slice::<AppError>(&bytes) {
+        parts.status = StatusCode::from_u16(error.status_code()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        parts.headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    Response::from_parts(parts, Body::from(bytes))
+}
+
+/// Builds the application, prints where it listens and the demo sign-ins, and serves
+/// until Ctrl-C or SIGTERM.
+pub async fn serve(config: Config) -> anyhow::Result<()> {
+    let app = Application::build(config).await?;
+    let listener = tokio::net::TcpListener::bind(app.config.site_addr)
+        .await
+        .with_context(|| format!("cannot listen on {}", app.config.site_addr))?;
+    let addr = listener.local_addr()?;
+    tokio::spawn(app.sessions.clone().continuously_delete_expired(Duration::from_secs(3600)));
+    println!("Tessera is serving on http://{addr}");
+    if app.config.seed_demo {
+        println!("Demo sign-ins (password {}):", seed::DEMO_PASSWORD);
+        for (email, _, role, customer) in seed::DEMO_USERS {
+            println!("  {email:<24} {}{}", role.label(), customer.map(|c| format!(" of {c}")).unwrap_or_default());
+        }
+    }
+    axum::serve(listener, app.router()).with_graceful_shutdown(shutdown_signal()).await?;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}

@@ -1,0 +1,104 @@
+//! `spawn_app()`: the whole application on a free loopback port with a fresh demo
+//! database, and a cookie-keeping client to talk to it.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use reqwest::{Client, Response, StatusCode};
+use server::config::{Command, Config};
+use server::startup::Application;
+
+pub const PASSWORD: &str = "tessera-demo";
+
+/// A running application and a browser-like client with its own cookie jar.
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub client: Client,
+    dir: std::path::PathBuf,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn unique_dir() -> std::path::PathBuf {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    std::env::temp_dir().join(format!("tessera-it-{}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed)))
+}
+
+/// Starts the application with the demo data.
+pub async fn spawn_app() -> TestApp {
+    let dir = unique_dir();
+    let config = Config {
+        command: Command::Serve,
+        database_url: format!("sqlite://{}/tessera.db", dir.display()),
+        site_addr: "127.0.0.1:0".parse().unwrap_or_else(|e| panic!("{e}")),
+        site_root: dir.join("site").display().to_string(),
+        seed_demo: true,
+        session_idle: Duration::from_secs(3600),
+        cookie_secure: false,
+    };
+    let app = Application::build(config).await.unwrap_or_else(|e| panic!("build: {e:#}"));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap_or_else(|e| panic!("bind: {e}"));
+    let addr = listener.local_addr().unwrap_or_else(|e| panic!("{e}"));
+    let router = app.router();
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    TestApp { addr, client: new_client(), dir }
+}
+
+/// A client with an empty cookie jar that does not follow redirects.
+pub fn new_client() -> Client {
+    Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap_or_else(|e| panic!("client: {e}"))
+}
+
+impl TestApp {
+    /// The application's database.
+    pub fn database_url(&self) -> String {
+        format!("sqlite://{}/tessera.db", self.dir.display())
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    /// Calls the server function at `/api/<name>` with form fields, as the UI does.
+    pub async fn call(&self, name: &str, form: &[(&str, &str)]) -> Response {
+        self.call_as(&self.client, name, form).await
+    }
+
+    /// Same as [`TestApp::call`] with another client (another browser).
+    pub async fn call_as(&self, client: &Client, name: &str, form: &[(&str, &str)]) -> Response {
+        client
+            .post(self.url(&format!("/api/{name}")))
+            .header("accept", "application/json")
+            .form(form)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{name}: {e}"))
+    }
+
+    /// Signs `client` in as `email` with the demo password; panics unless it works.
+    pub async fn sign_in_as(&self, client: &Client, email: &str) {
+        let r = self.call_as(client, "sign_in", &[("email", email), ("password", PASSWORD)]).await;
+        assert_eq!(r.status(), StatusCode::OK, "sign in as {email}: {}", r.text().await.unwrap_or_default());
+    }
+
+    /// A new client signed in as `email`.
+    pub async fn client_for(&self, email: &str) -> Client {
+        let client = new_client();
+        self.sign_in_as(&client, email).await;
+        client
+    }
+}
+
+/// The JSON body of a response.
+pub async fn json(r: Response) -> serde_json::Value {
+    r.json().await.unwrap_or_else(|e| panic!("json: {e}"))
+}

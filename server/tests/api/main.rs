@@ -1,0 +1,7 @@
+//! HTTP tests against the real router, a real SQLite database and real sessions.
+
+mod helpers;
+
+mod pages;
+mod sessions;
+mod tenants;

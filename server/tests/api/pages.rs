@@ -1,0 +1,54 @@
+//! Server-rendered pages: redirects for visitors, content for the signed in.
+
+use reqwest::StatusCode;
+
+use crate::helpers::{new_client, spawn_app};
+
+#[tokio::test]
+async fn a_visitor_asking_for_a_portal_page_is_redirected_to_sign_in_with_the_way_back() {
+    let app = spawn_app().await;
+    let r = new_client()
+        .get(app.url("/entitlements"))
+        .header("accept", "text/html")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status(), StatusCode::FOUND);
+    assert_eq!(r.headers().get("location").and_then(|v| v.to_str().ok()), Some("/signin?next=/entitlements"));
+}
+
+#[tokio::test]
+async fn the_entitlements_page_is_rendered_on_the_server_for_a_signed_in_admin() {
+    let app = spawn_app().await;
+    let ada = app.client_for("ada@initech.example").await;
+    let r = ada.get(app.url("/entitlements")).header("accept", "text/html").send().await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status(), StatusCode::OK);
+    let html = r.text().await.unwrap_or_default();
+    assert!(html.contains("Acme Analytics"), "{html}");
+    assert!(html.contains("2 of 10 used"));
+    assert!(!html.contains("Globex"));
+}
+
+#[tokio::test]
+async fn the_front_door_sends_each_user_home() {
+    let app = spawn_app().await;
+    let get = |c: reqwest::Client, path: &'static str| {
+        let url = app.url(path);
+        async move {
+            let r = c.get(url).header("accept", "text/html").send().await.unwrap_or_else(|e| panic!("{e}"));
+            r.headers().get("location").and_then(|v| v.to_str().ok()).map(str::to_owned)
+        }
+    };
+    assert_eq!(get(new_client(), "/").await.as_deref(), Some("/signin"));
+    assert_eq!(get(app.client_for("ada@initech.example").await, "/").await.as_deref(), Some("/entitlements"));
+    assert_eq!(get(app.client_for("staff@tessera.example").await, "/").await.as_deref(), Some("/customers"));
+}
+
+#[tokio::test]
+async fn unknown_addresses_are_404_and_health_answers() {
+    let app = spawn_app().await;
+    let r = app.client.get(app.url("/no/such/page")).header("accept", "text/html").send().await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    let r = app.client.get(app.url("/health")).send().await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.text().await.ok().as_deref(), Some("ok"));
+}

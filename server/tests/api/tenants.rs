@@ -1,0 +1,63 @@
+//! Tenant isolation and roles: every server function, called by someone who must not.
+
+use reqwest::StatusCode;
+
+use crate::helpers::{json, new_client, spawn_app};
+
+#[tokio::test]
+async fn a_customer_reads_only_their_own_entitlements() {
+    let app = spawn_app().await;
+    let ada = app.client_for("ada@initech.example").await;
+    let own = json(app.call_as(&ada, "list_entitlements", &[]).await).await;
+    assert_eq!(own[0]["customer"], "Initech");
+    assert_eq!(own[0]["plan"], "Team");
+    assert_eq!(own[0]["seats_used"], 2);
+    assert_eq!(own[0]["seats_cap"], 10);
+    let named = json(app.call_as(&ada, "list_entitlements", &[("customer", "initech")]).await).await;
+    assert_eq!(named, own);
+}
+
+#[tokio::test]
+async fn every_customer_function_refuses_another_tenant() {
+    let app = spawn_app().await;
+    for (email, other) in [("grace@globex.example", "initech"), ("ada@initech.example", "globex"), ("bob@initech.example", "umbrella")] {
+        let client = app.client_for(email).await;
+        let r = app.call_as(&client, "list_entitlements", &[("customer", other)]).await;
+        assert_eq!(r.status(), StatusCode::FORBIDDEN, "{email} reading {other}");
+        let body = r.text().await.unwrap_or_default();
+        assert!(!body.contains("Team") && !body.contains("Business") && !body.contains("Enterprise"), "{body}");
+        // An unknown customer looks the same as another tenant's: no probing for names.
+        let r = app.call_as(&client, "list_entitlements", &[("customer", "no-such-customer")]).await;
+        assert_eq!(r.status(), StatusCode::FORBIDDEN);
+        let r = app.call_as(&client, "list_customers", &[]).await;
+        assert_eq!(r.status(), StatusCode::FORBIDDEN, "{email} listing customers");
+    }
+}
+
+#[tokio::test]
+async fn signed_out_callers_are_refused_everywhere() {
+    let app = spawn_app().await;
+    let anonymous = new_client();
+    for (name, form) in [("list_entitlements", vec![]), ("list_entitlements", vec![("customer", "initech")]), ("list_customers", vec![])] {
+        let r = app.call_as(&anonymous, name, &form).await;
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "{name}");
+    }
+    assert_eq!(json(app.call_as(&anonymous, "whoami", &[]).await).await, serde_json::Value::Null);
+}
+
+#[tokio::test]
+async fn vendor_users_list_customers_and_read_any_customer() {
+    let app = spawn_app().await;
+    for email in ["admin@tessera.example", "staff@tessera.example", "sales@tessera.example"] {
+        let client = app.client_for(email).await;
+        let list = json(app.call_as(&client, "list_customers", &[]).await).await;
+        let slugs: Vec<_> = list.as_array().map(|a| a.iter().map(|c| c["slug"].clone()).collect()).unwrap_or_default();
+        assert_eq!(slugs, ["globex", "initech", "umbrella"]);
+        let globex = json(app.call_as(&client, "list_entitlements", &[("customer", "globex")]).await).await;
+        assert_eq!(globex[0]["status"], "trial");
+        let r = app.call_as(&client, "list_entitlements", &[("customer", "no-such-customer")]).await;
+        assert_eq!(r.status(), StatusCode::NOT_FOUND);
+        let r = app.call_as(&client, "list_entitlements", &[]).await;
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST, "a vendor must name the customer");
+    }
+}

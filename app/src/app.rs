@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Route, Router, Routes};
-use leptos_router::path;
+use leptos_router::{path, SsrMode};
 
 use crate::auth::pages::{HomePage, SignInPage};
 use crate::components::layout::NotFound;
@@ -41,17 +41,19 @@ pub fn App() -> impl IntoView {
         }
     });
 
+    // Pages render whole on the server (SsrMode::Async): they read complete without
+    // JavaScript, and a redirect to sign-in is a real 302.
     view! {
         <Stylesheet id="leptos" href="/pkg/tessera.css"/>
         <Title formatter=|title: String| if title.is_empty() { "Tessera".to_owned() } else { format!("{title} · Tessera") }/>
         <Router>
             <crate::components::layout::AuthProvider>
                 <Routes fallback=|| view! { <NotFound/> }>
-                    <Route path=path!("/") view=HomePage/>
-                    <Route path=path!("/signin") view=SignInPage/>
-                    <Route path=path!("/entitlements") view=EntitlementsPage/>
-                    <Route path=path!("/customers") view=CustomersPage/>
-                    <Route path=path!("/customers/:slug") view=CustomerPage/>
+                    <Route path=path!("/") ssr=SsrMode::Async view=HomePage/>
+                    <Route path=path!("/signin") ssr=SsrMode::Async view=SignInPage/>
+                    <Route path=path!("/entitlements") ssr=SsrMode::Async view=EntitlementsPage/>
+                    <Route path=path!("/customers") ssr=SsrMode::Async view=CustomersPage/>
+                    <Route path=path!("/customers/:slug") ssr=SsrMode::Async view=CustomerPage/>
                 </Routes>
             </crate::components::layout::AuthProvider>
         </Router>

@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 export PATH := $(HOME)/.cargo/bin:$(PATH)
 
-.PHONY: run dev test setup build build-release test-rust test-e2e clean
+.PHONY: run dev test build build-release test-rust test-e2e bench-pages clean
 
 ## Build the release site and serve the portal on http://127.0.0.1:3000 (LEPTOS_SITE_ADDR overrides).
 run: build-release
@@ -28,6 +28,10 @@ test-rust:
 
 test-e2e:
 	cd end2end && npx playwright test
+
+## Page figures on the release build: wasm size and entitlements-page time to first byte.
+bench-pages:
+	scripts/bench-pages.sh
 
 clean:
 	cargo clean

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Portal figures on the release build: the wasm bundle's size and the time to first byte
+# of the entitlements page for a signed-in admin (N requests on loopback, default 50).
+#   scripts/bench-pages.sh        (make bench-pages)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+n=${N:-50}
+
+scripts/setup.sh build >/dev/null
+scripts/build-site.sh release >/dev/null 2>&1
+
+pkg=target/site-release/pkg
+wasm_raw=$(stat -c %s "$pkg/tessera_bg.wasm")
+wasm_gz=$(gzip -9 -c "$pkg/tessera_bg.wasm" | wc -c)
+js_raw=$(stat -c %s "$pkg/tessera.js")
+js_gz=$(gzip -9 -c "$pkg/tessera.js" | wc -c)
+
+dir=$(mktemp -d)
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
+DATABASE_URL="sqlite://$dir/bench.db" LEPTOS_SITE_ADDR="127.0.0.1:$port" LEPTOS_SITE_ROOT=target/site-release \
+  RUST_LOG=warn target/release/tessera >"$dir/server.log" 2>&1 &
+server=$!
+trap 'kill $server 2>/dev/null; rm -rf "$dir"' EXIT
+base="http://127.0.0.1:$port"
+for _ in $(seq 100); do curl -fs "$base/health" >/dev/null && break; sleep 0.1; done
+
+curl -fs -c "$dir/jar" -o /dev/null -H 'accept: application/json' \
+  --data-urlencode email=ada@initech.example --data-urlencode password=tessera-demo "$base/api/sign_in"
+page() { curl -fs -b "$dir/jar" -o /dev/null -H 'accept: text/html' -w '%{time_starttransfer}\n' "$base/entitlements"; }
+for _ in $(seq 5); do page >/dev/null; done
+for _ in $(seq "$n"); do page; done >"$dir/ttfb"
+
+sort -g "$dir/ttfb" | awk -v n="$n" '
+  { v[NR] = $1 * 1000 }
+  END {
+    printf "entitlements page TTFB over %d requests (ms): median %.2f  p90 %.2f  min %.2f  max %.2f\n",
+      n, v[int((n + 1) / 2)], v[int(n * 0.9)], v[1], v[n]
+  }'
+printf 'release wasm: %d bytes raw, %d bytes gzip; JS glue: %d raw, %d gzip\n' "$wasm_raw" "$wasm_gz" "$js_raw" "$js_gz"

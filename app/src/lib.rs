@@ -5,6 +5,7 @@ pub mod app;
 pub mod auth;
 pub mod components;
 pub mod customers;
+pub mod engine;
 pub mod entitlements;
 pub mod error;
 

@@ -19,6 +19,7 @@ environment:
   TESSERA_DEMO          1 (default) seeds demo data into a new database; 0 does not
   TESSERA_SESSION_HOURS sign-in lifetime without activity, in hours (default 12)
   TESSERA_COOKIE_SECURE 1 marks the session cookie Secure (serve behind https)
+  TESSERA_INSTANCE_TTL_SECS  seconds without a heartbeat before an instance's slot is freed (default 900)
   RUST_LOG              log filter (default info)";
 
 /// What to do.
@@ -38,6 +39,8 @@ pub struct Config {
     pub seed_demo: bool,
     pub session_idle: Duration,
     pub cookie_secure: bool,
+    /// Seconds an instance's heartbeat may lapse before its slot is freed.
+    pub instance_ttl: i64,
 }
 
 impl Config {
@@ -69,6 +72,12 @@ impl Config {
             seed_demo: flag("TESSERA_DEMO", true)?,
             session_idle: Duration::from_secs(hours * 3600),
             cookie_secure: flag("TESSERA_COOKIE_SECURE", false)?,
+            instance_ttl: var("TESSERA_INSTANCE_TTL_SECS")
+                .map(|v| v.trim().parse::<i64>())
+                .transpose()
+                .context("TESSERA_INSTANCE_TTL_SECS must be a whole number of seconds")?
+                .filter(|v| *v > 0)
+                .unwrap_or(app::engine::DEFAULT_INSTANCE_TTL),
         };
         for arg in args {
             match arg.as_str() {

@@ -1,4 +1,5 @@
 //! The `tessera` server: configuration and the axum application around the portal.
 
+pub mod api;
 pub mod config;
 pub mod startup;

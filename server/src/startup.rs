@@ -1,11 +1,14 @@
 //! Building the application: store, sessions, routes and layers; and serving it.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
 use app::app::{shell, App};
 use app::error::AppError;
+use app::ssr::enforcer::Enforcer;
 use app::ssr::session::SessionBackend;
+use app::ssr::tokens::TokenSigner;
 use app::ssr::AppState;
 use app::store::{seed, Store};
 use axum::body::{to_bytes, Body};
@@ -67,7 +70,10 @@ impl Application {
                 _ => Env::PROD,
             })
             .build();
-        Ok(Application { state: AppState { leptos_options, store }, sessions, config })
+        let enforcer = Enforcer::load(store.clone(), config.instance_ttl).await.context("cannot load entitlements")?;
+        let tokens = TokenSigner::load(&store).await.context("cannot load the signing keys")?;
+        let state = AppState { leptos_options, store, enforcer: Arc::new(enforcer), tokens: Arc::new(tokens) };
+        Ok(Application { state, sessions, config })
     }
 
     /// The router with every route and layer.
@@ -76,7 +82,8 @@ impl Application {
     }
 }
 
-/// The whole HTTP surface: health, the portal's pages and server functions, static files.
+/// The whole HTTP surface: health, the enforcement API, the portal's pages and server
+/// functions (behind sessions), static files.
 pub fn router(state: AppState, sessions: SessionBackend, config: &Config) -> Router {
     let routes = generate_route_list(App);
     let session_layer = SessionManagerLayer::new(sessions)
@@ -88,15 +95,19 @@ pub fn router(state: AppState, sessions: SessionBackend, config: &Config) -> Rou
             tower_sessions::cookie::time::Duration::try_from(config.session_idle)
                 .unwrap_or(tower_sessions::cookie::time::Duration::hours(12)),
         ));
-    Router::new()
-        .route("/health", get(health))
+    let portal = Router::new()
         .leptos_routes(&state, routes, {
             let options = state.leptos_options.clone();
             move || shell(options.clone())
         })
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(middleware::from_fn(server_fn_status))
-        .layer(session_layer)
+        .layer(session_layer);
+    Router::new()
+        .route("/health", get(health))
+        .route("/.well-known/jwks.json", get(crate::api::tokens::jwks))
+        .nest("/api/v1", crate::api::router())
+        .merge(portal)
         .with_state(state)
 }
 

@@ -2,9 +2,11 @@
 //! authorisation checks every server function starts with.
 
 pub mod auth;
+pub mod enforcer;
 pub mod password;
 pub mod session;
 pub mod state;
+pub mod tokens;
 
 pub use state::AppState;
 

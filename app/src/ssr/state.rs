@@ -5,11 +5,13 @@ use leptos::config::LeptosOptions;
 
 use crate::store::Store;
 
-/// Shared application state: the site options and the store.
+/// Shared application state: the site options, the store and the enforcement cache.
 #[derive(Clone, Debug)]
 pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub store: Store,
+    pub enforcer: std::sync::Arc<super::enforcer::Enforcer>,
+    pub tokens: std::sync::Arc<super::tokens::TokenSigner>,
 }
 
 impl FromRef<AppState> for LeptosOptions {

@@ -1,8 +1,11 @@
 //! Products, features and plans: the catalog that entitlements point into.
 
+use std::collections::HashMap;
+
 use sqlx::{Any, Row, Transaction};
 
 use super::StoreError;
+use crate::engine::Requirement;
 
 /// A feature to create under a product.
 #[derive(Debug, Clone)]
@@ -23,8 +26,8 @@ pub struct NewPlan<'a> {
     pub instances: i64,
     pub trial_days: i64,
     pub grace_days: i64,
-    /// (feature key, quota per `month`, if metered)
-    pub features: Vec<(&'a str, Option<i64>)>,
+    /// (feature key, quota per `month` if metered, what the feature requires)
+    pub features: Vec<(&'a str, Option<i64>, Requirement)>,
 }
 
 /// Creates a product; `Conflict` when its key is taken.
@@ -70,15 +73,17 @@ pub async fn create_plan(tx: &mut Transaction<'_, Any>, product_id: i64, p: &New
     .fetch_one(&mut **tx)
     .await?;
     let plan_id: i64 = row.try_get("id")?;
-    for (key, quota) in &p.features {
+    for (key, quota, rule) in &p.features {
         let period = quota.map(|_| "month");
+        let rule = serde_json::to_string(rule).map_err(|e| StoreError::Db(sqlx::Error::Encode(e.into())))?;
         let done = sqlx::query(
-            "INSERT INTO plan_features (plan_id, feature_id, quota, quota_period)
-             SELECT $1, id, $2, $3 FROM features WHERE product_id = $4 AND key = $5",
+            "INSERT INTO plan_features (plan_id, feature_id, quota, quota_period, rule)
+             SELECT $1, id, $2, $3, $4 FROM features WHERE product_id = $5 AND key = $6",
         )
         .bind(plan_id)
         .bind(*quota)
         .bind(period)
+        .bind(rule)
         .bind(product_id)
         .bind(*key)
         .execute(&mut **tx)
@@ -99,4 +104,18 @@ pub async fn find_plan_id(tx: &mut Transaction<'_, Any>, product_id: i64, key: &
         .await?
         .ok_or(StoreError::NotFound)?;
     Ok(row.try_get("id")?)
+}
+
+impl super::Store {
+    /// Product key → (feature key → feature id).
+    pub async fn list_feature_keys(&self) -> Result<HashMap<String, HashMap<String, i64>>, StoreError> {
+        let rows = sqlx::query("SELECT p.key AS product, f.key, f.id FROM features f JOIN products p ON p.id = f.product_id")
+            .fetch_all(self.pool())
+            .await?;
+        let mut out: HashMap<String, HashMap<String, i64>> = HashMap::new();
+        for r in rows {
+            out.entry(r.try_get("product")?).or_default().insert(r.try_get("key")?, r.try_get("id")?);
+        }
+        Ok(out)
+    }
 }

@@ -1,11 +1,16 @@
 //! The entitlement store: the only place with SQL. One code path serves SQLite and
 //! PostgreSQL through sqlx's `Any` driver; times are Unix seconds, flags 0/1.
 
+pub mod api_keys;
 pub mod audit;
 pub mod catalog;
 pub mod customers;
 pub mod entitlements;
+pub mod instances;
 pub mod seed;
+pub mod signing_keys;
+pub mod snapshots;
+pub mod usage;
 pub mod users;
 
 use chrono::{DateTime, NaiveDate, Utc};

@@ -7,10 +7,14 @@ use super::entitlements::{assign_seat, create_entitlement, NewEntitlement};
 use super::users::{create_user, NewUser};
 use super::{Store, StoreError};
 use crate::auth::Role;
+use crate::engine::Requirement;
 use crate::entitlements::EntitlementStatus;
 
 /// The password of every demo user.
 pub const DEMO_PASSWORD: &str = "tessera-demo";
+
+/// The Acme Analytics API key of the demo data.
+pub const DEMO_API_KEY: &str = "tsk_demo_acme";
 
 /// The demo users: (email, name, role, customer slug).
 pub const DEMO_USERS: [(&str, &str, Role, Option<&str>); 8] = [
@@ -44,19 +48,26 @@ pub async fn seed_demo(store: &Store, password_hashes: &[String], now: i64) -> R
     for f in &features {
         catalog::create_feature(&mut tx, product, f).await?;
     }
+    // Plain features need a seated user or a live instance; metered ones need quota left.
+    let seat_or_instance = || Requirement::Any(vec![Requirement::Seat, Requirement::Instance]);
+    let plain = |key| (key, None, seat_or_instance());
+    let metered = |key, quota| (key, Some(quota), Requirement::Quota);
     let plans = [
         NewPlan { key: "free", name: "Free", rank: 0, seats: 1, instances: 1, trial_days: 0, grace_days: 0,
-                  features: vec![("dashboards", None), ("api.calls", Some(1_000))] },
+                  features: vec![plain("dashboards"), metered("api.calls", 1_000)] },
         NewPlan { key: "team", name: "Team", rank: 1, seats: 10, instances: 3, trial_days: 14, grace_days: 7,
-                  features: vec![("dashboards", None), ("reports.export", None), ("api.calls", Some(10_000))] },
+                  features: vec![plain("dashboards"), plain("reports.export"), metered("api.calls", 10_000)] },
         NewPlan { key: "business", name: "Business", rank: 2, seats: 50, instances: 10, trial_days: 14, grace_days: 14,
-                  features: vec![("dashboards", None), ("reports.export", None), ("sso", None), ("audit.log", None), ("api.calls", Some(100_000))] },
+                  features: vec![plain("dashboards"), plain("reports.export"), plain("sso"), plain("audit.log"), metered("api.calls", 100_000)] },
         NewPlan { key: "enterprise", name: "Enterprise", rank: 3, seats: 500, instances: 100, trial_days: 30, grace_days: 30,
-                  features: vec![("dashboards", None), ("reports.export", None), ("sso", None), ("audit.log", None), ("api.calls", Some(1_000_000))] },
+                  features: vec![plain("dashboards"), plain("reports.export"), plain("sso"), plain("audit.log"), metered("api.calls", 1_000_000)] },
     ];
     for p in &plans {
         catalog::create_plan(&mut tx, product, p, now).await?;
     }
+
+    // The demo key lets a vendor try the enforcement API at once; only the seed makes it.
+    super::api_keys::create_api_key(&mut tx, product, "Demo key", DEMO_API_KEY, now).await?;
 
     let initech = create_customer(&mut tx, "initech", "Initech", now).await?;
     let globex = create_customer(&mut tx, "globex", "Globex", now).await?;

@@ -14,6 +14,7 @@ pub const PASSWORD: &str = "tessera-demo";
 pub struct TestApp {
     pub addr: SocketAddr,
     pub client: Client,
+    pub state: app::ssr::AppState,
     dir: std::path::PathBuf,
 }
 
@@ -31,8 +32,13 @@ fn unique_dir() -> std::path::PathBuf {
 
 /// Starts the application with the demo data.
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// Starts the application with the demo data and `tweak` applied to its configuration.
+pub async fn spawn_app_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
     let dir = unique_dir();
-    let config = Config {
+    let mut config = Config {
         command: Command::Serve,
         database_url: format!("sqlite://{}/tessera.db", dir.display()),
         site_addr: "127.0.0.1:0".parse().unwrap_or_else(|e| panic!("{e}")),
@@ -40,13 +46,16 @@ pub async fn spawn_app() -> TestApp {
         seed_demo: true,
         session_idle: Duration::from_secs(3600),
         cookie_secure: false,
+        instance_ttl: 900,
     };
+    tweak(&mut config);
     let app = Application::build(config).await.unwrap_or_else(|e| panic!("build: {e:#}"));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap_or_else(|e| panic!("bind: {e}"));
     let addr = listener.local_addr().unwrap_or_else(|e| panic!("{e}"));
     let router = app.router();
+    let state = app.state.clone();
     tokio::spawn(async move { axum::serve(listener, router).await });
-    TestApp { addr, client: new_client(), dir }
+    TestApp { addr, client: new_client(), dir, state }
 }
 
 /// A client with an empty cookie jar that does not follow redirects.

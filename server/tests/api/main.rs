@@ -2,6 +2,7 @@
 
 mod helpers;
 
+mod enforcement;
 mod pages;
 mod sessions;
 mod tenants;

@@ -1,0 +1,176 @@
+//! Answers checks from memory. Snapshots of each customer are loaded once and replaced
+//! by every write before that write returns, so the next check sees it; no database
+//! query sits on the check path.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use crate::engine::{self, CheckRequest, Decision, ReasonCode};
+use crate::store::api_keys::{hash_api_key, ApiKey};
+use crate::store::snapshots::CustomerSnapshot;
+use crate::store::{Store, StoreError};
+
+/// What a check can fail with (as opposed to being answered "no").
+#[derive(Debug, thiserror::Error)]
+pub enum EnforceError {
+    #[error("unknown customer {0:?}")]
+    UnknownCustomer(String),
+    #[error("unknown feature {0:?}")]
+    UnknownFeature(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// One check as the API receives it: names rather than ids.
+#[derive(Debug, Clone, Default)]
+pub struct CheckInput {
+    pub customer: String,
+    pub feature: String,
+    /// Email or external id.
+    pub user: Option<String>,
+    pub instance: Option<i64>,
+    pub region: Option<String>,
+    pub quantity: Option<i64>,
+}
+
+/// A decision with the entitlement facts the API reports beside it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CheckOutcome {
+    pub decision: Decision,
+    pub plan: Option<String>,
+    pub expires_at: Option<i64>,
+}
+
+/// The in-memory enforcement state.
+#[derive(Debug)]
+pub struct Enforcer {
+    store: Store,
+    instance_ttl: i64,
+    customers: RwLock<HashMap<i64, Arc<CustomerSnapshot>>>,
+    slugs: RwLock<HashMap<String, i64>>,
+    api_keys: RwLock<HashMap<String, ApiKey>>,
+    /// Product key → (feature key → feature id).
+    catalog: RwLock<HashMap<String, HashMap<String, i64>>>,
+}
+
+fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+    lock.read().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+    lock.write().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl Enforcer {
+    /// Loads API keys, the catalog and every customer.
+    pub async fn load(store: Store, instance_ttl: i64) -> Result<Enforcer, StoreError> {
+        let enforcer = Enforcer {
+            store,
+            instance_ttl,
+            customers: RwLock::default(),
+            slugs: RwLock::default(),
+            api_keys: RwLock::default(),
+            catalog: RwLock::default(),
+        };
+        enforcer.reload_keys_and_catalog().await?;
+        for id in enforcer.store.list_customer_ids().await? {
+            enforcer.refresh(id).await?;
+        }
+        Ok(enforcer)
+    }
+
+    /// Seconds a heartbeat may lapse before an instance's slot is free.
+    pub fn instance_ttl(&self) -> i64 {
+        self.instance_ttl
+    }
+
+    /// Re-reads API keys and the catalog (after either changes).
+    pub async fn reload_keys_and_catalog(&self) -> Result<(), StoreError> {
+        let keys = self.store.list_active_api_keys().await?.into_iter().collect();
+        let catalog = self.store.list_feature_keys().await?;
+        *write(&self.api_keys) = keys;
+        *write(&self.catalog) = catalog;
+        Ok(())
+    }
+
+    /// Re-reads one customer; every write calls this before it returns.
+    pub async fn refresh(&self, customer_id: i64) -> Result<(), StoreError> {
+        match self.store.load_customer_snapshot(customer_id, crate::store::now()).await {
+            Ok(snap) => {
+                write(&self.slugs).insert(snap.slug.clone(), customer_id);
+                write(&self.customers).insert(customer_id, Arc::new(snap));
+                Ok(())
+            }
+            Err(StoreError::NotFound) => {
+                write(&self.customers).remove(&customer_id);
+                write(&self.slugs).retain(|_, id| *id != customer_id);
+                Ok(())
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The id of feature `key` of `product`; `UnknownFeature` when it has none.
+    pub fn feature_id(&self, product: &str, key: &str) -> Result<i64, EnforceError> {
+        read(&self.catalog)
+            .get(product)
+            .and_then(|f| f.get(key).copied())
+            .ok_or_else(|| EnforceError::UnknownFeature(key.to_owned()))
+    }
+
+    /// The API key `key` stands for, unless unknown or revoked.
+    pub fn api_key(&self, key: &str) -> Option<ApiKey> {
+        read(&self.api_keys).get(&hash_api_key(key)).cloned()
+    }
+
+    /// The customer named by slug or numeric id, from memory; a customer created since
+    /// start is loaded once.
+    pub async fn customer(&self, reference: &str) -> Result<Arc<CustomerSnapshot>, EnforceError> {
+        let cached = {
+            let slugs = read(&self.slugs);
+            let id = slugs.get(reference).copied().or_else(|| reference.parse::<i64>().ok());
+            id.and_then(|id| read(&self.customers).get(&id).cloned())
+        };
+        if let Some(c) = cached {
+            return Ok(c);
+        }
+        let id = match reference.parse::<i64>() {
+            Ok(id) => Some(id),
+            Err(_) => self.store.find_customer_id(reference).await?,
+        };
+        let Some(id) = id else { return Err(EnforceError::UnknownCustomer(reference.to_owned())) };
+        self.refresh(id).await?;
+        read(&self.customers).get(&id).cloned().ok_or_else(|| EnforceError::UnknownCustomer(reference.to_owned()))
+    }
+
+    /// Answers one check for `product` at `now`.
+    pub fn check(&self, customer: &CustomerSnapshot, product: &str, input: &CheckInput, now: i64) -> Result<CheckOutcome, EnforceError> {
+        self.feature_id(product, &input.feature)?;
+        let Some(snap) = customer.entitlements.get(product) else {
+            return Ok(CheckOutcome {
+                decision: Decision {
+                    allowed: false,
+                    code: ReasonCode::NotEntitled,
+                    limits: engine::Limits { seats: 0, instances: 0, quota: None, period: None },
+                    remaining: None,
+                    warnings: vec![],
+                },
+                plan: None,
+                expires_at: None,
+            });
+        };
+        let request = CheckRequest {
+            feature: input.feature.clone(),
+            user_id: input.user.as_deref().and_then(|u| customer.users.get(&u.trim().to_lowercase()).copied()),
+            instance_id: input.instance,
+            region: input.region.clone(),
+            quantity: input.quantity,
+        };
+        let decision = engine::evaluate(snap, &request, now, self.instance_ttl);
+        let expires_at = match snap.status {
+            crate::entitlements::EntitlementStatus::Trial => snap.trial_ends_at.or(snap.ends_at),
+            _ => snap.ends_at,
+        };
+        Ok(CheckOutcome { decision, plan: Some(snap.plan.clone()), expires_at })
+    }
+}

@@ -1,0 +1,156 @@
+//! Loading what the engine evaluates: one customer's entitlements as snapshots.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use sqlx::Row;
+
+use super::{Store, StoreError};
+use crate::engine::{FeatureRule, Period, Quota, Requirement, Snapshot, Usage};
+use crate::entitlements::EntitlementStatus;
+
+/// One customer as enforcement sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CustomerSnapshot {
+    pub customer_id: i64,
+    pub slug: String,
+    /// Product key → that product's entitlement.
+    pub entitlements: HashMap<String, Snapshot>,
+    /// Lower-case email and external id → user id, for the customer's users.
+    pub users: HashMap<String, i64>,
+}
+
+fn decode(what: &str) -> StoreError {
+    StoreError::Db(sqlx::Error::Decode(format!("stored {what} is not valid").into()))
+}
+
+impl Store {
+    /// The ids of every customer.
+    pub async fn list_customer_ids(&self) -> Result<Vec<i64>, StoreError> {
+        Ok(sqlx::query_scalar("SELECT id FROM customers ORDER BY id").fetch_all(self.pool()).await?)
+    }
+
+    /// The id of the customer with `slug`, if any.
+    pub async fn find_customer_id(&self, slug: &str) -> Result<Option<i64>, StoreError> {
+        Ok(sqlx::query_scalar("SELECT id FROM customers WHERE slug = $1").bind(slug).fetch_optional(self.pool()).await?)
+    }
+
+    /// Loads customer `customer_id` for the engine, with usage counted in the quota
+    /// periods that contain `now`. `NotFound` when there is no such customer.
+    pub async fn load_customer_snapshot(&self, customer_id: i64, now: i64) -> Result<CustomerSnapshot, StoreError> {
+        let pool = self.pool();
+        let slug: String = sqlx::query_scalar("SELECT slug FROM customers WHERE id = $1")
+            .bind(customer_id)
+            .fetch_optional(pool)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        let rows = sqlx::query(
+            "SELECT e.id, e.plan_id, p.key AS product, pl.key AS plan, e.status, e.ends_at, e.trial_ends_at, e.grace_days,
+                    COALESCE(e.seats_override, pl.seats) AS seats_cap,
+                    COALESCE(e.instances_override, pl.instances) AS instances_cap, e.regions
+             FROM entitlements e JOIN products p ON p.id = e.product_id JOIN plans pl ON pl.id = e.plan_id
+             WHERE e.customer_id = $1",
+        )
+        .bind(customer_id)
+        .fetch_all(pool)
+        .await?;
+        let features = sqlx::query(
+            "SELECT pf.plan_id, f.key, pf.quota, pf.quota_period, pf.rule
+             FROM plan_features pf JOIN features f ON f.id = pf.feature_id
+             WHERE pf.plan_id IN (SELECT plan_id FROM entitlements WHERE customer_id = $1)",
+        )
+        .bind(customer_id)
+        .fetch_all(pool)
+        .await?;
+        let seats = sqlx::query(
+            "SELECT s.entitlement_id, s.user_id FROM seats s JOIN entitlements e ON e.id = s.entitlement_id WHERE e.customer_id = $1",
+        )
+        .bind(customer_id)
+        .fetch_all(pool)
+        .await?;
+        let instances = sqlx::query(
+            "SELECT i.id, i.entitlement_id, i.last_heartbeat_at FROM instances i JOIN entitlements e ON e.id = i.entitlement_id
+             WHERE e.customer_id = $1 AND i.deactivated_at IS NULL",
+        )
+        .bind(customer_id)
+        .fetch_all(pool)
+        .await?;
+        let usage = sqlx::query(
+            "SELECT d.entitlement_id, f.key, d.day, d.quantity FROM usage_daily d
+             JOIN features f ON f.id = d.feature_id JOIN entitlements e ON e.id = d.entitlement_id
+             WHERE e.customer_id = $1 AND d.day >= $2",
+        )
+        .bind(customer_id)
+        .bind(Period::Year.start(now))
+        .fetch_all(pool)
+        .await?;
+        let users = sqlx::query("SELECT id, email, external_id FROM users WHERE customer_id = $1 AND disabled = 0")
+            .bind(customer_id)
+            .fetch_all(pool)
+            .await?;
+
+        let mut entitlements = HashMap::new();
+        for r in rows {
+            let id: i64 = r.try_get("id")?;
+            let plan_id: i64 = r.try_get("plan_id")?;
+            let mut rules = BTreeMap::new();
+            for f in features.iter().filter(|f| f.try_get::<i64, _>("plan_id").ok() == Some(plan_id)) {
+                let rule: String = f.try_get("rule")?;
+                let quota = match (f.try_get::<Option<i64>, _>("quota")?, f.try_get::<Option<String>, _>("quota_period")?) {
+                    (Some(limit), period) => {
+                        Some(Quota { limit, period: period.as_deref().and_then(Period::parse).unwrap_or(Period::Month) })
+                    }
+                    (None, _) => None,
+                };
+                rules.insert(
+                    f.try_get::<String, _>("key")?,
+                    FeatureRule { requires: Requirement::parse(&rule).map_err(|_| decode("rule"))?, quota },
+                );
+            }
+            let mut used: HashMap<String, Usage> = HashMap::new();
+            for u in usage.iter().filter(|u| u.try_get::<i64, _>("entitlement_id").ok() == Some(id)) {
+                let key: String = u.try_get("key")?;
+                let Some(period) = rules.get(&key).and_then(|r| r.quota.as_ref()).map(|q| q.period) else { continue };
+                let start = period.start(now);
+                if u.try_get::<i64, _>("day")? >= start {
+                    used.entry(key).or_insert(Usage { period_start: start, used: 0 }).used += u.try_get::<i64, _>("quantity")?;
+                }
+            }
+            let status: String = r.try_get("status")?;
+            let regions: Option<String> = r.try_get("regions")?;
+            let snapshot = Snapshot {
+                entitlement_id: id,
+                customer_id,
+                plan: r.try_get("plan")?,
+                status: EntitlementStatus::parse(&status).ok_or_else(|| decode("status"))?,
+                ends_at: r.try_get("ends_at")?,
+                trial_ends_at: r.try_get("trial_ends_at")?,
+                grace_days: r.try_get("grace_days")?,
+                seats_cap: r.try_get("seats_cap")?,
+                instances_cap: r.try_get("instances_cap")?,
+                regions: regions.map(|s| s.split(',').map(|r| r.trim().to_owned()).filter(|r| !r.is_empty()).collect()),
+                features: rules,
+                seat_holders: seats
+                    .iter()
+                    .filter(|s| s.try_get::<i64, _>("entitlement_id").ok() == Some(id))
+                    .map(|s| s.try_get("user_id"))
+                    .collect::<Result<HashSet<i64>, _>>()?,
+                instances: instances
+                    .iter()
+                    .filter(|i| i.try_get::<i64, _>("entitlement_id").ok() == Some(id))
+                    .map(|i| Ok((i.try_get("id")?, i.try_get("last_heartbeat_at")?)))
+                    .collect::<Result<HashMap<i64, i64>, sqlx::Error>>()?,
+                usage: used,
+            };
+            entitlements.insert(r.try_get::<String, _>("product")?, snapshot);
+        }
+        let mut by_name = HashMap::new();
+        for u in users {
+            let id: i64 = u.try_get("id")?;
+            by_name.insert(u.try_get::<String, _>("email")?.to_lowercase(), id);
+            if let Some(ext) = u.try_get::<Option<String>, _>("external_id")? {
+                by_name.insert(ext.to_lowercase(), id);
+            }
+        }
+        Ok(CustomerSnapshot { customer_id, slug, entitlements, users: by_name })
+    }
+}

@@ -1,0 +1,102 @@
+//! Metered usage: events idempotent by their client event id, rolled up per day in the
+//! same transaction.
+
+use std::collections::HashMap;
+
+use sqlx::Row;
+
+use super::audit::{self, Actor, NewAuditEvent};
+use super::{Store, StoreError};
+
+/// One usage event, resolved to ids.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewUsage {
+    pub event_id: String,
+    pub customer_id: i64,
+    pub entitlement_id: i64,
+    pub feature_id: i64,
+    pub quantity: i64,
+    /// When it happened, Unix seconds.
+    pub at: i64,
+}
+
+/// What a batch came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct UsageReceipt {
+    /// Events counted now.
+    pub accepted: i64,
+    /// Events seen before (a retry), not counted again.
+    pub duplicates: i64,
+}
+
+const DAY: i64 = 86_400;
+const CHUNK: usize = 100;
+
+impl Store {
+    /// Records a batch in one transaction: new events are stored and added to the daily
+    /// roll-up; events already recorded (same entitlement and event id) are skipped.
+    /// Returns only after commit.
+    pub async fn record_usage(&self, actor: &Actor, events: &[NewUsage], now: i64) -> Result<UsageReceipt, StoreError> {
+        let mut tx = self.pool().begin().await?;
+        let mut rollup: HashMap<(i64, i64, i64), i64> = HashMap::new();
+        let mut per_customer: HashMap<i64, i64> = HashMap::new();
+        let mut accepted = 0;
+        for chunk in events.chunks(CHUNK) {
+            let mut sql = String::from(
+                "INSERT INTO usage_events (entitlement_id, feature_id, event_id, quantity, at, received_at) VALUES ",
+            );
+            for i in 0..chunk.len() {
+                let b = i * 6;
+                if i > 0 {
+                    sql.push(',');
+                }
+                sql.push_str(&format!("(${}, ${}, ${}, ${}, ${}, ${})", b + 1, b + 2, b + 3, b + 4, b + 5, b + 6));
+            }
+            sql.push_str(" ON CONFLICT (entitlement_id, event_id) DO NOTHING RETURNING entitlement_id, feature_id, quantity, at");
+            let mut q = sqlx::query(&sql);
+            for e in chunk {
+                q = q.bind(e.entitlement_id).bind(e.feature_id).bind(&e.event_id).bind(e.quantity).bind(e.at).bind(now);
+            }
+            for row in q.fetch_all(&mut *tx).await? {
+                let (ent, feature, qty, at): (i64, i64, i64, i64) =
+                    (row.try_get("entitlement_id")?, row.try_get("feature_id")?, row.try_get("quantity")?, row.try_get("at")?);
+                *rollup.entry((ent, feature, at.div_euclid(DAY) * DAY)).or_default() += qty;
+                accepted += 1;
+            }
+        }
+        for ((ent, feature, day), qty) in &rollup {
+            sqlx::query(
+                "INSERT INTO usage_daily (entitlement_id, feature_id, day, quantity) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (entitlement_id, feature_id, day) DO UPDATE SET quantity = usage_daily.quantity + excluded.quantity",
+            )
+            .bind(ent)
+            .bind(feature)
+            .bind(day)
+            .bind(qty)
+            .execute(&mut *tx)
+            .await?;
+        }
+        for e in events {
+            if rollup.keys().any(|(ent, ..)| *ent == e.entitlement_id) {
+                per_customer.entry(e.customer_id).or_default();
+            }
+        }
+        for customer in per_customer.keys() {
+            audit::record(
+                &mut tx,
+                NewAuditEvent {
+                    actor,
+                    customer_id: Some(*customer),
+                    kind: "usage.recorded",
+                    subject: format!("customer:{customer}"),
+                    before: None,
+                    after: Some(serde_json::json!({"events": events.iter().filter(|e| e.customer_id == *customer).count()})),
+                },
+                now,
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(UsageReceipt { accepted, duplicates: events.len() as i64 - accepted })
+    }
+}

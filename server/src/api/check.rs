@@ -1,0 +1,121 @@
+//! `POST /api/v1/check` and `POST /api/v1/checks`: may this user / instance use this
+//! feature now? A refusal is still a 200, with `allowed: false` and its code.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::post;
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+
+use super::{ApiError, ApiJson, Caller};
+use app::engine::{Limits, ReasonCode};
+use app::ssr::enforcer::{CheckInput, CheckOutcome};
+use app::ssr::AppState;
+
+/// The most checks one `/checks` call may carry.
+pub const MAX_BATCH: usize = 1_000;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/check", post(check)).route("/checks", post(checks))
+}
+
+/// One check.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CheckBody {
+    /// Customer slug (`initech`) or id.
+    pub customer: String,
+    /// Feature key (`reports.export`).
+    pub feature: String,
+    /// The user's email or external id.
+    pub user: Option<String>,
+    /// An activated instance's id.
+    pub instance: Option<i64>,
+    pub region: Option<String>,
+    /// Units about to be consumed (metered features); default 1.
+    pub quantity: Option<i64>,
+    /// The product; when given it must be the API key's.
+    pub product: Option<String>,
+}
+
+/// The answer to one check.
+#[derive(Debug, Serialize)]
+pub struct CheckResponse {
+    pub allowed: bool,
+    pub code: ReasonCode,
+    pub plan: Option<String>,
+    pub limits: Limits,
+    /// Units left this period for a metered feature; null otherwise.
+    pub remaining: Option<i64>,
+    pub warnings: Vec<ReasonCode>,
+    /// When the entitlement (or its trial) ends, RFC 3339; null when open-ended.
+    pub expires_at: Option<String>,
+}
+
+/// `{ "checks": [...] }` → `{ "results": [...] }`, in order.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChecksBody {
+    pub checks: Vec<CheckBody>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ChecksResponse {
+    pub results: Vec<CheckResponse>,
+}
+
+async fn check(State(state): State<AppState>, Caller(key): Caller, ApiJson(body): ApiJson<CheckBody>) -> Result<Json<CheckResponse>, ApiError> {
+    Ok(Json(answer(&state, &key.product_key, body, app::store::now()).await?))
+}
+
+async fn checks(State(state): State<AppState>, Caller(key): Caller, ApiJson(body): ApiJson<ChecksBody>) -> Result<Json<ChecksResponse>, ApiError> {
+    if body.checks.len() > MAX_BATCH {
+        return Err(ApiError::bad_request(format!("At most {MAX_BATCH} checks per call; this one has {}.", body.checks.len())));
+    }
+    let now = app::store::now();
+    let mut results = Vec::with_capacity(body.checks.len());
+    for (i, c) in body.checks.into_iter().enumerate() {
+        let r = answer(&state, &key.product_key, c, now).await.map_err(|mut e| {
+            e.message = format!("checks[{i}]: {}", e.message);
+            e
+        })?;
+        results.push(r);
+    }
+    Ok(Json(ChecksResponse { results }))
+}
+
+async fn answer(state: &AppState, product: &str, body: CheckBody, now: i64) -> Result<CheckResponse, ApiError> {
+    if body.customer.trim().is_empty() {
+        return Err(ApiError::bad_request("`customer` must name a customer (slug or id)."));
+    }
+    if body.feature.trim().is_empty() {
+        return Err(ApiError::bad_request("`feature` must name a feature key."));
+    }
+    if let Some(q) = body.quantity {
+        if !(0..=1_000_000_000_000).contains(&q) {
+            return Err(ApiError::bad_request("`quantity` must be between 0 and 10^12."));
+        }
+    }
+    if body.product.as_deref().is_some_and(|p| p != product) {
+        return Err(ApiError::new(StatusCode::FORBIDDEN, "wrong_scope", format!("This API key is for product {product:?}.")));
+    }
+    let customer = state.enforcer.customer(body.customer.trim()).await?;
+    let input = CheckInput {
+        customer: body.customer,
+        feature: body.feature,
+        user: body.user,
+        instance: body.instance,
+        region: body.region,
+        quantity: body.quantity,
+    };
+    let CheckOutcome { decision, plan, expires_at } = state.enforcer.check(&customer, product, &input, now)?;
+    Ok(CheckResponse {
+        allowed: decision.allowed,
+        code: decision.code,
+        plan,
+        limits: decision.limits,
+        remaining: decision.remaining,
+        warnings: decision.warnings,
+        expires_at: expires_at.and_then(|t| chrono::DateTime::from_timestamp(t, 0)).map(|t| t.to_rfc3339()),
+    })
+}

@@ -1,0 +1,125 @@
+//! Instances: `POST /instances` (activate), `POST /instances/{id}/heartbeat`,
+//! `DELETE /instances/{id}`. Caps are per entitlement; a lapsed heartbeat frees a slot.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::{delete, post};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+
+use super::{ApiError, ApiJson, Caller};
+use app::ssr::AppState;
+use app::store::audit::Actor;
+use app::store::instances::{Activation, Heartbeat};
+use app::store::StoreError;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/instances", post(activate))
+        .route("/instances/{id}/heartbeat", post(heartbeat))
+        .route("/instances/{id}", delete(deactivate))
+}
+
+/// An activation request.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ActivateBody {
+    /// Customer slug or id.
+    pub customer: String,
+    /// A stable identifier of the machine, container or process.
+    pub fingerprint: String,
+    pub name: Option<String>,
+}
+
+/// An active instance.
+#[derive(Debug, Serialize)]
+pub struct InstanceResponse {
+    pub id: i64,
+    pub customer: String,
+    pub fingerprint: String,
+    pub name: Option<String>,
+    /// Seconds within which the next heartbeat must come.
+    pub heartbeat_ttl: i64,
+    pub instances_cap: i64,
+}
+
+fn caller_actor(key_id: i64) -> Actor {
+    Actor { user_id: None, label: format!("api-key:{key_id}") }
+}
+
+async fn activate(
+    State(state): State<AppState>,
+    Caller(key): Caller,
+    ApiJson(body): ApiJson<ActivateBody>,
+) -> Result<(StatusCode, Json<InstanceResponse>), ApiError> {
+    let fingerprint = body.fingerprint.trim();
+    if fingerprint.is_empty() || fingerprint.len() > 256 {
+        return Err(ApiError::bad_request("`fingerprint` must be 1 to 256 characters."));
+    }
+    let name = body.name.as_deref().map(str::trim).filter(|n| !n.is_empty());
+    if name.is_some_and(|n| n.len() > 256) {
+        return Err(ApiError::bad_request("`name` must be at most 256 characters."));
+    }
+    let customer = state.enforcer.customer(body.customer.trim()).await?;
+    let Some(snap) = customer.entitlements.get(&key.product_key) else {
+        return Err(ApiError::new(StatusCode::CONFLICT, "not_entitled", "This customer has no entitlement to the product."));
+    };
+    let now = app::store::now();
+    let ttl = state.enforcer.instance_ttl();
+    let result = state
+        .store
+        .activate_instance(&caller_actor(key.id), customer.customer_id, snap.entitlement_id, snap.instances_cap, fingerprint, name, now, ttl)
+        .await
+        .map_err(ApiError::internal)?;
+    state.enforcer.refresh(customer.customer_id).await.map_err(ApiError::internal)?;
+    match result {
+        Activation::AtCap => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "instance_limit",
+            format!("All {} instance slots are in use; deactivate one or wait for one to lapse.", snap.instances_cap),
+        )),
+        Activation::Active { id, created } => Ok((
+            if created { StatusCode::CREATED } else { StatusCode::OK },
+            Json(InstanceResponse {
+                id,
+                customer: customer.slug.clone(),
+                fingerprint: fingerprint.to_owned(),
+                name: name.map(str::to_owned),
+                heartbeat_ttl: ttl,
+                instances_cap: snap.instances_cap,
+            }),
+        )),
+    }
+}
+
+#[derive(Debug, Serialize)]
+struct HeartbeatResponse {
+    id: i64,
+    alive: bool,
+    heartbeat_ttl: i64,
+}
+
+async fn heartbeat(State(state): State<AppState>, Caller(key): Caller, Path(id): Path<i64>) -> Result<Json<HeartbeatResponse>, ApiError> {
+    let now = app::store::now();
+    let ttl = state.enforcer.instance_ttl();
+    let (beat, customer) = state.store.heartbeat_instance(key.product_id, id, now, ttl).await.map_err(ApiError::internal)?;
+    if let Some(c) = customer {
+        state.enforcer.refresh(c).await.map_err(ApiError::internal)?;
+    }
+    match beat {
+        Heartbeat::Alive => Ok(Json(HeartbeatResponse { id, alive: true, heartbeat_ttl: ttl })),
+        Heartbeat::Lapsed => Err(ApiError::new(StatusCode::GONE, "instance_lapsed", "This instance lapsed or was deactivated; activate it again.")),
+        Heartbeat::NotFound => Err(ApiError::new(StatusCode::NOT_FOUND, "unknown_instance", format!("No instance {id}."))),
+    }
+}
+
+async fn deactivate(State(state): State<AppState>, Caller(key): Caller, Path(id): Path<i64>) -> Result<StatusCode, ApiError> {
+    match state.store.deactivate_instance(&caller_actor(key.id), Some(key.product_id), None, id, app::store::now()).await {
+        Ok(customer) => {
+            state.enforcer.refresh(customer).await.map_err(ApiError::internal)?;
+            Ok(StatusCode::NO_CONTENT)
+        }
+        Err(StoreError::NotFound) => Err(ApiError::new(StatusCode::NOT_FOUND, "unknown_instance", format!("No active instance {id}."))),
+        Err(e) => Err(ApiError::internal(e)),
+    }
+}

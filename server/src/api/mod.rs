@@ -1,0 +1,116 @@
+//! The enforcement API under `/api/v1`: JSON over HTTP for the vendor's software,
+//! authenticated by `Authorization: Bearer <api key>`.
+
+mod check;
+mod instances;
+pub mod tokens;
+mod usage;
+
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::{Json, Router};
+use serde::Serialize;
+
+use app::ssr::enforcer::EnforceError;
+use app::ssr::AppState;
+use app::store::api_keys::ApiKey;
+
+/// Every route of the enforcement API.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .merge(check::router())
+        .merge(instances::router())
+        .merge(usage::router())
+        .merge(tokens::router())
+       .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not_found", "No such endpoint.") })
+}
+
+/// A JSON problem: a stable `code`, a human `message`, and the HTTP status.
+#[derive(Debug, Clone)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+}
+
+#[derive(Serialize)]
+struct Problem<'a> {
+    code: &'a str,
+    message: &'a str,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError { status, code, message: message.into() }
+    }
+
+    /// 400 with code `bad_request`.
+    pub fn bad_request(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, "bad_request", message)
+    }
+
+    /// 500; the cause is logged here, once, and not sent.
+    pub fn internal(err: impl std::fmt::Display) -> ApiError {
+        tracing::error!(error = %err, "enforcement API failure");
+        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "Something went wrong on our side.")
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.status, Json(Problem { code: self.code, message: &self.message })).into_response()
+    }
+}
+
+impl From<EnforceError> for ApiError {
+    fn from(e: EnforceError) -> Self {
+        match e {
+            EnforceError::UnknownCustomer(c) => ApiError::new(StatusCode::NOT_FOUND, "unknown_customer", format!("No customer {c:?}.")),
+            EnforceError::UnknownFeature(f) => ApiError::new(StatusCode::NOT_FOUND, "unknown_feature", format!("No feature {f:?} in this product.")),
+            EnforceError::Store(e) => ApiError::internal(e),
+        }
+    }
+}
+
+/// The caller's API key, from `Authorization: Bearer …`; 401 when missing, unknown or revoked.
+pub struct Caller(pub ApiKey);
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let unauthorized = |m: &str| ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", m);
+        let header = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .ok_or_else(|| unauthorized("Send the API key as `Authorization: Bearer <key>`."))?;
+        let key = header
+            .to_str()
+            .ok()
+            .and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")))
+            .map(str::trim)
+            .filter(|k| !k.is_empty())
+            .ok_or_else(|| unauthorized("Send the API key as `Authorization: Bearer <key>`."))?;
+        state.enforcer.api_key(key).map(Caller).ok_or_else(|| unauthorized("This API key is not valid."))
+    }
+}
+
+/// A JSON body whose rejection is a JSON problem (400) rather than plain text.
+pub struct ApiJson<T>(pub T);
+
+impl<T, S> FromRequest<S> for ApiJson<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match Json::<T>::from_request(req, state).await {
+            Ok(Json(v)) => Ok(ApiJson(v)),
+            Err(rejection) => Err(ApiError::bad_request(rejection.body_text())),
+        }
+    }
+}

@@ -1,0 +1,116 @@
+//! `POST /tokens`: a signed license token for offline use, and the JWKS that verifies it.
+
+use std::collections::BTreeMap;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::post;
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+
+use super::{ApiError, ApiJson, Caller};
+use app::engine::{self, Period};
+use app::ssr::tokens::Jwks;
+use app::ssr::AppState;
+
+/// How long a token is valid at most; a client refreshes it while online.
+pub const TOKEN_TTL: i64 = 24 * 3600;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/tokens", post(issue))
+}
+
+/// `GET /.well-known/jwks.json`: the public keys of every token not yet retired.
+pub async fn jwks(State(state): State<AppState>) -> Json<Jwks> {
+    Json(state.tokens.jwks())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenBody {
+    pub customer: String,
+    /// An active instance to bind the token to.
+    pub instance: Option<i64>,
+}
+
+/// What a feature grants, in a token.
+#[derive(Debug, Serialize)]
+pub struct FeatureClaim {
+    pub quota: Option<i64>,
+    pub period: Option<Period>,
+}
+
+/// The claims of a license token.
+#[derive(Debug, Serialize)]
+pub struct LicenseClaims {
+    pub iss: &'static str,
+    /// The customer's slug.
+    pub sub: String,
+    /// The product's key.
+    pub aud: String,
+    pub iat: i64,
+    pub nbf: i64,
+    pub exp: i64,
+    pub plan: String,
+    pub status: app::entitlements::EntitlementStatus,
+    pub features: BTreeMap<String, FeatureClaim>,
+    pub seats: i64,
+    pub instances: i64,
+    /// When the entitlement (or its trial) ends; null when open-ended.
+    pub entitlement_expires_at: Option<i64>,
+    pub instance: Option<i64>,
+    pub warnings: Vec<engine::ReasonCode>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct TokenResponse {
+    pub token: String,
+    pub expires_at: String,
+}
+
+async fn issue(State(state): State<AppState>, Caller(key): Caller, ApiJson(body): ApiJson<TokenBody>) -> Result<Json<TokenResponse>, ApiError> {
+    let customer = state.enforcer.customer(body.customer.trim()).await?;
+    let Some(snap) = customer.entitlements.get(&key.product_key) else {
+        return Err(ApiError::new(StatusCode::CONFLICT, "not_entitled", "This customer has no entitlement to the product."));
+    };
+    let now = app::store::now();
+    let warnings = engine::usable(snap, now).map_err(|code| {
+        ApiError::new(StatusCode::CONFLICT, code.as_str(), format!("The entitlement is not usable now ({}).", code.as_str()))
+    })?;
+    if let Some(id) = body.instance {
+        let alive = snap.instances.get(&id).is_some_and(|beat| now - beat <= state.enforcer.instance_ttl());
+        if !alive {
+            return Err(ApiError::new(StatusCode::NOT_FOUND, "unknown_instance", format!("No active instance {id}.")));
+        }
+    }
+    let entitlement_end = match snap.status {
+        app::entitlements::EntitlementStatus::Trial => snap.trial_ends_at.or(snap.ends_at),
+        _ => snap.ends_at,
+    };
+    // Never valid past the entitlement's end (plus grace when already in it).
+    let hard_end = entitlement_end.map(|end| if end > now { end } else { end + snap.grace_days * 86_400 });
+    let exp = hard_end.map_or(now + TOKEN_TTL, |end| end.min(now + TOKEN_TTL));
+    let claims = LicenseClaims {
+        iss: "tessera",
+        sub: customer.slug.clone(),
+        aud: key.product_key.clone(),
+        iat: now,
+        nbf: now,
+        exp,
+        plan: snap.plan.clone(),
+        status: snap.status,
+        features: snap
+            .features
+            .iter()
+            .map(|(k, r)| (k.clone(), FeatureClaim { quota: r.quota.as_ref().map(|q| q.limit), period: r.quota.as_ref().map(|q| q.period) }))
+            .collect(),
+        seats: snap.seats_cap,
+        instances: snap.instances_cap,
+        entitlement_expires_at: entitlement_end,
+        instance: body.instance,
+        warnings,
+    };
+    let token = state.tokens.sign(&claims).ok_or_else(|| ApiError::internal("no signing key"))?;
+    let expires_at = chrono::DateTime::from_timestamp(exp, 0).map(|t| t.to_rfc3339()).unwrap_or_default();
+    Ok(Json(TokenResponse { token, expires_at }))
+}

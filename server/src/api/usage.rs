@@ -1,0 +1,106 @@
+//! `POST /usage`: a batch of metered usage events, idempotent by `event_id`.
+//! Answered only after the batch is committed.
+
+use axum::extract::State;
+use axum::routing::post;
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+
+use super::{ApiError, ApiJson, Caller};
+use app::ssr::AppState;
+use app::store::audit::Actor;
+use app::store::usage::NewUsage;
+
+/// The most events one call may carry.
+pub const MAX_EVENTS: usize = 10_000;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/usage", post(record))
+}
+
+/// One usage event.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UsageEventBody {
+    /// The client's id for this event; a retry with the same id counts once.
+    pub event_id: String,
+    pub customer: String,
+    pub feature: String,
+    pub quantity: i64,
+    /// When it happened (RFC 3339); now when absent.
+    pub at: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UsageBody {
+    pub events: Vec<UsageEventBody>,
+}
+
+/// What the batch came to.
+#[derive(Debug, Serialize)]
+pub struct UsageResponse {
+    pub accepted: i64,
+    pub duplicates: i64,
+}
+
+async fn record(State(state): State<AppState>, Caller(key): Caller, ApiJson(body): ApiJson<UsageBody>) -> Result<Json<UsageResponse>, ApiError> {
+    if body.events.is_empty() || body.events.len() > MAX_EVENTS {
+        return Err(ApiError::bad_request(format!("Send 1 to {MAX_EVENTS} events per call.")));
+    }
+    let now = app::store::now();
+    let mut events = Vec::with_capacity(body.events.len());
+    for (i, e) in body.events.into_iter().enumerate() {
+        let bad = |m: String| ApiError::bad_request(format!("events[{i}]: {m}"));
+        let event_id = e.event_id.trim();
+        if event_id.is_empty() || event_id.len() > 128 {
+            return Err(bad("`event_id` must be 1 to 128 characters.".into()));
+        }
+        if !(0..=1_000_000_000_000).contains(&e.quantity) {
+            return Err(bad("`quantity` must be between 0 and 10^12.".into()));
+        }
+        let at = match e.at.as_deref() {
+            None => now,
+            Some(t) => chrono::DateTime::parse_from_rfc3339(t)
+                .map_err(|_| bad(format!("`at` {t:?} is not an RFC 3339 time.")))?
+                .timestamp(),
+        };
+        if at > now + 300 {
+            return Err(bad("`at` is in the future.".into()));
+        }
+        let customer = state.enforcer.customer(e.customer.trim()).await.map_err(|err| {
+            let mut err = ApiError::from(err);
+            err.message = format!("events[{i}]: {}", err.message);
+            err
+        })?;
+        let feature_id = state.enforcer.feature_id(&key.product_key, &e.feature).map_err(|err| {
+            let mut err = ApiError::from(err);
+            err.message = format!("events[{i}]: {}", err.message);
+            err
+        })?;
+        let Some(snap) = customer.entitlements.get(&key.product_key) else {
+            return Err(ApiError::new(
+                axum::http::StatusCode::CONFLICT,
+                "not_entitled",
+                format!("events[{i}]: this customer has no entitlement to the product."),
+            ));
+        };
+        events.push(NewUsage {
+            event_id: event_id.to_owned(),
+            customer_id: customer.customer_id,
+            entitlement_id: snap.entitlement_id,
+            feature_id,
+            quantity: e.quantity,
+            at,
+        });
+    }
+    let actor = Actor { user_id: None, label: format!("api-key:{}", key.id) };
+    let receipt = state.store.record_usage(&actor, &events, now).await.map_err(ApiError::internal)?;
+    let mut customers: Vec<i64> = events.iter().map(|e| e.customer_id).collect();
+    customers.sort_unstable();
+    customers.dedup();
+    for c in customers {
+        state.enforcer.refresh(c).await.map_err(ApiError::internal)?;
+    }
+    Ok(Json(UsageResponse { accepted: receipt.accepted, duplicates: receipt.duplicates }))
+}

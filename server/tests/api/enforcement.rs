@@ -1,0 +1,224 @@
+//! The enforcement API over real HTTP against a real SQLite database.
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use crate::helpers::{spawn_app, spawn_app_with, TestApp};
+
+const KEY: &str = "tsk_demo_acme";
+
+impl TestApp {
+    async fn api(&self, method: reqwest::Method, path: &str, key: Option<&str>, body: Option<Value>) -> (StatusCode, Value) {
+        let mut req = self.client.request(method, self.url(&format!("/api/v1{path}")));
+        if let Some(k) = key {
+            req = req.bearer_auth(k);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let r = req.send().await.unwrap_or_else(|e| panic!("{path}: {e}"));
+        let status = r.status();
+        let text = r.text().await.unwrap_or_default();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    async fn check(&self, body: Value) -> Value {
+        let (status, v) = self.api(reqwest::Method::POST, "/check", Some(KEY), Some(body)).await;
+        assert_eq!(status, StatusCode::OK, "{v}");
+        v
+    }
+}
+
+#[tokio::test]
+async fn checks_answer_with_the_stable_reason_codes() {
+    let app = spawn_app().await;
+    let ok = app.check(json!({"customer": "initech", "feature": "reports.export", "user": "ada@initech.example"})).await;
+    assert_eq!((ok["allowed"].as_bool(), ok["code"].as_str(), ok["plan"].as_str()), (Some(true), Some("ok"), Some("team")));
+    assert_eq!(ok["limits"]["seats"], 10);
+    assert_eq!(ok["remaining"], Value::Null);
+
+    let no_seat = app.check(json!({"customer": "initech", "feature": "reports.export", "user": "cy@initech.example"})).await;
+    assert_eq!((no_seat["allowed"].as_bool(), no_seat["code"].as_str()), (Some(false), Some("no_seat")));
+
+    let not_in_plan = app.check(json!({"customer": "initech", "feature": "sso", "user": "ada@initech.example"})).await;
+    assert_eq!(not_in_plan["code"], "feature_not_in_plan");
+
+    let suspended = app.check(json!({"customer": "umbrella", "feature": "dashboards", "user": "al@umbrella.example"})).await;
+    assert_eq!(suspended["code"], "suspended");
+
+    let metered = app.check(json!({"customer": "initech", "feature": "api.calls"})).await;
+    assert_eq!((metered["code"].as_str(), metered["remaining"].as_i64()), (Some("ok"), Some(10_000)));
+
+    let trial = app.check(json!({"customer": "globex", "feature": "sso", "user": "grace@globex.example"})).await;
+    assert_eq!(trial["code"], "no_seat", "grace holds no seat yet");
+    assert!(trial["expires_at"].as_str().is_some_and(|t| t.len() >= 20));
+}
+
+#[tokio::test]
+async fn bad_requests_get_json_problems_with_the_right_status() {
+    let app = spawn_app().await;
+    let post = reqwest::Method::POST;
+    let (s, v) = app.api(post.clone(), "/check", None, Some(json!({"customer": "initech", "feature": "sso"}))).await;
+    assert_eq!((s, v["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("unauthorized")));
+    let (s, _) = app.api(post.clone(), "/check", Some("tsk_wrong"), Some(json!({"customer": "initech", "feature": "sso"}))).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    let (s, v) = app.api(post.clone(), "/check", Some(KEY), Some(json!({"customer": "nobody", "feature": "sso"}))).await;
+    assert_eq!((s, v["code"].as_str()), (StatusCode::NOT_FOUND, Some("unknown_customer")));
+    let (s, v) = app.api(post.clone(), "/check", Some(KEY), Some(json!({"customer": "initech", "feature": "teleport"}))).await;
+    assert_eq!((s, v["code"].as_str()), (StatusCode::NOT_FOUND, Some("unknown_feature")));
+    let (s, v) = app.api(post.clone(), "/check", Some(KEY), Some(json!({"customer": "initech", "feature": "sso", "product": "other"}))).await;
+    assert_eq!((s, v["code"].as_str()), (StatusCode::FORBIDDEN, Some("wrong_scope")));
+    let (s, v) = app.api(post.clone(), "/check", Some(KEY), Some(json!({"customer": "initech"}))).await;
+    assert_eq!((s, v["code"].as_str()), (StatusCode::BAD_REQUEST, Some("bad_request")));
+    let (s, v) = app.api(post.clone(), "/check", Some(KEY), Some(json!({"customer": "initech", "feature": "api.calls", "quantity": -5}))).await;
+    assert_eq!((s, v["code"].as_str()), (StatusCode::BAD_REQUEST, Some("bad_request")));
+    let r = app
+        .client
+        .post(app.url("/api/v1/check"))
+        .bearer_auth(KEY)
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let v: Value = r.json().await.unwrap_or(Value::Null);
+    assert_eq!(v["code"], "bad_request");
+    let (s, v) = app.api(reqwest::Method::GET, "/nothing-here", Some(KEY), None).await;
+    assert_eq!((s, v["code"].as_str()), (StatusCode::NOT_FOUND, Some("not_found")));
+}
+
+#[tokio::test]
+async fn a_batch_of_checks_is_answered_in_order_and_capped() {
+    let app = spawn_app().await;
+    let checks: Vec<Value> = ["ada@initech.example", "cy@initech.example", "bob@initech.example"]
+        .iter()
+        .map(|u| json!({"customer": "initech", "feature": "dashboards", "user": u}))
+        .collect();
+    let (s, v) = app.api(reqwest::Method::POST, "/checks", Some(KEY), Some(json!({"checks": checks}))).await;
+    assert_eq!(s, StatusCode::OK);
+    let codes: Vec<_> = v["results"].as_array().map(|a| a.iter().map(|r| r["code"].clone()).collect()).unwrap_or_default();
+    assert_eq!(codes, [json!("ok"), json!("no_seat"), json!("ok")]);
+    let too_many: Vec<Value> = (0..1_001).map(|_| json!({"customer": "initech", "feature": "dashboards"})).collect();
+    let (s, _) = app.api(reqwest::Method::POST, "/checks", Some(KEY), Some(json!({"checks": too_many}))).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn instances_are_capped_and_a_deactivated_slot_is_free_at_once() {
+    let app = spawn_app().await;
+    let post = reqwest::Method::POST;
+    let mut ids = Vec::new();
+    for n in 0..3 {
+        let (s, v) = app.api(post.clone(), "/instances", Some(KEY), Some(json!({"customer": "initech", "fingerprint": format!("host-{n}")}))).await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        ids.push(v["id"].as_i64().unwrap_or_default());
+    }
+    let (s, v) = app.api(post.clone(), "/instances", Some(KEY), Some(json!({"customer": "initech", "fingerprint": "host-3"}))).await;
+    assert_eq!((s, v["code"].as_str()), (StatusCode::CONFLICT, Some("instance_limit")));
+    // Activating a live fingerprint again is the same instance, not a new slot.
+    let (s, v) = app.api(post.clone(), "/instances", Some(KEY), Some(json!({"customer": "initech", "fingerprint": "host-0"}))).await;
+    assert_eq!((s, v["id"].as_i64()), (StatusCode::OK, Some(ids[0])));
+
+    let by_instance = app.check(json!({"customer": "initech", "feature": "dashboards", "instance": ids[1]})).await;
+    assert_eq!(by_instance["code"], "ok");
+    let (s, _) = app.api(post.clone(), &format!("/instances/{}/heartbeat", ids[1]), Some(KEY), None).await;
+    assert_eq!(s, StatusCode::OK);
+
+    let (s, _) = app.api(reqwest::Method::DELETE, &format!("/instances/{}", ids[1]), Some(KEY), None).await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let gone = app.check(json!({"customer": "initech", "feature": "dashboards", "instance": ids[1]})).await;
+    assert_eq!(gone["allowed"], false);
+    let (s, _) = app.api(post.clone(), "/instances", Some(KEY), Some(json!({"customer": "initech", "fingerprint": "host-3"}))).await;
+    assert_eq!(s, StatusCode::CREATED);
+    let (s, v) = app.api(reqwest::Method::DELETE, "/instances/999999", Some(KEY), None).await;
+    assert_eq!((s, v["code"].as_str()), (StatusCode::NOT_FOUND, Some("unknown_instance")));
+}
+
+#[tokio::test]
+async fn a_lapsed_instance_frees_its_slot() {
+    let app = spawn_app_with(|c| c.instance_ttl = 1).await;
+    let post = reqwest::Method::POST;
+    // Free plan has one slot; Initech (Team) has three: fill them.
+    for n in 0..3 {
+        let (s, _) = app.api(post.clone(), "/instances", Some(KEY), Some(json!({"customer": "initech", "fingerprint": format!("h{n}")}))).await;
+        assert_eq!(s, StatusCode::CREATED);
+    }
+    let (s, _) = app.api(post.clone(), "/instances", Some(KEY), Some(json!({"customer": "initech", "fingerprint": "late"}))).await;
+    assert_eq!(s, StatusCode::CONFLICT);
+    tokio::time::sleep(std::time::Duration::from_millis(2_100)).await;
+    let (s, v) = app.api(post.clone(), "/instances", Some(KEY), Some(json!({"customer": "initech", "fingerprint": "late"}))).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let (s, v) = app.api(post.clone(), "/instances/1/heartbeat", Some(KEY), None).await;
+    assert_eq!((s, v["code"].as_str()), (StatusCode::GONE, Some("instance_lapsed")));
+}
+
+#[tokio::test]
+async fn a_retried_usage_batch_counts_once_and_the_next_check_sees_it() {
+    let app = spawn_app().await;
+    let batch = json!({"events": [
+        {"event_id": "e-1", "customer": "initech", "feature": "api.calls", "quantity": 1200},
+        {"event_id": "e-2", "customer": "initech", "feature": "api.calls", "quantity": 300},
+        {"event_id": "e-3", "customer": "globex", "feature": "api.calls", "quantity": 7},
+    ]});
+    let (s, v) = app.api(reqwest::Method::POST, "/usage", Some(KEY), Some(batch.clone())).await;
+    assert_eq!((s, v["accepted"].as_i64(), v["duplicates"].as_i64()), (StatusCode::OK, Some(3), Some(0)));
+    let (s, v) = app.api(reqwest::Method::POST, "/usage", Some(KEY), Some(batch)).await;
+    assert_eq!((s, v["accepted"].as_i64(), v["duplicates"].as_i64()), (StatusCode::OK, Some(0), Some(3)));
+
+    let left = app.check(json!({"customer": "initech", "feature": "api.calls"})).await;
+    assert_eq!(left["remaining"], 10_000 - 1_500);
+    let over = app.check(json!({"customer": "initech", "feature": "api.calls", "quantity": 8_501})).await;
+    assert_eq!(over["code"], "quota_exceeded");
+    let (s, v) = app
+        .api(reqwest::Method::POST, "/usage", Some(KEY), Some(json!({"events": [{"event_id": "x", "customer": "initech", "feature": "api.calls", "quantity": 1, "at": "yesterday"}]})))
+        .await;
+    assert_eq!((s, v["code"].as_str()), (StatusCode::BAD_REQUEST, Some("bad_request")));
+}
+
+#[tokio::test]
+async fn a_license_token_verifies_with_only_the_published_jwks() {
+    use jsonwebtoken::{decode, decode_header, Algorithm, DecodingKey, Validation};
+    let app = spawn_app().await;
+    let (s, v) = app.api(reqwest::Method::POST, "/tokens", Some(KEY), Some(json!({"customer": "initech"}))).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let token = v["token"].as_str().unwrap_or_default().to_owned();
+    let jwks: Value = app.client.get(app.url("/.well-known/jwks.json")).send().await.unwrap_or_else(|e| panic!("{e}")).json().await.unwrap_or(Value::Null);
+    let header = decode_header(&token).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(header.alg, Algorithm::EdDSA);
+    let kid = header.kid.unwrap_or_default();
+    let jwk = jwks["keys"].as_array().and_then(|k| k.iter().find(|k| k["kid"] == kid.as_str())).cloned().unwrap_or(Value::Null);
+    assert_eq!((jwk["kty"].as_str(), jwk["crv"].as_str()), (Some("OKP"), Some("Ed25519")));
+    let key = DecodingKey::from_ed_components(jwk["x"].as_str().unwrap_or_default()).unwrap_or_else(|e| panic!("{e}"));
+    let mut validation = Validation::new(Algorithm::EdDSA);
+    validation.set_audience(&["acme-analytics"]);
+    validation.set_issuer(&["tessera"]);
+    let data = decode::<Value>(&token, &key, &validation).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(data.claims["sub"], "initech");
+    assert_eq!(data.claims["plan"], "team");
+    assert_eq!(data.claims["seats"], 10);
+    assert_eq!(data.claims["features"]["api.calls"]["quota"], 10_000);
+    assert!(data.claims["features"].get("sso").is_none());
+
+    // One changed character of the payload and the signature no longer holds.
+    let mut parts: Vec<String> = token.split('.').map(str::to_owned).collect();
+    parts[1] = parts[1].replacen(|c: char| c.is_ascii_alphanumeric(), "A", 1).replacen('A', "B", 1);
+    assert!(decode::<Value>(&parts.join("."), &key, &validation).is_err());
+
+    let (s, v) = app.api(reqwest::Method::POST, "/tokens", Some(KEY), Some(json!({"customer": "umbrella"}))).await;
+    assert_eq!((s, v["code"].as_str()), (StatusCode::CONFLICT, Some("suspended")));
+}
+
+#[tokio::test]
+async fn rotated_keys_keep_old_tokens_verifiable() {
+    let app = spawn_app().await;
+    let first = app.api(reqwest::Method::POST, "/tokens", Some(KEY), Some(json!({"customer": "initech"}))).await.1["token"].clone();
+    let old_kid = jsonwebtoken::decode_header(first.as_str().unwrap_or_default()).ok().and_then(|h| h.kid).unwrap_or_default();
+    app.state.tokens.rotate(&app.state.store).await.unwrap_or_else(|e| panic!("{e}"));
+    let second = app.api(reqwest::Method::POST, "/tokens", Some(KEY), Some(json!({"customer": "initech"}))).await.1["token"].clone();
+    let new_kid = jsonwebtoken::decode_header(second.as_str().unwrap_or_default()).ok().and_then(|h| h.kid).unwrap_or_default();
+    assert_ne!(old_kid, new_kid);
+    let jwks: Value = app.client.get(app.url("/.well-known/jwks.json")).send().await.unwrap_or_else(|e| panic!("{e}")).json().await.unwrap_or(Value::Null);
+    let kids: Vec<_> = jwks["keys"].as_array().map(|k| k.iter().map(|k| k["kid"].as_str().unwrap_or_default().to_owned()).collect()).unwrap_or_default();
+    assert!(kids.contains(&old_kid) && kids.contains(&new_kid), "{kids:?}");
+}

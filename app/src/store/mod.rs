@@ -7,6 +7,7 @@ pub mod catalog;
 pub mod customers;
 pub mod entitlements;
 pub mod instances;
+pub mod seats;
 pub mod seed;
 pub mod signing_keys;
 pub mod snapshots;

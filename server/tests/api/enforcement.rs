@@ -222,3 +222,54 @@ async fn rotated_keys_keep_old_tokens_verifiable() {
     let kids: Vec<_> = jwks["keys"].as_array().map(|k| k.iter().map(|k| k["kid"].as_str().unwrap_or_default().to_owned()).collect()).unwrap_or_default();
     assert!(kids.contains(&old_kid) && kids.contains(&new_kid), "{kids:?}");
 }
+
+#[tokio::test]
+async fn a_seat_freed_in_the_portal_is_what_the_very_next_check_sees() {
+    let app = spawn_app().await;
+    let ada = app.client_for("ada@initech.example").await;
+    let ent = json_of(app.call_as(&ada, "list_entitlements", &[]).await).await[0]["id"].as_i64().unwrap_or_default().to_string();
+    let bob = json!({"customer": "initech", "feature": "reports.export", "user": "bob@initech.example"});
+    assert_eq!(app.check(bob.clone()).await["code"], "ok");
+
+    let r = app.call_as(&ada, "free_seat", &[("entitlement", &ent), ("email", "bob@initech.example")]).await;
+    assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap_or_default());
+    assert_eq!(app.check(bob.clone()).await["code"], "no_seat");
+
+    let r = app.call_as(&ada, "assign_seat", &[("entitlement", &ent), ("email", "cy@initech.example")]).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let cy = json!({"customer": "initech", "feature": "reports.export", "user": "cy@initech.example"});
+    assert_eq!(app.check(cy).await["code"], "ok");
+    let again = app.call_as(&ada, "assign_seat", &[("entitlement", &ent), ("email", "cy@initech.example")]).await;
+    assert_eq!(again.status(), StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn seats_are_changed_only_by_their_own_admins() {
+    let app = spawn_app().await;
+    let ada = app.client_for("ada@initech.example").await;
+    let ent = json_of(app.call_as(&ada, "list_entitlements", &[]).await).await[0]["id"].as_i64().unwrap_or_default().to_string();
+    for (email, expect) in [
+        ("grace@globex.example", StatusCode::FORBIDDEN),
+        ("bob@initech.example", StatusCode::FORBIDDEN),
+        ("sales@tessera.example", StatusCode::FORBIDDEN),
+    ] {
+        let client = app.client_for(email).await;
+        for f in ["assign_seat", "free_seat"] {
+            let r = app.call_as(&client, f, &[("entitlement", &ent), ("email", "ada@initech.example")]).await;
+            assert_eq!(r.status(), expect, "{email} {f}");
+        }
+    }
+    // A user of another organisation cannot be given a seat, even by the right admin.
+    let r = app.call_as(&ada, "assign_seat", &[("entitlement", &ent), ("email", "grace@globex.example")]).await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let r = app.call_as(&ada, "assign_seat", &[("entitlement", "999999"), ("email", "cy@initech.example")]).await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let staff = app.client_for("staff@tessera.example").await;
+    let r = app.call_as(&staff, "free_seat", &[("entitlement", &ent), ("email", "bob@initech.example")]).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(app.check(json!({"customer": "initech", "feature": "dashboards", "user": "bob@initech.example"})).await["code"], "no_seat");
+}
+
+async fn json_of(r: reqwest::Response) -> Value {
+    r.json().await.unwrap_or(Value::Null)
+}

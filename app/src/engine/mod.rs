@@ -13,6 +13,7 @@ pub use rules::Requirement;
 use crate::entitlements::EntitlementStatus;
 
 /// Why a check was answered as it was. These names are stable API.
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ReasonCode {
@@ -57,6 +58,7 @@ pub struct Quota {
 }
 
 /// The period a quota resets over (UTC calendar).
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Period {
@@ -141,6 +143,7 @@ pub struct CheckRequest {
 }
 
 /// The limits that applied to a decision.
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Limits {
     pub seats: i64,

@@ -7,7 +7,7 @@ use axum::routing::post;
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 
-use super::{ApiError, ApiJson, Caller};
+use super::{ApiError, ApiJson, Caller, Problem};
 use app::engine::{Limits, ReasonCode};
 use app::ssr::enforcer::{CheckInput, CheckOutcome};
 use app::ssr::AppState;
@@ -20,7 +20,7 @@ pub fn router() -> Router<AppState> {
 }
 
 /// One check.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CheckBody {
     /// Customer slug (`initech`) or id.
@@ -39,7 +39,7 @@ pub struct CheckBody {
 }
 
 /// The answer to one check.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CheckResponse {
     pub allowed: bool,
     pub code: ReasonCode,
@@ -53,22 +53,31 @@ pub struct CheckResponse {
 }
 
 /// `{ "checks": [...] }` → `{ "results": [...] }`, in order.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ChecksBody {
     pub checks: Vec<CheckBody>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ChecksResponse {
     pub results: Vec<CheckResponse>,
 }
 
-async fn check(State(state): State<AppState>, Caller(key): Caller, ApiJson(body): ApiJson<CheckBody>) -> Result<Json<CheckResponse>, ApiError> {
+/// May this user / instance use this feature now?
+#[utoipa::path(post, path = "/api/v1/check", tag = "enforcement", request_body = CheckBody, security(("api_key" = [])),
+    responses((status = 200, description = "The decision (a refusal is still a 200)", body = CheckResponse), (status = 400, description = "Bad input", body = Problem), (status = 401, description = "Missing or invalid API key", body = Problem),
+              (status = 403, description = "The key is for another product", body = Problem),
+              (status = 404, description = "Unknown customer or feature", body = Problem)))]
+pub async fn check(State(state): State<AppState>, Caller(key): Caller, ApiJson(body): ApiJson<CheckBody>) -> Result<Json<CheckResponse>, ApiError> {
     Ok(Json(answer(&state, &key.product_key, body, app::store::now()).await?))
 }
 
-async fn checks(State(state): State<AppState>, Caller(key): Caller, ApiJson(body): ApiJson<ChecksBody>) -> Result<Json<ChecksResponse>, ApiError> {
+/// Up to 1,000 checks in one call, answered in order.
+#[utoipa::path(post, path = "/api/v1/checks", tag = "enforcement", request_body = ChecksBody, security(("api_key" = [])),
+    responses((status = 200, description = "One decision per check, in order", body = ChecksResponse), (status = 400, description = "Bad input", body = Problem), (status = 401, description = "Missing or invalid API key", body = Problem),
+              (status = 404, description = "Unknown customer or feature in one of the checks", body = Problem)))]
+pub async fn checks(State(state): State<AppState>, Caller(key): Caller, ApiJson(body): ApiJson<ChecksBody>) -> Result<Json<ChecksResponse>, ApiError> {
     if body.checks.len() > MAX_BATCH {
         return Err(ApiError::bad_request(format!("At most {MAX_BATCH} checks per call; this one has {}.", body.checks.len())));
     }

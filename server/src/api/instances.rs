@@ -7,7 +7,7 @@ use axum::routing::{delete, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 
-use super::{ApiError, ApiJson, Caller};
+use super::{ApiError, ApiJson, Caller, Problem};
 use app::ssr::AppState;
 use app::store::audit::Actor;
 use app::store::instances::{Activation, Heartbeat};
@@ -21,7 +21,7 @@ pub fn router() -> Router<AppState> {
 }
 
 /// An activation request.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ActivateBody {
     /// Customer slug or id.
@@ -32,7 +32,7 @@ pub struct ActivateBody {
 }
 
 /// An active instance.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct InstanceResponse {
     pub id: i64,
     pub customer: String,
@@ -47,7 +47,13 @@ fn caller_actor(key_id: i64) -> Actor {
     Actor { user_id: None, label: format!("api-key:{key_id}") }
 }
 
-async fn activate(
+/// Activates an instance (or finds the live one with the same fingerprint).
+#[utoipa::path(post, path = "/api/v1/instances", tag = "instances", request_body = ActivateBody, security(("api_key" = [])),
+    responses((status = 201, description = "Activated", body = InstanceResponse),
+              (status = 200, description = "Already active with this fingerprint", body = InstanceResponse), (status = 400, description = "Bad input", body = Problem), (status = 401, description = "Missing or invalid API key", body = Problem),
+              (status = 404, description = "Unknown customer", body = Problem),
+              (status = 409, description = "`instance_limit`: every slot is taken; `not_entitled`", body = Problem)))]
+pub async fn activate(
     State(state): State<AppState>,
     Caller(key): Caller,
     ApiJson(body): ApiJson<ActivateBody>,
@@ -92,14 +98,20 @@ async fn activate(
     }
 }
 
-#[derive(Debug, Serialize)]
-struct HeartbeatResponse {
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct HeartbeatResponse {
     id: i64,
     alive: bool,
     heartbeat_ttl: i64,
 }
 
-async fn heartbeat(State(state): State<AppState>, Caller(key): Caller, Path(id): Path<i64>) -> Result<Json<HeartbeatResponse>, ApiError> {
+/// Keeps an instance alive.
+#[utoipa::path(post, path = "/api/v1/instances/{id}/heartbeat", tag = "instances", params(("id" = i64, Path, description = "Instance id")),
+    security(("api_key" = [])),
+    responses((status = 200, description = "Alive", body = HeartbeatResponse), (status = 400, description = "Bad input", body = Problem), (status = 401, description = "Missing or invalid API key", body = Problem),
+              (status = 404, description = "Unknown instance", body = Problem),
+              (status = 410, description = "`instance_lapsed`: activate again", body = Problem)))]
+pub async fn heartbeat(State(state): State<AppState>, Caller(key): Caller, Path(id): Path<i64>) -> Result<Json<HeartbeatResponse>, ApiError> {
     let now = app::store::now();
     let ttl = state.enforcer.instance_ttl();
     let (beat, customer) = state.store.heartbeat_instance(key.product_id, id, now, ttl).await.map_err(ApiError::internal)?;
@@ -113,7 +125,11 @@ async fn heartbeat(State(state): State<AppState>, Caller(key): Caller, Path(id):
     }
 }
 
-async fn deactivate(State(state): State<AppState>, Caller(key): Caller, Path(id): Path<i64>) -> Result<StatusCode, ApiError> {
+/// Deactivates an instance and frees its slot at once.
+#[utoipa::path(delete, path = "/api/v1/instances/{id}", tag = "instances", params(("id" = i64, Path, description = "Instance id")),
+    security(("api_key" = [])),
+    responses((status = 204, description = "Deactivated"), (status = 400, description = "Bad input", body = Problem), (status = 401, description = "Missing or invalid API key", body = Problem), (status = 404, description = "Unknown instance", body = Problem)))]
+pub async fn deactivate(State(state): State<AppState>, Caller(key): Caller, Path(id): Path<i64>) -> Result<StatusCode, ApiError> {
     match state.store.deactivate_instance(&caller_actor(key.id), Some(key.product_id), None, id, app::store::now()).await {
         Ok(customer) => {
             state.enforcer.refresh(customer).await.map_err(ApiError::internal)?;

@@ -2,6 +2,7 @@
 //! authenticated by `Authorization: Bearer <api key>`.
 
 mod check;
+mod openapi;
 mod instances;
 pub mod tokens;
 mod usage;
@@ -24,6 +25,7 @@ pub fn router() -> Router<AppState> {
         .merge(instances::router())
         .merge(usage::router())
         .merge(tokens::router())
+        .route("/openapi.json", axum::routing::get(openapi::document))
        .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not_found", "No such endpoint.") })
 }
 
@@ -35,8 +37,10 @@ pub struct ApiError {
     pub message: String,
 }
 
-#[derive(Serialize)]
-struct Problem<'a> {
+/// A JSON problem as sent.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Problem<'a> {
+    /// Stable, machine-readable: `bad_request`, `unauthorized`, `unknown_customer`, `instance_limit`…
     code: &'a str,
     message: &'a str,
 }

@@ -8,7 +8,7 @@ use axum::routing::post;
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 
-use super::{ApiError, ApiJson, Caller};
+use super::{ApiError, ApiJson, Caller, Problem};
 use app::engine::{self, Period};
 use app::ssr::tokens::Jwks;
 use app::ssr::AppState;
@@ -21,11 +21,13 @@ pub fn router() -> Router<AppState> {
 }
 
 /// `GET /.well-known/jwks.json`: the public keys of every token not yet retired.
+#[utoipa::path(get, path = "/.well-known/jwks.json", tag = "tokens",
+    responses((status = 200, description = "JSON Web Key Set (OKP / Ed25519)", content_type = "application/json", body = Object)))]
 pub async fn jwks(State(state): State<AppState>) -> Json<Jwks> {
     Json(state.tokens.jwks())
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TokenBody {
     pub customer: String,
@@ -34,14 +36,14 @@ pub struct TokenBody {
 }
 
 /// What a feature grants, in a token.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct FeatureClaim {
     pub quota: Option<i64>,
     pub period: Option<Period>,
 }
 
 /// The claims of a license token.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct LicenseClaims {
     pub iss: &'static str,
     /// The customer's slug.
@@ -62,13 +64,18 @@ pub struct LicenseClaims {
     pub warnings: Vec<engine::ReasonCode>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct TokenResponse {
     pub token: String,
     pub expires_at: String,
 }
 
-async fn issue(State(state): State<AppState>, Caller(key): Caller, ApiJson(body): ApiJson<TokenBody>) -> Result<Json<TokenResponse>, ApiError> {
+/// A signed license token (JWT, EdDSA) for offline use.
+#[utoipa::path(post, path = "/api/v1/tokens", tag = "tokens", request_body = TokenBody, security(("api_key" = [])),
+    responses((status = 200, description = "Signed", body = TokenResponse), (status = 400, description = "Bad input", body = Problem), (status = 401, description = "Missing or invalid API key", body = Problem),
+              (status = 404, description = "Unknown customer or instance", body = Problem),
+              (status = 409, description = "Not usable now: `suspended`, `expired`, `trial_ended`, `not_entitled`", body = Problem)))]
+pub async fn issue(State(state): State<AppState>, Caller(key): Caller, ApiJson(body): ApiJson<TokenBody>) -> Result<Json<TokenResponse>, ApiError> {
     let customer = state.enforcer.customer(body.customer.trim()).await?;
     let Some(snap) = customer.entitlements.get(&key.product_key) else {
         return Err(ApiError::new(StatusCode::CONFLICT, "not_entitled", "This customer has no entitlement to the product."));

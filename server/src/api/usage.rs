@@ -6,7 +6,7 @@ use axum::routing::post;
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 
-use super::{ApiError, ApiJson, Caller};
+use super::{ApiError, ApiJson, Caller, Problem};
 use app::ssr::AppState;
 use app::store::audit::Actor;
 use app::store::usage::NewUsage;
@@ -19,7 +19,7 @@ pub fn router() -> Router<AppState> {
 }
 
 /// One usage event.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UsageEventBody {
     /// The client's id for this event; a retry with the same id counts once.
@@ -31,20 +31,25 @@ pub struct UsageEventBody {
     pub at: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UsageBody {
     pub events: Vec<UsageEventBody>,
 }
 
 /// What the batch came to.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct UsageResponse {
     pub accepted: i64,
     pub duplicates: i64,
 }
 
-async fn record(State(state): State<AppState>, Caller(key): Caller, ApiJson(body): ApiJson<UsageBody>) -> Result<Json<UsageResponse>, ApiError> {
+/// Records a batch of usage events; a retried event id counts once. Answered after commit.
+#[utoipa::path(post, path = "/api/v1/usage", tag = "usage", request_body = UsageBody, security(("api_key" = [])),
+    responses((status = 200, description = "Committed", body = UsageResponse), (status = 400, description = "Bad input", body = Problem), (status = 401, description = "Missing or invalid API key", body = Problem),
+              (status = 404, description = "Unknown customer or feature", body = Problem),
+              (status = 409, description = "`not_entitled`", body = Problem)))]
+pub async fn record(State(state): State<AppState>, Caller(key): Caller, ApiJson(body): ApiJson<UsageBody>) -> Result<Json<UsageResponse>, ApiError> {
     if body.events.is_empty() || body.events.len() > MAX_EVENTS {
         return Err(ApiError::bad_request(format!("Send 1 to {MAX_EVENTS} events per call.")));
     }

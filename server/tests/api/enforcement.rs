@@ -273,3 +273,17 @@ async fn seats_are_changed_only_by_their_own_admins() {
 async fn json_of(r: reqwest::Response) -> Value {
     r.json().await.unwrap_or(Value::Null)
 }
+
+#[tokio::test]
+async fn the_openapi_document_describes_every_endpoint() {
+    let app = spawn_app().await;
+    let (s, doc) = app.api(reqwest::Method::GET, "/openapi.json", None, None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(doc["openapi"].as_str().is_some_and(|v| v.starts_with("3.")));
+    for path in ["/api/v1/check", "/api/v1/checks", "/api/v1/instances", "/api/v1/instances/{id}/heartbeat", "/api/v1/instances/{id}", "/api/v1/usage", "/api/v1/tokens", "/.well-known/jwks.json"] {
+        assert!(doc["paths"].get(path).is_some(), "{path} missing");
+    }
+    let codes = &doc["components"]["schemas"]["ReasonCode"]["enum"];
+    assert!(codes.as_array().is_some_and(|c| c.contains(&json!("in_grace_period")) && c.contains(&json!("quota_exceeded"))), "{codes}");
+    assert_eq!(doc["components"]["securitySchemes"]["api_key"]["scheme"], "bearer");
+}

@@ -19,6 +19,7 @@ environment:
   TESSERA_DEMO          1 (default) seeds demo data into a new database; 0 does not
   TESSERA_SESSION_HOURS sign-in lifetime without activity, in hours (default 12)
   TESSERA_COOKIE_SECURE 1 marks the session cookie Secure (serve behind https)
+  TESSERA_API_RATE      enforcement API requests per second per API key (default 100000)
   TESSERA_INSTANCE_TTL_SECS  seconds without a heartbeat before an instance's slot is freed (default 900)
   RUST_LOG              log filter (default info)";
 
@@ -41,6 +42,8 @@ pub struct Config {
     pub cookie_secure: bool,
     /// Seconds an instance's heartbeat may lapse before its slot is freed.
     pub instance_ttl: i64,
+    /// Enforcement API requests per second per key, and the burst above it.
+    pub api_rate: crate::api::rate_limit::RateLimit,
 }
 
 impl Config {
@@ -78,6 +81,15 @@ impl Config {
                 .context("TESSERA_INSTANCE_TTL_SECS must be a whole number of seconds")?
                 .filter(|v| *v > 0)
                 .unwrap_or(app::engine::DEFAULT_INSTANCE_TTL),
+            api_rate: {
+                let rate: f64 = var("TESSERA_API_RATE")
+                    .map(|v| v.trim().parse::<f64>())
+                    .transpose()
+                    .context("TESSERA_API_RATE must be a number of requests per second")?
+                    .filter(|v| *v > 0.0)
+                    .unwrap_or(100_000.0);
+                crate::api::rate_limit::RateLimit { per_second: rate, burst: rate.max(1.0) }
+            },
         };
         for arg in args {
             match arg.as_str() {

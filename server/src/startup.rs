@@ -106,7 +106,7 @@ pub fn router(state: AppState, sessions: SessionBackend, config: &Config) -> Rou
     Router::new()
         .route("/health", get(health))
         .route("/.well-known/jwks.json", get(crate::api::tokens::jwks))
-        .nest("/api/v1", crate::api::router())
+        .nest("/api/v1", crate::api::router(&state, config.api_rate))
         .merge(portal)
         .with_state(state)
 }

@@ -3,6 +3,7 @@
 
 mod check;
 mod openapi;
+pub mod rate_limit;
 mod instances;
 pub mod tokens;
 mod usage;
@@ -18,15 +19,17 @@ use app::ssr::enforcer::EnforceError;
 use app::ssr::AppState;
 use app::store::api_keys::ApiKey;
 
-/// Every route of the enforcement API.
-pub fn router() -> Router<AppState> {
+/// Every route of the enforcement API, rate-limited per key.
+pub fn router(state: &AppState, limit: rate_limit::RateLimit) -> Router<AppState> {
+    let limiter = rate_limit::RateLimiter::new(limit);
     Router::new()
         .merge(check::router())
         .merge(instances::router())
         .merge(usage::router())
         .merge(tokens::router())
         .route("/openapi.json", axum::routing::get(openapi::document))
-       .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not_found", "No such endpoint.") })
+        .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not_found", "No such endpoint.") })
+        .layer(axum::middleware::from_fn_with_state((state.clone(), limiter), rate_limit::limit))
 }
 
 /// A JSON problem: a stable `code`, a human `message`, and the HTTP status.

@@ -287,3 +287,21 @@ async fn the_openapi_document_describes_every_endpoint() {
     assert!(codes.as_array().is_some_and(|c| c.contains(&json!("in_grace_period")) && c.contains(&json!("quota_exceeded"))), "{codes}");
     assert_eq!(doc["components"]["securitySchemes"]["api_key"]["scheme"], "bearer");
 }
+
+#[tokio::test]
+async fn a_key_over_its_rate_gets_429_with_retry_after() {
+    let app = spawn_app_with(|c| c.api_rate = server::api::rate_limit::RateLimit { per_second: 0.5, burst: 3.0 }).await;
+    let body = json!({"customer": "initech", "feature": "dashboards"});
+    for _ in 0..3 {
+        let (s, _) = app.api(reqwest::Method::POST, "/check", Some(KEY), Some(body.clone())).await;
+        assert_eq!(s, StatusCode::OK);
+    }
+    let r = app.client.post(app.url("/api/v1/check")).bearer_auth(KEY).json(&body).send().await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(r.headers().get("retry-after").and_then(|v| v.to_str().ok()), Some("2"));
+    let v: Value = r.json().await.unwrap_or(Value::Null);
+    assert_eq!(v["code"], "rate_limited");
+    // Another caller without a valid key is refused as unauthorised, not limited.
+    let (s, _) = app.api(reqwest::Method::POST, "/check", Some("tsk_other"), Some(body)).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+}

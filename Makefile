@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 export PATH := $(HOME)/.cargo/bin:$(PATH)
 
-.PHONY: run dev test build build-release test-rust test-e2e bench-pages clean
+.PHONY: run dev test build build-release test-rust test-e2e bench bench-pages clean
 
 ## Build the release site and serve the portal on http://127.0.0.1:3000 (LEPTOS_SITE_ADDR overrides).
 run: build-release
@@ -28,6 +28,11 @@ test-rust:
 
 test-e2e:
 	cd end2end && npx playwright test
+
+## Enforcement figures on the release build: checks/s and latency against a bare handler,
+## engine time per decision, batch checks, usage ingestion, token signing.
+bench:
+	scripts/bench.sh
 
 ## Page figures on the release build: wasm size and entitlements-page time to first byte.
 bench-pages:

@@ -20,6 +20,7 @@ environment:
   TESSERA_SESSION_HOURS sign-in lifetime without activity, in hours (default 12)
   TESSERA_COOKIE_SECURE 1 marks the session cookie Secure (serve behind https)
   TESSERA_API_RATE      enforcement API requests per second per API key (default 100000)
+  TESSERA_BENCH_CUSTOMERS  benchmarks only: seed N bench customers and serve /bench/bare (default 0: off)
   TESSERA_INSTANCE_TTL_SECS  seconds without a heartbeat before an instance's slot is freed (default 900)
   RUST_LOG              log filter (default info)";
 
@@ -44,6 +45,9 @@ pub struct Config {
     pub instance_ttl: i64,
     /// Enforcement API requests per second per key, and the burst above it.
     pub api_rate: crate::api::rate_limit::RateLimit,
+    /// Benchmark mode: seed this many bench customers into a new database and serve
+    /// the bare `/bench/bare` handler beside the API. 0 (the default) is off.
+    pub bench_customers: usize,
 }
 
 impl Config {
@@ -90,6 +94,11 @@ impl Config {
                     .unwrap_or(100_000.0);
                 crate::api::rate_limit::RateLimit { per_second: rate, burst: rate.max(1.0) }
             },
+            bench_customers: var("TESSERA_BENCH_CUSTOMERS")
+                .map(|v| v.trim().parse::<usize>())
+                .transpose()
+                .context("TESSERA_BENCH_CUSTOMERS must be a whole number")?
+                .unwrap_or(0),
         };
         for arg in args {
             match arg.as_str() {

@@ -59,6 +59,10 @@ impl Application {
             seed::seed_demo(&store, &hashes, app::store::now()).await.context("cannot seed the demo data")?;
             tracing::info!("seeded the demo data");
         }
+        if config.bench_customers > 0 && store.find_customer_id("bench-0001").await?.is_none() {
+            seed::seed_bench_customers(&store, config.bench_customers, app::store::now()).await.context("cannot seed bench customers")?;
+            tracing::info!(customers = config.bench_customers, "seeded bench customers");
+        }
         let sessions = SessionBackend::connect(&config.database_url).await.context("cannot open the session store")?;
         let leptos_options = LeptosOptions::builder()
             .output_name("tessera")
@@ -103,8 +107,11 @@ pub fn router(state: AppState, sessions: SessionBackend, config: &Config) -> Rou
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(middleware::from_fn(server_fn_status))
         .layer(session_layer);
-    Router::new()
-        .route("/health", get(health))
+    let mut router = Router::new().route("/health", get(health));
+    if config.bench_customers > 0 {
+        router = router.route("/bench/bare", axum::routing::post(bare));
+    }
+    router
         .route("/.well-known/jwks.json", get(crate::api::tokens::jwks))
         .nest("/api/v1", crate::api::router(&state, config.api_rate))
         .merge(portal)
@@ -113,6 +120,19 @@ pub fn router(state: AppState, sessions: SessionBackend, config: &Config) -> Rou
 
 async fn health() -> &'static str {
     "ok"
+}
+
+#[derive(serde::Deserialize, serde::Serialize)]
+struct BareBody {
+    customer: String,
+    feature: String,
+    user: Option<String>,
+}
+
+/// The yardstick of `make bench`: parses a check-shaped body and answers JSON, doing
+/// nothing else, so that a check's cost reads as a ratio to it.
+async fn bare(axum::Json(body): axum::Json<BareBody>) -> axum::Json<serde_json::Value> {
+    axum::Json(serde_json::json!({"allowed": true, "code": "ok", "customer": body.customer, "feature": body.feature}))
 }
 
 /// Gives a failed server function the HTTP status of its error (400, 401, 403, 404…)

@@ -49,6 +49,9 @@ pub struct Enforcer {
     customers: RwLock<HashMap<i64, Arc<CustomerSnapshot>>>,
     slugs: RwLock<HashMap<String, i64>>,
     api_keys: RwLock<HashMap<String, ApiKey>>,
+    /// Keys already verified against their hash, so a busy caller is not hashed on
+    /// every request; emptied whenever keys are reloaded (a revocation takes effect).
+    verified: RwLock<HashMap<String, ApiKey>>,
     /// Product key → (feature key → feature id).
     catalog: RwLock<HashMap<String, HashMap<String, i64>>>,
 }
@@ -70,6 +73,7 @@ impl Enforcer {
             customers: RwLock::default(),
             slugs: RwLock::default(),
             api_keys: RwLock::default(),
+            verified: RwLock::default(),
             catalog: RwLock::default(),
         };
         enforcer.reload_keys_and_catalog().await?;
@@ -89,6 +93,7 @@ impl Enforcer {
         let keys = self.store.list_active_api_keys().await?.into_iter().collect();
         let catalog = self.store.list_feature_keys().await?;
         *write(&self.api_keys) = keys;
+        write(&self.verified).clear();
         *write(&self.catalog) = catalog;
         Ok(())
     }
@@ -120,7 +125,31 @@ impl Enforcer {
 
     /// The API key `key` stands for, unless unknown or revoked.
     pub fn api_key(&self, key: &str) -> Option<ApiKey> {
-        read(&self.api_keys).get(&hash_api_key(key)).cloned()
+        if let Some(k) = read(&self.verified).get(key) {
+            return Some(k.clone());
+        }
+        let found = read(&self.api_keys).get(&hash_api_key(key)).cloned()?;
+        write(&self.verified).insert(key.to_owned(), found.clone());
+        Some(found)
+    }
+
+    /// Adds committed usage to the in-memory counters of `customer_id`, so the next
+    /// check sees it without reloading the customer.
+    pub fn apply_usage(&self, customer_id: i64, product: &str, feature: &str, at: i64, quantity: i64, now: i64) {
+        let mut customers = write(&self.customers);
+        let Some(customer) = customers.get_mut(&customer_id) else { return };
+        let customer = Arc::make_mut(customer);
+        let Some(snap) = customer.entitlements.get_mut(product) else { return };
+        let Some(period) = snap.features.get(feature).and_then(|r| r.quota.as_ref()).map(|q| q.period) else { return };
+        let start = period.start(now);
+        if at < start {
+            return;
+        }
+        let usage = snap.usage.entry(feature.to_owned()).or_insert(engine::Usage { period_start: start, used: 0 });
+        if usage.period_start != start {
+            *usage = engine::Usage { period_start: start, used: 0 };
+        }
+        usage.used += quantity;
     }
 
     /// The customer named by slug or numeric id, from memory; a customer created since

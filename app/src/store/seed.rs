@@ -153,3 +153,57 @@ pub async fn seed_demo(store: &Store, password_hashes: &[String], now: i64) -> R
     tx.commit().await?;
     Ok(())
 }
+
+/// Seeds `n` demo-like customers for benchmarks, `bench-0001` …: each on Team, active,
+/// with three users `u0..u2@bench-NNNN.example` (no password) of whom u0 and u1 hold
+/// seats. One transaction and one audit event.
+pub async fn seed_bench_customers(store: &Store, n: usize, now: i64) -> Result<(), StoreError> {
+    let mut tx = store.pool().begin().await?;
+    let product: i64 = sqlx::query_scalar("SELECT id FROM products WHERE key = 'acme-analytics'").fetch_one(&mut *tx).await?;
+    let team = catalog::find_plan_id(&mut tx, product, "team").await?;
+    for i in 1..=n {
+        let slug = format!("bench-{i:04}");
+        let customer = create_customer(&mut tx, &slug, &format!("Bench {i:04}"), now).await?;
+        let ent = create_entitlement(
+            &mut tx,
+            &NewEntitlement {
+                customer_id: customer,
+                product_id: product,
+                plan_id: team,
+                status: EntitlementStatus::Active,
+                starts_at: now - 30 * DAY,
+                ends_at: None,
+                renews_at: Some(now + 335 * DAY),
+                trial_ends_at: None,
+                grace_days: 7,
+                auto_renew: true,
+                status_reason: None,
+            },
+            now,
+        )
+        .await?;
+        for u in 0..3 {
+            let email = format!("u{u}@{slug}.example");
+            let user = NewUser { customer_id: Some(customer), email: &email, name: &email, role: Role::CustomerMember, password_hash: None };
+            let id = create_user(&mut tx, &user, now).await?;
+            if u < 2 && !assign_seat(&mut tx, ent, id, now).await? {
+                return Err(StoreError::Conflict { constraint: "seat cap".into() });
+            }
+        }
+    }
+    audit::record(
+        &mut tx,
+        NewAuditEvent {
+            actor: &Actor::system("bench"),
+            customer_id: None,
+            kind: "bench.seeded",
+            subject: "customers:bench".into(),
+            before: None,
+            after: Some(serde_json::json!({ "customers": n })),
+        },
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}

@@ -21,12 +21,14 @@ pub struct NewUsage {
 }
 
 /// What a batch came to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct UsageReceipt {
     /// Events counted now.
     pub accepted: i64,
     /// Events seen before (a retry), not counted again.
     pub duplicates: i64,
+    /// The counted events as (entitlement id, feature id, at, quantity).
+    pub counted: Vec<(i64, i64, i64, i64)>,
 }
 
 const DAY: i64 = 86_400;
@@ -39,8 +41,7 @@ impl Store {
     pub async fn record_usage(&self, actor: &Actor, events: &[NewUsage], now: i64) -> Result<UsageReceipt, StoreError> {
         let mut tx = self.pool().begin().await?;
         let mut rollup: HashMap<(i64, i64, i64), i64> = HashMap::new();
-        let mut per_customer: HashMap<i64, i64> = HashMap::new();
-        let mut accepted = 0;
+        let mut counted = Vec::new();
         for chunk in events.chunks(CHUNK) {
             let mut sql = String::from(
                 "INSERT INTO usage_events (entitlement_id, feature_id, event_id, quantity, at, received_at) VALUES ",
@@ -61,7 +62,7 @@ impl Store {
                 let (ent, feature, qty, at): (i64, i64, i64, i64) =
                     (row.try_get("entitlement_id")?, row.try_get("feature_id")?, row.try_get("quantity")?, row.try_get("at")?);
                 *rollup.entry((ent, feature, at.div_euclid(DAY) * DAY)).or_default() += qty;
-                accepted += 1;
+                counted.push((ent, feature, at, qty));
             }
         }
         for ((ent, feature, day), qty) in &rollup {
@@ -76,27 +77,25 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         }
-        for e in events {
-            if rollup.keys().any(|(ent, ..)| *ent == e.entitlement_id) {
-                per_customer.entry(e.customer_id).or_default();
-            }
-        }
-        for customer in per_customer.keys() {
+        let accepted = counted.len() as i64;
+        if accepted > 0 {
+            // One event per batch: usage is a flow of facts, not a change anyone made by hand.
+            let customer = events.first().map(|e| e.customer_id).filter(|c| events.iter().all(|e| e.customer_id == *c));
             audit::record(
                 &mut tx,
                 NewAuditEvent {
                     actor,
-                    customer_id: Some(*customer),
+                    customer_id: customer,
                     kind: "usage.recorded",
-                    subject: format!("customer:{customer}"),
+                    subject: "usage:batch".to_owned(),
                     before: None,
-                    after: Some(serde_json::json!({"events": events.iter().filter(|e| e.customer_id == *customer).count()})),
+                    after: Some(serde_json::json!({"events": events.len(), "counted": accepted, "units": counted.iter().map(|c| c.3).sum::<i64>()})),
                 },
                 now,
             )
             .await?;
         }
         tx.commit().await?;
-        Ok(UsageReceipt { accepted, duplicates: events.len() as i64 - accepted })
+        Ok(UsageReceipt { accepted, duplicates: events.len() as i64 - accepted, counted })
     }
 }

@@ -63,7 +63,7 @@ impl RateLimiter {
 
 /// The middleware: requests with a valid key spend a token; others pass on to be
 /// refused as unauthorised.
-pub async fn limit(State((state, limiter)): State<(AppState, RateLimiter)>, req: Request, next: Next) -> Response {
+pub async fn limit(State((state, limiter)): State<(AppState, RateLimiter)>, mut req: Request, next: Next) -> Response {
     let key = req
         .headers()
         .get(header::AUTHORIZATION)
@@ -80,6 +80,8 @@ pub async fn limit(State((state, limiter)): State<(AppState, RateLimiter)>, req:
             }
             return res;
         }
+        // The key is resolved once per request: the handler's `Caller` takes it from here.
+        req.extensions_mut().insert(key);
     }
     next.run(req).await
 }

@@ -1,6 +1,8 @@
 //! `POST /usage`: a batch of metered usage events, idempotent by `event_id`.
 //! Answered only after the batch is committed.
 
+use std::collections::HashMap;
+
 use axum::extract::State;
 use axum::routing::post;
 use axum::{Json, Router};
@@ -55,6 +57,7 @@ pub async fn record(State(state): State<AppState>, Caller(key): Caller, ApiJson(
     }
     let now = app::store::now();
     let mut events = Vec::with_capacity(body.events.len());
+    let mut features: HashMap<i64, String> = HashMap::new();
     for (i, e) in body.events.into_iter().enumerate() {
         let bad = |m: String| ApiError::bad_request(format!("events[{i}]: {m}"));
         let event_id = e.event_id.trim();
@@ -90,6 +93,7 @@ pub async fn record(State(state): State<AppState>, Caller(key): Caller, ApiJson(
                 format!("events[{i}]: this customer has no entitlement to the product."),
             ));
         };
+        features.entry(feature_id).or_insert_with(|| e.feature.clone());
         events.push(NewUsage {
             event_id: event_id.to_owned(),
             customer_id: customer.customer_id,
@@ -101,11 +105,12 @@ pub async fn record(State(state): State<AppState>, Caller(key): Caller, ApiJson(
     }
     let actor = Actor { user_id: None, label: format!("api-key:{}", key.id) };
     let receipt = state.store.record_usage(&actor, &events, now).await.map_err(ApiError::internal)?;
-    let mut customers: Vec<i64> = events.iter().map(|e| e.customer_id).collect();
-    customers.sort_unstable();
-    customers.dedup();
-    for c in customers {
-        state.enforcer.refresh(c).await.map_err(ApiError::internal)?;
+    // Committed: now the counters the next check reads.
+    let owners: HashMap<i64, i64> = events.iter().map(|e| (e.entitlement_id, e.customer_id)).collect();
+    for (entitlement, feature_id, at, quantity) in &receipt.counted {
+        if let (Some(customer), Some(feature)) = (owners.get(entitlement), features.get(feature_id)) {
+            state.enforcer.apply_usage(*customer, &key.product_key, feature, *at, *quantity, now);
+        }
     }
     Ok(Json(UsageResponse { accepted: receipt.accepted, duplicates: receipt.duplicates }))
 }

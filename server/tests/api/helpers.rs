@@ -48,6 +48,7 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
         cookie_secure: false,
         instance_ttl: 900,
         api_rate: server::api::rate_limit::RateLimit { per_second: 100_000.0, burst: 100_000.0 },
+        bench_customers: 0,
     };
     tweak(&mut config);
     let app = Application::build(config).await.unwrap_or_else(|e| panic!("build: {e:#}"));

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Enforcement benchmark (make bench): builds release, starts the server on a fresh SQLite
+# database with CUSTOMERS demo-like customers (default 1,000), and loads it on loopback
+# from a separate process (tessera-load) over keep-alive connections. The bare handler is
+# loaded the same way, so the check figure also reads as a ratio that survives a noisy
+# machine.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+customers=${CUSTOMERS:-1000}
+secs=${BENCH_SECONDS:-10}
+conns=${CONNECTIONS:-32}
+
+cargo build --release -p server --bins 2>&1 | tail -n 1
+
+dir=$(mktemp -d)
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
+DATABASE_URL="sqlite://$dir/bench.db" LEPTOS_SITE_ADDR="127.0.0.1:$port" LEPTOS_SITE_ROOT="$dir" \
+  TESSERA_BENCH_CUSTOMERS="$customers" TESSERA_DEMO=1 RUST_LOG=warn target/release/tessera >"$dir/server.log" 2>&1 &
+server=$!
+trap 'kill $server 2>/dev/null; wait $server 2>/dev/null; rm -rf "$dir"' EXIT
+for _ in $(seq 600); do curl -fs "http://127.0.0.1:$port/health" >/dev/null && break; sleep 0.1; done
+curl -fs "http://127.0.0.1:$port/health" >/dev/null || { cat "$dir/server.log"; exit 1; }
+
+load() { target/release/tessera-load --url "127.0.0.1:$port" --customers "$customers" --seconds "$secs" "$@"; }
+echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB; $customers customers; ${secs}s per run; load generator on the same cores"
+target/release/tessera-load --mode engine
+bare=$(load --mode bare --connections "$conns"); echo "$bare"
+check=$(load --mode check --connections "$conns"); echo "$check"
+rps() { sed -E 's/.* ([0-9]+) req\/s.*/\1/' <<<"$1"; }
+awk -v c="$(rps "$check")" -v b="$(rps "$bare")" 'BEGIN { printf "check / bare throughput: %.2f\n", c / b }'
+load --mode checks --connections 4
+load --mode usage --connections 4
+load --mode tokens --connections "$conns"

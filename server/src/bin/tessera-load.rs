@@ -1,0 +1,221 @@
+//! `tessera-load`: a small load generator for `make bench`. Keep-alive HTTP/1.1
+//! connections on loopback, each sending requests one after another; prints requests/s
+//! and latency percentiles. `--mode engine` times the engine in-process instead.
+//!
+//! usage: tessera-load --mode check|bare|checks|usage|tokens|engine [--url http://127.0.0.1:3000]
+//!        [--connections 32] [--seconds 10] [--customers 1000] [--key tsk_demo_acme]
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+#[derive(Clone)]
+struct Opts {
+    mode: String,
+    host: String,
+    connections: usize,
+    seconds: u64,
+    customers: usize,
+    key: String,
+}
+
+fn parse() -> anyhow::Result<Opts> {
+    let mut o = Opts {
+        mode: "check".into(),
+        host: "127.0.0.1:3000".into(),
+        connections: 32,
+        seconds: 10,
+        customers: 1000,
+        key: "tsk_demo_acme".into(),
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        let mut v = || args.next().context("missing value");
+        match a.as_str() {
+            "--mode" => o.mode = v()?,
+            "--url" => o.host = v()?.trim_start_matches("http://").trim_end_matches('/').to_owned(),
+            "--connections" => o.connections = v()?.parse()?,
+            "--seconds" => o.seconds = v()?.parse()?,
+            "--customers" => o.customers = v()?.parse()?,
+            "--key" => o.key = v()?,
+            other => bail!("unknown argument {other}"),
+        }
+    }
+    Ok(o)
+}
+
+/// Request number `n` of connection `c` for the mode: (path, JSON body, units of work it carries).
+fn request(o: &Opts, c: usize, n: u64) -> (&'static str, String, u64) {
+    let customer = format!("bench-{:04}", (c * 7919 + n as usize) % o.customers.max(1) + 1);
+    let user = format!("u{}@{customer}.example", n % 3);
+    match o.mode.as_str() {
+        "bare" => ("/bench/bare", format!(r#"{{"customer":"{customer}","feature":"reports.export","user":"{user}"}}"#), 1),
+        "checks" => {
+            let items: Vec<String> = (0..1_000)
+                .map(|i| {
+                    let customer = format!("bench-{:04}", (c * 131 + i) % o.customers.max(1) + 1);
+                    format!(r#"{{"customer":"{customer}","feature":"reports.export","user":"u{}@{customer}.example"}}"#, i % 3)
+                })
+                .collect();
+            ("/api/v1/checks", format!(r#"{{"checks":[{}]}}"#, items.join(",")), 1_000)
+        }
+        "usage" => {
+            let items: Vec<String> = (0..1_000)
+                .map(|i| {
+                    let customer = format!("bench-{:04}", (c * 131 + i) % o.customers.max(1) + 1);
+                    format!(r#"{{"event_id":"c{c}-n{n}-i{i}","customer":"{customer}","feature":"api.calls","quantity":1}}"#)
+                })
+                .collect();
+            ("/api/v1/usage", format!(r#"{{"events":[{}]}}"#, items.join(",")), 1_000)
+        }
+        "tokens" => ("/api/v1/tokens", format!(r#"{{"customer":"{customer}"}}"#), 1),
+        _ => ("/api/v1/check", format!(r#"{{"customer":"{customer}","feature":"reports.export","user":"{user}"}}"#), 1),
+    }
+}
+
+/// Reads one HTTP/1.1 response with a Content-Length body; returns its status.
+async fn read_response(stream: &mut TcpStream, buf: &mut Vec<u8>) -> anyhow::Result<u16> {
+    buf.clear();
+    let mut chunk = [0u8; 16 * 1024];
+    loop {
+        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = std::str::from_utf8(&buf[..end]).context("header")?;
+            let status: u16 = head.get(9..12).context("status")?.parse()?;
+            let len: usize = head
+                .lines()
+                .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().to_owned()))
+                .context("content-length")?
+                .parse()?;
+            while buf.len() < end + 4 + len {
+                let n = stream.read(&mut chunk).await?;
+                if n == 0 {
+                    bail!("closed");
+                }
+                buf.extend_from_slice(&chunk[..n]);
+            }
+            return Ok(status);
+        }
+        let n = stream.read(&mut chunk).await?;
+        if n == 0 {
+            bail!("closed");
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+}
+
+async fn connection(o: Opts, c: usize, deadline: Instant, done: Arc<AtomicU64>, errors: Arc<AtomicU64>) -> anyhow::Result<Vec<u32>> {
+    let mut stream = TcpStream::connect(&o.host).await?;
+    stream.set_nodelay(true)?;
+    let mut latencies = Vec::with_capacity(100_000);
+    let mut buf = Vec::with_capacity(64 * 1024);
+    let mut n = 0u64;
+    while Instant::now() < deadline {
+        let (path, body, units) = request(&o, c, n);
+        let req = format!(
+            "POST {path} HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            o.host,
+            o.key,
+            body.len()
+        );
+        let start = Instant::now();
+        stream.write_all(req.as_bytes()).await?;
+        let status = read_response(&mut stream, &mut buf).await?;
+        latencies.push(start.elapsed().as_micros().min(u32::MAX as u128) as u32);
+        if status == 200 {
+            done.fetch_add(units, Ordering::Relaxed);
+        } else {
+            errors.fetch_add(1, Ordering::Relaxed);
+        }
+        n += 1;
+    }
+    Ok(latencies)
+}
+
+fn percentile(sorted: &[u32], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    f64::from(sorted[i.min(sorted.len() - 1)]) / 1000.0
+}
+
+fn engine_bench() {
+    use app::engine::*;
+    use std::collections::{BTreeMap, HashMap, HashSet};
+    let now = 1_795_435_200;
+    let mut features = BTreeMap::new();
+    features.insert("dashboards".to_owned(), FeatureRule { requires: Requirement::Any(vec![Requirement::Seat, Requirement::Instance]), quota: None });
+    features.insert("api.calls".to_owned(), FeatureRule { requires: Requirement::Quota, quota: Some(Quota { limit: 10_000, period: Period::Month }) });
+    let snap = Snapshot {
+        entitlement_id: 1,
+        customer_id: 1,
+        plan: "team".into(),
+        status: app::entitlements::EntitlementStatus::Active,
+        ends_at: None,
+        trial_ends_at: None,
+        grace_days: 7,
+        seats_cap: 10,
+        instances_cap: 3,
+        regions: None,
+        features,
+        seat_holders: (1..=8).collect::<HashSet<i64>>(),
+        instances: HashMap::from([(1, now)]),
+        usage: HashMap::from([("api.calls".to_owned(), Usage { period_start: Period::Month.start(now), used: 500 })]),
+    };
+    let requests = [
+        CheckRequest { feature: "dashboards".into(), user_id: Some(3), ..Default::default() },
+        CheckRequest { feature: "dashboards".into(), user_id: Some(30), instance_id: Some(1), ..Default::default() },
+        CheckRequest { feature: "api.calls".into(), quantity: Some(5), ..Default::default() },
+        CheckRequest { feature: "sso".into(), user_id: Some(3), ..Default::default() },
+    ];
+    let mut times = Vec::with_capacity(1_000_000);
+    let mut allowed = 0u64;
+    for i in 0..1_000_000usize {
+        let req = &requests[i % requests.len()];
+        let start = Instant::now();
+        let d = evaluate(std::hint::black_box(&snap), std::hint::black_box(req), now, 900);
+        let ns = start.elapsed().as_nanos() as u32;
+        allowed += u64::from(d.allowed);
+        times.push(ns);
+    }
+    times.sort_unstable();
+    let p = |q: f64| f64::from(times[((times.len() - 1) as f64 * q) as usize]) / 1000.0;
+    println!("engine: {} decisions ({allowed} allowed) p50 {:.3} us  p99 {:.3} us", times.len(), p(0.5), p(0.99));
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let o = parse()?;
+    if o.mode == "engine" {
+        engine_bench();
+        return Ok(());
+    }
+    let deadline = Instant::now() + Duration::from_secs(o.seconds);
+    let done = Arc::new(AtomicU64::new(0));
+    let errors = Arc::new(AtomicU64::new(0));
+    let start = Instant::now();
+    let tasks: Vec<_> = (0..o.connections)
+        .map(|c| tokio::spawn(connection(o.clone(), c, deadline, done.clone(), errors.clone())))
+        .collect();
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await??);
+    }
+    let secs = start.elapsed().as_secs_f64();
+    all.sort_unstable();
+    println!(
+        "{}: {} requests, {:.0} req/s, {:.0} units/s, p50 {:.2} ms, p99 {:.2} ms, errors {}",
+        o.mode,
+        all.len(),
+        all.len() as f64 / secs,
+        done.load(Ordering::Relaxed) as f64 / secs,
+        percentile(&all, 0.5),
+        percentile(&all, 0.99),
+        errors.load(Ordering::Relaxed)
+    );
+    Ok(())
+}

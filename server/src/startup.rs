@@ -76,7 +76,7 @@ impl Application {
             .build();
         let enforcer = Enforcer::load(store.clone(), config.instance_ttl).await.context("cannot load entitlements")?;
         let tokens = TokenSigner::load(&store).await.context("cannot load the signing keys")?;
-        let state = AppState { leptos_options, store, enforcer: Arc::new(enforcer), tokens: Arc::new(tokens) };
+        let state = AppState::new(app::ssr::state::Parts { leptos_options, store, enforcer: Arc::new(enforcer), tokens: Arc::new(tokens) });
         Ok(Application { state, sessions, config })
     }
 

@@ -1,29 +1,52 @@
 //! The state every handler and server function reaches.
 
+use std::ops::Deref;
+use std::sync::Arc;
+
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
 
+use super::enforcer::Enforcer;
+use super::tokens::TokenSigner;
 use crate::store::Store;
 
-/// Shared application state: the site options, the store and the enforcement cache.
+/// Shared application state: the site options, the store, the enforcement cache and the
+/// token signer. Cloned per request, so it is one `Arc`.
 #[derive(Clone, Debug)]
-pub struct AppState {
+pub struct AppState(Arc<Parts>);
+
+/// What [`AppState`] holds.
+#[derive(Debug)]
+pub struct Parts {
     pub leptos_options: LeptosOptions,
     pub store: Store,
-    pub enforcer: std::sync::Arc<super::enforcer::Enforcer>,
-    pub tokens: std::sync::Arc<super::tokens::TokenSigner>,
+    pub enforcer: Arc<Enforcer>,
+    pub tokens: Arc<TokenSigner>,
+}
+
+impl AppState {
+    /// Bundles the parts.
+    pub fn new(parts: Parts) -> AppState {
+        AppState(Arc::new(parts))
+    }
+
+    /// The state of the current request, as `leptos_routes` provides it.
+    pub fn current() -> Result<AppState, crate::error::AppError> {
+        leptos::prelude::use_context::<AppState>()
+            .ok_or_else(|| super::internal("state", "AppState missing from the request context"))
+    }
+}
+
+impl Deref for AppState {
+    type Target = Parts;
+
+    fn deref(&self) -> &Parts {
+        &self.0
+    }
 }
 
 impl FromRef<AppState> for LeptosOptions {
     fn from_ref(state: &AppState) -> Self {
         state.leptos_options.clone()
-    }
-}
-
-impl AppState {
-    /// The state of the current request, as `leptos_routes` provides it.
-    pub fn current() -> Result<AppState, crate::error::AppError> {
-        leptos::prelude::use_context::<AppState>()
-            .ok_or_else(|| super::internal("state", "AppState missing from the request context"))
     }
 }

@@ -65,17 +65,24 @@ impl Store {
                 counted.push((ent, feature, at, qty));
             }
         }
-        for ((ent, feature, day), qty) in &rollup {
-            sqlx::query(
-                "INSERT INTO usage_daily (entitlement_id, feature_id, day, quantity) VALUES ($1, $2, $3, $4)
-                 ON CONFLICT (entitlement_id, feature_id, day) DO UPDATE SET quantity = usage_daily.quantity + excluded.quantity",
-            )
-            .bind(ent)
-            .bind(feature)
-            .bind(day)
-            .bind(qty)
-            .execute(&mut *tx)
-            .await?;
+        let rows: Vec<_> = rollup.into_iter().collect();
+        for chunk in rows.chunks(CHUNK) {
+            let mut sql = String::from("INSERT INTO usage_daily (entitlement_id, feature_id, day, quantity) VALUES ");
+            for i in 0..chunk.len() {
+                let b = i * 4;
+                if i > 0 {
+                    sql.push(',');
+                }
+                sql.push_str(&format!("(${}, ${}, ${}, ${})", b + 1, b + 2, b + 3, b + 4));
+            }
+            sql.push_str(
+                " ON CONFLICT (entitlement_id, feature_id, day) DO UPDATE SET quantity = usage_daily.quantity + excluded.quantity",
+            );
+            let mut q = sqlx::query(&sql);
+            for ((ent, feature, day), qty) in chunk {
+                q = q.bind(*ent).bind(*feature).bind(*day).bind(*qty);
+            }
+            q.execute(&mut *tx).await?;
         }
         let accepted = counted.len() as i64;
         if accepted > 0 {

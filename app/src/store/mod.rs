@@ -68,6 +68,9 @@ impl From<sqlx::Error> for StoreError {
 pub struct Store {
     pool: AnyPool,
     engine: Engine,
+    /// SQLite takes one writer at a time; queueing writers here instead of in SQLite's
+    /// busy handler (which sleeps and retries) keeps write latency even under load.
+    sqlite_writer: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
 impl Store {
@@ -82,7 +85,7 @@ impl Store {
             // WAL lets readers go on while one writer commits; it is a property of the file.
             sqlx::query("PRAGMA journal_mode = WAL").execute(&pool).await?;
         }
-        Ok(Store { pool, engine })
+        Ok(Store { pool, engine, sqlite_writer: Default::default() })
     }
 
     /// Applies the migrations of this store's engine that are not applied yet.
@@ -92,6 +95,15 @@ impl Store {
             Engine::Postgres => POSTGRES_MIGRATIONS.run(&self.pool).await?,
         }
         Ok(())
+    }
+
+    /// Waits for this process's turn to write when the engine is SQLite (`None` on
+    /// PostgreSQL, whose writers do not block each other's whole database).
+    pub(crate) async fn write_turn(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+        match self.engine {
+            Engine::Sqlite => Some(self.sqlite_writer.lock().await),
+            Engine::Postgres => None,
+        }
     }
 
     /// The engine behind this store.

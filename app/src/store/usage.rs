@@ -39,6 +39,7 @@ impl Store {
     /// roll-up; events already recorded (same entitlement and event id) are skipped.
     /// Returns only after commit.
     pub async fn record_usage(&self, actor: &Actor, events: &[NewUsage], now: i64) -> Result<UsageReceipt, StoreError> {
+        let _turn = self.write_turn().await;
         let mut tx = self.pool().begin().await?;
         let mut rollup: HashMap<(i64, i64, i64), i64> = HashMap::new();
         let mut counted = Vec::new();

@@ -169,6 +169,9 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         for (email, _, role, customer) in seed::DEMO_USERS {
             println!("  {email:<24} {}{}", role.label(), customer.map(|c| format!(" of {c}")).unwrap_or_default());
         }
+        println!("Demo API key (Acme Analytics): {}", seed::DEMO_API_KEY);
+        println!("  curl -s http://{addr}/api/v1/check -H 'Authorization: Bearer {}' \\", seed::DEMO_API_KEY);
+        println!("       -H 'Content-Type: application/json' -d '{{\"customer\":\"initech\",\"feature\":\"reports.export\",\"user\":\"ada@initech.example\"}}'");
     }
     axum::serve(listener, app.router()).with_graceful_shutdown(shutdown_signal()).await?;
     Ok(())

@@ -171,3 +171,75 @@ async fn concurrent_audit_writers_keep_one_unbroken_chain() {
         db.drop_db().await;
     }
 }
+
+#[tokio::test]
+async fn usage_counts_each_event_id_once_and_rolls_up_per_day() {
+    use super::usage::NewUsage;
+    for db in seeded().await {
+        let s = &db.store;
+        let snap = s.load_customer_snapshot(s.find_customer_id("initech").await.ok().flatten().unwrap_or_default(), NOW).await.unwrap_or_else(|e| panic!("{e}"));
+        let ent = snap.entitlements["acme-analytics"].entitlement_id;
+        let feature: i64 = s.list_feature_keys().await.unwrap_or_else(|e| panic!("{e}"))["acme-analytics"]["api.calls"];
+        let ev = |id: &str, q, at| NewUsage { event_id: id.into(), customer_id: snap.customer_id, entitlement_id: ent, feature_id: feature, quantity: q, at };
+        let batch = vec![ev("a", 100, NOW), ev("b", 50, NOW - 3_600), ev("c", 7, NOW - 40 * DAY)];
+        let actor = super::audit::Actor::system("test");
+        let first = s.record_usage(&actor, &batch, NOW).await.unwrap_or_else(|e| panic!("{}: {e}", db.name));
+        assert_eq!((first.accepted, first.duplicates), (3, 0));
+        let again = s.record_usage(&actor, &batch, NOW).await.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((again.accepted, again.duplicates, again.counted.len()), (0, 3, 0));
+        let snap = s.load_customer_snapshot(snap.customer_id, NOW).await.unwrap_or_else(|e| panic!("{e}"));
+        // The event 40 days ago belongs to last month's period.
+        assert_eq!(snap.entitlements["acme-analytics"].usage["api.calls"].used, 150, "{}", db.name);
+        assert_eq!(s.verify_audit_chain().await.unwrap_or_else(|e| panic!("{e}")), None);
+        db.drop_db().await;
+    }
+}
+
+#[tokio::test]
+async fn activations_stop_at_the_cap_and_lapsed_instances_free_their_slot() {
+    use super::instances::Activation;
+    for db in seeded().await {
+        let s = &db.store;
+        let customer = s.find_customer_id("initech").await.ok().flatten().unwrap_or_default();
+        let ent = s.load_customer_snapshot(customer, NOW).await.unwrap_or_else(|e| panic!("{e}")).entitlements["acme-analytics"].entitlement_id;
+        let actor = super::audit::Actor::system("test");
+        for n in 0..3 {
+            let a = s.activate_instance(&actor, customer, ent, 3, &format!("h{n}"), None, NOW, 900).await.unwrap_or_else(|e| panic!("{e}"));
+            assert!(matches!(a, Activation::Active { created: true, .. }), "{}: {a:?}", db.name);
+        }
+        let full = s.activate_instance(&actor, customer, ent, 3, "h3", None, NOW + 10, 900).await.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(full, Activation::AtCap);
+        let later = s.activate_instance(&actor, customer, ent, 3, "h3", None, NOW + 901, 900).await.unwrap_or_else(|e| panic!("{e}"));
+        assert!(matches!(later, Activation::Active { created: true, .. }), "{}: {later:?}", db.name);
+        assert_eq!(s.list_instances(customer).await.unwrap_or_else(|e| panic!("{e}")).len(), 1);
+        db.drop_db().await;
+    }
+}
+
+#[tokio::test]
+async fn concurrent_activations_never_overshoot_the_cap() {
+    for db in seeded().await {
+        let s = db.store.clone();
+        let customer = s.find_customer_id("initech").await.ok().flatten().unwrap_or_default();
+        let ent = s.load_customer_snapshot(customer, NOW).await.unwrap_or_else(|e| panic!("{e}")).entitlements["acme-analytics"].entitlement_id;
+        let tasks: Vec<_> = (0..20)
+            .map(|n| {
+                let s = s.clone();
+                tokio::spawn(async move {
+                    let actor = super::audit::Actor::system("test");
+                    s.activate_instance(&actor, customer, ent, 3, &format!("c{n}"), None, NOW, 900).await
+                })
+            })
+            .collect();
+        let mut ok = 0;
+        for t in tasks {
+            match t.await.unwrap_or_else(|e| panic!("{e}")).unwrap_or_else(|e| panic!("{}: {e}", db.name)) {
+                super::instances::Activation::Active { .. } => ok += 1,
+                super::instances::Activation::AtCap => {}
+            }
+        }
+        assert_eq!(ok, 3, "{}: exactly the cap is activated", db.name);
+        assert_eq!(s.list_instances(customer).await.unwrap_or_else(|e| panic!("{e}")).len(), ok, "{}", db.name);
+        db.drop_db().await;
+    }
+}

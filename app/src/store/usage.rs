@@ -32,7 +32,7 @@ pub struct UsageReceipt {
 }
 
 const DAY: i64 = 86_400;
-const CHUNK: usize = 500;
+const CHUNK: usize = 100;
 
 impl Store {
     /// Records a batch in one transaction: new events are stored and added to the daily

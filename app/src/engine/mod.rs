@@ -124,6 +124,16 @@ pub struct Snapshot {
     pub usage: HashMap<String, Usage>,
 }
 
+impl Snapshot {
+    /// When the entitlement stops: the trial's end on a trial, else its end date.
+    pub fn expires_at(&self) -> Option<i64> {
+        match self.status {
+            EntitlementStatus::Trial => self.trial_ends_at.or(self.ends_at),
+            _ => self.ends_at,
+        }
+    }
+}
+
 /// Usage of one metered feature in the period starting at `period_start`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Usage {

@@ -196,10 +196,6 @@ impl Enforcer {
             quantity: input.quantity,
         };
         let decision = engine::evaluate(snap, &request, now, self.instance_ttl);
-        let expires_at = match snap.status {
-            crate::entitlements::EntitlementStatus::Trial => snap.trial_ends_at.or(snap.ends_at),
-            _ => snap.ends_at,
-        };
-        Ok(CheckOutcome { decision, plan: Some(snap.plan.clone()), expires_at })
+        Ok(CheckOutcome { decision, plan: Some(snap.plan.clone()), expires_at: snap.expires_at() })
     }
 }

@@ -90,10 +90,7 @@ pub async fn issue(State(state): State<AppState>, Caller(key): Caller, ApiJson(b
             return Err(ApiError::new(StatusCode::NOT_FOUND, "unknown_instance", format!("No active instance {id}.")));
         }
     }
-    let entitlement_end = match snap.status {
-        app::entitlements::EntitlementStatus::Trial => snap.trial_ends_at.or(snap.ends_at),
-        _ => snap.ends_at,
-    };
+    let entitlement_end = snap.expires_at();
     // Never valid past the entitlement's end (plus grace when already in it).
     let hard_end = entitlement_end.map(|end| if end > now { end } else { end + snap.grace_days * 86_400 });
     let exp = hard_end.map_or(now + TOKEN_TTL, |end| end.min(now + TOKEN_TTL));

@@ -9,6 +9,7 @@ use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 
 use super::{ApiError, ApiJson, Caller, Problem};
+use app::ssr::enforcer::EnforceError;
 use app::ssr::AppState;
 use app::store::audit::Actor;
 use app::store::usage::NewUsage;
@@ -76,16 +77,13 @@ pub async fn record(State(state): State<AppState>, Caller(key): Caller, ApiJson(
         if at > now + 300 {
             return Err(bad("`at` is in the future.".into()));
         }
-        let customer = state.enforcer.customer(e.customer.trim()).await.map_err(|err| {
+        let at_event = |err: EnforceError| {
             let mut err = ApiError::from(err);
             err.message = format!("events[{i}]: {}", err.message);
             err
-        })?;
-        let feature_id = state.enforcer.feature_id(&key.product_key, &e.feature).map_err(|err| {
-            let mut err = ApiError::from(err);
-            err.message = format!("events[{i}]: {}", err.message);
-            err
-        })?;
+        };
+        let customer = state.enforcer.customer(e.customer.trim()).await.map_err(at_event)?;
+        let feature_id = state.enforcer.feature_id(&key.product_key, &e.feature).map_err(at_event)?;
         let Some(snap) = customer.entitlements.get(&key.product_key) else {
             return Err(ApiError::new(
                 axum::http::StatusCode::CONFLICT,

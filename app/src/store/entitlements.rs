@@ -141,3 +141,45 @@ impl Store {
         Ok(out)
     }
 }
+
+impl Store {
+    /// Moves the trial end of entitlement `entitlement_id` (staff extending or ending a
+    /// trial), bumping its version, with its audit event. `NotFound` when there is none.
+    pub async fn set_trial_end(&self, actor: &super::audit::Actor, entitlement_id: i64, trial_ends_at: i64, reason: &str, now: i64) -> Result<(), StoreError> {
+        let mut tx = self.pool().begin().await?;
+        let before = sqlx::query(
+            "UPDATE entitlements SET updated_at = $2 WHERE id = $1 RETURNING customer_id, trial_ends_at, ends_at, version",
+        )
+        .bind(entitlement_id)
+        .bind(now)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        let customer: i64 = before.try_get("customer_id")?;
+        let old: Option<i64> = before.try_get("trial_ends_at")?;
+        let ends_at: Option<i64> = before.try_get("ends_at")?;
+        // A trial's end date moves with it when it was the trial's end.
+        let new_end = if ends_at.is_some() && ends_at == old { Some(trial_ends_at) } else { ends_at };
+        sqlx::query("UPDATE entitlements SET trial_ends_at = $2, ends_at = $3, version = version + 1 WHERE id = $1")
+            .bind(entitlement_id)
+            .bind(trial_ends_at)
+            .bind(new_end)
+            .execute(&mut *tx)
+            .await?;
+        super::audit::record(
+            &mut tx,
+            super::audit::NewAuditEvent {
+                actor,
+                customer_id: Some(customer),
+                kind: "entitlement.trial_end_set",
+                subject: format!("entitlement:{entitlement_id}"),
+                before: Some(serde_json::json!({ "trial_ends_at": old })),
+                after: Some(serde_json::json!({ "trial_ends_at": trial_ends_at, "reason": reason })),
+            },
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}

@@ -305,3 +305,20 @@ async fn a_key_over_its_rate_gets_429_with_retry_after() {
     let (s, _) = app.api(reqwest::Method::POST, "/check", Some("tsk_other"), Some(body)).await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
 }
+
+#[tokio::test]
+async fn an_ended_trial_answers_trial_ended_at_the_next_check() {
+    let app = spawn_app().await;
+    let grace = json!({"customer": "globex", "feature": "dashboards", "instance": 0});
+    assert_eq!(app.check(grace.clone()).await["code"], "no_seat", "an unknown instance and no user: no seat");
+    let customer = app.state.enforcer.customer("globex").await.unwrap_or_else(|e| panic!("{e}"));
+    let ent = customer.entitlements["acme-analytics"].entitlement_id;
+    let staff = app::store::audit::Actor::system("test");
+    let now = app::store::now();
+    app.state.store.set_trial_end(&staff, ent, now - 60, "trial over", now).await.unwrap_or_else(|e| panic!("{e}"));
+    app.state.enforcer.refresh(customer.customer_id).await.unwrap_or_else(|e| panic!("{e}"));
+    let ended = app.check(grace).await;
+    assert_eq!((ended["allowed"].as_bool(), ended["code"].as_str()), (Some(false), Some("trial_ended")));
+    let (s, v) = app.api(reqwest::Method::POST, "/tokens", Some(KEY), Some(json!({"customer": "globex"}))).await;
+    assert_eq!((s, v["code"].as_str()), (StatusCode::CONFLICT, Some("trial_ended")));
+}

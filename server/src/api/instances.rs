@@ -43,6 +43,11 @@ pub struct InstanceResponse {
     pub instances_cap: i64,
 }
 
+/// An instance id from the path; anything but a number names no instance.
+fn instance_id(raw: &str) -> Result<i64, ApiError> {
+    raw.parse().map_err(|_| ApiError::new(StatusCode::NOT_FOUND, "unknown_instance", format!("No instance {raw:?}.")))
+}
+
 fn caller_actor(key_id: i64) -> Actor {
     Actor { user_id: None, label: format!("api-key:{key_id}") }
 }
@@ -111,7 +116,8 @@ pub struct HeartbeatResponse {
     responses((status = 200, description = "Alive", body = HeartbeatResponse), (status = 400, description = "Bad input", body = Problem), (status = 401, description = "Missing or invalid API key", body = Problem),
               (status = 404, description = "Unknown instance", body = Problem),
               (status = 410, description = "`instance_lapsed`: activate again", body = Problem)))]
-pub async fn heartbeat(State(state): State<AppState>, Caller(key): Caller, Path(id): Path<i64>) -> Result<Json<HeartbeatResponse>, ApiError> {
+pub async fn heartbeat(State(state): State<AppState>, Caller(key): Caller, Path(id): Path<String>) -> Result<Json<HeartbeatResponse>, ApiError> {
+    let id = instance_id(&id)?;
     let now = app::store::now();
     let ttl = state.enforcer.instance_ttl();
     let (beat, customer) = state.store.heartbeat_instance(key.product_id, id, now, ttl).await.map_err(ApiError::internal)?;
@@ -129,7 +135,8 @@ pub async fn heartbeat(State(state): State<AppState>, Caller(key): Caller, Path(
 #[utoipa::path(delete, path = "/api/v1/instances/{id}", tag = "instances", params(("id" = i64, Path, description = "Instance id")),
     security(("api_key" = [])),
     responses((status = 204, description = "Deactivated"), (status = 400, description = "Bad input", body = Problem), (status = 401, description = "Missing or invalid API key", body = Problem), (status = 404, description = "Unknown instance", body = Problem)))]
-pub async fn deactivate(State(state): State<AppState>, Caller(key): Caller, Path(id): Path<i64>) -> Result<StatusCode, ApiError> {
+pub async fn deactivate(State(state): State<AppState>, Caller(key): Caller, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+    let id = instance_id(&id)?;
     match state.store.deactivate_instance(&caller_actor(key.id), Some(key.product_id), None, id, app::store::now()).await {
         Ok(customer) => {
             state.enforcer.refresh(customer).await.map_err(ApiError::internal)?;

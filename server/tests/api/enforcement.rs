@@ -133,6 +133,8 @@ async fn instances_are_capped_and_a_deactivated_slot_is_free_at_once() {
     assert_eq!(s, StatusCode::CREATED);
     let (s, v) = app.api(reqwest::Method::DELETE, "/instances/999999", Some(KEY), None).await;
     assert_eq!((s, v["code"].as_str()), (StatusCode::NOT_FOUND, Some("unknown_instance")));
+    let (s, v) = app.api(post.clone(), "/instances/not-a-number/heartbeat", Some(KEY), None).await;
+    assert_eq!((s, v["code"].as_str()), (StatusCode::NOT_FOUND, Some("unknown_instance")));
 }
 
 #[tokio::test]

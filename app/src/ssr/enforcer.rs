@@ -21,10 +21,10 @@ pub enum EnforceError {
     Store(#[from] StoreError),
 }
 
-/// One check as the API receives it: names rather than ids.
+/// One check of an already resolved customer, as the API receives it: names rather
+/// than ids.
 #[derive(Debug, Clone, Default)]
 pub struct CheckInput {
-    pub customer: String,
     pub feature: String,
     /// Email or external id.
     pub user: Option<String>,

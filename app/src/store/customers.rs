@@ -43,23 +43,20 @@ impl Store {
         )
         .fetch_all(self.pool())
         .await?;
+        let mut by_customer: std::collections::HashMap<i64, Vec<String>> = std::collections::HashMap::new();
+        for l in &lines {
+            let (product, plan, status): (String, String, String) = (l.try_get("product")?, l.try_get("plan")?, l.try_get("status")?);
+            by_customer.entry(l.try_get("customer_id")?).or_default().push(format!("{product} · {plan} · {status}"));
+        }
         let mut out = Vec::with_capacity(rows.len());
         for r in rows {
             let id: i64 = r.try_get("id")?;
-            let mut entitlements = Vec::new();
-            for l in &lines {
-                if l.try_get::<i64, _>("customer_id")? == id {
-                    let (product, plan, status): (String, String, String) =
-                        (l.try_get("product")?, l.try_get("plan")?, l.try_get("status")?);
-                    entitlements.push(format!("{product} · {plan} · {status}"));
-                }
-            }
             out.push(CustomerSummary {
                 id,
                 slug: r.try_get("slug")?,
                 name: r.try_get("name")?,
                 users: r.try_get("users")?,
-                entitlements,
+                entitlements: by_customer.remove(&id).unwrap_or_default(),
             });
         }
         Ok(out)

@@ -110,7 +110,6 @@ async fn answer(state: &AppState, product: &str, body: CheckBody, now: i64) -> R
     }
     let customer = state.enforcer.customer(body.customer.trim()).await?;
     let input = CheckInput {
-        customer: body.customer,
         feature: body.feature,
         user: body.user,
         instance: body.instance,

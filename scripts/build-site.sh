@@ -35,7 +35,7 @@ if [ "$profile" = release ]; then
   fi
 fi
 
-cp style/main.css "$pkg/tessera.css"
+cat style/main.css $(ls style/*.css | grep -v "^style/main.css$" | sort) > "$pkg/tessera.css"
 cp -R public/. "$site/"
 
 echo "==> server ($profile)"

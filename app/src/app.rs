@@ -9,6 +9,11 @@ use crate::auth::pages::{HomePage, SignInPage};
 use crate::components::layout::NotFound;
 use crate::customers::pages::{CustomerPage, CustomersPage};
 use crate::entitlements::pages::EntitlementsPage;
+use crate::instances::pages::InstancesPage;
+use crate::renewals::pages::RenewalsPage;
+use crate::requests::pages::{NewRequestPage, RequestsPage};
+use crate::seats::pages::{InvitePage, SeatsPage};
+use crate::usage::pages::UsagePage;
 
 /// The HTML document the server renders around the app.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -52,6 +57,13 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/") ssr=SsrMode::Async view=HomePage/>
                     <Route path=path!("/signin") ssr=SsrMode::Async view=SignInPage/>
                     <Route path=path!("/entitlements") ssr=SsrMode::Async view=EntitlementsPage/>
+                    <Route path=path!("/entitlements/:id/seats") ssr=SsrMode::Async view=SeatsPage/>
+                    <Route path=path!("/usage") ssr=SsrMode::Async view=UsagePage/>
+                    <Route path=path!("/renewals") ssr=SsrMode::Async view=RenewalsPage/>
+                    <Route path=path!("/instances") ssr=SsrMode::Async view=InstancesPage/>
+                    <Route path=path!("/requests") ssr=SsrMode::Async view=RequestsPage/>
+                    <Route path=path!("/requests/new") ssr=SsrMode::Async view=NewRequestPage/>
+                    <Route path=path!("/invite/:token") ssr=SsrMode::Async view=InvitePage/>
                     <Route path=path!("/customers") ssr=SsrMode::Async view=CustomersPage/>
                     <Route path=path!("/customers/:slug") ssr=SsrMode::Async view=CustomerPage/>
                 </Routes>

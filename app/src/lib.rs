@@ -8,6 +8,11 @@ pub mod customers;
 pub mod engine;
 pub mod entitlements;
 pub mod error;
+pub mod instances;
+pub mod renewals;
+pub mod requests;
+pub mod seats;
+pub mod usage;
 
 #[cfg(feature = "ssr")]
 pub mod ssr;

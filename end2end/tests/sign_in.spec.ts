@@ -1,4 +1,4 @@
-import { expect, test } from '@playwright/test';
+import { expect, test } from './fixtures/server';
 import { isoDateInDays, PortalPage, SignInPage, waitForHydration } from './fixtures/portal';
 
 test('a customer admin signs in and sees the Team entitlement with seats and renewal date', async ({ page }) => {

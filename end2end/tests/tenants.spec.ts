@@ -1,4 +1,4 @@
-import { expect, test } from '@playwright/test';
+import { expect, test } from './fixtures/server';
 import { isoDateInDays, PortalPage, SignInPage } from './fixtures/portal';
 
 test('a Globex admin sees the trial end date and nothing of Initech', async ({ page }) => {

@@ -7,7 +7,7 @@ use leptos_router::hooks::use_location;
 
 use super::format::encode_query_value;
 use crate::auth::api::{get_current_user, SignOut};
-use crate::auth::CurrentUser;
+use crate::auth::{CurrentUser, Role};
 use crate::error::AppError;
 
 /// The signed-in user, re-read from the server on every navigation so that a session
@@ -65,10 +65,17 @@ pub fn Portal(children: ChildrenFn) -> impl IntoView {
 fn Header(user: CurrentUser) -> impl IntoView {
     let sign_out = ServerAction::<SignOut>::new();
     let org = user.customer.as_ref().map(|c| c.name.clone()).unwrap_or_else(|| "Vendor console".to_owned());
-    let nav = if user.role.is_vendor() {
-        view! { <A href="/customers">"Customers"</A> }.into_any()
-    } else {
-        view! { <A href="/entitlements">"Entitlements"</A> }.into_any()
+    let nav = match user.role {
+        Role::VendorAdmin | Role::VendorStaff | Role::Sales => view! { <A href="/customers">"Customers"</A> }.into_any(),
+        Role::CustomerAdmin => view! {
+            <A href="/entitlements">"Entitlements"</A>
+            <A href="/usage">"Usage"</A>
+            <A href="/instances">"Instances"</A>
+            <A href="/renewals">"Renewals"</A>
+            <A href="/requests">"Requests"</A>
+        }
+        .into_any(),
+        Role::CustomerMember => view! { <A href="/entitlements">"Entitlements"</A> }.into_any(),
     };
     view! {
         <header class="topbar">

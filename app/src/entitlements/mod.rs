@@ -65,6 +65,11 @@ pub struct EntitlementView {
     pub customer: String,
     pub product: String,
     pub plan: String,
+    /// The plan's catalog key (`team`) and its rank among the product's plans.
+    pub plan_key: String,
+    pub plan_rank: i64,
+    /// The names of the add-ons on top of the plan.
+    pub addons: Vec<String>,
     pub status: EntitlementStatus,
     /// Why it is suspended or cancelled, when staff said.
     pub status_reason: Option<String>,
@@ -77,6 +82,10 @@ pub struct EntitlementView {
     pub renews_on: Option<NaiveDate>,
     pub trial_ends_on: Option<NaiveDate>,
     pub auto_renew: bool,
+    /// Days the entitlement stays usable (with a warning) after it ends.
+    pub grace_days: i64,
+    /// Bumped by every change to the entitlement itself.
+    pub version: i64,
     /// Whole days from today to the date that matters next (trial end, renewal or end).
     pub days_left: Option<i64>,
 }
@@ -87,6 +96,24 @@ impl EntitlementView {
         match self.status {
             EntitlementStatus::Trial => self.trial_ends_on.or(self.ends_on),
             _ => self.renews_on.or(self.ends_on),
+        }
+    }
+}
+
+impl EntitlementView {
+    /// What ends within `days` days, if anything: (what, the date, days left). A trial's
+    /// end, a fixed end, or a renewal date that will not renew by itself.
+    pub fn ending_within(&self, days: i64) -> Option<(&'static str, NaiveDate, i64)> {
+        let left = self.days_left?;
+        if !(0..=days).contains(&left) {
+            return None;
+        }
+        match self.status {
+            EntitlementStatus::Trial => self.next_date().map(|d| ("Trial ends", d, left)),
+            EntitlementStatus::Cancelled => None,
+            _ if self.ends_on.is_some() && self.renews_on.is_none() => self.ends_on.map(|d| ("Ends", d, left)),
+            _ if !self.auto_renew => self.renews_on.map(|d| ("Renewal due", d, left)),
+            _ => None,
         }
     }
 }

@@ -56,3 +56,36 @@ pub async fn customer_in_scope(user: &CurrentUser, requested: Option<&str>) -> R
         }
     }
 }
+
+/// May `user` manage customer `customer_id` (seats, users, instances)? Its own customer
+/// admins and vendor admins/staff may; members, sales and other tenants may not.
+pub fn may_manage(user: &CurrentUser, customer_id: i64) -> bool {
+    use crate::auth::Role;
+    match (user.role, &user.customer) {
+        (Role::CustomerAdmin, Some(own)) => own.id == customer_id,
+        (Role::VendorAdmin | Role::VendorStaff, None) => true,
+        _ => false,
+    }
+}
+
+/// The customer a manager asks about: a customer admin's own organisation (a slug naming
+/// another is `Forbidden`), or the one a vendor admin/staff names. Members and sales are
+/// `Forbidden`; an unknown slug is `NotFound`.
+pub async fn managed_customer(requested: Option<&str>) -> Result<(CurrentUser, CustomerRef), AppError> {
+    use crate::auth::Role;
+    let user = require_user().await?;
+    if !matches!(user.role, Role::CustomerAdmin | Role::VendorAdmin | Role::VendorStaff) {
+        return Err(AppError::Forbidden);
+    }
+    let customer = customer_in_scope(&user, requested).await?;
+    Ok((user, customer))
+}
+
+/// The signed-in customer admin and their organisation; `Forbidden` for anyone else.
+pub async fn require_customer_admin() -> Result<(CurrentUser, CustomerRef), AppError> {
+    let user = require_user().await?;
+    match (user.role, user.customer.clone()) {
+        (crate::auth::Role::CustomerAdmin, Some(own)) => Ok((user, own)),
+        _ => Err(AppError::Forbidden),
+    }
+}

@@ -95,6 +95,65 @@ pub async fn create_plan(tx: &mut Transaction<'_, Any>, product_id: i64, p: &New
     Ok(plan_id)
 }
 
+/// An add-on to create: extra seats and instances, and features with an optional quota
+/// per month that add to the plan's.
+#[derive(Debug, Clone)]
+pub struct NewAddon<'a> {
+    pub key: &'a str,
+    pub name: &'a str,
+    pub seats: i64,
+    pub instances: i64,
+    /// (feature key, quota per `month` if metered, what the feature requires)
+    pub features: Vec<(&'a str, Option<i64>, Requirement)>,
+}
+
+/// Creates an add-on of `product_id`; `Conflict` when the key is taken, `NotFound` when a
+/// feature key is not one of the product's.
+pub async fn create_addon(tx: &mut Transaction<'_, Any>, product_id: i64, a: &NewAddon<'_>, at: i64) -> Result<i64, StoreError> {
+    let row = sqlx::query(
+        "INSERT INTO addons (product_id, key, name, seats, instances, created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+    )
+    .bind(product_id)
+    .bind(a.key)
+    .bind(a.name)
+    .bind(a.seats)
+    .bind(a.instances)
+    .bind(at)
+    .fetch_one(&mut **tx)
+    .await?;
+    let addon_id: i64 = row.try_get("id")?;
+    for (key, quota, rule) in &a.features {
+        let rule = serde_json::to_string(rule).map_err(|e| StoreError::Db(sqlx::Error::Encode(e.into())))?;
+        let done = sqlx::query(
+            "INSERT INTO addon_features (addon_id, feature_id, quota, quota_period, rule)
+             SELECT $1, id, $2, $3, $4 FROM features WHERE product_id = $5 AND key = $6",
+        )
+        .bind(addon_id)
+        .bind(*quota)
+        .bind(quota.map(|_| "month"))
+        .bind(rule)
+        .bind(product_id)
+        .bind(*key)
+        .execute(&mut **tx)
+        .await?;
+        if done.rows_affected() != 1 {
+            return Err(StoreError::NotFound);
+        }
+    }
+    Ok(addon_id)
+}
+
+/// Adds add-on `addon_id` to entitlement `entitlement_id`; `Conflict` when it has it.
+pub async fn add_addon(tx: &mut Transaction<'_, Any>, entitlement_id: i64, addon_id: i64, at: i64) -> Result<(), StoreError> {
+    sqlx::query("INSERT INTO entitlement_addons (entitlement_id, addon_id, added_at) VALUES ($1, $2, $3)")
+        .bind(entitlement_id)
+        .bind(addon_id)
+        .bind(at)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
 /// The id of the newest version of plan `key` of product `product_id`.
 pub async fn find_plan_id(tx: &mut Transaction<'_, Any>, product_id: i64, key: &str) -> Result<i64, StoreError> {
     let row = sqlx::query("SELECT id FROM plans WHERE product_id = $1 AND key = $2 ORDER BY version DESC LIMIT 1")
@@ -115,6 +174,185 @@ impl super::Store {
         let mut out: HashMap<String, HashMap<String, i64>> = HashMap::new();
         for r in rows {
             out.entry(r.try_get("product")?).or_default().insert(r.try_get("key")?, r.try_get("id")?);
+        }
+        Ok(out)
+    }
+}
+
+/// A feature as an entitlement has it, from its plan, its add-ons, or both.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GrantedFeature {
+    pub feature_id: i64,
+    pub key: String,
+    pub name: String,
+    pub unit: Option<String>,
+    /// Counted in usage events.
+    pub metered: bool,
+    /// Units per period; `None` for unmetered use.
+    pub quota: Option<i64>,
+    pub quota_period: Option<String>,
+    /// The rule as stored (JSON, see `engine::rules`).
+    pub rule: String,
+}
+
+impl GrantedFeature {
+    /// What the portal shows of it.
+    pub fn grant(&self) -> crate::entitlements::FeatureGrant {
+        crate::entitlements::FeatureGrant {
+            key: self.key.clone(),
+            name: self.name.clone(),
+            quota: self.quota,
+            quota_period: self.quota_period.clone(),
+        }
+    }
+
+    /// Adds what an add-on brings to what the entitlement has: quotas add up; an
+    /// unlimited feature stays unlimited.
+    fn merge(&mut self, addon: GrantedFeature) {
+        if let (Some(q), Some(extra)) = (self.quota, addon.quota) {
+            self.quota = Some(q.saturating_add(extra));
+        }
+    }
+}
+
+fn granted(r: &sqlx::any::AnyRow) -> Result<GrantedFeature, sqlx::Error> {
+    Ok(GrantedFeature {
+        feature_id: r.try_get("feature_id")?,
+        key: r.try_get("key")?,
+        name: r.try_get("name")?,
+        unit: r.try_get("unit")?,
+        metered: super::flag(r, "metered")?,
+        quota: r.try_get("quota")?,
+        quota_period: r.try_get("quota_period")?,
+        rule: r.try_get("rule")?,
+    })
+}
+
+/// Every feature of every entitlement of customer `customer_id`: entitlement id →
+/// (feature id → feature), plan and add-ons merged.
+pub async fn entitlement_features(
+    pool: &sqlx::AnyPool,
+    customer_id: i64,
+) -> Result<HashMap<i64, std::collections::BTreeMap<i64, GrantedFeature>>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT e.id AS entitlement_id, f.id AS feature_id, f.key, f.name, f.unit, f.metered, pf.quota, pf.quota_period, pf.rule, 0 AS from_addon
+         FROM entitlements e JOIN plan_features pf ON pf.plan_id = e.plan_id JOIN features f ON f.id = pf.feature_id
+         WHERE e.customer_id = $1
+         UNION ALL
+         SELECT e.id, f.id, f.key, f.name, f.unit, f.metered, af.quota, af.quota_period, af.rule, 1
+         FROM entitlement_addons ea JOIN entitlements e ON e.id = ea.entitlement_id
+         JOIN addon_features af ON af.addon_id = ea.addon_id JOIN features f ON f.id = af.feature_id
+         WHERE e.customer_id = $1
+         ORDER BY 10, 2",
+    )
+    .bind(customer_id)
+    .fetch_all(pool)
+    .await?;
+    let mut out: HashMap<i64, std::collections::BTreeMap<i64, GrantedFeature>> = HashMap::new();
+    for r in &rows {
+        let feature = granted(r)?;
+        let features = out.entry(r.try_get("entitlement_id")?).or_default();
+        match features.get_mut(&feature.feature_id) {
+            Some(have) => have.merge(feature),
+            None => {
+                features.insert(feature.feature_id, feature);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// A plan as a customer may choose it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlanRow {
+    pub id: i64,
+    pub key: String,
+    pub name: String,
+    pub rank: i64,
+    pub seats: i64,
+    pub instances: i64,
+    pub features: Vec<GrantedFeature>,
+}
+
+/// An add-on as a customer may choose it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AddonRow {
+    pub id: i64,
+    pub key: String,
+    pub name: String,
+    pub seats: i64,
+    pub instances: i64,
+    pub features: Vec<GrantedFeature>,
+}
+
+impl super::Store {
+    /// The newest version of every plan of `product_id`, by rank, with its features.
+    pub async fn list_plans(&self, product_id: i64) -> Result<Vec<PlanRow>, StoreError> {
+        let plans = sqlx::query(
+            "SELECT id, key, name, rank, seats, instances FROM plans p
+             WHERE product_id = $1 AND version = (SELECT MAX(version) FROM plans q WHERE q.product_id = p.product_id AND q.key = p.key)
+             ORDER BY rank, id",
+        )
+        .bind(product_id)
+        .fetch_all(self.pool())
+        .await?;
+        let features = sqlx::query(
+            "SELECT pf.plan_id, f.id AS feature_id, f.key, f.name, f.unit, f.metered, pf.quota, pf.quota_period, pf.rule
+             FROM plan_features pf JOIN features f ON f.id = pf.feature_id JOIN plans p ON p.id = pf.plan_id
+             WHERE p.product_id = $1 ORDER BY f.id",
+        )
+        .bind(product_id)
+        .fetch_all(self.pool())
+        .await?;
+        let mut out = Vec::with_capacity(plans.len());
+        for p in plans {
+            let id: i64 = p.try_get("id")?;
+            out.push(PlanRow {
+                id,
+                key: p.try_get("key")?,
+                name: p.try_get("name")?,
+                rank: p.try_get("rank")?,
+                seats: p.try_get("seats")?,
+                instances: p.try_get("instances")?,
+                features: features
+                    .iter()
+                    .filter(|f| f.try_get::<i64, _>("plan_id").ok() == Some(id))
+                    .map(granted)
+                    .collect::<Result<_, _>>()?,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Every add-on of `product_id`, by name, with its features.
+    pub async fn list_addons(&self, product_id: i64) -> Result<Vec<AddonRow>, StoreError> {
+        let addons = sqlx::query("SELECT id, key, name, seats, instances FROM addons WHERE product_id = $1 ORDER BY name")
+            .bind(product_id)
+            .fetch_all(self.pool())
+            .await?;
+        let features = sqlx::query(
+            "SELECT af.addon_id, f.id AS feature_id, f.key, f.name, f.unit, f.metered, af.quota, af.quota_period, af.rule
+             FROM addon_features af JOIN features f ON f.id = af.feature_id JOIN addons a ON a.id = af.addon_id
+             WHERE a.product_id = $1 ORDER BY f.id",
+        )
+        .bind(product_id)
+        .fetch_all(self.pool())
+        .await?;
+        let mut out = Vec::with_capacity(addons.len());
+        for a in addons {
+            let id: i64 = a.try_get("id")?;
+            out.push(AddonRow {
+                id,
+                key: a.try_get("key")?,
+                name: a.try_get("name")?,
+                seats: a.try_get("seats")?,
+                instances: a.try_get("instances")?,
+                features: features
+                    .iter()
+                    .filter(|f| f.try_get::<i64, _>("addon_id").ok() == Some(id))
+                    .map(granted)
+                    .collect::<Result<_, _>>()?,
+            });
         }
         Ok(out)
     }

@@ -4,7 +4,7 @@ use chrono::NaiveDate;
 use sqlx::{Any, Row, Transaction};
 
 use super::{day_of, flag, Store, StoreError};
-use crate::entitlements::{days_between, EntitlementStatus, EntitlementView, FeatureGrant};
+use crate::entitlements::{days_between, EntitlementStatus, EntitlementView};
 
 /// An entitlement to grant.
 #[derive(Debug, Clone)]
@@ -56,12 +56,13 @@ pub async fn assign_seat(tx: &mut Transaction<'_, Any>, entitlement_id: i64, use
         .bind(entitlement_id)
         .execute(&mut **tx)
         .await?;
-    let done = sqlx::query(
+    let sql = format!(
         "INSERT INTO seats (entitlement_id, user_id, assigned_at)
-         SELECT e.id, $2, $3 FROM entitlements e JOIN plans p ON p.id = e.plan_id
-         WHERE e.id = $1
-           AND (SELECT COUNT(*) FROM seats s WHERE s.entitlement_id = e.id) < COALESCE(e.seats_override, p.seats)",
-    )
+         SELECT e.id, $2, $3 FROM entitlements e JOIN plans pl ON pl.id = e.plan_id
+         WHERE e.id = $1 AND (SELECT COUNT(*) FROM seats s WHERE s.entitlement_id = e.id) < {}",
+        super::SEATS_CAP
+    );
+    let done = sqlx::query(&sql)
     .bind(entitlement_id)
     .bind(user_id)
     .bind(at)
@@ -71,29 +72,29 @@ pub async fn assign_seat(tx: &mut Transaction<'_, Any>, entitlement_id: i64, use
 }
 
 impl Store {
-    /// The entitlements of customer `customer_id`, by product name, as seen on day `today`.
+    /// The entitlements of customer `customer_id`, by product name, as seen on day `today`,
+    /// with the features of their plan and add-ons.
     pub async fn list_entitlements(&self, customer_id: i64, today: NaiveDate) -> Result<Vec<EntitlementView>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT e.id, c.name AS customer, p.name AS product, pl.name AS plan, e.plan_id, e.status, e.status_reason,
+        let sql = format!(
+            "SELECT e.id, c.name AS customer, p.name AS product, pl.name AS plan, pl.key AS plan_key, pl.rank AS plan_rank,
+                    e.plan_id, e.status, e.status_reason,
                     (SELECT COUNT(*) FROM seats s WHERE s.entitlement_id = e.id) AS seats_used,
-                    COALESCE(e.seats_override, pl.seats) AS seats_cap,
-                    COALESCE(e.instances_override, pl.instances) AS instances_cap,
-                    e.starts_at, e.ends_at, e.renews_at, e.trial_ends_at, e.auto_renew
+                    {} AS seats_cap, {} AS instances_cap,
+                    e.starts_at, e.ends_at, e.renews_at, e.trial_ends_at, e.auto_renew, e.grace_days, e.version
              FROM entitlements e
              JOIN customers c ON c.id = e.customer_id
              JOIN products p ON p.id = e.product_id
              JOIN plans pl ON pl.id = e.plan_id
              WHERE e.customer_id = $1
              ORDER BY p.name, e.id",
-        )
-        .bind(customer_id)
-        .fetch_all(self.pool())
-        .await?;
-        let features = sqlx::query(
-            "SELECT pf.plan_id, f.key, f.name, pf.quota, pf.quota_period
-             FROM plan_features pf JOIN features f ON f.id = pf.feature_id
-             WHERE pf.plan_id IN (SELECT plan_id FROM entitlements WHERE customer_id = $1)
-             ORDER BY f.id",
+            super::SEATS_CAP,
+            super::INSTANCES_CAP
+        );
+        let rows = sqlx::query(&sql).bind(customer_id).fetch_all(self.pool()).await?;
+        let grants = super::catalog::entitlement_features(self.pool(), customer_id).await?;
+        let addons = sqlx::query(
+            "SELECT ea.entitlement_id, a.name FROM entitlement_addons ea JOIN addons a ON a.id = ea.addon_id
+             JOIN entitlements e ON e.id = ea.entitlement_id WHERE e.customer_id = $1 ORDER BY a.name",
         )
         .bind(customer_id)
         .fetch_all(self.pool())
@@ -101,38 +102,36 @@ impl Store {
 
         let mut out = Vec::with_capacity(rows.len());
         for r in rows {
-            let plan_id: i64 = r.try_get("plan_id")?;
-            let mut grants = Vec::new();
-            for f in &features {
-                if f.try_get::<i64, _>("plan_id")? == plan_id {
-                    grants.push(FeatureGrant {
-                        key: f.try_get("key")?,
-                        name: f.try_get("name")?,
-                        quota: f.try_get("quota")?,
-                        quota_period: f.try_get("quota_period")?,
-                    });
-                }
-            }
+            let id: i64 = r.try_get("id")?;
             let status: String = r.try_get("status")?;
             let status = EntitlementStatus::parse(&status)
                 .ok_or_else(|| StoreError::Db(sqlx::Error::Decode(format!("unknown status {status}").into())))?;
             let date = |col: &str| -> Result<Option<NaiveDate>, sqlx::Error> { Ok(r.try_get::<Option<i64>, _>(col)?.map(day_of)) };
             let mut view = EntitlementView {
-                id: r.try_get("id")?,
+                id,
                 customer: r.try_get("customer")?,
                 product: r.try_get("product")?,
                 plan: r.try_get("plan")?,
+                plan_key: r.try_get("plan_key")?,
+                plan_rank: r.try_get("plan_rank")?,
+                addons: addons
+                    .iter()
+                    .filter(|a| a.try_get::<i64, _>("entitlement_id").ok() == Some(id))
+                    .map(|a| a.try_get("name"))
+                    .collect::<Result<_, _>>()?,
                 status,
                 status_reason: r.try_get("status_reason")?,
                 seats_used: r.try_get("seats_used")?,
                 seats_cap: r.try_get("seats_cap")?,
                 instances_cap: r.try_get("instances_cap")?,
-                features: grants,
+                features: grants.get(&id).map(|g| g.values().map(super::catalog::GrantedFeature::grant).collect()).unwrap_or_default(),
                 starts_on: day_of(r.try_get("starts_at")?),
                 ends_on: date("ends_at")?,
                 renews_on: date("renews_at")?,
                 trial_ends_on: date("trial_ends_at")?,
                 auto_renew: flag(&r, "auto_renew")?,
+                grace_days: r.try_get("grace_days")?,
+                version: r.try_get("version")?,
                 days_left: None,
             };
             view.days_left = view.next_date().map(|d| days_between(today, d));

@@ -97,6 +97,7 @@ impl Store {
         .bind(now)
         .fetch_one(&mut *tx)
         .await?;
+        super::usage_history::record_day(&mut tx, entitlement_id, now).await?;
         audit::record(
             &mut tx,
             NewAuditEvent {
@@ -162,6 +163,7 @@ impl Store {
             tx.rollback().await?;
             return Err(StoreError::NotFound);
         }
+        super::usage_history::record_day(&mut tx, entitlement, now).await?;
         audit::record(
             &mut tx,
             NewAuditEvent {

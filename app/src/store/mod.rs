@@ -7,11 +7,14 @@ pub mod catalog;
 pub mod customers;
 pub mod entitlements;
 pub mod instances;
+pub mod members;
+pub mod requests;
 pub mod seats;
 pub mod seed;
 pub mod signing_keys;
 pub mod snapshots;
 pub mod usage;
+pub mod usage_history;
 pub mod users;
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -151,6 +154,15 @@ pub fn normalise_url(url: &str) -> Result<(Engine, String), StoreError> {
     }
 }
 
+/// SQL for the seat cap of entitlement `e` on plan `pl`: the override, else the plan's,
+/// plus what every add-on brings.
+pub(crate) const SEATS_CAP: &str = "(COALESCE(e.seats_override, pl.seats) + (SELECT CAST(COALESCE(SUM(a.seats), 0) AS BIGINT) \
+     FROM entitlement_addons ea JOIN addons a ON a.id = ea.addon_id WHERE ea.entitlement_id = e.id))";
+
+/// SQL for the instance cap of entitlement `e` on plan `pl`, as [`SEATS_CAP`].
+pub(crate) const INSTANCES_CAP: &str = "(COALESCE(e.instances_override, pl.instances) + (SELECT CAST(COALESCE(SUM(a.instances), 0) AS BIGINT) \
+     FROM entitlement_addons ea JOIN addons a ON a.id = ea.addon_id WHERE ea.entitlement_id = e.id))";
+
 /// Now, as Unix seconds.
 pub fn now() -> i64 {
     Utc::now().timestamp()
@@ -166,6 +178,8 @@ pub(crate) fn flag(row: &AnyRow, column: &str) -> Result<bool, sqlx::Error> {
     Ok(row.try_get::<i64, _>(column)? != 0)
 }
 
+#[cfg(test)]
+mod self_service_tests;
 #[cfg(test)]
 pub(crate) mod testing;
 

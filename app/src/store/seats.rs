@@ -54,6 +54,7 @@ impl Store {
         if !super::entitlements::assign_seat(&mut tx, entitlement_id, user_id, now).await? {
             return Ok(SeatChange::AtCap);
         }
+        super::usage_history::record_day(&mut tx, entitlement_id, now).await?;
         audit::record(
             &mut tx,
             NewAuditEvent {
@@ -81,6 +82,7 @@ impl Store {
             .await?;
         let Some(row) = freed else { return Ok(SeatChange::Unchanged) };
         let seat: i64 = row.try_get("id")?;
+        super::usage_history::record_day(&mut tx, entitlement_id, now).await?;
         audit::record(
             &mut tx,
             NewAuditEvent {

@@ -1,7 +1,7 @@
 //! The demo data a new database gets, so that a first start shows a working portal.
 
 use super::audit::{self, Actor, NewAuditEvent};
-use super::catalog::{self, NewFeature, NewPlan};
+use super::catalog::{self, NewAddon, NewFeature, NewPlan};
 use super::customers::create_customer;
 use super::entitlements::{assign_seat, create_entitlement, NewEntitlement};
 use super::users::{create_user, NewUser};
@@ -66,6 +66,15 @@ pub async fn seed_demo(store: &Store, password_hashes: &[String], now: i64) -> R
         catalog::create_plan(&mut tx, product, p, now).await?;
     }
 
+    let addons = [
+        NewAddon { key: "audit-log", name: "Audit log add-on", seats: 0, instances: 0, features: vec![plain("audit.log")] },
+        NewAddon { key: "api-boost", name: "API boost", seats: 0, instances: 0, features: vec![metered("api.calls", 50_000)] },
+        NewAddon { key: "extra-instances", name: "Five more instances", seats: 0, instances: 5, features: vec![] },
+    ];
+    for a in &addons {
+        catalog::create_addon(&mut tx, product, a, now).await?;
+    }
+
     // The demo key lets a vendor try the enforcement API at once; only the seed makes it.
     super::api_keys::create_api_key(&mut tx, product, "Demo key", DEMO_API_KEY, now).await?;
 
@@ -106,7 +115,7 @@ pub async fn seed_demo(store: &Store, password_hashes: &[String], now: i64) -> R
         now,
     )
     .await?;
-    create_entitlement(
+    let globex_ent = create_entitlement(
         &mut tx,
         &NewEntitlement {
             starts_at: now - 4 * DAY,
@@ -119,7 +128,7 @@ pub async fn seed_demo(store: &Store, password_hashes: &[String], now: i64) -> R
         now,
     )
     .await?;
-    create_entitlement(
+    let umbrella_ent = create_entitlement(
         &mut tx,
         &NewEntitlement {
             starts_at: now - 700 * DAY,
@@ -137,6 +146,30 @@ pub async fn seed_demo(store: &Store, password_hashes: &[String], now: i64) -> R
         }
     }
 
+    // Two of Initech's servers are running (until their heartbeats lapse).
+    for (name, fingerprint, since) in [("ci-runner-01", "fp-7d2c9a41e0b3", 52), ("analytics-worker", "fp-1b88e03f5c62", 89)] {
+        sqlx::query(
+            "INSERT INTO instances (entitlement_id, fingerprint, name, activated_at, last_heartbeat_at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(initech_ent)
+        .bind(fingerprint)
+        .bind(name)
+        .bind(now - since * DAY)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+    }
+
+    // Ninety days of history, so that the usage charts mean something in a demo.
+    let api_calls: i64 = sqlx::query_scalar("SELECT id FROM features WHERE product_id = $1 AND key = 'api.calls'")
+        .bind(product)
+        .fetch_one(&mut *tx)
+        .await?;
+    let today = now.div_euclid(DAY) * DAY;
+    seed_history(&mut tx, initech_ent, api_calls, today - 89 * DAY, today, 320, &[(today - 89 * DAY, 1, 1), (today - 52 * DAY, 2, 2)]).await?;
+    seed_history(&mut tx, globex_ent, api_calls, today - 4 * DAY, today, 900, &[(today - 4 * DAY, 0, 1)]).await?;
+    seed_history(&mut tx, umbrella_ent, api_calls, today - 89 * DAY, today - 20 * DAY, 2_400, &[(today - 89 * DAY, 0, 6), (today - 20 * DAY, 0, 0)]).await?;
+
     audit::record(
         &mut tx,
         NewAuditEvent {
@@ -151,6 +184,52 @@ pub async fn seed_demo(store: &Store, password_hashes: &[String], now: i64) -> R
     )
     .await?;
     tx.commit().await?;
+    Ok(())
+}
+
+/// Writes plausible daily usage of `feature` for `entitlement` from day `from` through
+/// day `to` (weekdays busier than weekends, a slow upward trend, deterministic noise
+/// around `typical` a day), and the seats and instances history given as
+/// (from day, seats, instances) steps.
+#[allow(clippy::too_many_arguments)]
+async fn seed_history(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    entitlement: i64,
+    feature: i64,
+    from: i64,
+    to: i64,
+    typical: i64,
+    steps: &[(i64, i64, i64)],
+) -> Result<(), StoreError> {
+    let mut noise: u64 = 0x9e37_79b9_7f4a_7c15 ^ entitlement as u64;
+    let days = (to - from) / DAY;
+    let mut day = from;
+    while day <= to {
+        noise ^= noise << 13;
+        noise ^= noise >> 7;
+        noise ^= noise << 17;
+        let weekday = (day / DAY + 4).rem_euclid(7); // 0 = Sunday
+        let weekend = weekday == 0 || weekday == 6;
+        let trend = 80 + 40 * (day - from) / DAY / days.max(1);
+        let jitter = (noise % 41) as i64 - 20;
+        let quantity = (typical * trend / 100 * (100 + jitter) / 100) / if weekend { 4 } else { 1 };
+        sqlx::query("INSERT INTO usage_daily (entitlement_id, feature_id, day, quantity) VALUES ($1, $2, $3, $4)")
+            .bind(entitlement)
+            .bind(feature)
+            .bind(day)
+            .bind(quantity.max(0))
+            .execute(&mut **tx)
+            .await?;
+        day += DAY;
+    }
+    for (i, (start, seats, instances)) in steps.iter().enumerate() {
+        let end = steps.get(i + 1).map(|s| s.0 - DAY).unwrap_or(to);
+        let mut day = *start;
+        while day <= end {
+            super::usage_history::write_day(tx, entitlement, day, *seats, *instances).await?;
+            day += DAY;
+        }
+    }
     Ok(())
 }
 

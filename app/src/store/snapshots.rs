@@ -43,24 +43,16 @@ impl Store {
             .fetch_optional(pool)
             .await?
             .ok_or(StoreError::NotFound)?;
-        let rows = sqlx::query(
-            "SELECT e.id, e.plan_id, p.key AS product, pl.key AS plan, e.status, e.ends_at, e.trial_ends_at, e.grace_days,
-                    COALESCE(e.seats_override, pl.seats) AS seats_cap,
-                    COALESCE(e.instances_override, pl.instances) AS instances_cap, e.regions
+        let sql = format!(
+            "SELECT e.id, p.key AS product, pl.key AS plan, e.status, e.ends_at, e.trial_ends_at, e.grace_days,
+                    {} AS seats_cap, {} AS instances_cap, e.regions
              FROM entitlements e JOIN products p ON p.id = e.product_id JOIN plans pl ON pl.id = e.plan_id
              WHERE e.customer_id = $1",
-        )
-        .bind(customer_id)
-        .fetch_all(pool)
-        .await?;
-        let features = sqlx::query(
-            "SELECT pf.plan_id, f.key, pf.quota, pf.quota_period, pf.rule
-             FROM plan_features pf JOIN features f ON f.id = pf.feature_id
-             WHERE pf.plan_id IN (SELECT plan_id FROM entitlements WHERE customer_id = $1)",
-        )
-        .bind(customer_id)
-        .fetch_all(pool)
-        .await?;
+            super::SEATS_CAP,
+            super::INSTANCES_CAP
+        );
+        let rows = sqlx::query(&sql).bind(customer_id).fetch_all(pool).await?;
+        let mut features = super::catalog::entitlement_features(pool, customer_id).await?;
         let seats = sqlx::query(
             "SELECT s.entitlement_id, s.user_id FROM seats s JOIN entitlements e ON e.id = s.entitlement_id WHERE e.customer_id = $1",
         )
@@ -91,20 +83,13 @@ impl Store {
         let mut entitlements = HashMap::new();
         for r in rows {
             let id: i64 = r.try_get("id")?;
-            let plan_id: i64 = r.try_get("plan_id")?;
             let mut rules = BTreeMap::new();
-            for f in features.iter().filter(|f| f.try_get::<i64, _>("plan_id").ok() == Some(plan_id)) {
-                let rule: String = f.try_get("rule")?;
-                let quota = match (f.try_get::<Option<i64>, _>("quota")?, f.try_get::<Option<String>, _>("quota_period")?) {
-                    (Some(limit), period) => {
-                        Some(Quota { limit, period: period.as_deref().and_then(Period::parse).unwrap_or(Period::Month) })
-                    }
-                    (None, _) => None,
-                };
-                rules.insert(
-                    f.try_get::<String, _>("key")?,
-                    FeatureRule { requires: Requirement::parse(&rule).map_err(|_| decode("rule"))?, quota },
-                );
+            for f in features.remove(&id).unwrap_or_default().into_values() {
+                let quota = f.quota.map(|limit| Quota {
+                    limit,
+                    period: f.quota_period.as_deref().and_then(Period::parse).unwrap_or(Period::Month),
+                });
+                rules.insert(f.key, FeatureRule { requires: Requirement::parse(&f.rule).map_err(|_| decode("rule"))?, quota });
             }
             let mut used: HashMap<String, Usage> = HashMap::new();
             for u in usage.iter().filter(|u| u.try_get::<i64, _>("entitlement_id").ok() == Some(id)) {

@@ -108,8 +108,9 @@ async fn a_batch_of_checks_is_answered_in_order_and_capped() {
 async fn instances_are_capped_and_a_deactivated_slot_is_free_at_once() {
     let app = spawn_app().await;
     let post = reqwest::Method::POST;
+    // Initech (Team, three slots) runs two servers in the demo data: one slot is left.
     let mut ids = Vec::new();
-    for n in 0..3 {
+    for n in 0..1 {
         let (s, v) = app.api(post.clone(), "/instances", Some(KEY), Some(json!({"customer": "initech", "fingerprint": format!("host-{n}")}))).await;
         assert_eq!(s, StatusCode::CREATED, "{v}");
         ids.push(v["id"].as_i64().unwrap_or_default());
@@ -120,14 +121,14 @@ async fn instances_are_capped_and_a_deactivated_slot_is_free_at_once() {
     let (s, v) = app.api(post.clone(), "/instances", Some(KEY), Some(json!({"customer": "initech", "fingerprint": "host-0"}))).await;
     assert_eq!((s, v["id"].as_i64()), (StatusCode::OK, Some(ids[0])));
 
-    let by_instance = app.check(json!({"customer": "initech", "feature": "dashboards", "instance": ids[1]})).await;
+    let by_instance = app.check(json!({"customer": "initech", "feature": "dashboards", "instance": ids[0]})).await;
     assert_eq!(by_instance["code"], "ok");
-    let (s, _) = app.api(post.clone(), &format!("/instances/{}/heartbeat", ids[1]), Some(KEY), None).await;
+    let (s, _) = app.api(post.clone(), &format!("/instances/{}/heartbeat", ids[0]), Some(KEY), None).await;
     assert_eq!(s, StatusCode::OK);
 
-    let (s, _) = app.api(reqwest::Method::DELETE, &format!("/instances/{}", ids[1]), Some(KEY), None).await;
+    let (s, _) = app.api(reqwest::Method::DELETE, &format!("/instances/{}", ids[0]), Some(KEY), None).await;
     assert_eq!(s, StatusCode::NO_CONTENT);
-    let gone = app.check(json!({"customer": "initech", "feature": "dashboards", "instance": ids[1]})).await;
+    let gone = app.check(json!({"customer": "initech", "feature": "dashboards", "instance": ids[0]})).await;
     assert_eq!(gone["allowed"], false);
     let (s, _) = app.api(post.clone(), "/instances", Some(KEY), Some(json!({"customer": "initech", "fingerprint": "host-3"}))).await;
     assert_eq!(s, StatusCode::CREATED);
@@ -141,13 +142,18 @@ async fn instances_are_capped_and_a_deactivated_slot_is_free_at_once() {
 async fn a_lapsed_instance_frees_its_slot() {
     let app = spawn_app_with(|c| c.instance_ttl = 1).await;
     let post = reqwest::Method::POST;
-    // Free plan has one slot; Initech (Team) has three: fill them.
-    for n in 0..3 {
-        let (s, _) = app.api(post.clone(), "/instances", Some(KEY), Some(json!({"customer": "initech", "fingerprint": format!("h{n}")}))).await;
+    // Initech (Team) has three slots; the demo's two servers may have lapsed already
+    // (one second is short): fill whatever is free until the cap answers.
+    let mut filled = 0;
+    loop {
+        let (s, _) = app.api(post.clone(), "/instances", Some(KEY), Some(json!({"customer": "initech", "fingerprint": format!("h{filled}")}))).await;
+        if s == StatusCode::CONFLICT {
+            break;
+        }
         assert_eq!(s, StatusCode::CREATED);
+        filled += 1;
+        assert!(filled <= 3, "more than three instances were activated");
     }
-    let (s, _) = app.api(post.clone(), "/instances", Some(KEY), Some(json!({"customer": "initech", "fingerprint": "late"}))).await;
-    assert_eq!(s, StatusCode::CONFLICT);
     tokio::time::sleep(std::time::Duration::from_millis(2_100)).await;
     let (s, v) = app.api(post.clone(), "/instances", Some(KEY), Some(json!({"customer": "initech", "fingerprint": "late"}))).await;
     assert_eq!(s, StatusCode::CREATED, "{v}");

@@ -4,5 +4,6 @@ mod helpers;
 
 mod enforcement;
 mod pages;
+mod self_service;
 mod sessions;
 mod tenants;

@@ -1,0 +1,64 @@
+//! Listing and deactivating an organisation's instances.
+
+use leptos::prelude::*;
+
+use super::InstancesView;
+use crate::error::AppError;
+
+/// The active instances of `customer` (a slug; a customer admin's own when `None`).
+/// Customer admins of that organisation and vendor admins/staff.
+#[server(prefix = "/api", endpoint = "list_instances")]
+pub async fn list_instances(customer: Option<String>) -> Result<InstancesView, AppError> {
+    use crate::ssr::internal;
+    let (_, customer) = crate::ssr::auth::managed_customer(customer.as_deref()).await?;
+    let state = crate::ssr::AppState::current()?;
+    let now = crate::store::now();
+    let ttl = state.enforcer.instance_ttl();
+    let entitlements = state
+        .store
+        .list_entitlements(customer.id, crate::store::day_of(now))
+        .await
+        .map_err(|e| internal("list entitlements", e))?;
+    let rows = state.store.list_instances(customer.id).await.map_err(|e| internal("list instances", e))?;
+    let product_of = |entitlement: i64| entitlements.iter().find(|e| e.id == entitlement).map(|e| e.product.clone()).unwrap_or_default();
+    let instances: Vec<super::InstanceView> = rows
+        .into_iter()
+        .map(|i| super::InstanceView {
+            id: i.id,
+            product: product_of(i.entitlement_id),
+            name: i.name,
+            fingerprint: i.fingerprint,
+            activated_at: i.activated_at,
+            last_heartbeat_at: i.last_heartbeat_at,
+            live: i.last_heartbeat_at >= now - ttl,
+        })
+        .collect();
+    let caps = entitlements
+        .iter()
+        .map(|e| (e.product.clone(), instances.iter().filter(|i| i.live && i.product == e.product).count() as i64, e.instances_cap))
+        .collect();
+    Ok(InstancesView { instances, caps, ttl })
+}
+
+/// Deactivates instance `id` and frees its slot at once (the next activation through
+/// the API may take it). Customer admins of its organisation and vendor admins/staff.
+/// Errors: `NotFound` for an unknown, already deactivated or another tenant's instance.
+#[server(prefix = "/api", endpoint = "deactivate_instance")]
+pub async fn deactivate_instance(id: i64) -> Result<(), AppError> {
+    use crate::auth::Role;
+    let user = crate::ssr::auth::require_user().await?;
+    let scope = match (user.role, &user.customer) {
+        (Role::CustomerAdmin, Some(own)) => Some(own.id),
+        (Role::VendorAdmin | Role::VendorStaff, None) => None,
+        _ => return Err(AppError::Forbidden),
+    };
+    let state = crate::ssr::AppState::current()?;
+    let actor = crate::store::audit::Actor::user(user.id, &user.email);
+    let customer = state
+        .store
+        .deactivate_instance(&actor, None, scope, id, crate::store::now())
+        .await
+        .map_err(|e| crate::ssr::from_store("Instance", e))?;
+    state.enforcer.refresh(customer).await.map_err(|e| crate::ssr::internal("refresh", e))?;
+    Ok(())
+}

@@ -1,0 +1,31 @@
+//! Instances: the running copies of the vendor's software activated under an
+//! organisation's entitlements, as its admin sees and deactivates them.
+
+pub mod api;
+pub mod pages;
+
+use serde::{Deserialize, Serialize};
+
+/// One instance as the instances page lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InstanceView {
+    pub id: i64,
+    pub product: String,
+    pub name: Option<String>,
+    pub fingerprint: String,
+    /// Unix seconds.
+    pub activated_at: i64,
+    pub last_heartbeat_at: i64,
+    /// Its heartbeat is recent enough for it to hold a slot.
+    pub live: bool,
+}
+
+/// An organisation's instances and its caps.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InstancesView {
+    pub instances: Vec<InstanceView>,
+    /// Per product: (product, live instances, cap).
+    pub caps: Vec<(String, i64, i64)>,
+    /// Seconds a heartbeat may lapse before the slot is free.
+    pub ttl: i64,
+}

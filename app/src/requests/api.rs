@@ -1,0 +1,137 @@
+//! Filing, previewing, listing and withdrawing change requests.
+
+use leptos::prelude::*;
+
+use super::{ChangeOptions, ChangePreview, ChangeRequestView};
+use crate::error::AppError;
+
+/// The longest reason a request may carry.
+pub const MAX_REASON: usize = 2_000;
+
+/// The plans and add-ons entitlement `entitlement` may ask for. Customer admins of its
+/// organisation only. Errors: `Forbidden` for anyone else (another tenant's id included).
+#[server(prefix = "/api", endpoint = "get_change_options")]
+pub async fn get_change_options(entitlement: i64) -> Result<ChangeOptions, AppError> {
+    let (_, ctx) = ssr_requests::own_entitlement(entitlement).await?;
+    Ok(ctx.options())
+}
+
+/// What a change would do (features gained and lost, limits before and after), shown
+/// before the request is sent. `kind` is `plan`, `seats`, `addon` or `renewal`, with
+/// `plan` (a plan key), `seats` (how many more) or `addon` (an add-on key) as it needs.
+/// Errors: `Forbidden` as [`get_change_options`]; `Invalid` on the field at fault.
+#[server(prefix = "/api", endpoint = "preview_change")]
+pub async fn preview_change(
+    entitlement: i64,
+    kind: String,
+    plan: Option<String>,
+    seats: Option<i64>,
+    addon: Option<String>,
+) -> Result<ChangePreview, AppError> {
+    let kind = ssr_requests::parse_kind(&kind)?;
+    let (_, ctx) = ssr_requests::own_entitlement(entitlement).await?;
+    Ok(ctx.resolve(kind, plan.as_deref(), seats, addon.as_deref())?.preview)
+}
+
+/// Files a change request (it stays pending until vendor staff decide) and sends the
+/// browser to the requests list. Checks as [`preview_change`]; `reason` is required.
+/// Errors: `Invalid` on `reason` when empty or too long, on `kind` when the same change
+/// is pending already.
+#[server(prefix = "/api", endpoint = "file_request")]
+#[allow(clippy::too_many_arguments)]
+pub async fn file_request(
+    entitlement: i64,
+    kind: String,
+    plan: Option<String>,
+    seats: Option<i64>,
+    addon: Option<String>,
+    at_renewal: Option<String>,
+    reason: String,
+) -> Result<i64, AppError> {
+    use crate::store::requests::NewRequest;
+    use crate::store::StoreError;
+
+    let kind = ssr_requests::parse_kind(&kind)?;
+    let reason = reason.trim().to_owned();
+    if reason.is_empty() {
+        return Err(AppError::invalid("reason", "Say why you need this change."));
+    }
+    if reason.chars().count() > MAX_REASON {
+        return Err(AppError::invalid("reason", format!("Keep the reason under {MAX_REASON} characters.")));
+    }
+    let (state, ctx) = ssr_requests::own_entitlement(entitlement).await?;
+    let resolved = ctx.resolve(kind, plan.as_deref(), seats, addon.as_deref())?;
+    let (user, _) = crate::ssr::auth::require_customer_admin().await?;
+    let request = NewRequest {
+        customer_id: ctx.facts.customer_id,
+        entitlement_id: entitlement,
+        kind,
+        target_plan_id: resolved.target_plan_id,
+        seats: resolved.seats,
+        addon_id: resolved.addon_id,
+        at_renewal: at_renewal.is_some_and(|v| matches!(v.as_str(), "on" | "true" | "1")),
+        reason,
+        requested_by: user.id,
+    };
+    let actor = crate::store::audit::Actor::user(user.id, &user.email);
+    let id = match state.store.file_request(&actor, &request, crate::store::now()).await {
+        Ok(id) => id,
+        Err(StoreError::Conflict { .. }) => {
+            return Err(AppError::invalid("kind", "The same change is pending already; withdraw it first to ask again."))
+        }
+        Err(e) => return Err(crate::ssr::from_store("Entitlement", e)),
+    };
+    leptos_axum::redirect(&format!("/requests?filed={id}"));
+    Ok(id)
+}
+
+/// The change requests of `customer` (a slug; a customer admin's own when `None`),
+/// newest first. Customer admins of that organisation and vendor admins/staff.
+#[server(prefix = "/api", endpoint = "list_requests")]
+pub async fn list_requests(customer: Option<String>) -> Result<Vec<ChangeRequestView>, AppError> {
+    let (_, customer) = crate::ssr::auth::managed_customer(customer.as_deref()).await?;
+    let state = crate::ssr::AppState::current()?;
+    state.store.list_requests(customer.id).await.map_err(|e| crate::ssr::internal("list requests", e))
+}
+
+/// Withdraws pending request `id` of the caller's organisation. Customer admins only.
+/// Errors: `NotFound` for an unknown id or another organisation's; `Invalid` on `id`
+/// when it was decided or withdrawn already.
+#[server(prefix = "/api", endpoint = "withdraw_request")]
+pub async fn withdraw_request(id: i64) -> Result<(), AppError> {
+    use crate::store::StoreError;
+    let (user, own) = crate::ssr::auth::require_customer_admin().await?;
+    let state = crate::ssr::AppState::current()?;
+    let actor = crate::store::audit::Actor::user(user.id, &user.email);
+    match state.store.withdraw_request(&actor, own.id, id, crate::store::now()).await {
+        Ok(()) => Ok(()),
+        Err(StoreError::Conflict { .. }) => Err(AppError::invalid("id", "This request is no longer pending.")),
+        Err(e) => Err(crate::ssr::from_store("Request", e)),
+    }
+}
+
+#[cfg(feature = "ssr")]
+mod ssr_requests {
+    use super::super::change::{context, Context};
+    use super::super::RequestKind;
+    use crate::error::AppError;
+    use crate::ssr::AppState;
+
+    /// `kind` as a [`RequestKind`]; `Invalid` on `kind` otherwise.
+    pub fn parse_kind(kind: &str) -> Result<RequestKind, AppError> {
+        RequestKind::parse(kind.trim()).ok_or_else(|| AppError::invalid("kind", "Choose what to ask for."))
+    }
+
+    /// Entitlement `id` of the signed-in customer admin's organisation, with its catalog.
+    /// Another organisation's and an unknown id are both `Forbidden`.
+    pub async fn own_entitlement(id: i64) -> Result<(AppState, Context), AppError> {
+        let (_, own) = crate::ssr::auth::require_customer_admin().await?;
+        let state = AppState::current()?;
+        let facts = match state.store.entitlement_facts(id).await {
+            Ok(f) if f.customer_id == own.id => f,
+            _ => return Err(AppError::Forbidden),
+        };
+        let ctx = context(&state, facts).await?;
+        Ok((state, ctx))
+    }
+}

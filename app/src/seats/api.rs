@@ -1,0 +1,237 @@
+//! The seats page's data, invitations and removing users.
+
+use leptos::prelude::*;
+
+use super::{Invitation, InvitationInfo, SeatsView};
+use crate::error::AppError;
+
+/// Days an invitation link works.
+pub const INVITATION_DAYS: i64 = 7;
+
+/// The shortest password an invited user may set.
+pub const MIN_PASSWORD: usize = 10;
+
+/// Entitlement `entitlement`'s seats and the organisation's users. Customer admins of
+/// that organisation and vendor admins/staff. Errors: `Forbidden` for anyone else,
+/// another tenant's or an unknown entitlement included.
+#[server(prefix = "/api", endpoint = "get_seats")]
+pub async fn get_seats(entitlement: i64) -> Result<SeatsView, AppError> {
+    use crate::store::day_of;
+    let (state, user, customer) = ssr_seats::managed_entitlement(entitlement).await?;
+    let now = crate::store::now();
+    let view = state
+        .store
+        .list_entitlements(customer, day_of(now))
+        .await
+        .map_err(|e| crate::ssr::internal("list entitlements", e))?
+        .into_iter()
+        .find(|e| e.id == entitlement)
+        .ok_or_else(|| AppError::NotFound("Entitlement".into()))?;
+    let members = state.store.list_members(customer, entitlement, now).await.map_err(|e| crate::ssr::internal("list members", e))?;
+    Ok(SeatsView {
+        entitlement_id: entitlement,
+        customer: view.customer,
+        product: view.product,
+        plan: view.plan,
+        seats_used: view.seats_used,
+        seats_cap: view.seats_cap,
+        members: members
+            .into_iter()
+            .map(|m| super::Member {
+                id: m.id,
+                email: m.email,
+                name: m.name,
+                role: m.role,
+                seat_since: m.seat_since.map(day_of),
+                invited: m.invited,
+                invitation_expires_on: m.invitation_expires_at.map(day_of),
+            })
+            .collect(),
+        me: user.id,
+    })
+}
+
+/// Adds `email` to the organisation of `entitlement` as a member (or, with `admin`, an
+/// admin) and returns an invitation link valid for [`INVITATION_DAYS`] days, usable once;
+/// with `seat`, the new user also gets a seat of `entitlement` when one is free.
+/// Errors: `Forbidden` as [`get_seats`]; `Invalid` on `email` (malformed, already a
+/// member, or a user of another organisation) or `name` (empty or too long).
+#[server(prefix = "/api", endpoint = "invite_user")]
+pub async fn invite_user(entitlement: i64, email: String, name: String, admin: Option<String>, seat: Option<String>) -> Result<Invitation, AppError> {
+    use crate::auth::Role;
+    use crate::store::members::Invite;
+    let (state, user, customer) = ssr_seats::managed_entitlement(entitlement).await?;
+    let email = crate::auth::api::parse_email(&email)?;
+    let name = name.trim().to_owned();
+    if name.is_empty() || name.chars().count() > 120 {
+        return Err(AppError::invalid("name", "Enter the person's name (up to 120 characters)."));
+    }
+    let role = if admin.is_some() { Role::CustomerAdmin } else { Role::CustomerMember };
+    let (token, hash) = ssr_seats::new_token();
+    let now = crate::store::now();
+    let expires_at = now + INVITATION_DAYS * 86_400;
+    let actor = crate::store::audit::Actor::user(user.id, &user.email);
+    let invited = state
+        .store
+        .invite_user(&actor, customer, &email, &name, role, &hash, expires_at, now)
+        .await
+        .map_err(|e| crate::ssr::internal("invite user", e))?;
+    let user_id = match invited {
+        Invite::Invited(id) => id,
+        Invite::AlreadyMember => return Err(AppError::invalid("email", "This person is in your organisation already.")),
+        Invite::TakenElsewhere => return Err(AppError::invalid("email", "This email belongs to a user of another organisation.")),
+    };
+    let mut seated = false;
+    if seat.is_some() {
+        // A seat is a second change with its own audit event; at the cap the invitation stands.
+        let change = state
+            .store
+            .assign_seat(&actor, customer, entitlement, user_id, now)
+            .await
+            .map_err(|e| crate::ssr::internal("assign seat", e))?;
+        seated = change == crate::store::seats::SeatChange::Done;
+    }
+    state.enforcer.refresh(customer).await.map_err(|e| crate::ssr::internal("refresh", e))?;
+    Ok(Invitation { email, path: format!("/invite/{token}"), expires_on: crate::store::day_of(expires_at), seated })
+}
+
+/// A new invitation link for invited user `user` (the old link stops working). Same
+/// rules as [`invite_user`]; `NotFound` when `user` is not an invited user of the
+/// organisation.
+#[server(prefix = "/api", endpoint = "reissue_invitation")]
+pub async fn reissue_invitation(entitlement: i64, user: i64) -> Result<Invitation, AppError> {
+    let (state, me, customer) = ssr_seats::managed_entitlement(entitlement).await?;
+    let (token, hash) = ssr_seats::new_token();
+    let now = crate::store::now();
+    let expires_at = now + INVITATION_DAYS * 86_400;
+    let actor = crate::store::audit::Actor::user(me.id, &me.email);
+    state
+        .store
+        .reissue_invitation(&actor, customer, user, &hash, expires_at, now)
+        .await
+        .map_err(|e| crate::ssr::from_store("Invited user", e))?;
+    let email = state
+        .store
+        .list_members(customer, entitlement, now)
+        .await
+        .map_err(|e| crate::ssr::internal("list members", e))?
+        .into_iter()
+        .find(|m| m.id == user)
+        .map(|m| m.email)
+        .unwrap_or_default();
+    Ok(Invitation { email, path: format!("/invite/{token}"), expires_on: crate::store::day_of(expires_at), seated: false })
+}
+
+/// Removes user `user` from the organisation of `entitlement`: every seat they hold is
+/// freed and they can no longer sign in. Same rules as [`get_seats`]. Errors: `Invalid`
+/// on `user` for oneself; `NotFound` for a user not in the organisation.
+#[server(prefix = "/api", endpoint = "remove_user")]
+pub async fn remove_user(entitlement: i64, user: i64) -> Result<(), AppError> {
+    let (state, me, customer) = ssr_seats::managed_entitlement(entitlement).await?;
+    if user == me.id {
+        return Err(AppError::invalid("user", "You cannot remove yourself."));
+    }
+    let actor = crate::store::audit::Actor::user(me.id, &me.email);
+    state
+        .store
+        .remove_user(&actor, customer, user, crate::store::now())
+        .await
+        .map_err(|e| crate::ssr::from_store("User", e))?;
+    state.enforcer.refresh(customer).await.map_err(|e| crate::ssr::internal("refresh", e))?;
+    Ok(())
+}
+
+/// What invitation `token` is for. Anyone with the link. Errors: `NotFound` for an
+/// unknown token; `Invalid` on `token` when it was used, replaced or has expired.
+#[server(prefix = "/api", endpoint = "get_invitation")]
+pub async fn get_invitation(token: String) -> Result<InvitationInfo, AppError> {
+    let state = crate::ssr::AppState::current()?;
+    let row = ssr_seats::open_invitation(&state, &token).await?;
+    Ok(InvitationInfo {
+        email: row.email,
+        name: row.name,
+        organisation: row.organisation,
+        expires_on: crate::store::day_of(row.expires_at),
+    })
+}
+
+/// Sets the password of invitation `token`'s user, uses the invitation up and signs
+/// them in. Errors as [`get_invitation`]; `Invalid` on `password` (shorter than
+/// [`MIN_PASSWORD`] or too long) or `confirm` (different).
+#[server(prefix = "/api", endpoint = "accept_invitation")]
+pub async fn accept_invitation(token: String, password: String, confirm: String) -> Result<(), AppError> {
+    use crate::ssr::auth::{session, USER_ID_KEY};
+    use crate::ssr::internal;
+    if password.chars().count() < MIN_PASSWORD {
+        return Err(AppError::invalid("password", format!("Use at least {MIN_PASSWORD} characters.")));
+    }
+    if password.len() > 1024 {
+        return Err(AppError::invalid("password", "That password is too long."));
+    }
+    if password != confirm {
+        return Err(AppError::invalid("confirm", "The two passwords differ."));
+    }
+    let state = crate::ssr::AppState::current()?;
+    ssr_seats::open_invitation(&state, &token).await?;
+    let hash = tokio::task::spawn_blocking(move || crate::ssr::password::hash_password(&password))
+        .await
+        .map_err(|e| internal("password hash", e))?
+        .map_err(|e| internal("password hash", e))?;
+    let user_id = state
+        .store
+        .accept_invitation(&crate::store::api_keys::hash_api_key(token.trim()), &hash, crate::store::now())
+        .await
+        .map_err(|_| AppError::invalid("token", "This invitation link has been used or has expired. Ask your admin for a new one."))?;
+    let session = session().await?;
+    session.cycle_id().await.map_err(|e| internal("session cycle", e))?;
+    session.insert(USER_ID_KEY, user_id).await.map_err(|e| internal("session write", e))?;
+    leptos_axum::redirect("/entitlements");
+    Ok(())
+}
+
+#[cfg(feature = "ssr")]
+mod ssr_seats {
+    use crate::auth::CurrentUser;
+    use crate::error::AppError;
+    use crate::ssr::{auth, AppState};
+    use crate::store::members::InvitationRow;
+
+    /// The caller, if they may manage entitlement `id`'s organisation, with its customer
+    /// id. Another tenant's and an unknown entitlement are both `Forbidden`.
+    pub async fn managed_entitlement(id: i64) -> Result<(AppState, CurrentUser, i64), AppError> {
+        let user = auth::require_user().await?;
+        let state = AppState::current()?;
+        match state.store.entitlement_customer(id).await {
+            Ok(customer) if auth::may_manage(&user, customer) => Ok((state, user, customer)),
+            _ => Err(AppError::Forbidden),
+        }
+    }
+
+    /// A fresh invitation token and the hash that is stored of it.
+    pub fn new_token() -> (String, String) {
+        use base64::Engine;
+        use rand::RngCore;
+        let mut bytes = [0u8; 32];
+        rand::rngs::OsRng.fill_bytes(&mut bytes);
+        let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+        let hash = crate::store::api_keys::hash_api_key(&token);
+        (token, hash)
+    }
+
+    /// The invitation `token` opens, if it still works.
+    pub async fn open_invitation(state: &AppState, token: &str) -> Result<InvitationRow, AppError> {
+        let token = token.trim();
+        if token.is_empty() || token.len() > 100 {
+            return Err(AppError::NotFound("Invitation".into()));
+        }
+        let row = state
+            .store
+            .find_invitation(&crate::store::api_keys::hash_api_key(token))
+            .await
+            .map_err(|e| crate::ssr::from_store("Invitation", e))?;
+        if row.accepted_at.is_some() || row.revoked_at.is_some() || row.expires_at <= crate::store::now() {
+            return Err(AppError::invalid("token", "This invitation link has been used or has expired. Ask your admin for a new one."));
+        }
+        Ok(row)
+    }
+}

@@ -1,0 +1,66 @@
+//! Seats and the people who hold them: the customer admin's seats page, invitations and
+//! removing users.
+
+pub mod api;
+pub mod pages;
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+use crate::auth::Role;
+
+/// One user of the organisation as the seats page lists them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Member {
+    pub id: i64,
+    pub email: String,
+    pub name: String,
+    pub role: Role,
+    /// The day they got a seat of this entitlement; `None` without one.
+    pub seat_since: Option<NaiveDate>,
+    /// They have not set a password through their invitation yet.
+    pub invited: bool,
+    /// When their open invitation link stops working; `None` when none is open.
+    pub invitation_expires_on: Option<NaiveDate>,
+}
+
+/// An entitlement's seats and the organisation's users.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SeatsView {
+    pub entitlement_id: i64,
+    pub customer: String,
+    pub product: String,
+    pub plan: String,
+    pub seats_used: i64,
+    pub seats_cap: i64,
+    pub members: Vec<Member>,
+    /// The signed-in user's id, whom the page does not offer to remove.
+    pub me: i64,
+}
+
+impl SeatsView {
+    /// Every seat is taken.
+    pub fn at_cap(&self) -> bool {
+        self.seats_used >= self.seats_cap
+    }
+}
+
+/// A fresh invitation link, shown once to the admin who made it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Invitation {
+    pub email: String,
+    /// The path of the link (`/invite/…`); the page puts the site's origin in front.
+    pub path: String,
+    pub expires_on: NaiveDate,
+    /// A seat was asked for and given (false when none was asked for or none was free).
+    pub seated: bool,
+}
+
+/// What the invitation page shows to the person who opens the link.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvitationInfo {
+    pub email: String,
+    pub name: String,
+    pub organisation: String,
+    pub expires_on: NaiveDate,
+}

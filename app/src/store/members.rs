@@ -1,0 +1,314 @@
+//! A customer's people as its admin manages them: invitations (links that let a new user
+//! set a password, once, before they expire) and removal.
+
+use sqlx::Row;
+
+use super::audit::{self, Actor, NewAuditEvent};
+use super::users::{create_user, NewUser};
+use super::{Store, StoreError};
+use crate::auth::Role;
+
+/// One user of a customer with what the seats page shows of them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemberRow {
+    pub id: i64,
+    pub email: String,
+    pub name: String,
+    pub role: Role,
+    /// When they got a seat of the entitlement asked about; `None` without one.
+    pub seat_since: Option<i64>,
+    /// True until they have set a password through their invitation.
+    pub invited: bool,
+    /// The newest open invitation's expiry, if one is open.
+    pub invitation_expires_at: Option<i64>,
+}
+
+/// What inviting came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Invite {
+    /// The new (or re-invited) user's id.
+    Invited(i64),
+    /// A user of this customer has this email already.
+    AlreadyMember,
+    /// The email belongs to a user of another customer or of the vendor.
+    TakenElsewhere,
+}
+
+/// An invitation as its link shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvitationRow {
+    pub user_id: i64,
+    pub customer_id: i64,
+    pub email: String,
+    pub name: String,
+    pub organisation: String,
+    pub expires_at: i64,
+    pub accepted_at: Option<i64>,
+    pub revoked_at: Option<i64>,
+}
+
+impl Store {
+    /// The active users of customer `customer_id`, admins first, with whether each holds a
+    /// seat of `entitlement_id` and whether they are still invited.
+    pub async fn list_members(&self, customer_id: i64, entitlement_id: i64, now: i64) -> Result<Vec<MemberRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT u.id, u.email, u.name, u.role, s.assigned_at,
+                    CASE WHEN u.password_hash IS NULL THEN 1 ELSE 0 END AS invited,
+                    (SELECT MAX(i.expires_at) FROM invitations i
+                      WHERE i.user_id = u.id AND i.accepted_at IS NULL AND i.revoked_at IS NULL AND i.expires_at > $3) AS invitation_expires_at
+             FROM users u LEFT JOIN seats s ON s.user_id = u.id AND s.entitlement_id = $2
+             WHERE u.customer_id = $1 AND u.disabled = 0
+             ORDER BY CASE WHEN u.role = 'customer_admin' THEN 0 ELSE 1 END, u.name, u.id",
+        )
+        .bind(customer_id)
+        .bind(entitlement_id)
+        .bind(now)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let role: String = r.try_get("role")?;
+                Ok(MemberRow {
+                    id: r.try_get("id")?,
+                    email: r.try_get("email")?,
+                    name: r.try_get("name")?,
+                    role: Role::parse(&role).ok_or_else(|| StoreError::Db(sqlx::Error::Decode("stored role".into())))?,
+                    seat_since: r.try_get("assigned_at")?,
+                    invited: super::flag(r, "invited")?,
+                    invitation_expires_at: r.try_get("invitation_expires_at")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Invites `email` to customer `customer_id` as `role`: creates the user without a
+    /// password (or re-enables one removed earlier) and an invitation whose token hashes
+    /// to `token_hash`, valid until `expires_at`; one transaction with its audit event.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn invite_user(
+        &self,
+        actor: &Actor,
+        customer_id: i64,
+        email: &str,
+        name: &str,
+        role: Role,
+        token_hash: &str,
+        expires_at: i64,
+        now: i64,
+    ) -> Result<Invite, StoreError> {
+        let _turn = self.write_turn().await;
+        let mut tx = self.pool().begin().await?;
+        let existing = sqlx::query("SELECT id, customer_id, disabled FROM users WHERE email = $1")
+            .bind(email)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let user_id = match existing {
+            Some(r) if r.try_get::<Option<i64>, _>("customer_id")? != Some(customer_id) => return Ok(Invite::TakenElsewhere),
+            Some(r) if !super::flag(&r, "disabled")? => return Ok(Invite::AlreadyMember),
+            Some(r) => {
+                // Someone removed earlier comes back as a new invitee: a fresh password.
+                let id: i64 = r.try_get("id")?;
+                sqlx::query("UPDATE users SET disabled = 0, password_hash = NULL, name = $2, role = $3 WHERE id = $1")
+                    .bind(id)
+                    .bind(name)
+                    .bind(role.as_str())
+                    .execute(&mut *tx)
+                    .await?;
+                id
+            }
+            None => {
+                let user = NewUser { customer_id: Some(customer_id), email, name, role, password_hash: None };
+                create_user(&mut tx, &user, now).await?
+            }
+        };
+        insert_invitation(&mut tx, customer_id, user_id, token_hash, actor.user_id, expires_at, now).await?;
+        audit::record(
+            &mut tx,
+            NewAuditEvent {
+                actor,
+                customer_id: Some(customer_id),
+                kind: "user.invited",
+                subject: format!("user:{user_id}"),
+                before: None,
+                after: Some(serde_json::json!({ "email": email, "name": name, "role": role.as_str(), "expires_at": expires_at })),
+            },
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(Invite::Invited(user_id))
+    }
+
+    /// A new link for invited user `user_id` of `customer_id` (the old one stops working).
+    /// `NotFound` when there is no such invited user in that customer.
+    pub async fn reissue_invitation(&self, actor: &Actor, customer_id: i64, user_id: i64, token_hash: &str, expires_at: i64, now: i64) -> Result<(), StoreError> {
+        let _turn = self.write_turn().await;
+        let mut tx = self.pool().begin().await?;
+        let found: Option<i64> = sqlx::query_scalar(
+            "SELECT id FROM users WHERE id = $1 AND customer_id = $2 AND disabled = 0 AND password_hash IS NULL",
+        )
+        .bind(user_id)
+        .bind(customer_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if found.is_none() {
+            return Err(StoreError::NotFound);
+        }
+        insert_invitation(&mut tx, customer_id, user_id, token_hash, actor.user_id, expires_at, now).await?;
+        audit::record(
+            &mut tx,
+            NewAuditEvent {
+                actor,
+                customer_id: Some(customer_id),
+                kind: "user.invitation_reissued",
+                subject: format!("user:{user_id}"),
+                before: None,
+                after: Some(serde_json::json!({ "expires_at": expires_at })),
+            },
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The invitation whose token hashes to `token_hash`; `NotFound` when there is none.
+    pub async fn find_invitation(&self, token_hash: &str) -> Result<InvitationRow, StoreError> {
+        let r = sqlx::query(
+            "SELECT i.user_id, i.customer_id, u.email, u.name, c.name AS organisation, i.expires_at, i.accepted_at, i.revoked_at
+             FROM invitations i JOIN users u ON u.id = i.user_id JOIN customers c ON c.id = i.customer_id
+             WHERE i.token_hash = $1",
+        )
+        .bind(token_hash)
+        .fetch_optional(self.pool())
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        Ok(InvitationRow {
+            user_id: r.try_get("user_id")?,
+            customer_id: r.try_get("customer_id")?,
+            email: r.try_get("email")?,
+            name: r.try_get("name")?,
+            organisation: r.try_get("organisation")?,
+            expires_at: r.try_get("expires_at")?,
+            accepted_at: r.try_get("accepted_at")?,
+            revoked_at: r.try_get("revoked_at")?,
+        })
+    }
+
+    /// Uses the invitation whose token hashes to `token_hash`: the user's password becomes
+    /// `password_hash`. Returns the user's id; `NotFound` when the invitation does not
+    /// exist, was used or revoked, or has expired (the claim and the password are one
+    /// statement each in one transaction, so a link works once even when raced).
+    pub async fn accept_invitation(&self, token_hash: &str, password_hash: &str, now: i64) -> Result<i64, StoreError> {
+        let _turn = self.write_turn().await;
+        let mut tx = self.pool().begin().await?;
+        let claimed = sqlx::query(
+            "UPDATE invitations SET accepted_at = $2
+             WHERE token_hash = $1 AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > $2
+             RETURNING user_id, customer_id",
+        )
+        .bind(token_hash)
+        .bind(now)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        let user_id: i64 = claimed.try_get("user_id")?;
+        let customer_id: i64 = claimed.try_get("customer_id")?;
+        let set = sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1 AND disabled = 0")
+            .bind(user_id)
+            .bind(password_hash)
+            .execute(&mut *tx)
+            .await?;
+        if set.rows_affected() != 1 {
+            return Err(StoreError::NotFound);
+        }
+        audit::record(
+            &mut tx,
+            NewAuditEvent {
+                actor: &Actor::user(user_id, "invitee"),
+                customer_id: Some(customer_id),
+                kind: "user.invitation_accepted",
+                subject: format!("user:{user_id}"),
+                before: None,
+                after: None,
+            },
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(user_id)
+    }
+
+    /// Removes user `user_id` from customer `customer_id`: their seats are freed, open
+    /// invitations revoked and the account disabled (their sessions stop working at the
+    /// next request). Returns the entitlements whose seats were freed; `NotFound` when the
+    /// user is not an active user of that customer.
+    pub async fn remove_user(&self, actor: &Actor, customer_id: i64, user_id: i64, now: i64) -> Result<Vec<i64>, StoreError> {
+        let _turn = self.write_turn().await;
+        let mut tx = self.pool().begin().await?;
+        let user = sqlx::query("UPDATE users SET disabled = 1 WHERE id = $1 AND customer_id = $2 AND disabled = 0 RETURNING email")
+            .bind(user_id)
+            .bind(customer_id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        let email: String = user.try_get("email")?;
+        let freed: Vec<i64> = sqlx::query_scalar("DELETE FROM seats WHERE user_id = $1 RETURNING entitlement_id")
+            .bind(user_id)
+            .fetch_all(&mut *tx)
+            .await?;
+        sqlx::query("UPDATE invitations SET revoked_at = $2 WHERE user_id = $1 AND accepted_at IS NULL AND revoked_at IS NULL")
+            .bind(user_id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        for entitlement in &freed {
+            super::usage_history::record_day(&mut tx, *entitlement, now).await?;
+        }
+        audit::record(
+            &mut tx,
+            NewAuditEvent {
+                actor,
+                customer_id: Some(customer_id),
+                kind: "user.removed",
+                subject: format!("user:{user_id}"),
+                before: Some(serde_json::json!({ "email": email, "seats": freed })),
+                after: None,
+            },
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(freed)
+    }
+}
+
+/// Revokes the open invitations of `user_id` and adds a new one.
+async fn insert_invitation(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    customer_id: i64,
+    user_id: i64,
+    token_hash: &str,
+    invited_by: Option<i64>,
+    expires_at: i64,
+    now: i64,
+) -> Result<(), StoreError> {
+    sqlx::query("UPDATE invitations SET revoked_at = $2 WHERE user_id = $1 AND accepted_at IS NULL AND revoked_at IS NULL")
+        .bind(user_id)
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query(
+        "INSERT INTO invitations (customer_id, user_id, token_hash, invited_by, created_at, expires_at)
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(customer_id)
+    .bind(user_id)
+    .bind(token_hash)
+    .bind(invited_by)
+    .bind(now)
+    .bind(expires_at)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,210 @@
+//! Change requests: what a customer admin asks for (another plan, more seats, an add-on,
+//! a renewal) and its life from `pending` to a decision or withdrawal.
+
+use sqlx::Row;
+
+use super::audit::{self, Actor, NewAuditEvent};
+use super::{Store, StoreError};
+use crate::requests::{ChangeRequestView, RequestKind, RequestStatus};
+
+/// A request to file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewRequest {
+    pub customer_id: i64,
+    pub entitlement_id: i64,
+    pub kind: RequestKind,
+    pub target_plan_id: Option<i64>,
+    pub seats: Option<i64>,
+    pub addon_id: Option<i64>,
+    pub at_renewal: bool,
+    pub reason: String,
+    pub requested_by: i64,
+}
+
+/// An entitlement's facts a request is checked against.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EntitlementFacts {
+    pub id: i64,
+    pub customer_id: i64,
+    pub product_id: i64,
+    pub plan_id: i64,
+    pub version: i64,
+    pub addon_ids: Vec<i64>,
+}
+
+impl Store {
+    /// The facts of entitlement `entitlement_id`; `NotFound` when there is none.
+    pub async fn entitlement_facts(&self, entitlement_id: i64) -> Result<EntitlementFacts, StoreError> {
+        let r = sqlx::query("SELECT id, customer_id, product_id, plan_id, version FROM entitlements WHERE id = $1")
+            .bind(entitlement_id)
+            .fetch_optional(self.pool())
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        let addon_ids = sqlx::query_scalar("SELECT addon_id FROM entitlement_addons WHERE entitlement_id = $1 ORDER BY addon_id")
+            .bind(entitlement_id)
+            .fetch_all(self.pool())
+            .await?;
+        Ok(EntitlementFacts {
+            id: r.try_get("id")?,
+            customer_id: r.try_get("customer_id")?,
+            product_id: r.try_get("product_id")?,
+            plan_id: r.try_get("plan_id")?,
+            version: r.try_get("version")?,
+            addon_ids,
+        })
+    }
+
+    /// Files a request against the entitlement's current version, with its audit event.
+    /// `Conflict { constraint: "pending_request" }` when the same change is pending
+    /// already; `NotFound` when the entitlement is not the customer's.
+    pub async fn file_request(&self, actor: &Actor, r: &NewRequest, now: i64) -> Result<i64, StoreError> {
+        let _turn = self.write_turn().await;
+        let mut tx = self.pool().begin().await?;
+        let version: i64 = sqlx::query_scalar("SELECT version FROM entitlements WHERE id = $1 AND customer_id = $2")
+            .bind(r.entitlement_id)
+            .bind(r.customer_id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        let same: Option<i64> = sqlx::query_scalar(
+            "SELECT id FROM change_requests
+             WHERE entitlement_id = $1 AND kind = $2 AND status = 'pending'
+               AND COALESCE(target_plan_id, 0) = $3 AND COALESCE(addon_id, 0) = $4",
+        )
+        .bind(r.entitlement_id)
+        .bind(r.kind.as_str())
+        .bind(r.target_plan_id.unwrap_or(0))
+        .bind(r.addon_id.unwrap_or(0))
+        .fetch_optional(&mut *tx)
+        .await?;
+        if same.is_some() {
+            return Err(StoreError::Conflict { constraint: "pending_request".into() });
+        }
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO change_requests (customer_id, entitlement_id, kind, target_plan_id, seats, addon_id, at_renewal, reason,
+                                          entitlement_version, requested_by, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) RETURNING id",
+        )
+        .bind(r.customer_id)
+        .bind(r.entitlement_id)
+        .bind(r.kind.as_str())
+        .bind(r.target_plan_id)
+        .bind(r.seats)
+        .bind(r.addon_id)
+        .bind(i64::from(r.at_renewal))
+        .bind(&r.reason)
+        .bind(version)
+        .bind(r.requested_by)
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await?;
+        audit::record(
+            &mut tx,
+            NewAuditEvent {
+                actor,
+                customer_id: Some(r.customer_id),
+                kind: "request.filed",
+                subject: format!("request:{id}"),
+                before: None,
+                after: Some(serde_json::json!({
+                    "entitlement": r.entitlement_id, "kind": r.kind.as_str(), "plan": r.target_plan_id, "seats": r.seats,
+                    "addon": r.addon_id, "at_renewal": r.at_renewal, "reason": r.reason, "version": version,
+                })),
+            },
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    /// Withdraws pending request `id` of customer `customer_id`, with its audit event.
+    /// `NotFound` when the customer has no such request; `Conflict { constraint:
+    /// "not_pending" }` when it was decided or withdrawn already.
+    pub async fn withdraw_request(&self, actor: &Actor, customer_id: i64, id: i64, now: i64) -> Result<(), StoreError> {
+        let _turn = self.write_turn().await;
+        let mut tx = self.pool().begin().await?;
+        let done = sqlx::query(
+            "UPDATE change_requests SET status = 'withdrawn', updated_at = $3
+             WHERE id = $1 AND customer_id = $2 AND status = 'pending' RETURNING id",
+        )
+        .bind(id)
+        .bind(customer_id)
+        .bind(now)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if done.is_none() {
+            let status: Option<String> = sqlx::query_scalar("SELECT status FROM change_requests WHERE id = $1 AND customer_id = $2")
+                .bind(id)
+                .bind(customer_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+            return Err(match status {
+                Some(_) => StoreError::Conflict { constraint: "not_pending".into() },
+                None => StoreError::NotFound,
+            });
+        }
+        audit::record(
+            &mut tx,
+            NewAuditEvent {
+                actor,
+                customer_id: Some(customer_id),
+                kind: "request.withdrawn",
+                subject: format!("request:{id}"),
+                before: Some(serde_json::json!({ "status": "pending" })),
+                after: Some(serde_json::json!({ "status": "withdrawn" })),
+            },
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The requests of customer `customer_id`, newest first.
+    pub async fn list_requests(&self, customer_id: i64) -> Result<Vec<ChangeRequestView>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT r.id, r.entitlement_id, p.name AS product, cur.name AS current_plan, tp.name AS target_plan, r.kind, r.seats,
+                    a.name AS addon, r.at_renewal, r.reason, r.status, r.created_at, r.decided_at, r.comment,
+                    ru.name AS requested_by, du.name AS decided_by
+             FROM change_requests r
+             JOIN entitlements e ON e.id = r.entitlement_id
+             JOIN products p ON p.id = e.product_id
+             JOIN plans cur ON cur.id = e.plan_id
+             LEFT JOIN plans tp ON tp.id = r.target_plan_id
+             LEFT JOIN addons a ON a.id = r.addon_id
+             JOIN users ru ON ru.id = r.requested_by
+             LEFT JOIN users du ON du.id = r.decided_by
+             WHERE r.customer_id = $1
+             ORDER BY r.created_at DESC, r.id DESC",
+        )
+        .bind(customer_id)
+        .fetch_all(self.pool())
+        .await?;
+        let bad = |what: &str| StoreError::Db(sqlx::Error::Decode(format!("stored request {what}").into()));
+        rows.iter()
+            .map(|r| {
+                let kind: String = r.try_get("kind")?;
+                let status: String = r.try_get("status")?;
+                Ok(ChangeRequestView {
+                    id: r.try_get("id")?,
+                    entitlement_id: r.try_get("entitlement_id")?,
+                    product: r.try_get("product")?,
+                    current_plan: r.try_get("current_plan")?,
+                    kind: RequestKind::parse(&kind).ok_or_else(|| bad("kind"))?,
+                    target_plan: r.try_get("target_plan")?,
+                    seats: r.try_get("seats")?,
+                    addon: r.try_get("addon")?,
+                    at_renewal: super::flag(r, "at_renewal")?,
+                    reason: r.try_get("reason")?,
+                    status: RequestStatus::parse(&status).ok_or_else(|| bad("status"))?,
+                    created_at: r.try_get("created_at")?,
+                    decided_at: r.try_get("decided_at")?,
+                    comment: r.try_get("comment")?,
+                    requested_by: r.try_get("requested_by")?,
+                    decided_by: r.try_get("decided_by")?,
+                })
+            })
+            .collect()
+    }
+}

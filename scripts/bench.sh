@@ -8,6 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 customers=${CUSTOMERS:-1000}
 secs=${BENCH_SECONDS:-10}
+check_secs=${CHECK_SECONDS:-5}
 conns=${CONNECTIONS:-32}
 
 cargo build --release -p server --bins 2>&1 | tail -n 1
@@ -22,12 +23,20 @@ for _ in $(seq 600); do curl -fs "http://127.0.0.1:$port/health" >/dev/null && b
 curl -fs "http://127.0.0.1:$port/health" >/dev/null || { cat "$dir/server.log"; exit 1; }
 
 load() { target/release/tessera-load --url "127.0.0.1:$port" --customers "$customers" --seconds "$secs" "$@"; }
+load_short() { target/release/tessera-load --url "127.0.0.1:$port" --customers "$customers" --seconds "$check_secs" "$@"; }
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB; $customers customers; ${secs}s per run; load generator on the same cores"
 target/release/tessera-load --mode engine
-bare=$(load --mode bare --connections "$conns"); echo "$bare"
-check=$(load --mode check --connections "$conns"); echo "$check"
+# Bare and check take turns, three rounds each, so that drift on a shared machine hits
+# both alike; the ratio reported is the median of the three rounds.
 rps() { sed -E 's/.* ([0-9]+) req\/s.*/\1/' <<<"$1"; }
-awk -v c="$(rps "$check")" -v b="$(rps "$bare")" 'BEGIN { printf "check / bare throughput: %.2f\n", c / b }'
+ratios=()
+for round in 1 2 3; do
+  bare=$(load_short --mode bare --connections "$conns"); echo "round $round $bare"
+  check=$(load_short --mode check --connections "$conns"); echo "round $round $check"
+  ratios+=("$(awk -v c="$(rps "$check")" -v b="$(rps "$bare")" 'BEGIN { printf "%.2f", c / b }')")
+done
+printf 'check / bare throughput per round: %s\n' "${ratios[*]}"
+printf '%s\n' "${ratios[@]}" | sort -n | sed -n 2p | sed 's/^/check \/ bare throughput (median): /'
 load --mode checks --connections 4
 load --mode usage --connections 4
 load --mode tokens --connections "$conns"

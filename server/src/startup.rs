@@ -74,9 +74,20 @@ impl Application {
                 _ => Env::PROD,
             })
             .build();
-        let enforcer = Enforcer::load(store.clone(), config.instance_ttl).await.context("cannot load entitlements")?;
+        // Other replicas' changes reach this one's checks through the database; listening
+        // starts before loading, so that nothing changed in between is missed.
+        let listener = match store.engine() {
+            app::store::Engine::Postgres => {
+                Some(app::ssr::changes::subscribe(&config.database_url).await.context("cannot listen for changes")?)
+            }
+            app::store::Engine::Sqlite => None,
+        };
+        let enforcer = Arc::new(Enforcer::load(store.clone(), config.instance_ttl).await.context("cannot load entitlements")?);
+        if let Some(listener) = listener {
+            tokio::spawn(app::ssr::changes::follow(listener, enforcer.clone()));
+        }
         let tokens = TokenSigner::load(&store).await.context("cannot load the signing keys")?;
-        let state = AppState::new(app::ssr::state::Parts { leptos_options, store, enforcer: Arc::new(enforcer), tokens: Arc::new(tokens) });
+        let state = AppState::new(app::ssr::state::Parts { leptos_options, store, enforcer, tokens: Arc::new(tokens) });
         Ok(Application { state, sessions, config })
     }
 
@@ -163,6 +174,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen on {}", app.config.site_addr))?;
     let addr = listener.local_addr()?;
     tokio::spawn(app.sessions.clone().continuously_delete_expired(Duration::from_secs(3600)));
+    tokio::spawn(sweep_lapsed_instances(app.state.clone(), Duration::from_secs(60)));
     println!("Tessera is serving on http://{addr}");
     if app.config.seed_demo {
         println!("Demo sign-ins (password {}):", seed::DEMO_PASSWORD);
@@ -175,6 +187,27 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     }
     axum::serve(listener, app.router()).with_graceful_shutdown(shutdown_signal()).await?;
     Ok(())
+}
+
+/// Every `every`, deactivates instances whose heartbeat lapsed (each with its audit event,
+/// so the history and the instances page show them gone) and refreshes their customers.
+/// Checks already treat a lapsed instance as gone; this makes it a recorded fact.
+pub async fn sweep_lapsed_instances(state: AppState, every: Duration) {
+    let mut tick = tokio::time::interval(every);
+    loop {
+        tick.tick().await;
+        let ttl = state.enforcer.instance_ttl();
+        match state.store.sweep_lapsed_instances(app::store::now(), ttl).await {
+            Ok(customers) => {
+                for customer in customers {
+                    if let Err(e) = state.enforcer.refresh(customer).await {
+                        tracing::warn!(customer.id = customer, error = %e, "refresh after sweeping instances failed");
+                    }
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "sweeping lapsed instances failed"),
+        }
+    }
 }
 
 async fn shutdown_signal() {

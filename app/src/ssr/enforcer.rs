@@ -54,6 +54,42 @@ pub struct Enforcer {
     verified: RwLock<HashMap<String, ApiKey>>,
     /// Product key → (feature key → feature id).
     catalog: RwLock<HashMap<String, HashMap<String, i64>>>,
+    /// This process among the replicas sharing a PostgreSQL database, so that it can
+    /// skip its own change notices.
+    replica: String,
+}
+
+/// The PostgreSQL channel on which replicas announce what they changed.
+pub const CHANGES_CHANNEL: &str = "tessera_changes";
+
+/// A change notice: which replica changed what.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    Customer(i64),
+    /// API keys or the catalog.
+    Catalog,
+}
+
+impl Change {
+    /// The notice's payload: `<replica> customer <id>` or `<replica> catalog`.
+    pub fn payload(&self, replica: &str) -> String {
+        match self {
+            Change::Customer(id) => format!("{replica} customer {id}"),
+            Change::Catalog => format!("{replica} catalog"),
+        }
+    }
+
+    /// Parses a payload into (replica, change); `None` for anything else.
+    pub fn parse(payload: &str) -> Option<(&str, Change)> {
+        let mut parts = payload.split(' ');
+        let replica = parts.next()?;
+        let change = match (parts.next()?, parts.next()) {
+            ("customer", Some(id)) => Change::Customer(id.parse().ok()?),
+            ("catalog", None) => Change::Catalog,
+            _ => return None,
+        };
+        parts.next().is_none().then_some((replica, change))
+    }
 }
 
 fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
@@ -75,12 +111,41 @@ impl Enforcer {
             api_keys: RwLock::default(),
             verified: RwLock::default(),
             catalog: RwLock::default(),
+            replica: {
+                use rand::Rng;
+                format!("{:016x}", rand::thread_rng().gen::<u64>())
+            },
         };
-        enforcer.reload_keys_and_catalog().await?;
-        for id in enforcer.store.list_customer_ids().await? {
-            enforcer.refresh(id).await?;
-        }
+        enforcer.reload_all().await?;
         Ok(enforcer)
+    }
+
+    /// Re-reads everything: keys, catalog and every customer (at start, and after a
+    /// lost connection to the change channel, when notices may have been missed).
+    pub async fn reload_all(&self) -> Result<(), StoreError> {
+        self.load_keys_and_catalog().await?;
+        for id in self.store.list_customer_ids().await? {
+            self.reload(id).await?;
+        }
+        Ok(())
+    }
+
+    /// This replica's id in change notices.
+    pub fn replica(&self) -> &str {
+        &self.replica
+    }
+
+    /// Applies a change notice from another replica; notices of this one are skipped.
+    pub async fn apply_notice(&self, payload: &str) -> Result<(), StoreError> {
+        match Change::parse(payload) {
+            Some((replica, _)) if replica == self.replica => Ok(()),
+            Some((_, Change::Customer(id))) => self.reload(id).await,
+            Some((_, Change::Catalog)) => self.load_keys_and_catalog().await,
+            None => {
+                tracing::warn!(payload, "ignoring a change notice that is not one");
+                Ok(())
+            }
+        }
     }
 
     /// Seconds a heartbeat may lapse before an instance's slot is free.
@@ -88,8 +153,14 @@ impl Enforcer {
         self.instance_ttl
     }
 
-    /// Re-reads API keys and the catalog (after either changes).
+    /// Re-reads API keys and the catalog after either changed, here and (on PostgreSQL)
+    /// on every other replica.
     pub async fn reload_keys_and_catalog(&self) -> Result<(), StoreError> {
+        self.load_keys_and_catalog().await?;
+        self.store.announce(CHANGES_CHANNEL, &Change::Catalog.payload(&self.replica)).await
+    }
+
+    async fn load_keys_and_catalog(&self) -> Result<(), StoreError> {
         let keys = self.store.list_active_api_keys().await?.into_iter().collect();
         let catalog = self.store.list_feature_keys().await?;
         *write(&self.api_keys) = keys;
@@ -98,8 +169,15 @@ impl Enforcer {
         Ok(())
     }
 
-    /// Re-reads one customer; every write calls this before it returns.
+    /// Re-reads one customer here and (on PostgreSQL) on every other replica; every
+    /// write calls this before it returns.
     pub async fn refresh(&self, customer_id: i64) -> Result<(), StoreError> {
+        self.reload(customer_id).await?;
+        self.store.announce(CHANGES_CHANNEL, &Change::Customer(customer_id).payload(&self.replica)).await
+    }
+
+    /// Re-reads one customer in this replica only.
+    async fn reload(&self, customer_id: i64) -> Result<(), StoreError> {
         match self.store.load_customer_snapshot(customer_id, crate::store::now()).await {
             Ok(snap) => {
                 write(&self.slugs).insert(snap.slug.clone(), customer_id);
@@ -133,23 +211,25 @@ impl Enforcer {
         Some(found)
     }
 
-    /// Adds committed usage to the in-memory counters of `customer_id`, so the next
-    /// check sees it without reloading the customer.
-    pub fn apply_usage(&self, customer_id: i64, product: &str, feature: &str, at: i64, quantity: i64, now: i64) {
+    /// Adds committed usage, as (feature key, at, quantity), to the in-memory counters of
+    /// `customer_id`, so that the next check sees it without reloading the customer.
+    pub fn apply_usage(&self, customer_id: i64, product: &str, counted: &[(&str, i64, i64)], now: i64) {
         let mut customers = write(&self.customers);
         let Some(customer) = customers.get_mut(&customer_id) else { return };
         let customer = Arc::make_mut(customer);
         let Some(snap) = customer.entitlements.get_mut(product) else { return };
-        let Some(period) = snap.features.get(feature).and_then(|r| r.quota.as_ref()).map(|q| q.period) else { return };
-        let start = period.start(now);
-        if at < start {
-            return;
+        for (feature, at, quantity) in counted {
+            let Some(period) = snap.features.get(*feature).and_then(|r| r.quota.as_ref()).map(|q| q.period) else { continue };
+            let start = period.start(now);
+            if *at < start {
+                continue;
+            }
+            let usage = snap.usage.entry((*feature).to_owned()).or_insert(engine::Usage { period_start: start, used: 0 });
+            if usage.period_start != start {
+                *usage = engine::Usage { period_start: start, used: 0 };
+            }
+            usage.used += quantity;
         }
-        let usage = snap.usage.entry(feature.to_owned()).or_insert(engine::Usage { period_start: start, used: 0 });
-        if usage.period_start != start {
-            *usage = engine::Usage { period_start: start, used: 0 };
-        }
-        usage.used += quantity;
     }
 
     /// The customer named by slug or numeric id, from memory; a customer created since
@@ -168,12 +248,12 @@ impl Enforcer {
             Err(_) => self.store.find_customer_id(reference).await?,
         };
         let Some(id) = id else { return Err(EnforceError::UnknownCustomer(reference.to_owned())) };
-        self.refresh(id).await?;
+        self.reload(id).await?;
         read(&self.customers).get(&id).cloned().ok_or_else(|| EnforceError::UnknownCustomer(reference.to_owned()))
     }
 
     /// Answers one check for `product` at `now`.
-    pub fn check(&self, customer: &CustomerSnapshot, product: &str, input: &CheckInput, now: i64) -> Result<CheckOutcome, EnforceError> {
+    pub fn check(&self, customer: &CustomerSnapshot, product: &str, input: CheckInput, now: i64) -> Result<CheckOutcome, EnforceError> {
         self.feature_id(product, &input.feature)?;
         let Some(snap) = customer.entitlements.get(product) else {
             return Ok(CheckOutcome {
@@ -188,14 +268,33 @@ impl Enforcer {
                 expires_at: None,
             });
         };
+        let user_id = input.user.as_deref().map(str::trim).and_then(|u| {
+            // Most callers send the address as stored; lower-case only when that misses.
+            customer.users.get(u).or_else(|| customer.users.get(&u.to_lowercase())).copied()
+        });
         let request = CheckRequest {
-            feature: input.feature.clone(),
-            user_id: input.user.as_deref().and_then(|u| customer.users.get(&u.trim().to_lowercase()).copied()),
+            feature: input.feature,
+            user_id,
             instance_id: input.instance,
-            region: input.region.clone(),
+            region: input.region,
             quantity: input.quantity,
         };
         let decision = engine::evaluate(snap, &request, now, self.instance_ttl);
         Ok(CheckOutcome { decision, plan: Some(snap.plan.clone()), expires_at: snap.expires_at() })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Change;
+
+    #[test]
+    fn change_notices_round_trip_and_junk_is_refused() {
+        for c in [Change::Customer(42), Change::Catalog] {
+            assert_eq!(Change::parse(&c.payload("r1")), Some(("r1", c.clone())));
+        }
+        for junk in ["", "r1", "r1 customer", "r1 customer x", "r1 catalog extra", "r1 customer 1 2", "r1 seats 3"] {
+            assert_eq!(Change::parse(junk), None, "{junk:?}");
+        }
     }
 }

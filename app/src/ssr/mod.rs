@@ -2,6 +2,7 @@
 //! authorisation checks every server function starts with.
 
 pub mod auth;
+pub mod changes;
 pub mod enforcer;
 pub mod password;
 pub mod session;

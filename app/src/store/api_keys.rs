@@ -10,7 +10,8 @@ use super::{Store, StoreError};
 pub struct ApiKey {
     pub id: i64,
     pub product_id: i64,
-    pub product_key: String,
+    /// Shared, so that handing the key to each request copies no string.
+    pub product_key: std::sync::Arc<str>,
 }
 
 /// The stored hash of an API key: SHA-256, hex. Keys are long random strings, so a
@@ -48,7 +49,7 @@ impl Store {
             .map(|r| {
                 Ok((
                     r.try_get("key_hash")?,
-                    ApiKey { id: r.try_get("id")?, product_id: r.try_get("product_id")?, product_key: r.try_get("product")? },
+                    ApiKey { id: r.try_get("id")?, product_id: r.try_get("product_id")?, product_key: r.try_get::<String, _>("product")?.into() },
                 ))
             })
             .collect()

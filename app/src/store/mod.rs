@@ -119,6 +119,15 @@ impl Store {
         &self.pool
     }
 
+    /// Tells every process listening on `channel` (PostgreSQL's NOTIFY) that something
+    /// changed; a no-op on SQLite, which only one process serves.
+    pub async fn announce(&self, channel: &str, payload: &str) -> Result<(), StoreError> {
+        if self.engine == Engine::Postgres {
+            sqlx::query("SELECT pg_notify($1, $2)").bind(channel).bind(payload).execute(&self.pool).await?;
+        }
+        Ok(())
+    }
+
     /// Closes the pool, waiting for connections to be returned.
     pub async fn close(&self) {
         self.pool.close().await;

@@ -32,9 +32,32 @@ pub struct UsageReceipt {
 }
 
 const DAY: i64 = 86_400;
-const CHUNK: usize = 100;
+/// Rows per INSERT statement.
+const CHUNK: usize = 500;
 
 impl Store {
+    /// Appends `rows` parenthesised rows of `width` placeholders to a multi-row INSERT.
+    /// SQLite gets anonymous `?`: it looks numbered ones up by name, one scan per
+    /// parameter, which costs more than the insert itself in rows of hundreds.
+    fn push_value_rows(&self, sql: &mut String, rows: usize, width: usize) {
+        use std::fmt::Write;
+        for r in 0..rows {
+            sql.push_str(if r == 0 { "(" } else { ",(" });
+            for c in 0..width {
+                if c > 0 {
+                    sql.push(',');
+                }
+                match self.engine() {
+                    super::Engine::Sqlite => sql.push('?'),
+                    super::Engine::Postgres => {
+                        let _ = write!(sql, "${}", r * width + c + 1);
+                    }
+                }
+            }
+            sql.push(')');
+        }
+    }
+
     /// Records a batch in one transaction: new events are stored and added to the daily
     /// roll-up; events already recorded (same entitlement and event id) are skipped.
     /// Returns only after commit.
@@ -47,13 +70,7 @@ impl Store {
             let mut sql = String::from(
                 "INSERT INTO usage_events (entitlement_id, feature_id, event_id, quantity, at, received_at) VALUES ",
             );
-            for i in 0..chunk.len() {
-                let b = i * 6;
-                if i > 0 {
-                    sql.push(',');
-                }
-                sql.push_str(&format!("(${}, ${}, ${}, ${}, ${}, ${})", b + 1, b + 2, b + 3, b + 4, b + 5, b + 6));
-            }
+            self.push_value_rows(&mut sql, chunk.len(), 6);
             sql.push_str(" ON CONFLICT (entitlement_id, event_id) DO NOTHING RETURNING entitlement_id, feature_id, quantity, at");
             let mut q = sqlx::query(&sql);
             for e in chunk {
@@ -69,13 +86,7 @@ impl Store {
         let rows: Vec<_> = rollup.into_iter().collect();
         for chunk in rows.chunks(CHUNK) {
             let mut sql = String::from("INSERT INTO usage_daily (entitlement_id, feature_id, day, quantity) VALUES ");
-            for i in 0..chunk.len() {
-                let b = i * 4;
-                if i > 0 {
-                    sql.push(',');
-                }
-                sql.push_str(&format!("(${}, ${}, ${}, ${})", b + 1, b + 2, b + 3, b + 4));
-            }
+            self.push_value_rows(&mut sql, chunk.len(), 4);
             sql.push_str(
                 " ON CONFLICT (entitlement_id, feature_id, day) DO UPDATE SET quantity = usage_daily.quantity + excluded.quantity",
             );

@@ -116,7 +116,7 @@ async fn answer(state: &AppState, product: &str, body: CheckBody, now: i64) -> R
         region: body.region,
         quantity: body.quantity,
     };
-    let CheckOutcome { decision, plan, expires_at } = state.enforcer.check(&customer, product, &input, now)?;
+    let CheckOutcome { decision, plan, expires_at } = state.enforcer.check(&customer, product, input, now)?;
     Ok(CheckResponse {
         allowed: decision.allowed,
         code: decision.code,

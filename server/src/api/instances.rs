@@ -72,7 +72,7 @@ pub async fn activate(
         return Err(ApiError::bad_request("`name` must be at most 256 characters."));
     }
     let customer = state.enforcer.customer(body.customer.trim()).await?;
-    let Some(snap) = customer.entitlements.get(&key.product_key) else {
+    let Some(snap) = customer.entitlements.get(&*key.product_key) else {
         return Err(ApiError::new(StatusCode::CONFLICT, "not_entitled", "This customer has no entitlement to the product."));
     };
     let now = app::store::now();

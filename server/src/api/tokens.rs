@@ -77,7 +77,7 @@ pub struct TokenResponse {
               (status = 409, description = "Not usable now: `suspended`, `expired`, `trial_ended`, `not_entitled`", body = Problem)))]
 pub async fn issue(State(state): State<AppState>, Caller(key): Caller, ApiJson(body): ApiJson<TokenBody>) -> Result<Json<TokenResponse>, ApiError> {
     let customer = state.enforcer.customer(body.customer.trim()).await?;
-    let Some(snap) = customer.entitlements.get(&key.product_key) else {
+    let Some(snap) = customer.entitlements.get(&*key.product_key) else {
         return Err(ApiError::new(StatusCode::CONFLICT, "not_entitled", "This customer has no entitlement to the product."));
     };
     let now = app::store::now();
@@ -97,7 +97,7 @@ pub async fn issue(State(state): State<AppState>, Caller(key): Caller, ApiJson(b
     let claims = LicenseClaims {
         iss: "tessera",
         sub: customer.slug.clone(),
-        aud: key.product_key.clone(),
+        aud: key.product_key.to_string(),
         iat: now,
         nbf: now,
         exp,

@@ -84,7 +84,7 @@ pub async fn record(State(state): State<AppState>, Caller(key): Caller, ApiJson(
         };
         let customer = state.enforcer.customer(e.customer.trim()).await.map_err(at_event)?;
         let feature_id = state.enforcer.feature_id(&key.product_key, &e.feature).map_err(at_event)?;
-        let Some(snap) = customer.entitlements.get(&key.product_key) else {
+        let Some(snap) = customer.entitlements.get(&*key.product_key) else {
             return Err(ApiError::new(
                 axum::http::StatusCode::CONFLICT,
                 "not_entitled",
@@ -103,12 +103,16 @@ pub async fn record(State(state): State<AppState>, Caller(key): Caller, ApiJson(
     }
     let actor = Actor { user_id: None, label: format!("api-key:{}", key.id) };
     let receipt = state.store.record_usage(&actor, &events, now).await.map_err(ApiError::internal)?;
-    // Committed: now the counters the next check reads.
+    // Committed: now the counters the next check reads, one update per customer.
     let owners: HashMap<i64, i64> = events.iter().map(|e| (e.entitlement_id, e.customer_id)).collect();
+    let mut by_customer: HashMap<i64, Vec<(&str, i64, i64)>> = HashMap::new();
     for (entitlement, feature_id, at, quantity) in &receipt.counted {
         if let (Some(customer), Some(feature)) = (owners.get(entitlement), features.get(feature_id)) {
-            state.enforcer.apply_usage(*customer, &key.product_key, feature, *at, *quantity, now);
+            by_customer.entry(*customer).or_default().push((feature.as_str(), *at, *quantity));
         }
+    }
+    for (customer, counted) in by_customer {
+        state.enforcer.apply_usage(customer, &key.product_key, &counted, now);
     }
     Ok(Json(UsageResponse { accepted: receipt.accepted, duplicates: receipt.duplicates }))
 }

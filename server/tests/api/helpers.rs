@@ -113,3 +113,31 @@ impl TestApp {
 pub async fn json(r: Response) -> serde_json::Value {
     r.json().await.unwrap_or_else(|e| panic!("json: {e}"))
 }
+
+/// A fresh, empty PostgreSQL database on the local server, as a URL, and its name for
+/// [`drop_postgres`]; `None` when no server answers (a failure when `TESSERA_REQUIRE_PG=1`).
+pub async fn postgres_database() -> Option<(String, String)> {
+    use sqlx::Connection;
+    sqlx::any::install_default_drivers();
+    let base = std::env::var("TESSERA_TEST_PG").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into());
+    let mut admin = match sqlx::AnyConnection::connect(&format!("{base}/postgres")).await {
+        Ok(c) => c,
+        Err(e) => {
+            assert!(std::env::var("TESSERA_REQUIRE_PG").map_or(true, |v| v != "1"), "PostgreSQL is required here: {e}");
+            eprintln!("skipping: no PostgreSQL ({e})");
+            return None;
+        }
+    };
+    let name = unique_dir().file_name().map(|n| n.to_string_lossy().replace('-', "_")).unwrap_or_default();
+    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut admin).await.unwrap_or_else(|e| panic!("create database: {e}"));
+    Some((format!("{base}/{name}"), name))
+}
+
+/// Drops a database made by [`postgres_database`].
+pub async fn drop_postgres(name: &str) {
+    use sqlx::Connection;
+    let base = std::env::var("TESSERA_TEST_PG").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into());
+    if let Ok(mut admin) = sqlx::AnyConnection::connect(&format!("{base}/postgres")).await {
+        let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut admin).await;
+    }
+}

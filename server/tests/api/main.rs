@@ -4,6 +4,7 @@ mod helpers;
 
 mod enforcement;
 mod pages;
+mod replicas;
 mod self_service;
 mod sessions;
 mod tenants;

@@ -1,0 +1,48 @@
+//! Keeping replicas that share a PostgreSQL database consistent: each announces the
+//! customers it changed (NOTIFY, see [`Store::announce`](crate::store::Store::announce)),
+//! and every other one reloads them before its next check.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use sqlx::postgres::PgListener;
+
+use super::enforcer::{Enforcer, CHANGES_CHANNEL};
+
+/// Starts listening for change notices on `url`'s database. Listening starts before this
+/// returns, so no change made afterwards is missed.
+pub async fn subscribe(url: &str) -> Result<PgListener, sqlx::Error> {
+    let mut listener = PgListener::connect(url).await?;
+    listener.listen(CHANGES_CHANNEL).await?;
+    Ok(listener)
+}
+
+/// Applies every notice `listener` receives to `enforcer`, for as long as the process
+/// runs. After a lost connection everything is reloaded, since notices may have been
+/// missed meanwhile.
+pub async fn follow(mut listener: PgListener, enforcer: Arc<Enforcer>) {
+    loop {
+        match listener.try_recv().await {
+            Ok(Some(notice)) => {
+                if let Err(e) = enforcer.apply_notice(notice.payload()).await {
+                    tracing::warn!(error = %e, "applying a change notice failed; reloading everything");
+                    reload_all(&enforcer).await;
+                }
+            }
+            Ok(None) => {
+                tracing::warn!("the change channel was interrupted; reloading everything");
+                reload_all(&enforcer).await;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "the change channel failed; retrying");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
+    }
+}
+
+async fn reload_all(enforcer: &Enforcer) {
+    if let Err(e) = enforcer.reload_all().await {
+        tracing::error!(error = %e, "reloading entitlements failed");
+    }
+}

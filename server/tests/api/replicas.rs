@@ -1,0 +1,56 @@
+//! Several replicas on one PostgreSQL database: a change made through one is what the
+//! next check on another sees.
+
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+
+use crate::helpers::{drop_postgres, json as body, postgres_database, spawn_app_with, TestApp};
+
+async fn check(app: &TestApp, user: &str) -> String {
+    let r = app
+        .client
+        .post(app.url("/api/v1/check"))
+        .bearer_auth("tsk_demo_acme")
+        .json(&json!({"customer": "initech", "feature": "reports.export", "user": user}))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    body(r).await["code"].as_str().unwrap_or_default().to_owned()
+}
+
+/// Asks `app` until the check answers `code` or five seconds pass; returns the last answer.
+async fn eventually(app: &TestApp, user: &str, code: &str) -> String {
+    let until = Instant::now() + Duration::from_secs(5);
+    loop {
+        let got = check(app, user).await;
+        if got == code || Instant::now() > until {
+            return got;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_seat_changed_on_one_replica_changes_the_checks_of_another() {
+    let Some((url, name)) = postgres_database().await else { return };
+    let a = spawn_app_with(|c| c.database_url = url.clone()).await;
+    let b = spawn_app_with(|c| c.database_url = url.clone()).await;
+    assert_eq!(check(&b, "bob@initech.example").await, "ok");
+
+    let ada = a.client_for("ada@initech.example").await;
+    let ent = body(a.call_as(&ada, "list_entitlements", &[]).await).await[0]["id"].to_string();
+    let r = a.call_as(&ada, "free_seat", &[("entitlement", &ent), ("email", "bob@initech.example")]).await;
+    assert!(r.status().is_success(), "{}", r.status());
+    assert_eq!(check(&a, "bob@initech.example").await, "no_seat", "the replica that wrote sees it at once");
+    assert_eq!(eventually(&b, "bob@initech.example", "no_seat").await, "no_seat", "the other replica follows");
+
+    // And back, the other way round.
+    let ada_b = b.client_for("ada@initech.example").await;
+    let r = b.call_as(&ada_b, "assign_seat", &[("entitlement", &ent), ("email", "bob@initech.example")]).await;
+    assert!(r.status().is_success());
+    assert_eq!(eventually(&a, "bob@initech.example", "ok").await, "ok");
+    drop(a);
+    drop(b);
+    drop_postgres(&name).await;
+}

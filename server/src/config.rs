@@ -10,7 +10,8 @@ use anyhow::{bail, Context};
 pub const USAGE: &str = "\
 tessera — license entitlements portal
 
-usage: tessera [--no-demo]
+usage: tessera [--no-demo]        serve the portal and the enforcement API
+       tessera audit verify      recompute the audit log's hash chain; exit 1 if it is broken
 
 environment:
   DATABASE_URL          sqlite://data/tessera.db (default) or postgres://user@host/db
@@ -28,6 +29,8 @@ environment:
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
     Serve,
+    /// Recompute the audit chain and report the first broken link.
+    AuditVerify,
     Help,
 }
 
@@ -100,8 +103,17 @@ impl Config {
                 .context("TESSERA_BENCH_CUSTOMERS must be a whole number")?
                 .unwrap_or(0),
         };
-        for arg in args {
-            match arg.as_str() {
+        let args: Vec<String> = args.collect();
+        let mut rest = args.iter().map(String::as_str).peekable();
+        if rest.peek() == Some(&"audit") {
+            rest.next();
+            match rest.next() {
+                Some("verify") => config.command = Command::AuditVerify,
+                other => bail!("unknown audit command {other:?}; try `tessera audit verify`\n\n{USAGE}"),
+            }
+        }
+        for arg in rest {
+            match arg {
                 "--no-demo" => config.seed_demo = false,
                 "-h" | "--help" => config.command = Command::Help,
                 other => bail!("unknown argument {other:?}\n\n{USAGE}"),

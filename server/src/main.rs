@@ -9,6 +9,12 @@ async fn main() -> anyhow::Result<()> {
     startup::init_tracing();
     match config.command {
         Command::Serve => startup::serve(config).await,
+        Command::AuditVerify => {
+            if !startup::verify_audit(&config).await? {
+                std::process::exit(1);
+            }
+            Ok(())
+        }
         Command::Help => {
             println!("{}", config::USAGE);
             Ok(())

@@ -189,6 +189,29 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `tessera audit verify`: recomputes the audit chain of the configured database and
+/// prints what it found. Returns false when a link is broken or the tip does not match.
+pub async fn verify_audit(config: &Config) -> anyhow::Result<bool> {
+    let store = Store::connect(&config.database_url)
+        .await
+        .with_context(|| format!("cannot open the database {}", config.database_for_log()))?;
+    let report = store.audit_report().await.context("cannot read the audit log")?;
+    match (report.broken_at, report.head_matches) {
+        (Some(seq), _) => {
+            println!("audit chain BROKEN at event #{seq}: it was edited, inserted or an event before it was removed ({} events read)", report.events);
+            Ok(false)
+        }
+        (None, false) => {
+            println!("audit chain BROKEN after event #{}: events were removed from the end (the recorded tip differs)", report.events);
+            Ok(false)
+        }
+        (None, true) => {
+            println!("audit chain intact: {} events", report.events);
+            Ok(true)
+        }
+    }
+}
+
 /// Every `every`, deactivates instances whose heartbeat lapsed (each with its audit event,
 /// so the history and the instances page show them gone) and refreshes their customers.
 /// Checks already treat a lapsed instance as gone; this makes it a recorded fact.

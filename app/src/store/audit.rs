@@ -164,30 +164,65 @@ impl super::Store {
 
     /// Recomputes the chain from the start; returns the first event whose link is broken.
     pub async fn verify_audit_chain(&self) -> Result<Option<i64>, StoreError> {
-        let rows = sqlx::query_as::<_, AuditRow>(
-            "SELECT seq, at, actor, customer_id, kind, subject, before_json, after_json, prev_hash, hash
-             FROM audit_events ORDER BY seq",
-        )
-        .fetch_all(self.pool())
-        .await?;
-        let mut prev = "0".repeat(64);
-        for r in rows {
-            let expect = chain_hash(
-                &prev,
-                r.seq,
-                r.at,
-                &r.actor,
-                r.customer_id,
-                &r.kind,
-                &r.subject,
-                r.before_json.as_deref(),
-                r.after_json.as_deref(),
-            );
-            if r.prev_hash != prev || r.hash != expect {
-                return Ok(Some(r.seq));
-            }
-            prev = r.hash;
-        }
-        Ok(None)
+        let report = self.audit_report().await?;
+        Ok(report.broken_at.or((!report.head_matches).then_some(report.events + 1)))
     }
+
+    /// Recomputes the whole chain, a page at a time: how many events there are, the first
+    /// whose link is broken (edited, inserted or removed), and whether the chain's tip is
+    /// the one recorded in `audit_head` (events removed from the end show there).
+    pub async fn audit_report(&self) -> Result<AuditReport, StoreError> {
+        const PAGE: i64 = 5_000;
+        let mut prev = "0".repeat(64);
+        let mut last_seq = 0;
+        let mut events = 0;
+        loop {
+            let rows = sqlx::query_as::<_, AuditRow>(
+                "SELECT seq, at, actor, customer_id, kind, subject, before_json, after_json, prev_hash, hash
+                 FROM audit_events WHERE seq > $1 ORDER BY seq LIMIT $2",
+            )
+            .bind(last_seq)
+            .bind(PAGE)
+            .fetch_all(self.pool())
+            .await?;
+            let done = (rows.len() as i64) < PAGE;
+            for r in rows {
+                events += 1;
+                let expect = chain_hash(
+                    &prev,
+                    r.seq,
+                    r.at,
+                    &r.actor,
+                    r.customer_id,
+                    &r.kind,
+                    &r.subject,
+                    r.before_json.as_deref(),
+                    r.after_json.as_deref(),
+                );
+                // Sequence numbers have no gaps: a missing one is a removed event.
+                if r.seq != last_seq + 1 || r.prev_hash != prev || r.hash != expect {
+                    return Ok(AuditReport { events, broken_at: Some(r.seq), head_matches: false });
+                }
+                last_seq = r.seq;
+                prev = r.hash;
+            }
+            if done {
+                break;
+            }
+        }
+        let head = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1").fetch_one(self.pool()).await?;
+        let head_matches = head.try_get::<i64, _>("seq")? == last_seq && head.try_get::<String, _>("hash")? == prev;
+        Ok(AuditReport { events, broken_at: None, head_matches })
+    }
+}
+
+/// What recomputing the audit chain found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditReport {
+    /// Events read (up to the first broken one).
+    pub events: i64,
+    /// The sequence number of the first event whose link is broken.
+    pub broken_at: Option<i64>,
+    /// The last event is the tip recorded in `audit_head` (false when events were cut off the end).
+    pub head_matches: bool,
 }

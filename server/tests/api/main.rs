@@ -2,6 +2,7 @@
 
 mod helpers;
 
+mod audit;
 mod enforcement;
 mod pages;
 mod replicas;

@@ -87,7 +87,13 @@ impl Application {
             tokio::spawn(app::ssr::changes::follow(listener, enforcer.clone()));
         }
         let tokens = TokenSigner::load(&store).await.context("cannot load the signing keys")?;
-        let state = AppState::new(app::ssr::state::Parts { leptos_options, store, enforcer, tokens: Arc::new(tokens) });
+        let state = AppState::new(app::ssr::state::Parts {
+            leptos_options,
+            store,
+            enforcer,
+            tokens: Arc::new(tokens),
+            limiter: app::ssr::rate_limit::RateLimiter::new(config.api_rate),
+        });
         Ok(Application { state, sessions, config })
     }
 
@@ -124,7 +130,7 @@ pub fn router(state: AppState, sessions: SessionBackend, config: &Config) -> Rou
     }
     router
         .route("/.well-known/jwks.json", get(crate::api::tokens::jwks))
-        .nest("/api/v1", crate::api::router(&state, config.api_rate))
+        .merge(crate::api::router())
         .merge(portal)
         .with_state(state)
 }

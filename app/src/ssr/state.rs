@@ -22,6 +22,8 @@ pub struct Parts {
     pub store: Store,
     pub enforcer: Arc<Enforcer>,
     pub tokens: Arc<TokenSigner>,
+    /// The enforcement API's per-key request budgets.
+    pub limiter: super::rate_limit::RateLimiter,
 }
 
 impl AppState {

@@ -16,7 +16,7 @@ use app::ssr::AppState;
 pub const MAX_BATCH: usize = 1_000;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/check", post(check)).route("/checks", post(checks))
+    Router::new().route("/api/v1/check", post(check)).route("/api/v1/checks", post(checks))
 }
 
 /// One check.

@@ -15,9 +15,9 @@ use app::store::StoreError;
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/instances", post(activate))
-        .route("/instances/{id}/heartbeat", post(heartbeat))
-        .route("/instances/{id}", delete(deactivate))
+        .route("/api/v1/instances", post(activate))
+        .route("/api/v1/instances/{id}/heartbeat", post(heartbeat))
+        .route("/api/v1/instances/{id}", delete(deactivate))
 }
 
 /// An activation request.

@@ -19,17 +19,20 @@ use app::ssr::enforcer::EnforceError;
 use app::ssr::AppState;
 use app::store::api_keys::ApiKey;
 
-/// Every route of the enforcement API, rate-limited per key.
-pub fn router(state: &AppState, limit: rate_limit::RateLimit) -> Router<AppState> {
-    let limiter = rate_limit::RateLimiter::new(limit);
+/// Every route of the enforcement API, under `/api/v1`. The routes carry the full path
+/// (no nested router) and the per-key rate limit is spent by the [`Caller`] extractor,
+/// so that a check passes through no layer it does not need.
+pub fn router() -> Router<AppState> {
+    let unknown = || async { ApiError::new(StatusCode::NOT_FOUND, "not_found", "No such endpoint.") };
     Router::new()
         .merge(check::router())
         .merge(instances::router())
         .merge(usage::router())
         .merge(tokens::router())
-        .route("/openapi.json", axum::routing::get(openapi::document))
-        .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not_found", "No such endpoint.") })
-        .layer(axum::middleware::from_fn_with_state((state.clone(), limiter), rate_limit::limit))
+        .route("/api/v1/openapi.json", axum::routing::get(openapi::document))
+        .route("/api/v1", axum::routing::any(unknown))
+        .route("/api/v1/", axum::routing::any(unknown))
+        .route("/api/v1/{*rest}", axum::routing::any(unknown))
 }
 
 /// A JSON problem: a stable `code`, a human `message`, and the HTTP status.
@@ -38,6 +41,8 @@ pub struct ApiError {
     pub status: StatusCode,
     pub code: &'static str,
     pub message: String,
+    /// Seconds to wait before trying again (429).
+    pub retry_after: Option<u64>,
 }
 
 /// A JSON problem as sent.
@@ -50,7 +55,7 @@ pub struct Problem<'a> {
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
-        ApiError { status, code, message: message.into() }
+        ApiError { status, code, message: message.into(), retry_after: None }
     }
 
     /// 400 with code `bad_request`.
@@ -67,7 +72,11 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.status, Json(Problem { code: self.code, message: &self.message })).into_response()
+        let mut res = (self.status, Json(Problem { code: self.code, message: &self.message })).into_response();
+        if let Some(secs) = self.retry_after {
+            res.headers_mut().insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from(secs));
+        }
+        res
     }
 }
 
@@ -88,9 +97,6 @@ impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        if let Some(key) = parts.extensions.get::<ApiKey>() {
-            return Ok(Caller(key.clone()));
-        }
         let unauthorized = |m: &str| ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", m);
         let header = parts
             .headers
@@ -103,7 +109,13 @@ impl FromRequestParts<AppState> for Caller {
             .map(str::trim)
             .filter(|k| !k.is_empty())
             .ok_or_else(|| unauthorized("Send the API key as `Authorization: Bearer <key>`."))?;
-        state.enforcer.api_key(key).map(Caller).ok_or_else(|| unauthorized("This API key is not valid."))
+        let key = state.enforcer.api_key(key).ok_or_else(|| unauthorized("This API key is not valid."))?;
+        if let Err(wait) = state.limiter.take(key.id) {
+            let mut e = ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "Too many requests for this API key; slow down.");
+            e.retry_after = Some(wait.ceil().max(1.0) as u64);
+            return Err(e);
+        }
+        Ok(Caller(key))
     }
 }
 
@@ -118,9 +130,15 @@ where
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match Json::<T>::from_request(req, state).await {
-            Ok(Json(v)) => Ok(ApiJson(v)),
-            Err(rejection) => Err(ApiError::bad_request(rejection.body_text())),
+        let json = req
+            .headers()
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.split(';').next().is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json")));
+        if !json {
+            return Err(ApiError::new(StatusCode::BAD_REQUEST, "bad_request", "Send JSON with `Content-Type: application/json`."));
         }
+        let body = axum::body::Bytes::from_request(req, state).await.map_err(|e| ApiError::bad_request(e.body_text()))?;
+        serde_json::from_slice(&body).map(ApiJson).map_err(|e| ApiError::bad_request(format!("The JSON body is not valid: {e}")))
     }
 }

@@ -17,7 +17,7 @@ use app::ssr::AppState;
 pub const TOKEN_TTL: i64 = 24 * 3600;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/tokens", post(issue))
+    Router::new().route("/api/v1/tokens", post(issue))
 }
 
 /// `GET /.well-known/jwks.json`: the public keys of every token not yet retired.

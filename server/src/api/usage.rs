@@ -18,7 +18,7 @@ use app::store::usage::NewUsage;
 pub const MAX_EVENTS: usize = 10_000;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/usage", post(record))
+    Router::new().route("/api/v1/usage", post(record))
 }
 
 /// One usage event.

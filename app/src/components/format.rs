@@ -23,6 +23,28 @@ pub fn date(d: NaiveDate) -> String {
     d.format("%-d %b %Y").to_string()
 }
 
+/// The UTC day of a Unix time.
+pub fn day_of_secs(secs: i64) -> NaiveDate {
+    chrono::DateTime::from_timestamp(secs, 0).map(|t| t.date_naive()).unwrap_or_default()
+}
+
+/// A Unix time as "24 Nov 2026, 14:05 UTC".
+pub fn date_time(secs: i64) -> String {
+    chrono::DateTime::from_timestamp(secs, 0).map(|t| t.format("%-d %b %Y, %H:%M UTC").to_string()).unwrap_or_default()
+}
+
+/// How long ago `then` was at `now` (both Unix seconds): "just now", "4 minutes ago"…
+pub fn ago(then: i64, now: i64) -> String {
+    match now - then {
+        s if s < 60 => "just now".to_owned(),
+        s if s < 120 => "a minute ago".to_owned(),
+        s if s < 3_600 => format!("{} minutes ago", s / 60),
+        s if s < 7_200 => "an hour ago".to_owned(),
+        s if s < 86_400 => format!("{} hours ago", s / 3_600),
+        s => format!("{} days ago", s / 86_400),
+    }
+}
+
 /// "in 45 days", "tomorrow", "today", "3 days ago".
 pub fn days_left(days: i64) -> String {
     match days {

@@ -5,7 +5,8 @@ use leptos::prelude::*;
 use leptos_router::components::{Redirect, A};
 use leptos_router::hooks::use_location;
 
-use super::format::encode_query_value;
+use super::format::{date, days_left, encode_query_value};
+use crate::renewals::api::renewal_notices;
 use crate::auth::api::{get_current_user, SignOut};
 use crate::auth::{CurrentUser, Role};
 use crate::error::AppError;
@@ -39,8 +40,10 @@ pub fn Portal(children: ChildrenFn) -> impl IntoView {
                 Suspend::new(async move {
                     match auth.user.await {
                         Ok(Some(user)) => {
+                            let customer_user = user.customer.is_some();
                             view! {
                                 <Header user/>
+                                {customer_user.then(|| view! { <RenewalBanner/> })}
                                 <main class="page">{children()}</main>
                             }
                                 .into_any()
@@ -90,6 +93,30 @@ fn Header(user: CurrentUser) -> impl IntoView {
                 <button type="submit" class="button secondary">"Sign out"</button>
             </ActionForm>
         </header>
+    }
+}
+
+/// The banner on every page of a customer's portal while something ends within 30 days.
+#[component]
+fn RenewalBanner() -> impl IntoView {
+    let location = use_location();
+    let notices = Resource::new(move || location.pathname.get(), |_| renewal_notices());
+    view! {
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                let list = notices.await.unwrap_or_default();
+                (!list.is_empty()).then(|| view! {
+                    <aside class="banner" aria-label="Renewal notice">
+                        <ul>
+                            {list.into_iter().map(|n| view! {
+                                <li>{format!("{}: {} on {} ({}).", n.product, n.what.to_lowercase(), date(n.on), days_left(n.days_left))}</li>
+                            }).collect_view()}
+                        </ul>
+                        <a href="/renewals">"See renewals"</a>
+                    </aside>
+                })
+            })}
+        </Transition>
     }
 }
 

@@ -37,7 +37,7 @@ pub async fn list_instances(customer: Option<String>) -> Result<InstancesView, A
         .iter()
         .map(|e| (e.product.clone(), instances.iter().filter(|i| i.live && i.product == e.product).count() as i64, e.instances_cap))
         .collect();
-    Ok(InstancesView { instances, caps, ttl })
+    Ok(InstancesView { instances, caps, ttl, now })
 }
 
 /// Deactivates instance `id` and frees its slot at once (the next activation through

@@ -28,4 +28,6 @@ pub struct InstancesView {
     pub caps: Vec<(String, i64, i64)>,
     /// Seconds a heartbeat may lapse before the slot is free.
     pub ttl: i64,
+    /// The server's clock when this was read, Unix seconds ("2 minutes ago" is from here).
+    pub now: i64,
 }

@@ -1,6 +1,8 @@
 use leptos::prelude::*;
 
+use crate::auth::Role;
 use crate::components::format::{date, days_left, thousands};
+use crate::components::layout::Auth;
 use crate::entitlements::{EntitlementStatus, EntitlementView};
 
 /// One entitlement: product, plan, status, seats, instances, dates and features.
@@ -19,6 +21,10 @@ pub fn EntitlementCard(e: EntitlementView) -> impl IntoView {
         })
         .collect_view();
     let label = format!("{} entitlement", e.product);
+    let auth = expect_context::<Auth>();
+    let role = move || auth.user.get().and_then(Result::ok).flatten().map(|u| u.role);
+    let id = e.id;
+    let addons = (!e.addons.is_empty()).then(|| format!("Add-ons: {}", e.addons.join(", ")));
     view! {
         <article class="card entitlement" aria-label=label>
             <header class="card-head">
@@ -50,8 +56,17 @@ pub fn EntitlementCard(e: EntitlementView) -> impl IntoView {
                     <dd><time datetime=e.starts_on.format("%Y-%m-%d").to_string()>{date(e.starts_on)}</time></dd>
                 </div>
             </dl>
+            {addons.map(|a| view! { <p class="addons">{a}</p> })}
             <h3>"Features"</h3>
             <ul class="features">{features}</ul>
+            <Show when=move || matches!(role(), Some(Role::CustomerAdmin | Role::VendorAdmin | Role::VendorStaff))>
+                <p class="card-links">
+                    <a href=format!("/entitlements/{id}/seats")>"Manage seats"</a>
+                    <Show when=move || role() == Some(Role::CustomerAdmin)>
+                        <a href=format!("/requests/new?entitlement={id}")>"Request a change"</a>
+                    </Show>
+                </p>
+            </Show>
         </article>
     }
 }

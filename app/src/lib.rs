@@ -1,6 +1,9 @@
 //! Tessera's portal: the Leptos UI, its server functions and shared types; behind the
 //! `ssr` feature also the store and the server-side helpers.
 
+// Deeply nested views (the usage page) need more room to compute their types.
+#![recursion_limit = "256"]
+
 pub mod app;
 pub mod auth;
 pub mod components;

@@ -84,7 +84,11 @@ fn draw(chart: &Chart, out: &mut String) -> Result<(), Box<dyn std::error::Error
             .x_label_area_size(30)
             .y_label_area_size(72)
             .build_cartesian_2d(0..n, 0..y_max)?;
+        // The axis runs to the end of the last day: no label for the day after it.
         let date_of = |i: &i64| {
+            if *i >= n {
+                return String::new();
+            }
             chrono::DateTime::from_timestamp(first + i * DAY, 0).map(|t| t.format("%b %-d").to_string()).unwrap_or_default()
         };
         let value_of = |v: &i64| thousands(*v);

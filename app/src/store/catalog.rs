@@ -228,6 +228,11 @@ fn granted(r: &sqlx::any::AnyRow) -> Result<GrantedFeature, sqlx::Error> {
     })
 }
 
+/// The features among `rows` whose `owner` column (a plan or add-on id) is `id`.
+fn features_of(rows: &[sqlx::any::AnyRow], owner: &str, id: i64) -> Result<Vec<GrantedFeature>, sqlx::Error> {
+    rows.iter().filter(|f| f.try_get::<i64, _>(owner).ok() == Some(id)).map(granted).collect()
+}
+
 /// Every feature of every entitlement of customer `customer_id`: entitlement id →
 /// (feature id → feature), plan and add-ons merged.
 pub async fn entitlement_features(
@@ -314,11 +319,7 @@ impl super::Store {
                 rank: p.try_get("rank")?,
                 seats: p.try_get("seats")?,
                 instances: p.try_get("instances")?,
-                features: features
-                    .iter()
-                    .filter(|f| f.try_get::<i64, _>("plan_id").ok() == Some(id))
-                    .map(granted)
-                    .collect::<Result<_, _>>()?,
+                features: features_of(&features, "plan_id", id)?,
             });
         }
         Ok(out)
@@ -347,11 +348,7 @@ impl super::Store {
                 name: a.try_get("name")?,
                 seats: a.try_get("seats")?,
                 instances: a.try_get("instances")?,
-                features: features
-                    .iter()
-                    .filter(|f| f.try_get::<i64, _>("addon_id").ok() == Some(id))
-                    .map(granted)
-                    .collect::<Result<_, _>>()?,
+                features: features_of(&features, "addon_id", id)?,
             });
         }
         Ok(out)

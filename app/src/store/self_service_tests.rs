@@ -19,15 +19,7 @@ const DAY: i64 = 86_400;
 const NOW: i64 = 1_795_435_200;
 
 async fn seeded() -> Vec<TestDb> {
-    let dbs = testing::all().await;
-    if std::env::var("TESSERA_REQUIRE_PG").is_ok_and(|v| v == "1") {
-        assert!(dbs.iter().any(|d| d.name == "postgres"), "PostgreSQL is required here but did not answer");
-    }
-    let hashes: Vec<String> = seed::DEMO_USERS.iter().map(|(e, ..)| format!("hash-of-{e}")).collect();
-    for db in &dbs {
-        seed::seed_demo(&db.store, &hashes, NOW).await.unwrap_or_else(|e| panic!("{}: seed: {e}", db.name));
-    }
-    dbs
+    testing::seeded(NOW).await
 }
 
 fn ok<T, E: std::fmt::Display>(r: Result<T, E>) -> T {

@@ -77,3 +77,17 @@ impl TestDb {
         }
     }
 }
+
+/// Every engine this machine has, each seeded with the demo data at `now` (with stand-in
+/// password hashes). PostgreSQL must be there when `TESSERA_REQUIRE_PG=1`.
+pub async fn seeded(now: i64) -> Vec<TestDb> {
+    let dbs = all().await;
+    if std::env::var("TESSERA_REQUIRE_PG").is_ok_and(|v| v == "1") {
+        assert!(dbs.iter().any(|d| d.name == "postgres"), "PostgreSQL is required here but did not answer");
+    }
+    let hashes: Vec<String> = super::seed::DEMO_USERS.iter().map(|(e, ..)| format!("hash-of-{e}")).collect();
+    for db in &dbs {
+        super::seed::seed_demo(&db.store, &hashes, now).await.unwrap_or_else(|e| panic!("{}: seed: {e}", db.name));
+    }
+    dbs
+}

@@ -89,6 +89,19 @@ async fn inviting_bad_or_taken_emails_gets_a_clear_message() {
 }
 
 #[tokio::test]
+async fn a_seat_for_someone_outside_the_organisation_is_refused_with_a_clear_message() {
+    let app = spawn_app().await;
+    let ada = app.client_for("ada@initech.example").await;
+    let ent = initech_entitlement(&app, &ada).await;
+    for email in ["grace@globex.example", "nobody@initech.example"] {
+        let r = app.call_as(&ada, "assign_seat", &[("entitlement", &ent), ("email", email)]).await;
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{email}");
+        assert!(r.text().await.unwrap_or_default().contains("No user with this email in the organisation"));
+    }
+    assert_eq!(json(app.call_as(&ada, "get_seats", &[("entitlement", &ent)]).await).await["seats_used"], 2);
+}
+
+#[tokio::test]
 async fn removing_a_user_frees_their_seat_and_ends_their_session() {
     let app = spawn_app().await;
     let ada = app.client_for("ada@initech.example").await;

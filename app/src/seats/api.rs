@@ -105,20 +105,11 @@ pub async fn reissue_invitation(entitlement: i64, user: i64) -> Result<Invitatio
     let now = crate::store::now();
     let expires_at = now + INVITATION_DAYS * 86_400;
     let actor = crate::store::audit::Actor::user(me.id, &me.email);
-    state
+    let email = state
         .store
         .reissue_invitation(&actor, customer, user, &hash, expires_at, now)
         .await
         .map_err(|e| crate::ssr::from_store("Invited user", e))?;
-    let email = state
-        .store
-        .list_members(customer, entitlement, now)
-        .await
-        .map_err(|e| crate::ssr::internal("list members", e))?
-        .into_iter()
-        .find(|m| m.id == user)
-        .map(|m| m.email)
-        .unwrap_or_default();
     Ok(Invitation { email, path: format!("/invite/{token}"), expires_on: crate::store::day_of(expires_at), seated: false })
 }
 

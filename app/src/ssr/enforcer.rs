@@ -224,7 +224,10 @@ impl Enforcer {
             if *at < start {
                 continue;
             }
-            let usage = snap.usage.entry((*feature).to_owned()).or_insert(engine::Usage { period_start: start, used: 0 });
+            if !snap.usage.contains_key(*feature) {
+                snap.usage.insert((*feature).to_owned(), engine::Usage { period_start: start, used: 0 });
+            }
+            let Some(usage) = snap.usage.get_mut(*feature) else { continue };
             if usage.period_start != start {
                 *usage = engine::Usage { period_start: start, used: 0 };
             }

@@ -139,21 +139,19 @@ impl Store {
         Ok(Invite::Invited(user_id))
     }
 
-    /// A new link for invited user `user_id` of `customer_id` (the old one stops working).
-    /// `NotFound` when there is no such invited user in that customer.
-    pub async fn reissue_invitation(&self, actor: &Actor, customer_id: i64, user_id: i64, token_hash: &str, expires_at: i64, now: i64) -> Result<(), StoreError> {
+    /// A new link for invited user `user_id` of `customer_id` (the old one stops working);
+    /// returns their email. `NotFound` when there is no such invited user in that customer.
+    pub async fn reissue_invitation(&self, actor: &Actor, customer_id: i64, user_id: i64, token_hash: &str, expires_at: i64, now: i64) -> Result<String, StoreError> {
         let _turn = self.write_turn().await;
         let mut tx = self.pool().begin().await?;
-        let found: Option<i64> = sqlx::query_scalar(
-            "SELECT id FROM users WHERE id = $1 AND customer_id = $2 AND disabled = 0 AND password_hash IS NULL",
+        let email: String = sqlx::query_scalar(
+            "SELECT email FROM users WHERE id = $1 AND customer_id = $2 AND disabled = 0 AND password_hash IS NULL",
         )
         .bind(user_id)
         .bind(customer_id)
         .fetch_optional(&mut *tx)
-        .await?;
-        if found.is_none() {
-            return Err(StoreError::NotFound);
-        }
+        .await?
+        .ok_or(StoreError::NotFound)?;
         insert_invitation(&mut tx, customer_id, user_id, token_hash, actor.user_id, expires_at, now).await?;
         audit::record(
             &mut tx,
@@ -169,7 +167,7 @@ impl Store {
         )
         .await?;
         tx.commit().await?;
-        Ok(())
+        Ok(email)
     }
 
     /// The invitation whose token hashes to `token_hash`; `NotFound` when there is none.

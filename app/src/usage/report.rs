@@ -25,19 +25,21 @@ pub async fn build(state: &AppState, customer_id: i64, days: i64, now: i64) -> R
     let mut out = Vec::with_capacity(views.len());
     for v in views {
         let mut metered = Vec::new();
-        for f in features.remove(&v.id).unwrap_or_default().into_values().filter(|f| f.metered) {
-            let period = f.quota_period.as_deref().and_then(Period::parse).unwrap_or(Period::Month);
-            // Start at the period holding the window's first day, so that its running total is right.
+        let granted: Vec<_> = features.remove(&v.id).unwrap_or_default().into_values().filter(|f| f.metered).collect();
+        let period_of = |f: &crate::store::catalog::GrantedFeature| f.quota_period.as_deref().and_then(Period::parse).unwrap_or(Period::Month);
+        // From the start of the period that holds the window's first day, so that running
+        // totals are right; one read for every feature of the entitlement.
+        let earliest = granted.iter().map(|f| period_of(f).start(from)).min().unwrap_or(from).min(from);
+        let rows = if granted.is_empty() {
+            vec![]
+        } else {
+            state.store.usage_by_day(v.id, earliest).await.map_err(|e| internal("usage by day", e))?
+        };
+        for f in granted {
+            let period = period_of(&f);
             let first = period.start(from).min(from);
-            let used: HashMap<i64, i64> = state
-                .store
-                .usage_by_day(v.id, first)
-                .await
-                .map_err(|e| internal("usage by day", e))?
-                .into_iter()
-                .filter(|(feature, _, _)| *feature == f.feature_id)
-                .map(|(_, day, qty)| (day, qty))
-                .collect();
+            let used: HashMap<i64, i64> =
+                rows.iter().filter(|(feature, day, _)| *feature == f.feature_id && *day >= first).map(|(_, day, qty)| (*day, *qty)).collect();
             let series = period_series(&used, period, first, from, today);
             let period_total = series.last().map(|d| d.period_to_date).unwrap_or(0);
             let unit = f.unit.clone().unwrap_or_else(|| "units".to_owned());

@@ -5,6 +5,7 @@ use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 
+use crate::approvals::pages::{ApprovalsPage, RequestDetailPage};
 use crate::auth::pages::{HomePage, SignInPage};
 use crate::components::layout::NotFound;
 use crate::customers::pages::{CustomerPage, CustomersPage};
@@ -64,6 +65,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/requests") ssr=SsrMode::Async view=RequestsPage/>
                     <Route path=path!("/requests/new") ssr=SsrMode::Async view=NewRequestPage/>
                     <Route path=path!("/invite/:token") ssr=SsrMode::Async view=InvitePage/>
+                    <Route path=path!("/approvals") ssr=SsrMode::Async view=ApprovalsPage/>
+                    <Route path=path!("/approvals/:id") ssr=SsrMode::Async view=RequestDetailPage/>
                     <Route path=path!("/customers") ssr=SsrMode::Async view=CustomersPage/>
                     <Route path=path!("/customers/:slug") ssr=SsrMode::Async view=CustomerPage/>
                 </Routes>

@@ -5,6 +5,7 @@
 #![recursion_limit = "256"]
 
 pub mod app;
+pub mod approvals;
 pub mod auth;
 pub mod components;
 pub mod customers;

@@ -69,7 +69,12 @@ fn Header(user: CurrentUser) -> impl IntoView {
     let sign_out = ServerAction::<SignOut>::new();
     let org = user.customer.as_ref().map(|c| c.name.clone()).unwrap_or_else(|| "Vendor console".to_owned());
     let nav = match user.role {
-        Role::VendorAdmin | Role::VendorStaff | Role::Sales => view! { <A href="/customers">"Customers"</A> }.into_any(),
+        Role::VendorAdmin | Role::VendorStaff => view! {
+            <A href="/customers">"Customers"</A>
+            <A href="/approvals">"Approvals"</A>
+        }
+        .into_any(),
+        Role::Sales => view! { <A href="/customers">"Customers"</A> }.into_any(),
         Role::CustomerAdmin => view! {
             <A href="/entitlements">"Entitlements"</A>
             <A href="/usage">"Usage"</A>

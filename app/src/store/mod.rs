@@ -2,6 +2,7 @@
 //! PostgreSQL through sqlx's `Any` driver; times are Unix seconds, flags 0/1.
 
 pub mod api_keys;
+pub mod approvals;
 pub mod audit;
 pub mod catalog;
 pub mod customers;

@@ -163,48 +163,70 @@ impl Store {
 
     /// The requests of customer `customer_id`, newest first.
     pub async fn list_requests(&self, customer_id: i64) -> Result<Vec<ChangeRequestView>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT r.id, r.entitlement_id, p.name AS product, cur.name AS current_plan, tp.name AS target_plan, r.kind, r.seats,
-                    a.name AS addon, r.at_renewal, r.reason, r.status, r.created_at, r.decided_at, r.comment,
-                    ru.name AS requested_by, du.name AS decided_by
-             FROM change_requests r
-             JOIN entitlements e ON e.id = r.entitlement_id
-             JOIN products p ON p.id = e.product_id
-             JOIN plans cur ON cur.id = e.plan_id
-             LEFT JOIN plans tp ON tp.id = r.target_plan_id
-             LEFT JOIN addons a ON a.id = r.addon_id
-             JOIN users ru ON ru.id = r.requested_by
-             LEFT JOIN users du ON du.id = r.decided_by
-             WHERE r.customer_id = $1
-             ORDER BY r.created_at DESC, r.id DESC",
-        )
-        .bind(customer_id)
-        .fetch_all(self.pool())
-        .await?;
-        let bad = |what: &str| StoreError::Db(sqlx::Error::Decode(format!("stored request {what}").into()));
-        rows.iter()
-            .map(|r| {
-                let kind: String = r.try_get("kind")?;
-                let status: String = r.try_get("status")?;
-                Ok(ChangeRequestView {
-                    id: r.try_get("id")?,
-                    entitlement_id: r.try_get("entitlement_id")?,
-                    product: r.try_get("product")?,
-                    current_plan: r.try_get("current_plan")?,
-                    kind: RequestKind::parse(&kind).ok_or_else(|| bad("kind"))?,
-                    target_plan: r.try_get("target_plan")?,
-                    seats: r.try_get("seats")?,
-                    addon: r.try_get("addon")?,
-                    at_renewal: super::flag(r, "at_renewal")?,
-                    reason: r.try_get("reason")?,
-                    status: RequestStatus::parse(&status).ok_or_else(|| bad("status"))?,
-                    created_at: r.try_get("created_at")?,
-                    decided_at: r.try_get("decided_at")?,
-                    comment: r.try_get("comment")?,
-                    requested_by: r.try_get("requested_by")?,
-                    decided_by: r.try_get("decided_by")?,
-                })
-            })
-            .collect()
+        let sql = format!("{REQUEST_SELECT} WHERE r.customer_id = $1 ORDER BY r.created_at DESC, r.id DESC");
+        let rows = sqlx::query(&sql).bind(customer_id).fetch_all(self.pool()).await?;
+        rows.iter().map(|r| Ok(request_view(r)?.0)).collect()
     }
+
+    /// Request `id` as lists show it, with the ids it names; `NotFound` when there is none.
+    pub async fn find_request(&self, id: i64) -> Result<(ChangeRequestView, RequestFacts), StoreError> {
+        let sql = format!("{REQUEST_SELECT} WHERE r.id = $1");
+        let row = sqlx::query(&sql).bind(id).fetch_optional(self.pool()).await?.ok_or(StoreError::NotFound)?;
+        request_view(&row)
+    }
+}
+
+/// The ids a request names, beside its view.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestFacts {
+    pub customer_id: i64,
+    pub target_plan_id: Option<i64>,
+    pub addon_id: Option<i64>,
+    pub requested_by: i64,
+    /// The entitlement's version when the request was filed.
+    pub entitlement_version: i64,
+}
+
+const REQUEST_SELECT: &str = "SELECT r.id, r.customer_id, r.entitlement_id, p.name AS product, cur.name AS current_plan, tp.name AS target_plan,
+        r.kind, r.seats, a.name AS addon, r.at_renewal, r.reason, r.status, r.created_at, r.decided_at, r.comment,
+        ru.name AS requested_by, du.name AS decided_by, r.target_plan_id, r.addon_id, r.requested_by AS requested_by_id, r.entitlement_version
+     FROM change_requests r
+     JOIN entitlements e ON e.id = r.entitlement_id
+     JOIN products p ON p.id = e.product_id
+     JOIN plans cur ON cur.id = e.plan_id
+     LEFT JOIN plans tp ON tp.id = r.target_plan_id
+     LEFT JOIN addons a ON a.id = r.addon_id
+     JOIN users ru ON ru.id = r.requested_by
+     LEFT JOIN users du ON du.id = r.decided_by";
+
+fn request_view(r: &sqlx::any::AnyRow) -> Result<(ChangeRequestView, RequestFacts), StoreError> {
+    let bad = |what: &str| StoreError::Db(sqlx::Error::Decode(format!("stored request {what}").into()));
+    let kind: String = r.try_get("kind")?;
+    let status: String = r.try_get("status")?;
+    let view = ChangeRequestView {
+        id: r.try_get("id")?,
+        entitlement_id: r.try_get("entitlement_id")?,
+        product: r.try_get("product")?,
+        current_plan: r.try_get("current_plan")?,
+        kind: RequestKind::parse(&kind).ok_or_else(|| bad("kind"))?,
+        target_plan: r.try_get("target_plan")?,
+        seats: r.try_get("seats")?,
+        addon: r.try_get("addon")?,
+        at_renewal: super::flag(r, "at_renewal")?,
+        reason: r.try_get("reason")?,
+        status: RequestStatus::parse(&status).ok_or_else(|| bad("status"))?,
+        created_at: r.try_get("created_at")?,
+        decided_at: r.try_get("decided_at")?,
+        comment: r.try_get("comment")?,
+        requested_by: r.try_get("requested_by")?,
+        decided_by: r.try_get("decided_by")?,
+    };
+    let facts = RequestFacts {
+        customer_id: r.try_get("customer_id")?,
+        target_plan_id: r.try_get("target_plan_id")?,
+        addon_id: r.try_get("addon_id")?,
+        requested_by: r.try_get("requested_by_id")?,
+        entitlement_version: r.try_get("entitlement_version")?,
+    };
+    Ok((view, facts))
 }

@@ -259,3 +259,38 @@ async fn lapsed_instances_are_swept_with_an_audit_event() {
         db.drop_db().await;
     }
 }
+
+#[tokio::test]
+async fn two_staff_approving_the_same_request_at_once_apply_it_once() {
+    for db in seeded().await {
+        let s = db.store.clone();
+        let (customer, entitlement) = initech(&s).await;
+        let request = NewRequest {
+            customer_id: customer,
+            entitlement_id: entitlement,
+            kind: RequestKind::Seats,
+            target_plan_id: None,
+            seats: Some(5),
+            addon_id: None,
+            at_renewal: false,
+            reason: "growth".into(),
+            requested_by: 4,
+        };
+        let id = ok(s.file_request(&admin(), &request, NOW).await);
+        let tasks: Vec<_> = (0..2)
+            .map(|n| {
+                let s = s.clone();
+                tokio::spawn(async move { s.decide_request(&Actor::user(2 - n, "staff"), id, true, "ok", None, NOW).await })
+            })
+            .collect();
+        let mut done = 0;
+        for t in tasks {
+            if ok(ok(t.await)).0 == super::approvals::Decided::Done {
+                done += 1;
+            }
+        }
+        assert_eq!(done, 1, "{}", db.name);
+        assert_eq!(ok(s.list_entitlements(customer, day_of(NOW)).await)[0].seats_cap, 15, "{}: applied once", db.name);
+        db.drop_db().await;
+    }
+}

@@ -2,6 +2,7 @@
 
 mod helpers;
 
+mod approvals;
 mod audit;
 mod enforcement;
 mod pages;

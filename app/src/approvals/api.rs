@@ -1,0 +1,138 @@
+//! The approval queue and decisions, for vendor admins and staff.
+
+use leptos::prelude::*;
+
+use super::{DecisionOutcome, QueueItem, RequestDetail};
+use crate::error::AppError;
+
+/// Pending change requests, oldest first, optionally of one customer (slug) and kind.
+/// Vendor admins and staff only.
+#[server(prefix = "/api", endpoint = "list_pending_requests")]
+pub async fn list_pending_requests(customer: Option<String>, kind: Option<String>) -> Result<Vec<QueueItem>, AppError> {
+    use crate::requests::RequestKind;
+    let (_, state) = ssr_approvals::require_staff().await?;
+    let kind = match kind.as_deref().map(str::trim).filter(|k| !k.is_empty()) {
+        Some(k) => Some(RequestKind::parse(k).ok_or_else(|| AppError::invalid("kind", "No such kind of request."))?),
+        None => None,
+    };
+    let customer = customer.as_deref().map(str::trim).filter(|c| !c.is_empty());
+    let rows = state.store.list_pending_requests(customer, kind).await.map_err(|e| crate::ssr::internal("list pending", e))?;
+    let now = crate::store::now();
+    let mut out = Vec::with_capacity(rows.len());
+    for r in rows {
+        let (view, _) = state.store.find_request(r.id).await.map_err(|e| crate::ssr::internal("find request", e))?;
+        out.push(QueueItem {
+            id: r.id,
+            customer: r.customer,
+            customer_slug: r.customer_slug,
+            kind: r.kind,
+            summary: view.summary(),
+            requested_by: view.requested_by,
+            created_at: r.created_at,
+            overdue: now - r.created_at > super::OVERDUE_DAYS * 86_400,
+        });
+    }
+    Ok(out)
+}
+
+/// Request `id` with the customer's entitlement and what approving would change.
+/// Vendor admins and staff only. Errors: `NotFound` for an unknown request.
+#[server(prefix = "/api", endpoint = "get_request_detail")]
+pub async fn get_request_detail(id: i64) -> Result<RequestDetail, AppError> {
+    let (_, state) = ssr_approvals::require_staff().await?;
+    ssr_approvals::detail(&state, id).await
+}
+
+/// Approves (`decision` = `approve`) or rejects (`reject`) pending request `id` with
+/// `comment`. An approval applies the change to the entitlement at once (the next check
+/// through the API sees it). When the entitlement changed since the request was filed, the
+/// approval must name its current version in `confirm_version`. Vendor admins and staff
+/// only. Errors: `Invalid` on `comment` (empty or too long), on `decision` (unknown), on
+/// `id` (no longer pending, or one's own request), on `confirm_version` (the entitlement
+/// moved); `NotFound` for an unknown request.
+#[server(prefix = "/api", endpoint = "decide_request")]
+pub async fn decide_request(id: i64, decision: String, comment: String, confirm_version: Option<i64>) -> Result<DecisionOutcome, AppError> {
+    use crate::store::approvals::Decided;
+    let approve = match decision.as_str() {
+        "approve" => true,
+        "reject" => false,
+        _ => return Err(AppError::invalid("decision", "Approve or reject.")),
+    };
+    let comment = comment.trim().to_owned();
+    if comment.is_empty() || comment.chars().count() > 2_000 {
+        return Err(AppError::invalid("comment", "Say why, in up to 2,000 characters: the customer reads it."));
+    }
+    let (user, state) = ssr_approvals::require_staff().await?;
+    let detail = ssr_approvals::detail(&state, id).await?;
+    let not_pending = |status: crate::requests::RequestStatus| AppError::invalid("id", format!("This request is {} already.", status.label().to_lowercase()));
+    if detail.request.status != crate::requests::RequestStatus::Pending {
+        return Err(not_pending(detail.request.status));
+    }
+    if approve && detail.preview.is_none() {
+        // The change must still make sense against the entitlement as it is now.
+        return Err(AppError::invalid("id", "This change no longer applies to the entitlement as it is now; reject it with a comment."));
+    }
+    let actor = crate::store::audit::Actor::user(user.id, &user.email);
+    let (decided, customer) = state
+        .store
+        .decide_request(&actor, id, approve, &comment, confirm_version, crate::store::now())
+        .await
+        .map_err(|e| crate::ssr::from_store("Request", e))?;
+    match decided {
+        Decided::Done => {
+            state.enforcer.refresh(customer).await.map_err(|e| crate::ssr::internal("refresh", e))?;
+            Ok(if approve { DecisionOutcome::Approved } else { DecisionOutcome::Rejected })
+        }
+        Decided::NotPending(status) => Err(not_pending(status)),
+        Decided::OwnRequest => Err(AppError::invalid("id", "Someone else must decide on a request you filed.")),
+        Decided::Moved { requested, current } => Err(AppError::invalid(
+            "confirm_version",
+            format!("The entitlement changed since this request was made (version {requested}, now {current}). Check the change against it and confirm."),
+        )),
+    }
+}
+
+#[cfg(feature = "ssr")]
+mod ssr_approvals {
+    use crate::auth::{CurrentUser, Role};
+    use crate::error::AppError;
+    use crate::requests::change::context;
+    use crate::ssr::{auth, from_store, internal, AppState};
+
+    /// The signed-in vendor admin or staff; `Forbidden` for anyone else (sales included).
+    pub async fn require_staff() -> Result<(CurrentUser, AppState), AppError> {
+        let user = auth::require_user().await?;
+        if !matches!(user.role, Role::VendorAdmin | Role::VendorStaff) {
+            return Err(AppError::Forbidden);
+        }
+        Ok((user, AppState::current()?))
+    }
+
+    /// Request `id` with its customer's entitlement and the change's preview.
+    pub async fn detail(state: &AppState, id: i64) -> Result<super::RequestDetail, AppError> {
+        let (request, facts) = state.store.find_request(id).await.map_err(|e| from_store("Request", e))?;
+        let entitlement_facts = state.store.entitlement_facts(request.entitlement_id).await.map_err(|e| from_store("Entitlement", e))?;
+        let current_version = entitlement_facts.version;
+        let ctx = context(state, entitlement_facts).await?;
+        let plan = facts.target_plan_id.and_then(|p| ctx.plans.iter().find(|x| x.id == p)).map(|p| p.key.clone());
+        let addon = facts.addon_id.and_then(|a| ctx.addons.iter().find(|x| x.id == a)).map(|a| a.key.clone());
+        let preview = ctx.resolve(request.kind, plan.as_deref(), request.seats, addon.as_deref()).ok().map(|r| r.preview);
+        let customer = state
+            .store
+            .list_customers()
+            .await
+            .map_err(|e| internal("list customers", e))?
+            .into_iter()
+            .find(|c| c.id == facts.customer_id)
+            .ok_or_else(|| AppError::NotFound("Customer".into()))?;
+        Ok(super::RequestDetail {
+            entitlement: ctx.view,
+            preview,
+            customer: customer.name,
+            customer_slug: customer.slug,
+            filed_version: facts.entitlement_version,
+            current_version,
+            request,
+        })
+    }
+}

@@ -1,0 +1,49 @@
+//! Vendor staff's side of change requests: the approval queue and deciding a request.
+
+pub mod api;
+pub mod pages;
+
+use serde::{Deserialize, Serialize};
+
+use crate::entitlements::EntitlementView;
+use crate::requests::{ChangePreview, ChangeRequestView, RequestKind};
+
+/// Pending requests older than this many days are marked overdue in the queue.
+pub const OVERDUE_DAYS: i64 = 2;
+
+/// One pending request in the queue.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueueItem {
+    pub id: i64,
+    pub customer: String,
+    pub customer_slug: String,
+    pub kind: RequestKind,
+    pub summary: String,
+    pub requested_by: String,
+    /// Unix seconds.
+    pub created_at: i64,
+    pub overdue: bool,
+}
+
+/// A request as the staff decide it: what is asked, what the customer has now, and what
+/// the change would do.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequestDetail {
+    pub request: ChangeRequestView,
+    pub customer: String,
+    pub customer_slug: String,
+    pub entitlement: EntitlementView,
+    /// What approving would change; `None` when the request cannot apply any more
+    /// (e.g. the plan was changed to the one asked for meanwhile).
+    pub preview: Option<ChangePreview>,
+    /// The entitlement's version when the request was filed, and now.
+    pub filed_version: i64,
+    pub current_version: i64,
+}
+
+/// What a decision came to, for the page to say.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum DecisionOutcome {
+    Approved,
+    Rejected,
+}

@@ -6,6 +6,7 @@ use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 
 use crate::approvals::pages::{ApprovalsPage, RequestDetailPage};
+use crate::audit::pages::AuditPage;
 use crate::auth::pages::{HomePage, SignInPage};
 use crate::components::layout::NotFound;
 use crate::customers::pages::{CustomerPage, CustomersPage};
@@ -67,6 +68,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/invite/:token") ssr=SsrMode::Async view=InvitePage/>
                     <Route path=path!("/approvals") ssr=SsrMode::Async view=ApprovalsPage/>
                     <Route path=path!("/approvals/:id") ssr=SsrMode::Async view=RequestDetailPage/>
+                    <Route path=path!("/audit") ssr=SsrMode::Async view=AuditPage/>
                     <Route path=path!("/customers") ssr=SsrMode::Async view=CustomersPage/>
                     <Route path=path!("/customers/:slug") ssr=SsrMode::Async view=CustomerPage/>
                 </Routes>

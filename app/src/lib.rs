@@ -6,6 +6,7 @@
 
 pub mod app;
 pub mod approvals;
+pub mod audit;
 pub mod auth;
 pub mod components;
 pub mod customers;

@@ -72,6 +72,7 @@ fn Header(user: CurrentUser) -> impl IntoView {
         Role::VendorAdmin | Role::VendorStaff => view! {
             <A href="/customers">"Customers"</A>
             <A href="/approvals">"Approvals"</A>
+            <A href="/audit">"Audit log"</A>
         }
         .into_any(),
         Role::Sales => view! { <A href="/customers">"Customers"</A> }.into_any(),
@@ -81,6 +82,7 @@ fn Header(user: CurrentUser) -> impl IntoView {
             <A href="/instances">"Instances"</A>
             <A href="/renewals">"Renewals"</A>
             <A href="/requests">"Requests"</A>
+            <A href="/audit">"Audit log"</A>
         }
         .into_any(),
         Role::CustomerMember => view! { <A href="/entitlements">"Entitlements"</A> }.into_any(),

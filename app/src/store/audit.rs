@@ -140,7 +140,50 @@ pub struct AuditRow {
     pub hash: String,
 }
 
+/// Which audit events to list.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditFilter {
+    pub customer_id: Option<i64>,
+    /// Part of the actor's email or label, any case.
+    pub actor: Option<String>,
+    /// A kind or the start of one (`seat.`, `request.approved`).
+    pub kind: Option<String>,
+    /// From this Unix second, inclusive.
+    pub from: Option<i64>,
+    /// Before this Unix second.
+    pub to: Option<i64>,
+    /// Only events older than this sequence number (the next page).
+    pub before_seq: Option<i64>,
+}
+
 impl super::Store {
+    /// Audit events matching `filter`, newest first, at most `limit`.
+    pub async fn search_audit_events(&self, filter: &AuditFilter, limit: i64) -> Result<Vec<AuditRow>, StoreError> {
+        let like = |s: &Option<String>, prefix_only: bool| {
+            s.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(|v| {
+                let v = v.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+                if prefix_only { format!("{v}%") } else { format!("%{v}%") }
+            })
+        };
+        Ok(sqlx::query_as::<_, AuditRow>(
+            "SELECT seq, at, actor, customer_id, kind, subject, before_json, after_json, prev_hash, hash FROM audit_events
+             WHERE ($1 < 0 OR customer_id = $1)
+               AND ($2 = '' OR LOWER(actor) LIKE $2 ESCAPE '\\')
+               AND ($3 = '' OR kind LIKE $3 ESCAPE '\\')
+               AND at >= $4 AND at < $5 AND seq < $6
+             ORDER BY seq DESC LIMIT $7",
+        )
+        .bind(filter.customer_id.unwrap_or(-1))
+        .bind(like(&filter.actor, false).unwrap_or_default())
+        .bind(like(&filter.kind, true).unwrap_or_default())
+        .bind(filter.from.unwrap_or(i64::MIN))
+        .bind(filter.to.unwrap_or(i64::MAX))
+        .bind(filter.before_seq.unwrap_or(i64::MAX))
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await?)
+    }
+
     /// The audit events of one customer (or all when `None`), newest first, at most `limit`.
     pub async fn list_audit_events(&self, customer_id: Option<i64>, limit: i64) -> Result<Vec<AuditRow>, StoreError> {
         const COLUMNS: &str = "SELECT seq, at, actor, customer_id, kind, subject, before_json, after_json, prev_hash, hash FROM audit_events";

@@ -258,3 +258,24 @@ async fn moving_a_trial_end_moves_the_end_date_and_is_audited() {
         db.drop_db().await;
     }
 }
+
+#[tokio::test]
+async fn audit_search_filters_by_customer_actor_kind_and_time() {
+    use super::audit::AuditFilter;
+    for db in seeded().await {
+        let s = &db.store;
+        let initech = s.find_customer_by_slug("initech").await.unwrap_or_else(|e| panic!("{e}"));
+        let ent = s.list_entitlements(initech.id, today()).await.unwrap_or_else(|e| panic!("{e}"))[0].id;
+        let cy = s.find_customer_user(initech.id, "cy@initech.example").await.unwrap_or_else(|e| panic!("{e}"));
+        let actor = super::audit::Actor::user(4, "ada@initech.example");
+        s.assign_seat(&actor, initech.id, ent, cy, NOW + 10).await.unwrap_or_else(|e| panic!("{e}"));
+        let find = |f: AuditFilter| async move { s.search_audit_events(&f, 10).await.unwrap_or_else(|e| panic!("{e}")) };
+        let seat = find(AuditFilter { customer_id: Some(initech.id), actor: Some("Ada@".into()), kind: Some("seat.".into()), ..Default::default() }).await;
+        assert_eq!(seat.iter().map(|r| r.kind.as_str()).collect::<Vec<_>>(), ["seat.assigned"], "{}", db.name);
+        let none = find(AuditFilter { kind: Some("seat_".into()), ..Default::default() }).await;
+        assert!(none.is_empty(), "an underscore is a character, not a wildcard: {}", db.name);
+        let before = find(AuditFilter { to: Some(NOW + 10), ..Default::default() }).await;
+        assert!(before.iter().all(|r| r.at < NOW + 10));
+        db.drop_db().await;
+    }
+}

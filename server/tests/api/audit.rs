@@ -43,3 +43,36 @@ async fn audit_verify_finds_an_edited_event_and_a_cut_off_end() {
     let (ok, said) = verify(&url);
     assert!(!ok && said.contains("removed from the end"), "{said}");
 }
+
+#[tokio::test]
+async fn the_audit_log_filters_and_each_customer_admin_reads_only_their_own() {
+    use crate::helpers::json;
+    use reqwest::StatusCode;
+    let app = spawn_app().await;
+    let ada = app.client_for("ada@initech.example").await;
+    let ent = json(app.call_as(&ada, "list_entitlements", &[]).await).await[0]["id"].to_string();
+    let r = app.call_as(&ada, "assign_seat", &[("entitlement", &ent), ("email", "cy@initech.example")]).await;
+    assert!(r.status().is_success());
+    let grace = app.client_for("grace@globex.example").await;
+
+    let own = json(app.call_as(&ada, "list_audit", &[]).await).await;
+    let customers: Vec<_> = own["events"].as_array().map(|e| e.iter().map(|e| e["customer"].clone()).collect()).unwrap_or_default();
+    assert!(!customers.is_empty() && customers.iter().all(|c| c == "Initech"), "{customers:?}");
+    assert!(own["events"].as_array().is_some_and(|e| e.iter().any(|e| e["kind"] == "seat.assigned")));
+    assert_eq!(app.call_as(&grace, "list_audit", &[("customer", "initech")]).await.status(), StatusCode::FORBIDDEN);
+    let globex = json(app.call_as(&grace, "list_audit", &[]).await).await;
+    assert!(globex["events"].as_array().is_some_and(|e| e.iter().all(|e| e["customer"] == "Globex")));
+
+    let staff = app.client_for("staff@tessera.example").await;
+    let seats = json(app.call_as(&staff, "list_audit", &[("kind", "seat."), ("actor", "ADA@")]).await).await;
+    let kinds: Vec<_> = seats["events"].as_array().map(|e| e.iter().map(|e| e["kind"].clone()).collect()).unwrap_or_default();
+    assert_eq!(kinds, ["seat.assigned"]);
+    let r = app.call_as(&staff, "list_audit", &[("from", "yesterday")]).await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let none = json(app.call_as(&staff, "list_audit", &[("from", "2001-01-01"), ("to", "2001-01-02")]).await).await;
+    assert_eq!(none["events"], serde_json::json!([]));
+    for email in ["bob@initech.example", "sales@tessera.example"] {
+        let client = app.client_for(email).await;
+        assert_eq!(app.call_as(&client, "list_audit", &[]).await.status(), StatusCode::FORBIDDEN, "{email}");
+    }
+}

@@ -15,6 +15,7 @@ use crate::instances::pages::InstancesPage;
 use crate::renewals::pages::RenewalsPage;
 use crate::requests::pages::{NewRequestPage, RequestsPage};
 use crate::seats::pages::{InvitePage, SeatsPage};
+use crate::tiers::pages::TiersPage;
 use crate::usage::pages::UsagePage;
 
 /// The HTML document the server renders around the app.
@@ -69,6 +70,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/approvals") ssr=SsrMode::Async view=ApprovalsPage/>
                     <Route path=path!("/approvals/:id") ssr=SsrMode::Async view=RequestDetailPage/>
                     <Route path=path!("/audit") ssr=SsrMode::Async view=AuditPage/>
+                    <Route path=path!("/tiers") ssr=SsrMode::Async view=TiersPage/>
                     <Route path=path!("/customers") ssr=SsrMode::Async view=CustomersPage/>
                     <Route path=path!("/customers/:slug") ssr=SsrMode::Async view=CustomerPage/>
                 </Routes>

@@ -17,6 +17,7 @@ pub mod instances;
 pub mod renewals;
 pub mod requests;
 pub mod seats;
+pub mod tiers;
 pub mod usage;
 
 #[cfg(feature = "ssr")]

@@ -73,9 +73,14 @@ fn Header(user: CurrentUser) -> impl IntoView {
             <A href="/customers">"Customers"</A>
             <A href="/approvals">"Approvals"</A>
             <A href="/audit">"Audit log"</A>
+            <A href="/tiers">"Plans"</A>
         }
         .into_any(),
-        Role::Sales => view! { <A href="/customers">"Customers"</A> }.into_any(),
+        Role::Sales => view! {
+            <A href="/customers">"Customers"</A>
+            <A href="/tiers">"Plans"</A>
+        }
+        .into_any(),
         Role::CustomerAdmin => view! {
             <A href="/entitlements">"Entitlements"</A>
             <A href="/usage">"Usage"</A>

@@ -291,6 +291,12 @@ pub struct AddonRow {
 }
 
 impl super::Store {
+    /// Every product: (id, key, name), by name.
+    pub async fn list_products(&self) -> Result<Vec<(i64, String, String)>, StoreError> {
+        let rows = sqlx::query("SELECT id, key, name FROM products ORDER BY name").fetch_all(self.pool()).await?;
+        rows.iter().map(|r| Ok((r.try_get("id")?, r.try_get("key")?, r.try_get("name")?))).collect()
+    }
+
     /// The newest version of every plan of `product_id`, by rank, with its features.
     pub async fn list_plans(&self, product_id: i64) -> Result<Vec<PlanRow>, StoreError> {
         let plans = sqlx::query(

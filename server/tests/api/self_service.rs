@@ -302,3 +302,17 @@ async fn vendor_staff_manage_seats_and_instances_but_file_no_requests_for_custom
     let r = app.call_as(&staff, "list_requests", &[("customer", "initech")]).await;
     assert_eq!(r.status(), StatusCode::OK);
 }
+
+#[tokio::test]
+async fn the_tier_comparison_is_built_from_the_catalog() {
+    let app = spawn_app().await;
+    let sales = app.client_for("sales@tessera.example").await;
+    let tiers = json(app.call_as(&sales, "compare_tiers", &[]).await).await;
+    assert_eq!(tiers[0]["product"], "Acme Analytics");
+    assert_eq!(tiers[0]["plans"], j!(["Free", "Team", "Business", "Enterprise"]));
+    let row = |name: &str| tiers[0]["rows"].as_array().and_then(|r| r.iter().find(|r| r[0] == name).cloned()).unwrap_or_default();
+    assert_eq!(row("Seats")[1], j!(["1", "10", "50", "500"]));
+    assert_eq!(row("Single sign-on")[1], j!(["—", "—", "✓", "✓"]));
+    assert_eq!(row("API calls")[1], j!(["1,000 a month", "10,000 a month", "100,000 a month", "1,000,000 a month"]));
+    assert_eq!(app.call_as(&new_client(), "compare_tiers", &[]).await.status(), StatusCode::UNAUTHORIZED);
+}

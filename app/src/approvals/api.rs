@@ -68,6 +68,13 @@ pub async fn decide_request(id: i64, decision: String, comment: String, confirm_
     if detail.request.status != crate::requests::RequestStatus::Pending {
         return Err(not_pending(detail.request.status));
     }
+    if approve && detail.request.at_renewal && detail.request.kind != crate::requests::RequestKind::Renewal {
+        // Approving would apply it today; the customer asked for the renewal date.
+        return Err(AppError::invalid(
+            "id",
+            "This change is asked for at the next renewal, and changes cannot be scheduled for a date yet: approving would apply it today. Reject it with a comment, or approve it when the renewal comes.",
+        ));
+    }
     if approve && detail.preview.is_none() {
         // The change must still make sense against the entitlement as it is now.
         return Err(AppError::invalid("id", "This change no longer applies to the entitlement as it is now; reject it with a comment."));

@@ -132,3 +132,16 @@ async fn only_vendor_admins_and_staff_see_the_queue_and_decide() {
     let e = &json(app.call_as(&ada, "list_entitlements", &[]).await).await[0];
     assert_eq!(e["days_left"], 45 + 365, "renewed for another year: {e}");
 }
+
+#[tokio::test]
+async fn a_change_asked_for_at_renewal_is_not_applied_today() {
+    let app = spawn_app().await;
+    let ada = app.client_for("ada@initech.example").await;
+    let staff = app.client_for("staff@tessera.example").await;
+    let id = file(&app, &ada, &[("kind", "plan"), ("plan", "business"), ("at_renewal", "on"), ("reason", "From next term")]).await;
+    let r = app.call_as(&staff, "decide_request", &[("id", &id), ("decision", "approve"), ("comment", "ok")]).await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert!(r.text().await.unwrap_or_default().contains("at the next renewal"));
+    assert_eq!(check(&app, "sso").await["code"], "feature_not_in_plan");
+    assert_eq!(json(app.call_as(&ada, "list_requests", &[]).await).await[0]["status"], "pending");
+}

@@ -7,6 +7,7 @@ use leptos_router::{path, SsrMode};
 
 use crate::approvals::pages::{ApprovalsPage, RequestDetailPage};
 use crate::audit::pages::AuditPage;
+use crate::demo::pages::DemoPage;
 use crate::auth::pages::{HomePage, SignInPage};
 use crate::components::layout::NotFound;
 use crate::customers::pages::{CustomerPage, CustomersPage};
@@ -71,6 +72,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/approvals/:id") ssr=SsrMode::Async view=RequestDetailPage/>
                     <Route path=path!("/audit") ssr=SsrMode::Async view=AuditPage/>
                     <Route path=path!("/tiers") ssr=SsrMode::Async view=TiersPage/>
+                    <Route path=path!("/demo") ssr=SsrMode::Async view=DemoPage/>
                     <Route path=path!("/customers") ssr=SsrMode::Async view=CustomersPage/>
                     <Route path=path!("/customers/:slug") ssr=SsrMode::Async view=CustomerPage/>
                 </Routes>

@@ -10,6 +10,7 @@ pub mod audit;
 pub mod auth;
 pub mod components;
 pub mod customers;
+pub mod demo;
 pub mod engine;
 pub mod entitlements;
 pub mod error;

@@ -77,8 +77,9 @@ fn Header(user: CurrentUser) -> impl IntoView {
         }
         .into_any(),
         Role::Sales => view! {
-            <A href="/customers">"Customers"</A>
+            <A href="/demo">"Demo"</A>
             <A href="/tiers">"Plans"</A>
+            <A href="/customers">"Customers"</A>
         }
         .into_any(),
         Role::CustomerAdmin => view! {

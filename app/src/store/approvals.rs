@@ -55,16 +55,16 @@ impl Store {
             .bind(id)
             .bind(now)
             .fetch_optional(&mut *tx)
-            .await?
-            .ok_or(StoreError::NotFound)?;
+            .await?;
+        let Some(claimed) = claimed else { return super::roll_back(tx, Err(StoreError::NotFound)).await };
         let customer: i64 = claimed.try_get("customer_id")?;
         let status: String = claimed.try_get("status")?;
         let status = RequestStatus::parse(&status).unwrap_or(RequestStatus::Withdrawn);
         if status != RequestStatus::Pending {
-            return Ok((Decided::NotPending(status), customer));
+            return super::roll_back(tx, Ok((Decided::NotPending(status), customer))).await;
         }
         if actor.user_id.is_some() && actor.user_id == claimed.try_get::<Option<i64>, _>("requested_by")? {
-            return Ok((Decided::OwnRequest, customer));
+            return super::roll_back(tx, Ok((Decided::OwnRequest, customer))).await;
         }
         let entitlement: i64 = claimed.try_get("entitlement_id")?;
         let requested: i64 = claimed.try_get("entitlement_version")?;
@@ -73,7 +73,7 @@ impl Store {
             .fetch_one(&mut *tx)
             .await?;
         if approve && current != requested && confirm_version != Some(current) {
-            return Ok((Decided::Moved { requested, current }, customer));
+            return super::roll_back(tx, Ok((Decided::Moved { requested, current }, customer))).await;
         }
         let kind: String = claimed.try_get("kind")?;
         let kind = RequestKind::parse(&kind).ok_or_else(|| StoreError::Db(sqlx::Error::Decode("stored request kind".into())))?;

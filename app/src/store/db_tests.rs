@@ -90,8 +90,8 @@ async fn customers_are_listed_by_name_with_their_entitlements() {
     for db in seeded().await {
         let list = db.store.list_customers().await.unwrap_or_else(|e| panic!("{e}"));
         let names: Vec<_> = list.iter().map(|c| (c.name.as_str(), c.users)).collect();
-        assert_eq!(names, [("Globex", 1), ("Initech", 3), ("Umbrella", 1)]);
-        assert_eq!(list[1].entitlements, ["Acme Analytics · Team · active"]);
+        assert_eq!(names, [("Demo Co", 1), ("Globex", 1), ("Initech", 3), ("Umbrella", 1)]);
+        assert_eq!(list[2].entitlements, ["Acme Analytics · Team · active"]);
         db.drop_db().await;
     }
 }

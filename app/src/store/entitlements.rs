@@ -152,8 +152,8 @@ impl Store {
         .bind(entitlement_id)
         .bind(now)
         .fetch_optional(&mut *tx)
-        .await?
-        .ok_or(StoreError::NotFound)?;
+        .await?;
+        let Some(before) = before else { return super::roll_back(tx, Err(StoreError::NotFound)).await };
         let customer: i64 = before.try_get("customer_id")?;
         let old: Option<i64> = before.try_get("trial_ends_at")?;
         let ends_at: Option<i64> = before.try_get("ends_at")?;

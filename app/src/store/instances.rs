@@ -56,7 +56,7 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         if locked.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
+            return super::roll_back(tx, Err(StoreError::NotFound)).await;
         }
         sqlx::query(
             "UPDATE instances SET deactivated_at = $2
@@ -150,8 +150,8 @@ impl Store {
         .bind(id)
         .bind(now)
         .fetch_optional(&mut *tx)
-        .await?
-        .ok_or(StoreError::NotFound)?;
+        .await?;
+        let Some(row) = row else { return super::roll_back(tx, Err(StoreError::NotFound)).await };
         let entitlement: i64 = row.try_get("entitlement_id")?;
         let owner = sqlx::query("SELECT customer_id, product_id FROM entitlements WHERE id = $1")
             .bind(entitlement)

@@ -208,8 +208,8 @@ impl Store {
         .bind(token_hash)
         .bind(now)
         .fetch_optional(&mut *tx)
-        .await?
-        .ok_or(StoreError::NotFound)?;
+        .await?;
+        let Some(claimed) = claimed else { return super::roll_back(tx, Err(StoreError::NotFound)).await };
         let user_id: i64 = claimed.try_get("user_id")?;
         let customer_id: i64 = claimed.try_get("customer_id")?;
         let set = sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1 AND disabled = 0")
@@ -218,7 +218,7 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         if set.rows_affected() != 1 {
-            return Err(StoreError::NotFound);
+            return super::roll_back(tx, Err(StoreError::NotFound)).await;
         }
         audit::record(
             &mut tx,
@@ -248,8 +248,8 @@ impl Store {
             .bind(user_id)
             .bind(customer_id)
             .fetch_optional(&mut *tx)
-            .await?
-            .ok_or(StoreError::NotFound)?;
+            .await?;
+        let Some(user) = user else { return super::roll_back(tx, Err(StoreError::NotFound)).await };
         let email: String = user.try_get("email")?;
         let freed: Vec<i64> = sqlx::query_scalar("DELETE FROM seats WHERE user_id = $1 RETURNING entitlement_id")
             .bind(user_id)

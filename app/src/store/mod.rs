@@ -6,6 +6,7 @@ pub mod approvals;
 pub mod audit;
 pub mod catalog;
 pub mod customers;
+pub mod demo;
 pub mod entitlements;
 pub mod instances;
 pub mod members;
@@ -162,6 +163,14 @@ pub fn normalise_url(url: &str) -> Result<(Engine, String), StoreError> {
     } else {
         Err(StoreError::BadUrl("expected sqlite://… or postgres://…".into()))
     }
+}
+
+/// Ends `tx` without writing and returns `result`. An early answer from inside a write
+/// transaction gives its locks back now, not whenever its connection is next used (on
+/// SQLite a held write lock makes every other writer wait).
+pub(crate) async fn roll_back<T>(tx: sqlx::Transaction<'_, sqlx::Any>, result: Result<T, StoreError>) -> Result<T, StoreError> {
+    tx.rollback().await?;
+    result
 }
 
 /// SQL for the seat cap of entitlement `e` on plan `pl`: the override, else the plan's,

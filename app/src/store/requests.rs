@@ -139,10 +139,11 @@ impl Store {
                 .bind(customer_id)
                 .fetch_optional(&mut *tx)
                 .await?;
-            return Err(match status {
+            let err = match status {
                 Some(_) => StoreError::Conflict { constraint: "not_pending".into() },
                 None => StoreError::NotFound,
-            });
+            };
+            return super::roll_back(tx, Err(err)).await;
         }
         audit::record(
             &mut tx,

@@ -49,10 +49,10 @@ impl Store {
             .fetch_optional(&mut *tx)
             .await?;
         if held.is_some() {
-            return Ok(SeatChange::Unchanged);
+            return super::roll_back(tx, Ok(SeatChange::Unchanged)).await;
         }
         if !super::entitlements::assign_seat(&mut tx, entitlement_id, user_id, now).await? {
-            return Ok(SeatChange::AtCap);
+            return super::roll_back(tx, Ok(SeatChange::AtCap)).await;
         }
         super::usage_history::record_day(&mut tx, entitlement_id, now).await?;
         audit::record(
@@ -80,7 +80,7 @@ impl Store {
             .bind(user_id)
             .fetch_optional(&mut *tx)
             .await?;
-        let Some(row) = freed else { return Ok(SeatChange::Unchanged) };
+        let Some(row) = freed else { return super::roll_back(tx, Ok(SeatChange::Unchanged)).await };
         let seat: i64 = row.try_get("id")?;
         super::usage_history::record_day(&mut tx, entitlement_id, now).await?;
         audit::record(

@@ -160,6 +160,9 @@ pub async fn seed_demo(store: &Store, password_hashes: &[String], now: i64) -> R
         .await?;
     }
 
+    // The sales demo's own customer, which the demo controls switch and reset.
+    super::demo::create_demo_customer(&mut tx, product, now).await?;
+
     // Ninety days of history, so that the usage charts mean something in a demo.
     let api_calls: i64 = sqlx::query_scalar("SELECT id FROM features WHERE product_id = $1 AND key = 'api.calls'")
         .bind(product)
@@ -178,7 +181,7 @@ pub async fn seed_demo(store: &Store, password_hashes: &[String], now: i64) -> R
             kind: "demo.seeded",
             subject: "catalog:acme-analytics".into(),
             before: None,
-            after: Some(serde_json::json!({"customers": ["initech", "globex", "umbrella"], "users": DEMO_USERS.len()})),
+            after: Some(serde_json::json!({"customers": ["initech", "globex", "umbrella", "demo"], "users": DEMO_USERS.len()})),
         },
         now,
     )

@@ -316,3 +316,36 @@ async fn the_tier_comparison_is_built_from_the_catalog() {
     assert_eq!(row("API calls")[1], j!(["1,000 a month", "10,000 a month", "100,000 a month", "1,000,000 a month"]));
     assert_eq!(app.call_as(&new_client(), "compare_tiers", &[]).await.status(), StatusCode::UNAUTHORIZED);
 }
+
+#[tokio::test]
+async fn sales_switch_the_demo_customer_live_and_reset_it_without_touching_real_customers() {
+    let app = spawn_app().await;
+    let sales = app.client_for("sales@tessera.example").await;
+    let sso = |customer: &'static str, user: &'static str| {
+        let app = &app;
+        async move { check(app, j!({"customer": customer, "feature": "sso", "user": user})).await["code"].clone() }
+    };
+    let demo = json(app.call_as(&sales, "get_demo", &[]).await).await;
+    assert_eq!(demo["plan"], "Team");
+    let answer = |d: &Value, key: &str| d["answers"].as_array().and_then(|a| a.iter().find(|x| x["key"] == key).cloned()).unwrap_or_default();
+    assert_eq!(answer(&demo, "sso")["code"], "feature_not_in_plan");
+
+    let demo = json(app.call_as(&sales, "switch_demo_plan", &[("plan", "business")]).await).await;
+    assert_eq!((demo["plan"].as_str(), answer(&demo, "sso")["allowed"].as_bool()), (Some("Business"), Some(true)));
+    assert_eq!(sso("demo", "pat@demo.example").await, "ok", "the enforcement API agrees at once");
+    assert_eq!(sso("initech", "ada@initech.example").await, "feature_not_in_plan", "real customers untouched");
+    let r = app.call_as(&sales, "switch_demo_plan", &[("plan", "platinum")]).await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+
+    let demo = json(app.call_as(&sales, "reset_demo", &[]).await).await;
+    assert_eq!(demo["plan"], "Team");
+    assert_eq!(sso("demo", "pat@demo.example").await, "feature_not_in_plan");
+
+    for email in ["ada@initech.example", "bob@initech.example", "staff@tessera.example"] {
+        let client = app.client_for(email).await;
+        for (name, form) in [("get_demo", vec![]), ("switch_demo_plan", vec![("plan", "business")]), ("reset_demo", vec![])] {
+            assert_eq!(app.call_as(&client, name, &form).await.status(), StatusCode::FORBIDDEN, "{email} calling {name}");
+        }
+    }
+    assert_eq!(app.call_as(&new_client(), "reset_demo", &[]).await.status(), StatusCode::UNAUTHORIZED);
+}

@@ -52,7 +52,7 @@ async fn vendor_users_list_customers_and_read_any_customer() {
         let client = app.client_for(email).await;
         let list = json(app.call_as(&client, "list_customers", &[]).await).await;
         let slugs: Vec<_> = list.as_array().map(|a| a.iter().map(|c| c["slug"].clone()).collect()).unwrap_or_default();
-        assert_eq!(slugs, ["globex", "initech", "umbrella"]);
+        assert_eq!(slugs, ["demo", "globex", "initech", "umbrella"]);
         let globex = json(app.call_as(&client, "list_entitlements", &[("customer", "globex")]).await).await;
         assert_eq!(globex[0]["status"], "trial");
         let r = app.call_as(&client, "list_entitlements", &[("customer", "no-such-customer")]).await;

@@ -1,0 +1,2 @@
+-- The sales demo: customers flagged demo are the only ones the demo controls change.
+ALTER TABLE customers ADD COLUMN demo BIGINT NOT NULL DEFAULT 0 CHECK (demo IN (0, 1));

@@ -50,8 +50,9 @@ test('vendor staff land on the customer list and can open a customer', async ({ 
   await signIn.goto();
   await signIn.signIn('staff@tessera.example');
   await expect(page).toHaveURL(/\/customers$/);
+  // The header, Demo Co (the sales demo), Globex, Initech and Umbrella.
   const rows = page.getByRole('row');
-  await expect(rows).toHaveCount(4);
+  await expect(rows).toHaveCount(5);
   await expect(page.getByRole('row', { name: /Initech/ })).toContainText('Acme Analytics · Team · active');
   await page.getByRole('link', { name: 'Globex' }).click();
   await expect(page).toHaveURL(/\/customers\/globex$/);

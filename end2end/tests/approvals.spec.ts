@@ -44,3 +44,61 @@ test('staff approve an upgrade and the customer and the API see Business at once
   await expect(card).toContainText('Business plan');
   await expect(card.getByRole('listitem')).toContainText(['Single sign-on', 'Audit log']);
 });
+
+test('a rejected request shows its comment to the customer and changes nothing', async ({ page, browser }) => {
+  await signInAs(page, 'ada@initech.example');
+  await open(page, '/requests/new?kind=seats&seats=5');
+  await page.getByLabel('Why do you need this?').fill('Five new hires.');
+  await page.getByRole('button', { name: 'Send request' }).click();
+  await expect(page.getByRole('listitem', { name: '5 more seats' })).toContainText('Pending');
+
+  const staff = await (await browser.newContext({ baseURL: new URL(page.url()).origin })).newPage();
+  await signInAs(staff, 'staff@tessera.example');
+  await open(staff, '/approvals');
+  await staff.getByRole('link', { name: '5 more seats' }).click();
+  await staff.getByLabel('Reject').check();
+  await staff.getByRole('button', { name: 'Record the decision' }).click();
+  await expect(staff.getByText('Say why, in up to 2,000 characters')).toBeVisible();
+  await staff.getByLabel('Comment for the customer').fill('Not before the renewal, sorry.');
+  await staff.getByRole('button', { name: 'Record the decision' }).click();
+  await expect(staff.getByRole('status')).toHaveText('Rejected: the customer sees your comment.');
+  // Decided: the form is gone, so it cannot be decided twice from here.
+  await expect(staff.getByRole('button', { name: 'Record the decision' })).toHaveCount(0);
+
+  await open(page, '/requests');
+  const req = page.getByRole('listitem', { name: '5 more seats' });
+  await expect(req).toContainText('Rejected');
+  await expect(req).toContainText('Not before the renewal, sorry.');
+  await open(page, '/entitlements');
+  await expect(page.getByRole('article', { name: 'Acme Analytics entitlement' })).toContainText('2 of 10 used');
+});
+
+test('approving against an entitlement that changed since asks to confirm the new state', async ({ page, browser }) => {
+  await signInAs(page, 'ada@initech.example');
+  for (const [path, reason] of [
+    ['/requests/new?kind=seats&seats=5', 'Five new hires.'],
+    ['/requests/new?kind=addon&addon=api-boost', 'More calls.'],
+  ]) {
+    await open(page, path);
+    await page.getByLabel('Why do you need this?').fill(reason);
+    await page.getByRole('button', { name: 'Send request' }).click();
+    await expect(page).toHaveURL(/\/requests\?filed=/);
+  }
+  const staff = await (await browser.newContext({ baseURL: new URL(page.url()).origin })).newPage();
+  await signInAs(staff, 'staff@tessera.example');
+  await open(staff, '/approvals');
+  await staff.getByRole('link', { name: '5 more seats' }).click();
+  await staff.getByLabel('Comment for the customer').fill('Granted.');
+  await staff.getByRole('button', { name: 'Record the decision' }).click();
+  await expect(staff.getByRole('status')).toHaveText('Approved: the change applies now.');
+
+  await open(staff, '/approvals');
+  await staff.getByRole('link', { name: 'Add API boost' }).click();
+  await expect(staff.getByText(/The entitlement changed since this request was made/)).toBeVisible();
+  await staff.getByLabel('Comment for the customer').fill('Granted too.');
+  await staff.getByRole('button', { name: 'Record the decision' }).click();
+  await expect(staff.getByRole('alert').filter({ hasText: 'Check the change against it and confirm' })).toBeVisible();
+  await staff.getByLabel('I checked the change against the entitlement as it is now').check();
+  await staff.getByRole('button', { name: 'Record the decision' }).click();
+  await expect(staff.getByRole('status')).toHaveText('Approved: the change applies now.');
+});

@@ -182,3 +182,47 @@ impl Store {
         Ok(())
     }
 }
+
+impl Store {
+    /// Suspends (`suspend`) or resumes entitlement `entitlement_id` with staff's `reason`,
+    /// bumping its version, with its audit event. Returns the customer, or `NotFound`;
+    /// `Conflict { constraint: "status" }` when it is not active (suspend) or not
+    /// suspended (resume).
+    pub async fn set_suspended(&self, actor: &super::audit::Actor, entitlement_id: i64, suspend: bool, reason: &str, now: i64) -> Result<i64, StoreError> {
+        let _turn = self.write_turn().await;
+        let mut tx = self.pool().begin().await?;
+        let (from, to, why) = if suspend { ("active", "suspended", Some(reason)) } else { ("suspended", "active", None) };
+        let row = sqlx::query(
+            "UPDATE entitlements SET status = $3, status_reason = $4, version = version + 1, updated_at = $5
+             WHERE id = $1 AND status = $2 RETURNING customer_id",
+        )
+        .bind(entitlement_id)
+        .bind(from)
+        .bind(to)
+        .bind(why)
+        .bind(now)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(row) = row else {
+            let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM entitlements WHERE id = $1").bind(entitlement_id).fetch_optional(&mut *tx).await?;
+            let err = if exists.is_some() { StoreError::Conflict { constraint: "status".into() } } else { StoreError::NotFound };
+            return super::roll_back(tx, Err(err)).await;
+        };
+        let customer: i64 = row.try_get("customer_id")?;
+        super::audit::record(
+            &mut tx,
+            super::audit::NewAuditEvent {
+                actor,
+                customer_id: Some(customer),
+                kind: if suspend { "entitlement.suspended" } else { "entitlement.resumed" },
+                subject: format!("entitlement:{entitlement_id}"),
+                before: Some(serde_json::json!({ "status": from })),
+                after: Some(serde_json::json!({ "status": to, "reason": reason })),
+            },
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(customer)
+    }
+}

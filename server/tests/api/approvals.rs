@@ -145,3 +145,41 @@ async fn a_change_asked_for_at_renewal_is_not_applied_today() {
     assert_eq!(check(&app, "sso").await["code"], "feature_not_in_plan");
     assert_eq!(json(app.call_as(&ada, "list_requests", &[]).await).await[0]["status"], "pending");
 }
+
+#[tokio::test]
+async fn staff_suspend_resume_and_extend_a_trial_with_a_reason_and_checks_follow() {
+    let app = spawn_app().await;
+    let staff = app.client_for("staff@tessera.example").await;
+    let ada = app.client_for("ada@initech.example").await;
+    let ent = json(app.call_as(&ada, "list_entitlements", &[]).await).await[0]["id"].to_string();
+    let r = app.call_as(&staff, "change_entitlement", &[("entitlement", &ent), ("action", "suspend"), ("reason", " ")]).await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST, "a reason is required");
+    let r = app.call_as(&staff, "change_entitlement", &[("entitlement", &ent), ("action", "suspend"), ("reason", "Payment overdue")]).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(check(&app, "dashboards").await["code"], "suspended");
+    let e = &json(app.call_as(&ada, "list_entitlements", &[]).await).await[0];
+    assert_eq!((e["status"].as_str(), e["status_reason"].as_str()), (Some("suspended"), Some("Payment overdue")));
+    let r = app.call_as(&staff, "change_entitlement", &[("entitlement", &ent), ("action", "suspend"), ("reason", "again")]).await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST, "suspended already");
+    let r = app.call_as(&staff, "change_entitlement", &[("entitlement", &ent), ("action", "resume"), ("reason", "Paid")]).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(check(&app, "dashboards").await["code"], "ok");
+
+    // Globex's trial, ten days left, gets seven more.
+    let grace = app.client_for("grace@globex.example").await;
+    let g = json(app.call_as(&grace, "list_entitlements", &[]).await).await[0].clone();
+    let gid = g["id"].to_string();
+    let r = app.call_as(&staff, "change_entitlement", &[("entitlement", &gid), ("action", "extend_trial"), ("days", "7"), ("reason", "Evaluation")]).await;
+    assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap_or_default());
+    let g2 = json(app.call_as(&grace, "list_entitlements", &[]).await).await[0].clone();
+    assert_eq!(g2["days_left"], 17);
+    let r = app.call_as(&staff, "change_entitlement", &[("entitlement", &ent), ("action", "extend_trial"), ("days", "7"), ("reason", "x")]).await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST, "Initech is not on a trial");
+
+    for email in ["ada@initech.example", "sales@tessera.example"] {
+        let client = app.client_for(email).await;
+        let r = app.call_as(&client, "change_entitlement", &[("entitlement", &ent), ("action", "suspend"), ("reason", "mine")]).await;
+        assert_eq!(r.status(), StatusCode::FORBIDDEN, "{email}");
+    }
+    assert_eq!(check(&app, "dashboards").await["code"], "ok");
+}

@@ -17,12 +17,16 @@ pub fn EntitlementsPage() -> impl IntoView {
     }
 }
 
-/// The entitlements of `customer` (a slug; `None` for the user's own organisation).
+/// The entitlements of `customer` (a slug; `None` for the user's own organisation),
+/// read again whenever `version` moves (after a change made on the same page).
 #[component]
-pub fn EntitlementsOf(customer: Option<String>) -> impl IntoView {
+pub fn EntitlementsOf(customer: Option<String>, #[prop(optional, into)] version: Option<Signal<usize>>) -> impl IntoView {
     let auth = expect_context::<Auth>();
     let customer = StoredValue::new(customer);
-    let entitlements = Resource::new(move || customer.get_value(), list_entitlements);
+    let entitlements = Resource::new(
+        move || (customer.get_value(), version.map(|v| v.get())),
+        |(customer, _)| list_entitlements(customer),
+    );
     let read_only = move || {
         auth.user.get().and_then(Result::ok).flatten().is_some_and(|u| u.role == crate::auth::Role::CustomerMember)
     };

@@ -40,14 +40,17 @@ pub fn InstancesPage() -> impl IntoView {
                                     view! { <p class="notice">"No instances are running."</p> }.into_any()
                                 } else {
                                     view! {
-                                        <table class="table instances">
-                                            <thead><tr>
-                                                <th scope="col">"Name"</th><th scope="col">"Fingerprint"</th><th scope="col">"Product"</th>
-                                                <th scope="col">"First seen"</th><th scope="col">"Last heartbeat"</th><th scope="col">"Status"</th>
-                                                <th scope="col"><span class="visually-hidden">"Actions"</span></th>
-                                            </tr></thead>
-                                            <tbody>{v.instances.into_iter().map(|i| view! { <InstanceRow i now deactivate/> }).collect_view()}</tbody>
-                                        </table>
+                                        // Scrolls by itself on a narrow screen instead of widening the page.
+                                        <div class="table-scroll" role="region" aria-label="Running instances" tabindex="0">
+                                            <table class="table instances">
+                                                <thead><tr>
+                                                    <th scope="col">"Name"</th><th scope="col">"Fingerprint"</th><th scope="col">"Product"</th>
+                                                    <th scope="col">"First seen"</th><th scope="col">"Last heartbeat"</th><th scope="col">"Status"</th>
+                                                    <th scope="col"><span class="visually-hidden">"Actions"</span></th>
+                                                </tr></thead>
+                                                <tbody>{v.instances.into_iter().map(|i| view! { <InstanceRow i now deactivate/> }).collect_view()}</tbody>
+                                            </table>
+                                        </div>
                                     }.into_any()
                                 }}
                             }.into_any()
@@ -60,6 +63,8 @@ pub fn InstancesPage() -> impl IntoView {
     }
 }
 
+/// One instance: who it is, when it was first and last seen, whether it holds a slot, and
+/// the form that deactivates it.
 #[component]
 fn InstanceRow(i: InstanceView, now: i64, deactivate: ServerAction<DeactivateInstance>) -> impl IntoView {
     let name = i.name.clone().unwrap_or_else(|| "(unnamed)".to_owned());

@@ -41,6 +41,7 @@ pub fn UsagePage() -> impl IntoView {
     }
 }
 
+/// One entitlement's metered features, then its seats and instances over the window.
 #[component]
 fn EntitlementSection(e: EntitlementUsage) -> impl IntoView {
     let seats_rows: Vec<(String, String)> = e.capacity.iter().map(|d| (date(d.day), thousands(d.seats))).collect();
@@ -56,6 +57,7 @@ fn EntitlementSection(e: EntitlementUsage) -> impl IntoView {
                     title="Seats used".to_owned()
                     figure=format!("{} of {} seats in use today", seats_now, e.seats_cap)
                     svg=e.seats_chart
+                    caption="Seats held at each day's busiest moment (line) against the plan's seats (dashed)."
                     columns=("Day", "Seats used")
                     rows=seats_rows
                 />
@@ -63,6 +65,7 @@ fn EntitlementSection(e: EntitlementUsage) -> impl IntoView {
                     title="Active instances".to_owned()
                     figure=format!("{} of {} instances active today", instances_now, e.instances_cap)
                     svg=e.instances_chart
+                    caption="Instances live at each day's busiest moment (line) against the plan's cap (dashed)."
                     columns=("Day", "Active instances")
                     rows=instance_rows
                 />
@@ -71,6 +74,8 @@ fn EntitlementSection(e: EntitlementUsage) -> impl IntoView {
     }
 }
 
+/// One metered feature: used and remaining this period, the chart, and the same numbers
+/// per day as a table.
 #[component]
 fn MeteredFeature(f: FeatureUsage) -> impl IntoView {
     let unit = f.unit.clone().unwrap_or_else(|| "units".to_owned());
@@ -113,9 +118,18 @@ fn MeteredFeature(f: FeatureUsage) -> impl IntoView {
     }
 }
 
+/// A capacity chart (seats or instances): today's figure, the chart with `caption` under
+/// it, and the same numbers per day as a table.
 #[component]
-fn ChartBlock(title: String, figure: String, svg: String, columns: (&'static str, &'static str), rows: Vec<(String, String)>) -> impl IntoView {
-    let caption = format!("{title} per day");
+fn ChartBlock(
+    title: String,
+    figure: String,
+    svg: String,
+    caption: &'static str,
+    columns: (&'static str, &'static str),
+    rows: Vec<(String, String)>,
+) -> impl IntoView {
+    let table_caption = format!("{title} per day");
     let heading = title.clone();
     view! {
         <article class="metered card" aria-label=title>
@@ -123,11 +137,12 @@ fn ChartBlock(title: String, figure: String, svg: String, columns: (&'static str
             <p class="figures"><span class="used">{figure}</span></p>
             <figure class="chart">
                 <div inner_html=svg></div>
+                <figcaption>{caption}</figcaption>
             </figure>
             <details class="numbers">
                 <summary>"Show the numbers"</summary>
                 <table class="table compact">
-                    <caption>{caption}</caption>
+                    <caption>{table_caption}</caption>
                     <thead><tr><th scope="col">{columns.0}</th><th scope="col">{columns.1}</th></tr></thead>
                     <tbody>
                         {rows.into_iter().map(|(d, v)| view! { <tr><td>{d}</td><td>{v}</td></tr> }).collect_view()}

@@ -21,7 +21,8 @@ test('staff approve an upgrade and the customer and the API see Business at once
   await expect(page.getByRole('listitem', { name: 'Change plan to Business' })).toContainText('Pending');
 
   // Sam from the vendor's staff approves it with a comment.
-  const staffPage = await (await browser.newContext({ baseURL: new URL(page.url()).origin })).newPage();
+  const staffContext = await browser.newContext({ baseURL: new URL(page.url()).origin });
+  const staffPage = await staffContext.newPage();
   await signInAs(staffPage, 'staff@tessera.example');
   await staffPage.getByRole('link', { name: 'Approvals' }).click();
   await staffPage.getByRole('link', { name: 'Change plan to Business' }).click();
@@ -43,6 +44,7 @@ test('staff approve an upgrade and the customer and the API see Business at once
   const card = page.getByRole('article', { name: 'Acme Analytics entitlement' });
   await expect(card).toContainText('Business plan');
   await expect(card.getByRole('listitem')).toContainText(['Single sign-on', 'Audit log']);
+  await staffContext.close();
 });
 
 test('a rejected request shows its comment to the customer and changes nothing', async ({ page, browser }) => {
@@ -52,7 +54,8 @@ test('a rejected request shows its comment to the customer and changes nothing',
   await page.getByRole('button', { name: 'Send request' }).click();
   await expect(page.getByRole('listitem', { name: '5 more seats' })).toContainText('Pending');
 
-  const staff = await (await browser.newContext({ baseURL: new URL(page.url()).origin })).newPage();
+  const staffContext = await browser.newContext({ baseURL: new URL(page.url()).origin });
+  const staff = await staffContext.newPage();
   await signInAs(staff, 'staff@tessera.example');
   await open(staff, '/approvals');
   await staff.getByRole('link', { name: '5 more seats' }).click();
@@ -71,6 +74,7 @@ test('a rejected request shows its comment to the customer and changes nothing',
   await expect(req).toContainText('Not before the renewal, sorry.');
   await open(page, '/entitlements');
   await expect(page.getByRole('article', { name: 'Acme Analytics entitlement' })).toContainText('2 of 10 used');
+  await staffContext.close();
 });
 
 test('approving against an entitlement that changed since asks to confirm the new state', async ({ page, browser }) => {
@@ -84,7 +88,8 @@ test('approving against an entitlement that changed since asks to confirm the ne
     await page.getByRole('button', { name: 'Send request' }).click();
     await expect(page).toHaveURL(/\/requests\?filed=/);
   }
-  const staff = await (await browser.newContext({ baseURL: new URL(page.url()).origin })).newPage();
+  const staffContext = await browser.newContext({ baseURL: new URL(page.url()).origin });
+  const staff = await staffContext.newPage();
   await signInAs(staff, 'staff@tessera.example');
   await open(staff, '/approvals');
   await staff.getByRole('link', { name: '5 more seats' }).click();
@@ -101,4 +106,5 @@ test('approving against an entitlement that changed since asks to confirm the ne
   await staff.getByLabel('I checked the change against the entitlement as it is now').check();
   await staff.getByRole('button', { name: 'Record the decision' }).click();
   await expect(staff.getByRole('status')).toHaveText('Approved: the change applies now.');
+  await staffContext.close();
 });

@@ -61,15 +61,19 @@ test('an invited user sets a password through the link, once, and is signed in',
   await expect(invitee.getByText('Dee Dee')).toBeVisible();
 
   // Used once: the link no longer opens.
-  const stranger = await (await browser.newContext()).newPage();
+  const strangerContext = await browser.newContext();
+  const stranger = await strangerContext.newPage();
   await stranger.goto(link);
   await expect(stranger.getByRole('alert')).toContainText('has been used or has expired');
 
   // And the new password signs in.
-  const again = await (await browser.newContext({ baseURL: new URL(link).origin })).newPage();
+  const againContext = await browser.newContext({ baseURL: new URL(link).origin });
+  const again = await againContext.newPage();
   const signIn = new SignInPage(again);
   await signIn.goto();
   await signIn.signIn('dee@initech.example', 'a long passphrase');
   await expect(again).toHaveURL(/\/entitlements$/);
   await context.close();
+  await strangerContext.close();
+  await againContext.close();
 });

@@ -32,6 +32,8 @@ pub fn RenewalsPage() -> impl IntoView {
     }
 }
 
+/// One entitlement's next date, whether it renews by itself, its grace period, what
+/// happens at the end in plain words, and the links to ask for a renewal or a plan change.
 #[component]
 fn RenewalCard(e: EntitlementView) -> impl IntoView {
     let (label, when) = match (e.status, e.next_date()) {

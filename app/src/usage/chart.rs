@@ -83,13 +83,15 @@ fn draw(chart: &Chart, out: &mut String) -> Result<(), Box<dyn std::error::Error
             .margin_right(20)
             .x_label_area_size(30)
             .y_label_area_size(72)
-            .build_cartesian_2d(0..n, 0..y_max)?;
-        // The axis runs to the end of the last day: no label for the day after it.
-        let date_of = |i: &i64| {
-            if *i >= n {
+            .build_cartesian_2d(-0.5..(n as f64 - 0.5), 0..y_max)?;
+        // Day i is centred on x = i: its bar around it, its point of the line on it. Only
+        // whole positions inside the window get a date.
+        let date_of = |x: &f64| {
+            let i = x.round();
+            if (x - i).abs() > 0.01 || i < 0.0 || i >= n as f64 {
                 return String::new();
             }
-            chrono::DateTime::from_timestamp(first + i * DAY, 0).map(|t| t.format("%b %-d").to_string()).unwrap_or_default()
+            chrono::DateTime::from_timestamp(first + i as i64 * DAY, 0).map(|t| t.format("%b %-d").to_string()).unwrap_or_default()
         };
         let value_of = |v: &i64| thousands(*v);
         cc.configure_mesh()
@@ -107,19 +109,18 @@ fn draw(chart: &Chart, out: &mut String) -> Result<(), Box<dyn std::error::Error
             .draw()?;
 
         cc.draw_series(chart.bars.iter().map(|d| {
-            let i = index(d.day);
-            let mut bar = Rectangle::new([(i, 0), (i + 1, clamp(d.value))], BRAND_SOFT.filled());
-            bar.set_margin(0, 0, 1, 1);
-            bar
+            let x = index(d.day) as f64;
+            Rectangle::new([(x - 0.42, 0), (x + 0.42, clamp(d.value))], BRAND_SOFT.filled())
         }))?;
         if !chart.line.is_empty() {
-            cc.draw_series(LineSeries::new(chart.line.iter().map(|d| (index(d.day), clamp(d.value))), BRAND.stroke_width(2)))?;
+            cc.draw_series(LineSeries::new(chart.line.iter().map(|d| (index(d.day) as f64, clamp(d.value))), BRAND.stroke_width(2)))?;
         }
         if let Some((limit, text)) = chart.limit {
             let limit = clamp(limit);
-            cc.draw_series(DashedLineSeries::new([(0, limit), (n, limit)], 6, 4, WARN.stroke_width(2)))?;
+            let (left, right) = (-0.5, n as f64 - 0.5);
+            cc.draw_series(DashedLineSeries::new([(left, limit), (right, limit)], 6, 4, WARN.stroke_width(2)))?;
             let style = (FONT, FONT_SIZE).into_font().color(&WARN).pos(Pos::new(HPos::Right, VPos::Bottom));
-            cc.draw_series(std::iter::once(Text::new(text.to_owned(), (n, limit), style)))?;
+            cc.draw_series(std::iter::once(Text::new(text.to_owned(), (right, limit), style)))?;
         }
         root.present()?;
     }

@@ -7,10 +7,11 @@ use leptos_router::{path, SsrMode};
 
 use crate::approvals::pages::{ApprovalsPage, RequestDetailPage};
 use crate::audit::pages::AuditPage;
-use crate::demo::pages::DemoPage;
 use crate::auth::pages::{HomePage, SignInPage};
+use crate::catalog::pages::CatalogPage;
 use crate::components::layout::NotFound;
-use crate::customers::pages::{CustomerPage, CustomersPage};
+use crate::customers::pages::{CustomerPage, CustomersPage, ViewAsPage};
+use crate::demo::pages::DemoPage;
 use crate::entitlements::pages::EntitlementsPage;
 use crate::instances::pages::InstancesPage;
 use crate::renewals::pages::RenewalsPage;
@@ -75,6 +76,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/demo") ssr=SsrMode::Async view=DemoPage/>
                     <Route path=path!("/customers") ssr=SsrMode::Async view=CustomersPage/>
                     <Route path=path!("/customers/:slug") ssr=SsrMode::Async view=CustomerPage/>
+                    <Route path=path!("/customers/:slug/portal") ssr=SsrMode::Async view=ViewAsPage/>
+                    <Route path=path!("/catalog") ssr=SsrMode::Async view=CatalogPage/>
                 </Routes>
             </crate::components::layout::AuthProvider>
         </Router>

@@ -49,6 +49,14 @@ impl AppError {
     }
 
     /// The message to show next to `field`, when this error is about that field.
+    /// The form field an `Invalid` error names; `None` for other errors.
+    pub fn for_field_name(&self) -> Option<&str> {
+        match self {
+            AppError::Invalid { field, .. } => Some(field),
+            _ => None,
+        }
+    }
+
     pub fn for_field(&self, field: &str) -> Option<String> {
         match self {
             AppError::Invalid { field: f, message } if f == field => Some(message.clone()),

@@ -8,6 +8,7 @@ pub mod app;
 pub mod approvals;
 pub mod audit;
 pub mod auth;
+pub mod catalog;
 pub mod components;
 pub mod customers;
 pub mod demo;

@@ -49,16 +49,16 @@ test('staff approve an upgrade and the customer and the API see Business at once
 
 test('a rejected request shows its comment to the customer and changes nothing', async ({ page, browser }) => {
   await signInAs(page, 'ada@initech.example');
-  await open(page, '/requests/new?kind=seats&seats=5');
-  await page.getByLabel('Why do you need this?').fill('Five new hires.');
+  await open(page, '/requests/new?kind=seats&seats=8');
+  await page.getByLabel('Why do you need this?').fill('Eight new hires.');
   await page.getByRole('button', { name: 'Send request' }).click();
-  await expect(page.getByRole('listitem', { name: '5 more seats' })).toContainText('Pending');
+  await expect(page.getByRole('listitem', { name: '8 more seats' })).toContainText('Pending');
 
   const staffContext = await browser.newContext({ baseURL: new URL(page.url()).origin });
   const staff = await staffContext.newPage();
   await signInAs(staff, 'staff@tessera.example');
   await open(staff, '/approvals');
-  await staff.getByRole('link', { name: '5 more seats' }).click();
+  await staff.getByRole('link', { name: '8 more seats' }).click();
   await staff.getByLabel('Reject').check();
   await staff.getByRole('button', { name: 'Record the decision' }).click();
   await expect(staff.getByText('Say why, in up to 2,000 characters')).toBeVisible();
@@ -69,7 +69,7 @@ test('a rejected request shows its comment to the customer and changes nothing',
   await expect(staff.getByRole('button', { name: 'Record the decision' })).toHaveCount(0);
 
   await open(page, '/requests');
-  const req = page.getByRole('listitem', { name: '5 more seats' });
+  const req = page.getByRole('listitem', { name: '8 more seats' });
   await expect(req).toContainText('Rejected');
   await expect(req).toContainText('Not before the renewal, sorry.');
   await open(page, '/entitlements');
@@ -80,7 +80,7 @@ test('a rejected request shows its comment to the customer and changes nothing',
 test('approving against an entitlement that changed since asks to confirm the new state', async ({ page, browser }) => {
   await signInAs(page, 'ada@initech.example');
   for (const [path, reason] of [
-    ['/requests/new?kind=seats&seats=5', 'Five new hires.'],
+    ['/requests/new?kind=seats&seats=8', 'Eight new hires.'],
     ['/requests/new?kind=addon&addon=api-boost', 'More calls.'],
   ]) {
     await open(page, path);
@@ -92,7 +92,7 @@ test('approving against an entitlement that changed since asks to confirm the ne
   const staff = await staffContext.newPage();
   await signInAs(staff, 'staff@tessera.example');
   await open(staff, '/approvals');
-  await staff.getByRole('link', { name: '5 more seats' }).click();
+  await staff.getByRole('link', { name: '8 more seats' }).click();
   await staff.getByLabel('Comment for the customer').fill('Granted.');
   await staff.getByRole('button', { name: 'Record the decision' }).click();
   await expect(staff.getByRole('status')).toHaveText('Approved: the change applies now.');

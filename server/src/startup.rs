@@ -179,8 +179,12 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", app.config.site_addr))?;
     let addr = listener.local_addr()?;
-    tokio::spawn(app.sessions.clone().continuously_delete_expired(Duration::from_secs(3600)));
-    tokio::spawn(sweep_lapsed_instances(app.state.clone(), Duration::from_secs(60)));
+    tokio::spawn(
+        app.sessions
+            .clone()
+            .continuously_delete_expired(Duration::from_secs(3600)),
+    );
+    tokio::spawn(sweep(app.state.clone(), Duration::from_secs(60)));
     println!("Tessera is serving on http://{addr}");
     if app.config.seed_demo {
         println!("Demo sign-ins (password {}):", seed::DEMO_PASSWORD);
@@ -218,23 +222,37 @@ pub async fn verify_audit(config: &Config) -> anyhow::Result<bool> {
     }
 }
 
-/// Every `every`, deactivates instances whose heartbeat lapsed (each with its audit event,
-/// so the history and the instances page show them gone) and refreshes their customers.
-/// Checks already treat a lapsed instance as gone; this makes it a recorded fact.
-pub async fn sweep_lapsed_instances(state: AppState, every: Duration) {
+/// Every `every`, runs [`sweep_once`].
+pub async fn sweep(state: AppState, every: Duration) {
     let mut tick = tokio::time::interval(every);
     loop {
         tick.tick().await;
-        let ttl = state.enforcer.instance_ttl();
-        match state.store.sweep_lapsed_instances(app::store::now(), ttl).await {
-            Ok(customers) => {
-                for customer in customers {
-                    if let Err(e) = state.enforcer.refresh(customer).await {
-                        tracing::warn!(customer.id = customer, error = %e, "refresh after sweeping instances failed");
-                    }
-                }
-            }
-            Err(e) => tracing::warn!(error = %e, "sweeping lapsed instances failed"),
+        sweep_once(&state, app::store::now()).await;
+    }
+}
+
+/// The periodic chores, as of `now`: deactivates instances whose heartbeat lapsed (each
+/// with its audit event, so the history and the instances page show them gone) and
+/// applies approved changes whose renewal date has come; refreshes the customers they
+/// touched. Checks already treat a lapsed instance as gone; this makes it a recorded fact.
+pub async fn sweep_once(state: &AppState, now: i64) {
+    let ttl = state.enforcer.instance_ttl();
+    let mut touched = match state.store.sweep_lapsed_instances(now, ttl).await {
+        Ok(customers) => customers,
+        Err(e) => {
+            tracing::warn!(error = %e, "sweeping lapsed instances failed");
+            Vec::new()
+        }
+    };
+    match state.store.apply_due_changes(now).await {
+        Ok(customers) => touched.extend(customers),
+        Err(e) => tracing::warn!(error = %e, "applying scheduled changes failed"),
+    }
+    touched.sort_unstable();
+    touched.dedup();
+    for customer in touched {
+        if let Err(e) = state.enforcer.refresh(customer).await {
+            tracing::warn!(customer.id = customer, error = %e, "refresh after the sweep failed");
         }
     }
 }

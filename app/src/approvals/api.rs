@@ -18,20 +18,21 @@ pub async fn list_pending_requests(customer: Option<String>, kind: Option<String
     let customer = customer.as_deref().map(str::trim).filter(|c| !c.is_empty());
     let rows = state.store.list_pending_requests(customer, kind).await.map_err(|e| crate::ssr::internal("list pending", e))?;
     let now = crate::store::now();
-    let mut out = Vec::with_capacity(rows.len());
-    for r in rows {
-        let (view, _) = state.store.find_request(r.id).await.map_err(|e| crate::ssr::internal("find request", e))?;
-        out.push(QueueItem {
-            id: r.id,
-            customer: r.customer,
-            customer_slug: r.customer_slug,
-            kind: r.kind,
+    let out = rows
+        .into_iter()
+        .map(|(view, facts)| QueueItem {
+            id: view.id,
+            customer: facts.customer_name,
+            customer_slug: facts.customer_slug,
+            kind: view.kind,
             summary: view.summary(),
             requested_by: view.requested_by,
-            created_at: r.created_at,
-            overdue: now - r.created_at > super::OVERDUE_DAYS * 86_400,
-        });
-    }
+            created_at: view.created_at,
+            overdue: now - view.created_at > super::OVERDUE_DAYS * 86_400,
+            approvals: view.approvals,
+            approvals_needed: view.approvals_needed,
+        })
+        .collect();
     Ok(out)
 }
 
@@ -68,13 +69,6 @@ pub async fn decide_request(id: i64, decision: String, comment: String, confirm_
     if detail.request.status != crate::requests::RequestStatus::Pending {
         return Err(not_pending(detail.request.status));
     }
-    if approve && detail.request.at_renewal && detail.request.kind != crate::requests::RequestKind::Renewal {
-        // Approving would apply it today; the customer asked for the renewal date.
-        return Err(AppError::invalid(
-            "id",
-            "This change is asked for at the next renewal, and changes cannot be scheduled for a date yet: approving would apply it today. Reject it with a comment, or approve it when the renewal comes.",
-        ));
-    }
     if approve && detail.preview.is_none() {
         // The change must still make sense against the entitlement as it is now.
         return Err(AppError::invalid("id", "This change no longer applies to the entitlement as it is now; reject it with a comment."));
@@ -88,10 +82,20 @@ pub async fn decide_request(id: i64, decision: String, comment: String, confirm_
     match decided {
         Decided::Done => {
             state.enforcer.refresh(customer).await.map_err(|e| crate::ssr::internal("refresh", e))?;
-            Ok(if approve { DecisionOutcome::Approved } else { DecisionOutcome::Rejected })
+            if !approve {
+                return Ok(DecisionOutcome::Rejected);
+            }
+            let (after, _) = state.store.find_request(id).await.map_err(|e| crate::ssr::from_store("Request", e))?;
+            Ok(match after.applies_at.filter(|_| after.scheduled()) {
+                Some(at) => DecisionOutcome::Scheduled { on: crate::store::day_of(at) },
+                None => DecisionOutcome::Approved,
+            })
         }
+        Decided::Recorded { have, needed } => Ok(DecisionOutcome::Recorded { have, needed }),
         Decided::NotPending(status) => Err(not_pending(status)),
         Decided::OwnRequest => Err(AppError::invalid("id", "Someone else must decide on a request you filed.")),
+        Decided::OwnOrganisation => Err(AppError::invalid("id", "Someone outside the customer's organisation must decide on this request.")),
+        Decided::ApprovedAlready => Err(AppError::invalid("id", "You approved this request already; the second approval must come from someone else.")),
         Decided::Moved { requested, current } => Err(AppError::invalid(
             "confirm_version",
             format!("The entitlement changed since this request was made (version {requested}, now {current}). Check the change against it and confirm."),
@@ -121,24 +125,36 @@ mod ssr_approvals {
         let entitlement_facts = state.store.entitlement_facts(request.entitlement_id).await.map_err(|e| from_store("Entitlement", e))?;
         let current_version = entitlement_facts.version;
         let ctx = context(state, entitlement_facts).await?;
-        let plan = facts.target_plan_id.and_then(|p| ctx.plans.iter().find(|x| x.id == p)).map(|p| p.key.clone());
-        let addon = facts.addon_id.and_then(|a| ctx.addons.iter().find(|x| x.id == a)).map(|a| a.key.clone());
-        let preview = ctx.resolve(request.kind, plan.as_deref(), request.seats, addon.as_deref()).ok().map(|r| r.preview);
-        let customer = state
+        let plan = facts
+            .target_plan_id
+            .and_then(|p| ctx.plans.iter().find(|x| x.id == p))
+            .map(|p| p.key.clone());
+        let addon = facts
+            .addon_id
+            .and_then(|a| ctx.addons.iter().find(|x| x.id == a))
+            .map(|a| a.key.clone());
+        let preview = ctx
+            .resolve(
+                request.kind,
+                plan.as_deref(),
+                request.seats,
+                addon.as_deref(),
+            )
+            .ok()
+            .map(|r| r.preview);
+        let approvals = state
             .store
-            .list_customers()
+            .list_request_approvals(id)
             .await
-            .map_err(|e| internal("list customers", e))?
-            .into_iter()
-            .find(|c| c.id == facts.customer_id)
-            .ok_or_else(|| AppError::NotFound("Customer".into()))?;
+            .map_err(|e| internal("list approvals", e))?;
         Ok(super::RequestDetail {
             entitlement: ctx.view,
             preview,
-            customer: customer.name,
-            customer_slug: customer.slug,
+            customer: facts.customer_name,
+            customer_slug: facts.customer_slug,
             filed_version: facts.entitlement_version,
             current_version,
+            approvals,
             request,
         })
     }

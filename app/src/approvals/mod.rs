@@ -23,6 +23,9 @@ pub struct QueueItem {
     /// Unix seconds.
     pub created_at: i64,
     pub overdue: bool,
+    /// Approvals given so far and needed in all (2 when a catalog rule asks for two).
+    pub approvals: i64,
+    pub approvals_needed: i64,
 }
 
 /// A request as the staff decide it: what is asked, what the customer has now, and what
@@ -39,11 +42,23 @@ pub struct RequestDetail {
     /// The entitlement's version when the request was filed, and now.
     pub filed_version: i64,
     pub current_version: i64,
+    /// Who approved so far (name, Unix seconds), when it needs more than one approval.
+    pub approvals: Vec<(String, i64)>,
 }
 
 /// What a decision came to, for the page to say.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum DecisionOutcome {
+    /// Approved and applied now.
     Approved,
+    /// Approved, to apply on the renewal date the customer asked for.
+    Scheduled {
+        on: chrono::NaiveDate,
+    },
+    /// This approval is recorded; the request needs another person's too.
+    Recorded {
+        have: i64,
+        needed: i64,
+    },
     Rejected,
 }

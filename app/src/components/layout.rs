@@ -69,7 +69,15 @@ fn Header(user: CurrentUser) -> impl IntoView {
     let sign_out = ServerAction::<SignOut>::new();
     let org = user.customer.as_ref().map(|c| c.name.clone()).unwrap_or_else(|| "Vendor console".to_owned());
     let nav = match user.role {
-        Role::VendorAdmin | Role::VendorStaff => view! {
+        Role::VendorAdmin => view! {
+            <A href="/customers">"Customers"</A>
+            <A href="/approvals">"Approvals"</A>
+            <A href="/audit">"Audit log"</A>
+            <A href="/tiers">"Plans"</A>
+            <A href="/catalog">"Catalog"</A>
+        }
+        .into_any(),
+        Role::VendorStaff => view! {
             <A href="/customers">"Customers"</A>
             <A href="/approvals">"Approvals"</A>
             <A href="/audit">"Audit log"</A>

@@ -15,3 +15,15 @@ pub struct CustomerSummary {
     /// "Acme Analytics · Team · active", one per entitlement.
     pub entitlements: Vec<String>,
 }
+
+/// A customer just created, with the link its first admin sets a password through
+/// (shown once, to the staff member who made it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreatedCustomer {
+    pub slug: String,
+    pub name: String,
+    pub admin_email: String,
+    /// The path of the invitation link (`/invite/…`).
+    pub path: String,
+    pub expires_on: chrono::NaiveDate,
+}

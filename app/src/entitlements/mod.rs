@@ -91,6 +91,12 @@ pub struct EntitlementView {
 }
 
 impl EntitlementView {
+    /// Seats assigned beyond the cap (after a downgrade or a seat reduction): the ones
+    /// assigned last are held back until the customer admin frees as many.
+    pub fn held_back(&self) -> i64 {
+        (self.seats_used - self.seats_cap).max(0)
+    }
+
     /// The date that matters next: the trial's end on a trial, else renewal, else the end.
     pub fn next_date(&self) -> Option<NaiveDate> {
         match self.status {

@@ -80,6 +80,7 @@ impl Context {
             gained: vec![],
             lost: vec![],
             limits: vec![],
+            held_back: 0,
         };
         let mut resolved = Resolved { target_plan_id: None, addon_id: None, seats: None, preview: preview.clone() };
         match kind {
@@ -104,6 +105,7 @@ impl Context {
                 let instances_to =
                     if current.is_some_and(|c| v.instances_cap == c.instances + extra_instances) { target.instances + extra_instances } else { v.instances_cap };
                 preview.limits = limit_changes(v, seats_to, instances_to, quotas);
+                preview.held_back = (v.seats_used - seats_to).max(0);
                 preview.gained = gained;
                 preview.lost = lost;
                 preview.summary = if target.rank > v.plan_rank {

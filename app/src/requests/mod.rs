@@ -115,9 +115,22 @@ pub struct ChangeRequestView {
     pub comment: Option<String>,
     pub requested_by: String,
     pub decided_by: Option<String>,
+    /// When an approved change applies (its renewal date when scheduled), and when it did.
+    pub applies_at: Option<i64>,
+    pub applied_at: Option<i64>,
+    /// Approvals given so far and needed in all.
+    pub approvals: i64,
+    pub approvals_needed: i64,
 }
 
 impl ChangeRequestView {
+    /// Approved, and waiting for its renewal date to apply.
+    pub fn scheduled(&self) -> bool {
+        self.status == RequestStatus::Approved
+            && self.applied_at.is_none()
+            && self.applies_at.is_some()
+    }
+
     /// One line saying what is asked for: "Change plan to Business", "5 more seats"…
     pub fn summary(&self) -> String {
         let what = match self.kind {
@@ -164,6 +177,8 @@ pub struct ChangePreview {
     pub gained: Vec<FeatureGrant>,
     pub lost: Vec<FeatureGrant>,
     pub limits: Vec<LimitChange>,
+    /// Seats assigned beyond the new cap: the ones assigned last would be held back.
+    pub held_back: i64,
 }
 
 /// A plan or add-on the request form offers.

@@ -43,6 +43,7 @@ pub async fn get_seats(entitlement: i64) -> Result<SeatsView, AppError> {
                 name: m.name,
                 role: m.role,
                 seat_since: m.seat_since.map(day_of),
+                held_back: m.seats_before.is_some_and(|n| n >= view.seats_cap),
                 invited: m.invited,
                 invitation_expires_on: m.invitation_expires_at.map(day_of),
             })
@@ -66,8 +67,12 @@ pub async fn invite_user(entitlement: i64, email: String, name: String, admin: O
     if name.is_empty() || name.chars().count() > 120 {
         return Err(AppError::invalid("name", "Enter the person's name (up to 120 characters)."));
     }
-    let role = if admin.is_some() { Role::CustomerAdmin } else { Role::CustomerMember };
-    let (token, hash) = ssr_seats::new_token();
+    let role = if admin.is_some() {
+        Role::CustomerAdmin
+    } else {
+        Role::CustomerMember
+    };
+    let (token, hash) = crate::ssr::new_token();
     let now = crate::store::now();
     let expires_at = now + INVITATION_DAYS * 86_400;
     let actor = crate::store::audit::Actor::user(user.id, &user.email);
@@ -101,7 +106,7 @@ pub async fn invite_user(entitlement: i64, email: String, name: String, admin: O
 #[server(prefix = "/api", endpoint = "reissue_invitation")]
 pub async fn reissue_invitation(entitlement: i64, user: i64) -> Result<Invitation, AppError> {
     let (state, me, customer) = ssr_seats::managed_entitlement(entitlement).await?;
-    let (token, hash) = ssr_seats::new_token();
+    let (token, hash) = crate::ssr::new_token();
     let now = crate::store::now();
     let expires_at = now + INVITATION_DAYS * 86_400;
     let actor = crate::store::audit::Actor::user(me.id, &me.email);
@@ -196,17 +201,6 @@ mod ssr_seats {
             Ok(customer) if auth::may_manage(&user, customer) => Ok((state, user, customer)),
             _ => Err(AppError::Forbidden),
         }
-    }
-
-    /// A fresh invitation token and the hash that is stored of it.
-    pub fn new_token() -> (String, String) {
-        use base64::Engine;
-        use rand::RngCore;
-        let mut bytes = [0u8; 32];
-        rand::rngs::OsRng.fill_bytes(&mut bytes);
-        let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
-        let hash = crate::store::api_keys::hash_api_key(&token);
-        (token, hash)
     }
 
     /// The invitation `token` opens, if it still works.

@@ -18,6 +18,9 @@ pub struct Member {
     pub role: Role,
     /// The day they got a seat of this entitlement; `None` without one.
     pub seat_since: Option<NaiveDate>,
+    /// They hold one of the seats assigned last beyond the cap (after a downgrade or a seat
+    /// reduction): assigned, but not usable until seats are freed.
+    pub held_back: bool,
     /// They have not set a password through their invitation yet.
     pub invited: bool,
     /// When their open invitation link stops working; `None` when none is open.
@@ -42,6 +45,11 @@ impl SeatsView {
     /// Every seat is taken.
     pub fn at_cap(&self) -> bool {
         self.seats_used >= self.seats_cap
+    }
+
+    /// Seats assigned beyond the cap: held back until the admin frees as many.
+    pub fn held_back(&self) -> i64 {
+        (self.seats_used - self.seats_cap).max(0)
     }
 }
 

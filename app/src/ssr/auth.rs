@@ -31,6 +31,27 @@ pub async fn require_user() -> Result<CurrentUser, AppError> {
     current_user().await?.ok_or(AppError::Unauthenticated)
 }
 
+/// A signed-in vendor admin or vendor staff; `Forbidden` for anyone else (sales included).
+pub async fn require_staff() -> Result<CurrentUser, AppError> {
+    use crate::auth::Role;
+    let user = require_user().await?;
+    if matches!(user.role, Role::VendorAdmin | Role::VendorStaff) {
+        Ok(user)
+    } else {
+        Err(AppError::Forbidden)
+    }
+}
+
+/// A signed-in vendor admin; `Forbidden` for anyone else.
+pub async fn require_vendor_admin() -> Result<CurrentUser, AppError> {
+    let user = require_user().await?;
+    if user.role == crate::auth::Role::VendorAdmin {
+        Ok(user)
+    } else {
+        Err(AppError::Forbidden)
+    }
+}
+
 /// A signed-in vendor user (admin, staff or sales); `Forbidden` for customer users.
 pub async fn require_vendor() -> Result<CurrentUser, AppError> {
     let user = require_user().await?;

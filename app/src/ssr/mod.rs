@@ -30,3 +30,14 @@ pub fn from_store(what: &str, err: StoreError) -> AppError {
         other => internal(what, other),
     }
 }
+
+/// A fresh random token for a link (an invitation) and the hash that is stored of it.
+pub fn new_token() -> (String, String) {
+    use base64::Engine;
+    use rand::RngCore;
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+    let hash = crate::store::api_keys::hash_api_key(&token);
+    (token, hash)
+}

@@ -44,7 +44,7 @@ impl TokenSigner {
     /// Loads the keys, creating the first one when there is none.
     pub async fn load(store: &Store) -> Result<TokenSigner, StoreError> {
         if store.list_signing_keys().await?.is_empty() {
-            rotate_in(store).await?;
+            rotate_in(store, &crate::store::audit::Actor::system("keys")).await?;
         }
         let signer = TokenSigner { keys: RwLock::default() };
         signer.reload(store).await?;
@@ -63,9 +63,13 @@ impl TokenSigner {
         Ok(())
     }
 
-    /// Makes a new key the signing one; tokens signed before keep verifying.
-    pub async fn rotate(&self, store: &Store) -> Result<String, StoreError> {
-        let kid = rotate_in(store).await?;
+    /// Makes a new key the signing one, for `actor`; tokens signed before keep verifying.
+    pub async fn rotate(
+        &self,
+        store: &Store,
+        actor: &crate::store::audit::Actor,
+    ) -> Result<String, StoreError> {
+        let kid = rotate_in(store, actor).await?;
         self.reload(store).await?;
         Ok(kid)
     }
@@ -92,18 +96,24 @@ impl TokenSigner {
     }
 }
 
-async fn rotate_in(store: &Store) -> Result<String, StoreError> {
+async fn rotate_in(
+    store: &Store,
+    actor: &crate::store::audit::Actor,
+) -> Result<String, StoreError> {
     let key = SigningKey::generate(&mut rand::rngs::OsRng);
     let now = crate::store::now();
     let kid = format!("k{}-{}", now, &B64.encode(key.verifying_key().to_bytes())[..8]);
     store
-        .add_signing_key(&StoredKey {
-            kid: kid.clone(),
-            secret: B64.encode(key.to_bytes()),
-            public: B64.encode(key.verifying_key().to_bytes()),
-            created_at: now,
-            active: true,
-        })
+        .add_signing_key(
+            actor,
+            &StoredKey {
+                kid: kid.clone(),
+                secret: B64.encode(key.to_bytes()),
+                public: B64.encode(key.verifying_key().to_bytes()),
+                created_at: now,
+                active: true,
+            },
+        )
         .await?;
     Ok(kid)
 }

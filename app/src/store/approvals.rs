@@ -5,16 +5,19 @@
 use sqlx::{Any, Row, Transaction};
 
 use super::audit::{self, Actor, NewAuditEvent};
+use super::requests::RequestFacts;
 use super::{Store, StoreError};
-use crate::requests::{RequestKind, RequestStatus};
+use crate::requests::{ChangeRequestView, RequestKind, RequestStatus};
 
 const DAY: i64 = 86_400;
 
 /// How a decision went.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Decided {
-    /// Applied (approved) or recorded (rejected).
+    /// Applied or scheduled for the renewal date (approved), or recorded (rejected).
     Done,
+    /// The approval was recorded; the request needs `needed` approvals and has `have`.
+    Recorded { have: i64, needed: i64 },
     /// The request is not pending any more (decided or withdrawn): nothing changed.
     NotPending(RequestStatus),
     /// The entitlement changed since the request was made (its version moved from the
@@ -22,23 +25,32 @@ pub enum Decided {
     Moved { requested: i64, current: i64 },
     /// Staff may not decide on a request they filed themselves.
     OwnRequest,
+    /// Nobody decides on a request that concerns their own organisation.
+    OwnOrganisation,
+    /// This person approved already; the second approval must come from someone else.
+    ApprovedAlready,
 }
 
-/// A request as the approval queue lists it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct QueueRow {
+/// A pending request as a decision reads it.
+pub(super) struct Claimed {
     pub id: i64,
-    pub customer: String,
-    pub customer_slug: String,
+    pub customer_id: i64,
+    pub entitlement_id: i64,
     pub kind: RequestKind,
-    pub created_at: i64,
+    pub target_plan_id: Option<i64>,
+    pub seats: Option<i64>,
+    pub addon_id: Option<i64>,
+    pub at_renewal: bool,
 }
 
 impl Store {
-    /// Decides pending request `id`: approve (apply the change) or reject, with `comment`.
+    /// Decides pending request `id`: approve (apply the change, or schedule it for the
+    /// renewal date when it was asked for at renewal) or reject, with `comment`.
     /// `confirm_version` must name the entitlement's current version when it moved since
-    /// the request was filed. One transaction: the request's status, the entitlement's
-    /// change and version, and the audit event. `NotFound` for an unknown request.
+    /// the request was filed. A request that needs two approvals records the first and
+    /// waits for another person's. One transaction: the request's status, the
+    /// entitlement's change and version, and the audit event. `NotFound` for an unknown
+    /// request.
     pub async fn decide_request(
         &self,
         actor: &Actor,
@@ -51,12 +63,18 @@ impl Store {
         let _turn = self.write_turn().await;
         let mut tx = self.pool().begin().await?;
         // Claiming the request first locks it: a second decision waits, then sees it decided.
-        let claimed = sqlx::query("UPDATE change_requests SET updated_at = $2 WHERE id = $1 RETURNING status, customer_id, entitlement_id, kind, target_plan_id, seats, addon_id, entitlement_version, requested_by")
-            .bind(id)
-            .bind(now)
-            .fetch_optional(&mut *tx)
-            .await?;
-        let Some(claimed) = claimed else { return super::roll_back(tx, Err(StoreError::NotFound)).await };
+        let claimed = sqlx::query(
+            "UPDATE change_requests SET updated_at = $2 WHERE id = $1
+             RETURNING status, customer_id, entitlement_id, kind, target_plan_id, seats, addon_id, entitlement_version, requested_by,
+                       at_renewal, approvals_needed",
+        )
+        .bind(id)
+        .bind(now)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(claimed) = claimed else {
+            return super::roll_back(tx, Err(StoreError::NotFound)).await;
+        };
         let customer: i64 = claimed.try_get("customer_id")?;
         let status: String = claimed.try_get("status")?;
         let status = RequestStatus::parse(&status).unwrap_or(RequestStatus::Withdrawn);
@@ -65,6 +83,16 @@ impl Store {
         }
         if actor.user_id.is_some() && actor.user_id == claimed.try_get::<Option<i64>, _>("requested_by")? {
             return super::roll_back(tx, Ok((Decided::OwnRequest, customer))).await;
+        }
+        if let Some(user) = actor.user_id {
+            let own: Option<i64> =
+                sqlx::query_scalar("SELECT customer_id FROM users WHERE id = $1")
+                    .bind(user)
+                    .fetch_one(&mut *tx)
+                    .await?;
+            if own == Some(customer) {
+                return super::roll_back(tx, Ok((Decided::OwnOrganisation, customer))).await;
+            }
         }
         let entitlement: i64 = claimed.try_get("entitlement_id")?;
         let requested: i64 = claimed.try_get("entitlement_version")?;
@@ -76,72 +104,275 @@ impl Store {
             return super::roll_back(tx, Ok((Decided::Moved { requested, current }, customer))).await;
         }
         let kind: String = claimed.try_get("kind")?;
-        let kind = RequestKind::parse(&kind).ok_or_else(|| StoreError::Db(sqlx::Error::Decode("stored request kind".into())))?;
-        let before = if approve { Some(entitlement_state(&mut tx, entitlement).await?) } else { None };
-        if approve {
-            apply(
+        let request = Claimed {
+            id,
+            customer_id: customer,
+            entitlement_id: entitlement,
+            kind: RequestKind::parse(&kind)
+                .ok_or_else(|| StoreError::Db(sqlx::Error::Decode("stored request kind".into())))?,
+            target_plan_id: claimed.try_get("target_plan_id")?,
+            seats: claimed.try_get("seats")?,
+            addon_id: claimed.try_get("addon_id")?,
+            at_renewal: super::flag(&claimed, "at_renewal")?,
+        };
+        if !approve {
+            set_status(
                 &mut tx,
-                entitlement,
-                kind,
-                claimed.try_get("target_plan_id")?,
-                claimed.try_get("seats")?,
-                claimed.try_get("addon_id")?,
+                id,
+                RequestStatus::Rejected,
+                actor.user_id,
+                comment,
                 now,
             )
             .await?;
-            super::usage_history::record_day(&mut tx, entitlement, now).await?;
-        }
-        let new_status = if approve { RequestStatus::Approved } else { RequestStatus::Rejected };
-        sqlx::query("UPDATE change_requests SET status = $2, decided_by = $3, decided_at = $4, comment = $5 WHERE id = $1")
-            .bind(id)
-            .bind(new_status.as_str())
-            .bind(actor.user_id)
-            .bind(now)
-            .bind(comment)
-            .execute(&mut *tx)
+            audit::record(
+                &mut tx,
+                NewAuditEvent {
+                    actor,
+                    customer_id: Some(customer),
+                    kind: "request.rejected",
+                    subject: format!("request:{id}"),
+                    before: Some(serde_json::json!({ "status": "pending" })),
+                    after: Some(serde_json::json!({ "status": "rejected", "comment": comment })),
+                },
+                now,
+            )
             .await?;
-        let after = if approve { Some(entitlement_state(&mut tx, entitlement).await?) } else { None };
-        audit::record(
-            &mut tx,
-            NewAuditEvent {
-                actor,
-                customer_id: Some(customer),
-                kind: if approve { "request.approved" } else { "request.rejected" },
-                subject: format!("request:{id}"),
-                before: Some(serde_json::json!({ "status": "pending", "entitlement": before })),
-                after: Some(serde_json::json!({ "status": new_status.as_str(), "comment": comment, "entitlement": after })),
-            },
-            now,
-        )
-        .await?;
+            tx.commit().await?;
+            return Ok((Decided::Done, customer));
+        }
+        let needed: i64 = claimed.try_get("approvals_needed")?;
+        if let Some(user) = actor.user_id {
+            let given = sqlx::query("INSERT INTO request_approvals (request_id, user_id, comment, at) VALUES ($1, $2, $3, $4)")
+                .bind(id)
+                .bind(user)
+                .bind(comment)
+                .bind(now)
+                .execute(&mut *tx)
+                .await;
+            match given.map_err(StoreError::from) {
+                Ok(_) => {}
+                Err(StoreError::Conflict { .. }) => {
+                    return super::roll_back(tx, Ok((Decided::ApprovedAlready, customer))).await
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        let have: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM request_approvals WHERE request_id = $1")
+                .bind(id)
+                .fetch_one(&mut *tx)
+                .await?;
+        if have < needed {
+            audit::record(
+                &mut tx,
+                NewAuditEvent {
+                    actor,
+                    customer_id: Some(customer),
+                    kind: "request.approval_recorded",
+                    subject: format!("request:{id}"),
+                    before: Some(serde_json::json!({ "status": "pending", "approvals": have - 1 })),
+                    after: Some(serde_json::json!({ "status": "pending", "approvals": have, "needed": needed, "comment": comment })),
+                },
+                now,
+            )
+            .await?;
+            tx.commit().await?;
+            return Ok((Decided::Recorded { have, needed }, customer));
+        }
+        approve_in(&mut tx, actor, &request, comment, "request.approved", now).await?;
         tx.commit().await?;
         Ok((Decided::Done, customer))
     }
 
     /// Pending requests, oldest first, optionally of one customer (slug) and kind.
-    pub async fn list_pending_requests(&self, customer: Option<&str>, kind: Option<RequestKind>) -> Result<Vec<QueueRow>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT r.id, c.name, c.slug, r.kind, r.created_at FROM change_requests r JOIN customers c ON c.id = r.customer_id
-             WHERE r.status = 'pending' AND ($1 = '' OR c.slug = $1) AND ($2 = '' OR r.kind = $2)
-             ORDER BY r.created_at, r.id",
-        )
-        .bind(customer.unwrap_or(""))
-        .bind(kind.map(RequestKind::as_str).unwrap_or(""))
-        .fetch_all(self.pool())
-        .await?;
+    pub async fn list_pending_requests(
+        &self,
+        customer: Option<&str>,
+        kind: Option<RequestKind>,
+    ) -> Result<Vec<(ChangeRequestView, RequestFacts)>, StoreError> {
+        let sql = format!(
+            "{} WHERE r.status = 'pending' AND ($1 = '' OR c.slug = $1) AND ($2 = '' OR r.kind = $2) ORDER BY r.created_at, r.id",
+            super::requests::REQUEST_SELECT
+        );
+        let rows = sqlx::query(&sql)
+            .bind(customer.unwrap_or(""))
+            .bind(kind.map(RequestKind::as_str).unwrap_or(""))
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter().map(super::requests::request_view).collect()
+    }
+
+    /// Who approved request `id` so far: (name, when), oldest first.
+    pub async fn list_request_approvals(&self, id: i64) -> Result<Vec<(String, i64)>, StoreError> {
+        let rows = sqlx::query("SELECT u.name, ra.at FROM request_approvals ra JOIN users u ON u.id = ra.user_id WHERE ra.request_id = $1 ORDER BY ra.at, u.id")
+            .bind(id)
+            .fetch_all(self.pool())
+            .await?;
         rows.iter()
-            .map(|r| {
-                let kind: String = r.try_get("kind")?;
-                Ok(QueueRow {
-                    id: r.try_get("id")?,
-                    customer: r.try_get("name")?,
-                    customer_slug: r.try_get("slug")?,
-                    kind: RequestKind::parse(&kind).ok_or_else(|| StoreError::Db(sqlx::Error::Decode("stored request kind".into())))?,
-                    created_at: r.try_get("created_at")?,
-                })
-            })
+            .map(|r| Ok((r.try_get("name")?, r.try_get("at")?)))
             .collect()
     }
+
+    /// Applies every approved change whose renewal date has come, each in its own
+    /// transaction with its audit event; returns the customers whose entitlements changed.
+    pub async fn apply_due_changes(&self, now: i64) -> Result<Vec<i64>, StoreError> {
+        let due: Vec<i64> = sqlx::query_scalar(
+            "SELECT id FROM change_requests WHERE status = 'approved' AND applied_at IS NULL AND applies_at IS NOT NULL AND applies_at <= $1
+             ORDER BY applies_at, id",
+        )
+        .bind(now)
+        .fetch_all(self.pool())
+        .await?;
+        let actor = Actor::system("schedule");
+        let mut customers = Vec::new();
+        for id in due {
+            let _turn = self.write_turn().await;
+            let mut tx = self.pool().begin().await?;
+            // Claimed by the update: a second replica sweeping at once finds nothing to do.
+            let row = sqlx::query(
+                "UPDATE change_requests SET applied_at = $2, updated_at = $2 WHERE id = $1 AND applied_at IS NULL
+                 RETURNING customer_id, entitlement_id, kind, target_plan_id, seats, addon_id",
+            )
+            .bind(id)
+            .bind(now)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let Some(row) = row else {
+                super::roll_back(tx, Ok(())).await?;
+                continue;
+            };
+            let kind: String = row.try_get("kind")?;
+            let Some(kind) = RequestKind::parse(&kind) else {
+                super::roll_back(tx, Ok(())).await?;
+                continue;
+            };
+            let entitlement: i64 = row.try_get("entitlement_id")?;
+            let customer: i64 = row.try_get("customer_id")?;
+            let before = entitlement_state(&mut tx, entitlement).await?;
+            apply(
+                &mut tx,
+                entitlement,
+                kind,
+                row.try_get("target_plan_id")?,
+                row.try_get("seats")?,
+                row.try_get("addon_id")?,
+                now,
+            )
+            .await?;
+            super::usage_history::record_day(&mut tx, entitlement, now).await?;
+            let after = entitlement_state(&mut tx, entitlement).await?;
+            audit::record(
+                &mut tx,
+                NewAuditEvent {
+                    actor: &actor,
+                    customer_id: Some(customer),
+                    kind: "request.applied",
+                    subject: format!("request:{id}"),
+                    before: Some(serde_json::json!({ "entitlement": before })),
+                    after: Some(serde_json::json!({ "entitlement": after })),
+                },
+                now,
+            )
+            .await?;
+            tx.commit().await?;
+            if !customers.contains(&customer) {
+                customers.push(customer);
+            }
+        }
+        Ok(customers)
+    }
+}
+
+async fn set_status(
+    tx: &mut Transaction<'_, Any>,
+    id: i64,
+    status: RequestStatus,
+    by: Option<i64>,
+    comment: &str,
+    now: i64,
+) -> Result<(), StoreError> {
+    sqlx::query("UPDATE change_requests SET status = $2, decided_by = $3, decided_at = $4, comment = $5 WHERE id = $1")
+        .bind(id)
+        .bind(status.as_str())
+        .bind(by)
+        .bind(now)
+        .bind(comment)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// Approves `request` inside `tx`: applies its change now, or, when it was asked for at
+/// renewal, schedules it for the entitlement's renewal (or end) date; sets its status and
+/// records the audit event of `kind` (`request.approved`, `request.auto_approved`).
+pub(super) async fn approve_in(
+    tx: &mut Transaction<'_, Any>,
+    actor: &Actor,
+    request: &Claimed,
+    comment: &str,
+    kind: &str,
+    now: i64,
+) -> Result<(), StoreError> {
+    let entitlement = request.entitlement_id;
+    let applies_at: Option<i64> = if request.at_renewal && request.kind != RequestKind::Renewal {
+        sqlx::query_scalar(
+            "SELECT COALESCE(renews_at, ends_at, trial_ends_at) FROM entitlements WHERE id = $1",
+        )
+        .bind(entitlement)
+        .fetch_one(&mut **tx)
+        .await?
+    } else {
+        None
+    };
+    let scheduled = applies_at.is_some_and(|at| at > now);
+    let before = entitlement_state(tx, entitlement).await?;
+    if !scheduled {
+        apply(
+            tx,
+            entitlement,
+            request.kind,
+            request.target_plan_id,
+            request.seats,
+            request.addon_id,
+            now,
+        )
+        .await?;
+        super::usage_history::record_day(tx, entitlement, now).await?;
+    }
+    set_status(
+        tx,
+        request.id,
+        RequestStatus::Approved,
+        actor.user_id,
+        comment,
+        now,
+    )
+    .await?;
+    sqlx::query("UPDATE change_requests SET applies_at = $2, applied_at = $3 WHERE id = $1")
+        .bind(request.id)
+        .bind(applies_at.filter(|_| scheduled).unwrap_or(now))
+        .bind((!scheduled).then_some(now))
+        .execute(&mut **tx)
+        .await?;
+    let after = entitlement_state(tx, entitlement).await?;
+    audit::record(
+        tx,
+        NewAuditEvent {
+            actor,
+            customer_id: Some(request.customer_id),
+            kind,
+            subject: format!("request:{}", request.id),
+            before: Some(serde_json::json!({ "status": "pending", "entitlement": before })),
+            after: Some(serde_json::json!({
+                "status": "approved", "comment": comment, "entitlement": after,
+                "applies_at": applies_at.filter(|_| scheduled),
+            })),
+        },
+        now,
+    )
+    .await?;
+    Ok(())
 }
 
 /// What an approval changes, as the audit event records it before and after.

@@ -144,8 +144,13 @@ pub async fn create_addon(tx: &mut Transaction<'_, Any>, product_id: i64, a: &Ne
 }
 
 /// Adds add-on `addon_id` to entitlement `entitlement_id`; `Conflict` when it has it.
-pub async fn add_addon(tx: &mut Transaction<'_, Any>, entitlement_id: i64, addon_id: i64, at: i64) -> Result<(), StoreError> {
-    sqlx::query("INSERT INTO entitlement_addons (entitlement_id, addon_id, added_at) VALUES ($1, $2, $3)")
+pub async fn add_addon(
+    tx: &mut Transaction<'_, Any>,
+    entitlement_id: i64,
+    addon_id: i64,
+    at: i64,
+) -> Result<(), StoreError> {
+    sqlx::query("INSERT INTO entitlement_addons (entitlement_id, addon_id, added_at) VALUES ($1, $2, $3) ON CONFLICT (entitlement_id, addon_id) DO NOTHING")
         .bind(entitlement_id)
         .bind(addon_id)
         .bind(at)
@@ -276,6 +281,9 @@ pub struct PlanRow {
     pub rank: i64,
     pub seats: i64,
     pub instances: i64,
+    pub version: i64,
+    pub trial_days: i64,
+    pub grace_days: i64,
     pub features: Vec<GrantedFeature>,
 }
 
@@ -300,7 +308,7 @@ impl super::Store {
     /// The newest version of every plan of `product_id`, by rank, with its features.
     pub async fn list_plans(&self, product_id: i64) -> Result<Vec<PlanRow>, StoreError> {
         let plans = sqlx::query(
-            "SELECT id, key, name, rank, seats, instances FROM plans p
+            "SELECT id, key, name, rank, seats, instances, version, trial_days, grace_days FROM plans p
              WHERE product_id = $1 AND version = (SELECT MAX(version) FROM plans q WHERE q.product_id = p.product_id AND q.key = p.key)
              ORDER BY rank, id",
         )
@@ -325,6 +333,9 @@ impl super::Store {
                 rank: p.try_get("rank")?,
                 seats: p.try_get("seats")?,
                 instances: p.try_get("instances")?,
+                version: p.try_get("version")?,
+                trial_days: p.try_get("trial_days")?,
+                grace_days: p.try_get("grace_days")?,
                 features: features_of(&features, "plan_id", id)?,
             });
         }

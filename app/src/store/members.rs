@@ -17,6 +17,9 @@ pub struct MemberRow {
     pub role: Role,
     /// When they got a seat of the entitlement asked about; `None` without one.
     pub seat_since: Option<i64>,
+    /// How many seats of the entitlement were assigned before theirs (ties by seat id);
+    /// `None` without a seat. Seats at or past the cap in this order are held back.
+    pub seats_before: Option<i64>,
     /// True until they have set a password through their invitation.
     pub invited: bool,
     /// The newest open invitation's expiry, if one is open.
@@ -53,6 +56,9 @@ impl Store {
     pub async fn list_members(&self, customer_id: i64, entitlement_id: i64, now: i64) -> Result<Vec<MemberRow>, StoreError> {
         let rows = sqlx::query(
             "SELECT u.id, u.email, u.name, u.role, s.assigned_at,
+                    CASE WHEN s.id IS NULL THEN NULL ELSE
+                      (SELECT COUNT(*) FROM seats o WHERE o.entitlement_id = s.entitlement_id
+                        AND (o.assigned_at < s.assigned_at OR (o.assigned_at = s.assigned_at AND o.id < s.id))) END AS seats_before,
                     CASE WHEN u.password_hash IS NULL THEN 1 ELSE 0 END AS invited,
                     (SELECT MAX(i.expires_at) FROM invitations i
                       WHERE i.user_id = u.id AND i.accepted_at IS NULL AND i.revoked_at IS NULL AND i.expires_at > $3) AS invitation_expires_at
@@ -74,6 +80,7 @@ impl Store {
                     name: r.try_get("name")?,
                     role: Role::parse(&role).ok_or_else(|| StoreError::Db(sqlx::Error::Decode("stored role".into())))?,
                     seat_since: r.try_get("assigned_at")?,
+                    seats_before: r.try_get("seats_before")?,
                     invited: super::flag(r, "invited")?,
                     invitation_expires_at: r.try_get("invitation_expires_at")?,
                 })
@@ -282,7 +289,7 @@ impl Store {
 }
 
 /// Revokes the open invitations of `user_id` and adds a new one.
-async fn insert_invitation(
+pub(super) async fn insert_invitation(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     customer_id: i64,
     user_id: i64,

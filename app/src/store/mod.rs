@@ -5,12 +5,15 @@ pub mod api_keys;
 pub mod approvals;
 pub mod audit;
 pub mod catalog;
+pub mod catalog_admin;
+pub mod console;
 pub mod customers;
 pub mod demo;
 pub mod entitlements;
 pub mod instances;
 pub mod members;
 pub mod requests;
+pub mod rules;
 pub mod seats;
 pub mod seed;
 pub mod signing_keys;
@@ -197,6 +200,8 @@ pub(crate) fn flag(row: &AnyRow, column: &str) -> Result<bool, sqlx::Error> {
     Ok(row.try_get::<i64, _>(column)? != 0)
 }
 
+#[cfg(test)]
+mod console_tests;
 #[cfg(test)]
 mod self_service_tests;
 #[cfg(test)]

@@ -3,8 +3,10 @@
 
 use sqlx::Row;
 
+use super::approvals::Claimed;
 use super::audit::{self, Actor, NewAuditEvent};
 use super::{Store, StoreError};
+use crate::catalog::{route, Ask};
 use crate::requests::{ChangeRequestView, RequestKind, RequestStatus};
 
 /// A request to file.
@@ -60,12 +62,37 @@ impl Store {
     pub async fn file_request(&self, actor: &Actor, r: &NewRequest, now: i64) -> Result<i64, StoreError> {
         let _turn = self.write_turn().await;
         let mut tx = self.pool().begin().await?;
-        let version: i64 = sqlx::query_scalar("SELECT version FROM entitlements WHERE id = $1 AND customer_id = $2")
-            .bind(r.entitlement_id)
-            .bind(r.customer_id)
-            .fetch_optional(&mut *tx)
-            .await?
-            .ok_or(StoreError::NotFound)?;
+        let row = sqlx::query(
+            "SELECT e.version, e.product_id, pl.key AS plan_key, pl.rank FROM entitlements e JOIN plans pl ON pl.id = e.plan_id
+             WHERE e.id = $1 AND e.customer_id = $2",
+        )
+        .bind(r.entitlement_id)
+        .bind(r.customer_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(row) = row else {
+            return super::roll_back(tx, Err(StoreError::NotFound)).await;
+        };
+        let version: i64 = row.try_get("version")?;
+        let plan_key: String = row.try_get("plan_key")?;
+        let rank: i64 = row.try_get("rank")?;
+        let target_rank: Option<i64> = match r.target_plan_id {
+            Some(plan) => Some(
+                sqlx::query_scalar("SELECT rank FROM plans WHERE id = $1")
+                    .bind(plan)
+                    .fetch_one(&mut *tx)
+                    .await?,
+            ),
+            None => None,
+        };
+        let rules = super::rules::rules_of(&mut *tx, row.try_get("product_id")?).await?;
+        let ask = Ask {
+            kind: r.kind,
+            plan_key: &plan_key,
+            seats: r.seats,
+            rank_jump: target_rank.map(|t| t - rank),
+        };
+        let (approvals_needed, auto) = route(&rules, &ask);
         let same: Option<i64> = sqlx::query_scalar(
             "SELECT id FROM change_requests
              WHERE entitlement_id = $1 AND kind = $2 AND status = 'pending'
@@ -78,12 +105,18 @@ impl Store {
         .fetch_optional(&mut *tx)
         .await?;
         if same.is_some() {
-            return Err(StoreError::Conflict { constraint: "pending_request".into() });
+            return super::roll_back(
+                tx,
+                Err(StoreError::Conflict {
+                    constraint: "pending_request".into(),
+                }),
+            )
+            .await;
         }
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO change_requests (customer_id, entitlement_id, kind, target_plan_id, seats, addon_id, at_renewal, reason,
-                                          entitlement_version, requested_by, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) RETURNING id",
+                                          entitlement_version, requested_by, created_at, updated_at, approvals_needed)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12) RETURNING id",
         )
         .bind(r.customer_id)
         .bind(r.entitlement_id)
@@ -96,6 +129,7 @@ impl Store {
         .bind(version)
         .bind(r.requested_by)
         .bind(now)
+        .bind(approvals_needed)
         .fetch_one(&mut *tx)
         .await?;
         audit::record(
@@ -109,11 +143,39 @@ impl Store {
                 after: Some(serde_json::json!({
                     "entitlement": r.entitlement_id, "kind": r.kind.as_str(), "plan": r.target_plan_id, "seats": r.seats,
                     "addon": r.addon_id, "at_renewal": r.at_renewal, "reason": r.reason, "version": version,
+                    "approvals_needed": approvals_needed,
                 })),
             },
             now,
         )
         .await?;
+        if let Some(rule) = auto {
+            // A catalog rule approves it: the same approval, audited, with the rule as actor.
+            let request = Claimed {
+                id,
+                customer_id: r.customer_id,
+                entitlement_id: r.entitlement_id,
+                kind: r.kind,
+                target_plan_id: r.target_plan_id,
+                seats: r.seats,
+                addon_id: r.addon_id,
+                at_renewal: r.at_renewal,
+            };
+            let comment = format!(
+                "Approved automatically by a catalog rule: {}.",
+                rule.describe()
+            );
+            let by_rule = Actor::system(&format!("rule:{}", rule.id));
+            super::approvals::approve_in(
+                &mut tx,
+                &by_rule,
+                &request,
+                &comment,
+                "request.auto_approved",
+                now,
+            )
+            .await?;
+        }
         tx.commit().await?;
         Ok(id)
     }
@@ -181,6 +243,8 @@ impl Store {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RequestFacts {
     pub customer_id: i64,
+    pub customer_name: String,
+    pub customer_slug: String,
     pub target_plan_id: Option<i64>,
     pub addon_id: Option<i64>,
     pub requested_by: i64,
@@ -188,10 +252,13 @@ pub struct RequestFacts {
     pub entitlement_version: i64,
 }
 
-const REQUEST_SELECT: &str = "SELECT r.id, r.customer_id, r.entitlement_id, p.name AS product, cur.name AS current_plan, tp.name AS target_plan,
+pub(super) const REQUEST_SELECT: &str = "SELECT r.id, r.customer_id, r.entitlement_id, p.name AS product, cur.name AS current_plan, tp.name AS target_plan,
         r.kind, r.seats, a.name AS addon, r.at_renewal, r.reason, r.status, r.created_at, r.decided_at, r.comment,
-        ru.name AS requested_by, du.name AS decided_by, r.target_plan_id, r.addon_id, r.requested_by AS requested_by_id, r.entitlement_version
+        ru.name AS requested_by, du.name AS decided_by, r.target_plan_id, r.addon_id, r.requested_by AS requested_by_id, r.entitlement_version,
+        r.applies_at, r.applied_at, r.approvals_needed, (SELECT COUNT(*) FROM request_approvals ra WHERE ra.request_id = r.id) AS approvals,
+        c.name AS customer_name, c.slug AS customer_slug
      FROM change_requests r
+     JOIN customers c ON c.id = r.customer_id
      JOIN entitlements e ON e.id = r.entitlement_id
      JOIN products p ON p.id = e.product_id
      JOIN plans cur ON cur.id = e.plan_id
@@ -200,8 +267,11 @@ const REQUEST_SELECT: &str = "SELECT r.id, r.customer_id, r.entitlement_id, p.na
      JOIN users ru ON ru.id = r.requested_by
      LEFT JOIN users du ON du.id = r.decided_by";
 
-fn request_view(r: &sqlx::any::AnyRow) -> Result<(ChangeRequestView, RequestFacts), StoreError> {
-    let bad = |what: &str| StoreError::Db(sqlx::Error::Decode(format!("stored request {what}").into()));
+pub(super) fn request_view(
+    r: &sqlx::any::AnyRow,
+) -> Result<(ChangeRequestView, RequestFacts), StoreError> {
+    let bad =
+        |what: &str| StoreError::Db(sqlx::Error::Decode(format!("stored request {what}").into()));
     let kind: String = r.try_get("kind")?;
     let status: String = r.try_get("status")?;
     let view = ChangeRequestView {
@@ -221,9 +291,15 @@ fn request_view(r: &sqlx::any::AnyRow) -> Result<(ChangeRequestView, RequestFact
         comment: r.try_get("comment")?,
         requested_by: r.try_get("requested_by")?,
         decided_by: r.try_get("decided_by")?,
+        applies_at: r.try_get("applies_at")?,
+        applied_at: r.try_get("applied_at")?,
+        approvals: r.try_get("approvals")?,
+        approvals_needed: r.try_get("approvals_needed")?,
     };
     let facts = RequestFacts {
         customer_id: r.try_get("customer_id")?,
+        customer_name: r.try_get("customer_name")?,
+        customer_slug: r.try_get("customer_slug")?,
         target_plan_id: r.try_get("target_plan_id")?,
         addon_id: r.try_get("addon_id")?,
         requested_by: r.try_get("requested_by_id")?,

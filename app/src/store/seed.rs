@@ -7,8 +7,10 @@ use super::entitlements::{assign_seat, create_entitlement, NewEntitlement};
 use super::users::{create_user, NewUser};
 use super::{Store, StoreError};
 use crate::auth::Role;
+use crate::catalog::{ApprovalRule, RuleEffect};
 use crate::engine::Requirement;
 use crate::entitlements::EntitlementStatus;
+use crate::requests::RequestKind;
 
 /// The password of every demo user.
 pub const DEMO_PASSWORD: &str = "tessera-demo";
@@ -73,6 +75,32 @@ pub async fn seed_demo(store: &Store, password_hashes: &[String], now: i64) -> R
     ];
     for a in &addons {
         catalog::create_addon(&mut tx, product, a, now).await?;
+    }
+
+    // Rules are data: a few more seats on Team need nobody; a jump of two tiers needs two people.
+    let rule = |effect, kind| ApprovalRule {
+        id: 0,
+        product_id: product,
+        effect,
+        kind,
+        plan_key: None,
+        min_seats: None,
+        max_seats: None,
+        min_rank_jump: None,
+    };
+    let rules = [
+        ApprovalRule {
+            plan_key: Some("team".into()),
+            max_seats: Some(5),
+            ..rule(RuleEffect::AutoApprove, RequestKind::Seats)
+        },
+        ApprovalRule {
+            min_rank_jump: Some(2),
+            ..rule(RuleEffect::TwoApprovals, RequestKind::Plan)
+        },
+    ];
+    for r in &rules {
+        super::rules::insert_rule(&mut tx, r, now).await?;
     }
 
     // The demo key lets a vendor try the enforcement API at once; only the seed makes it.

@@ -270,7 +270,7 @@ async fn two_staff_approving_the_same_request_at_once_apply_it_once() {
             entitlement_id: entitlement,
             kind: RequestKind::Seats,
             target_plan_id: None,
-            seats: Some(5),
+            seats: Some(8),
             addon_id: None,
             at_renewal: false,
             reason: "growth".into(),
@@ -290,7 +290,12 @@ async fn two_staff_approving_the_same_request_at_once_apply_it_once() {
             }
         }
         assert_eq!(done, 1, "{}", db.name);
-        assert_eq!(ok(s.list_entitlements(customer, day_of(NOW)).await)[0].seats_cap, 15, "{}: applied once", db.name);
+        assert_eq!(
+            ok(s.list_entitlements(customer, day_of(NOW)).await)[0].seats_cap,
+            18,
+            "{}: applied once",
+            db.name
+        );
         db.drop_db().await;
     }
 }

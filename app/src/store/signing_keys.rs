@@ -37,7 +37,11 @@ impl Store {
     }
 
     /// Stores `key` as the one that signs from now on; earlier keys keep verifying.
-    pub async fn add_signing_key(&self, key: &StoredKey) -> Result<(), StoreError> {
+    pub async fn add_signing_key(
+        &self,
+        actor: &super::audit::Actor,
+        key: &StoredKey,
+    ) -> Result<(), StoreError> {
         let mut tx = self.pool().begin().await?;
         sqlx::query("UPDATE signing_keys SET active = 0 WHERE active = 1").execute(&mut *tx).await?;
         sqlx::query("INSERT INTO signing_keys (kid, secret_key, public_key, created_at, active) VALUES ($1, $2, $3, $4, 1)")
@@ -47,11 +51,10 @@ impl Store {
             .bind(key.created_at)
             .execute(&mut *tx)
             .await?;
-        let actor = super::audit::Actor::system("keys");
         super::audit::record(
             &mut tx,
             super::audit::NewAuditEvent {
-                actor: &actor,
+                actor,
                 customer_id: None,
                 kind: "signing_key.created",
                 subject: format!("signing_key:{}", key.kid),

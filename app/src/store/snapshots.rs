@@ -53,8 +53,11 @@ impl Store {
         );
         let rows = sqlx::query(&sql).bind(customer_id).fetch_all(pool).await?;
         let mut features = super::catalog::entitlement_features(pool, customer_id).await?;
+        // Oldest seat first: when more seats are assigned than the cap allows (after a
+        // downgrade), the ones assigned last are held back.
         let seats = sqlx::query(
-            "SELECT s.entitlement_id, s.user_id FROM seats s JOIN entitlements e ON e.id = s.entitlement_id WHERE e.customer_id = $1",
+            "SELECT s.entitlement_id, s.user_id FROM seats s JOIN entitlements e ON e.id = s.entitlement_id
+             WHERE e.customer_id = $1 ORDER BY s.assigned_at, s.id",
         )
         .bind(customer_id)
         .fetch_all(pool)
@@ -102,6 +105,7 @@ impl Store {
             }
             let status: String = r.try_get("status")?;
             let regions: Option<String> = r.try_get("regions")?;
+            let seats_cap: i64 = r.try_get("seats_cap")?;
             let snapshot = Snapshot {
                 entitlement_id: id,
                 customer_id,
@@ -110,13 +114,14 @@ impl Store {
                 ends_at: r.try_get("ends_at")?,
                 trial_ends_at: r.try_get("trial_ends_at")?,
                 grace_days: r.try_get("grace_days")?,
-                seats_cap: r.try_get("seats_cap")?,
+                seats_cap,
                 instances_cap: r.try_get("instances_cap")?,
                 regions: regions.map(|s| s.split(',').map(|r| r.trim().to_owned()).filter(|r| !r.is_empty()).collect()),
                 features: rules,
                 seat_holders: seats
                     .iter()
                     .filter(|s| s.try_get::<i64, _>("entitlement_id").ok() == Some(id))
+                    .take(usize::try_from(seats_cap).unwrap_or(0))
                     .map(|s| s.try_get("user_id"))
                     .collect::<Result<HashSet<i64>, _>>()?,
                 instances: instances

@@ -65,10 +65,35 @@ async fn a_rejection_changes_nothing_and_a_withdrawn_request_cannot_be_approved(
     let app = spawn_app().await;
     let ada = app.client_for("ada@initech.example").await;
     let staff = app.client_for("staff@tessera.example").await;
-    let id = file(&app, &ada, &[("kind", "seats"), ("seats", "5"), ("reason", "New hires")]).await;
-    let r = app.call_as(&staff, "decide_request", &[("id", &id), ("decision", "reject"), ("comment", "   ")]).await;
-    assert_eq!(r.status(), StatusCode::BAD_REQUEST, "a decision needs a comment");
-    let r = app.call_as(&staff, "decide_request", &[("id", &id), ("decision", "reject"), ("comment", "Not this quarter")]).await;
+    let id = file(
+        &app,
+        &ada,
+        &[("kind", "seats"), ("seats", "8"), ("reason", "New hires")],
+    )
+    .await;
+    let r = app
+        .call_as(
+            &staff,
+            "decide_request",
+            &[("id", &id), ("decision", "reject"), ("comment", "   ")],
+        )
+        .await;
+    assert_eq!(
+        r.status(),
+        StatusCode::BAD_REQUEST,
+        "a decision needs a comment"
+    );
+    let r = app
+        .call_as(
+            &staff,
+            "decide_request",
+            &[
+                ("id", &id),
+                ("decision", "reject"),
+                ("comment", "Not this quarter"),
+            ],
+        )
+        .await;
     assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(json(app.call_as(&ada, "list_entitlements", &[]).await).await[0]["seats_cap"], 10);
     assert_eq!(json(app.call_as(&ada, "list_requests", &[]).await).await[0]["status"], "rejected");
@@ -86,11 +111,38 @@ async fn approving_against_a_changed_entitlement_asks_to_confirm_the_new_state()
     let app = spawn_app().await;
     let ada = app.client_for("ada@initech.example").await;
     let staff = app.client_for("staff@tessera.example").await;
-    let seats = file(&app, &ada, &[("kind", "seats"), ("seats", "5"), ("reason", "New hires")]).await;
-    let addon = file(&app, &ada, &[("kind", "addon"), ("addon", "api-boost"), ("reason", "More calls")]).await;
-    let r = app.call_as(&staff, "decide_request", &[("id", &seats), ("decision", "approve"), ("comment", "Granted")]).await;
+    let seats = file(
+        &app,
+        &ada,
+        &[("kind", "seats"), ("seats", "8"), ("reason", "New hires")],
+    )
+    .await;
+    let addon = file(
+        &app,
+        &ada,
+        &[
+            ("kind", "addon"),
+            ("addon", "api-boost"),
+            ("reason", "More calls"),
+        ],
+    )
+    .await;
+    let r = app
+        .call_as(
+            &staff,
+            "decide_request",
+            &[
+                ("id", &seats),
+                ("decision", "approve"),
+                ("comment", "Granted"),
+            ],
+        )
+        .await;
     assert_eq!(r.status(), StatusCode::OK);
-    assert_eq!(json(app.call_as(&ada, "list_entitlements", &[]).await).await[0]["seats_cap"], 15);
+    assert_eq!(
+        json(app.call_as(&ada, "list_entitlements", &[]).await).await[0]["seats_cap"],
+        18
+    );
 
     // The add-on was asked for against the version before the seats.
     let r = app.call_as(&staff, "decide_request", &[("id", &addon), ("decision", "approve"), ("comment", "Granted")]).await;
@@ -134,16 +186,69 @@ async fn only_vendor_admins_and_staff_see_the_queue_and_decide() {
 }
 
 #[tokio::test]
-async fn a_change_asked_for_at_renewal_is_not_applied_today() {
+async fn a_change_approved_for_the_renewal_waits_for_it_and_then_the_checks_follow() {
     let app = spawn_app().await;
     let ada = app.client_for("ada@initech.example").await;
     let staff = app.client_for("staff@tessera.example").await;
-    let id = file(&app, &ada, &[("kind", "plan"), ("plan", "business"), ("at_renewal", "on"), ("reason", "From next term")]).await;
-    let r = app.call_as(&staff, "decide_request", &[("id", &id), ("decision", "approve"), ("comment", "ok")]).await;
-    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
-    assert!(r.text().await.unwrap_or_default().contains("at the next renewal"));
+    let id = file(
+        &app,
+        &ada,
+        &[
+            ("kind", "plan"),
+            ("plan", "business"),
+            ("at_renewal", "on"),
+            ("reason", "From next term"),
+        ],
+    )
+    .await;
+    let r = app
+        .call_as(
+            &staff,
+            "decide_request",
+            &[
+                ("id", &id),
+                ("decision", "approve"),
+                ("comment", "From the renewal"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        r.status(),
+        StatusCode::OK,
+        "{}",
+        r.text().await.unwrap_or_default()
+    );
+    let outcome = json(r).await;
+    let renewal =
+        json(app.call_as(&ada, "list_entitlements", &[]).await).await[0]["renews_on"].clone();
+    assert_eq!(
+        outcome["Scheduled"]["on"], renewal,
+        "approved for the renewal date: {outcome}"
+    );
+    assert_eq!(
+        check(&app, "sso").await["code"],
+        "feature_not_in_plan",
+        "not before the renewal"
+    );
+    let request = &json(app.call_as(&ada, "list_requests", &[]).await).await[0];
+    assert_eq!(
+        (request["status"].as_str(), request["applied_at"].is_null()),
+        (Some("approved"), true),
+        "{request}"
+    );
+
+    // The periodic sweep applies it once its date has come; the next check sees Business.
+    let due = request["applies_at"]
+        .as_i64()
+        .unwrap_or_else(|| panic!("no date: {request}"));
+    server::startup::sweep_once(&app.state, due - 60).await;
     assert_eq!(check(&app, "sso").await["code"], "feature_not_in_plan");
-    assert_eq!(json(app.call_as(&ada, "list_requests", &[]).await).await[0]["status"], "pending");
+    server::startup::sweep_once(&app.state, due).await;
+    assert_eq!(check(&app, "sso").await["code"], "ok");
+    assert_eq!(
+        json(app.call_as(&ada, "list_entitlements", &[]).await).await[0]["plan_key"],
+        "business"
+    );
 }
 
 #[tokio::test]

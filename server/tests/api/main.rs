@@ -7,6 +7,7 @@ mod audit;
 mod enforcement;
 mod pages;
 mod replicas;
+mod roles;
 mod self_service;
 mod sessions;
 mod tenants;

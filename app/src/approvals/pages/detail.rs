@@ -44,8 +44,12 @@ fn Detail(d: RequestDetail, decide: ServerAction<DecideRequest>) -> impl IntoVie
     let form_error = move || error().filter(|e| e.for_field("comment").is_none()).map(|e| e.to_string());
     let outcome = move || {
         decide.value().get().and_then(Result::ok).map(|o| match o {
-            DecisionOutcome::Approved => "Approved: the change applies now.",
-            DecisionOutcome::Rejected => "Rejected: the customer sees your comment.",
+            DecisionOutcome::Approved => "Approved: the change applies now.".to_owned(),
+            DecisionOutcome::Scheduled { on } => format!("Approved: the change applies at renewal, on {}.", date(on)),
+            DecisionOutcome::Recorded { have, needed } => {
+                format!("Your approval is recorded ({have} of {needed}): someone else on the staff must approve it too.")
+            }
+            DecisionOutcome::Rejected => "Rejected: the customer sees your comment.".to_owned(),
         })
     };
     let limit = |v: Option<i64>| v.map(thousands).unwrap_or_else(|| "Unlimited".to_owned());
@@ -59,6 +63,12 @@ fn Detail(d: RequestDetail, decide: ServerAction<DecideRequest>) -> impl IntoVie
             }}
             {(!p.lost.is_empty()).then(|| view! {
                 <div class="notice warn"><strong>"The customer loses: "</strong>{p.lost.iter().map(|f| f.name.clone()).collect::<Vec<_>>().join(", ")}</div>
+            })}
+            {(p.held_back > 0).then(|| view! {
+                <p class="notice warn held-back">{format!(
+                    "{} would be held back: the customer has more seats assigned than the new plan allows. The seats assigned last stay held back until their admin frees as many.",
+                    if p.held_back == 1 { "1 seat".to_owned() } else { format!("{} seats", p.held_back) }
+                )}</p>
             })}
             {(!p.limits.is_empty()).then(|| view! {
                 <table class="table limits">
@@ -82,7 +92,19 @@ fn Detail(d: RequestDetail, decide: ServerAction<DecideRequest>) -> impl IntoVie
             d.customer, r.product, r.requested_by, date(day_of_secs(r.created_at))
         )}</p>
         <p class="reason">"“" {r.reason.clone()} "”"</p>
-        {r.comment.clone().map(|c| view! { <p class="comment">{format!("Comment from {}: {c}", r.decided_by.clone().unwrap_or_default())}</p> })}
+        {r.comment.clone().map(|c| view! { <p class="comment">{format!("Comment from {}: {c}", r.decided_by.clone().unwrap_or_else(|| "a catalog rule".to_owned()))}</p> })}
+        {r.applies_at.filter(|_| r.scheduled()).map(|at| view! {
+            <p class="notice scheduled">{format!("Approved to apply at renewal, on {}.", date(day_of_secs(at)))}</p>
+        })}
+        {(r.approvals_needed > 1).then(|| {
+            let given = d.approvals.iter().map(|(who, at)| format!("{who} on {}", date(day_of_secs(*at)))).collect::<Vec<_>>();
+            view! {
+                <p class="notice approvals">
+                    {format!("A catalog rule asks for {} approvals from different staff. ", r.approvals_needed)}
+                    {if given.is_empty() { "None given yet.".to_owned() } else { format!("Approved by {}.", given.join(", ")) }}
+                </p>
+            }
+        })}
         <section class="card">
             <h2>"Now: " {e.plan.clone()} " plan, " {e.status.label()}</h2>
             <p>{format!("{} of {} seats used · up to {} instances", e.seats_used, e.seats_cap, e.instances_cap)}</p>

@@ -57,7 +57,12 @@ pub fn ApprovalsPage() -> impl IntoView {
                                 <tbody>
                                     {list.into_iter().map(|r| view! {
                                         <tr class:overdue=r.overdue>
-                                            <td><a href=format!("/approvals/{}", r.id)>{r.summary.clone()}</a></td>
+                                            <td>
+                                                <a href=format!("/approvals/{}", r.id)>{r.summary.clone()}</a>
+                                                {(r.approvals_needed > 1).then(|| view! {
+                                                    <span class="badge approvals">{format!("{} of {} approvals", r.approvals, r.approvals_needed)}</span>
+                                                })}
+                                            </td>
                                             <td>{r.customer.clone()}</td>
                                             <td>{r.requested_by.clone()}</td>
                                             <td title=date_time(r.created_at)>

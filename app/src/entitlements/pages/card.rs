@@ -5,6 +5,10 @@ use crate::components::format::{date, days_left, thousands};
 use crate::components::layout::Auth;
 use crate::entitlements::{EntitlementStatus, EntitlementView};
 
+/// Present in the context while vendor staff view a customer's portal read-only.
+#[derive(Debug, Clone, Copy)]
+pub struct ViewingAs;
+
 /// One entitlement: product, plan, status, seats, instances, dates and features.
 #[component]
 pub fn EntitlementCard(e: EntitlementView) -> impl IntoView {
@@ -22,7 +26,19 @@ pub fn EntitlementCard(e: EntitlementView) -> impl IntoView {
         .collect_view();
     let label = format!("{} entitlement", e.product);
     let auth = expect_context::<Auth>();
-    let role = move || auth.user.get().and_then(Result::ok).flatten().map(|u| u.role);
+    // Staff looking at a customer's portal as the customer sees it get no controls.
+    let viewing_as = use_context::<ViewingAs>().is_some();
+    let role = move || {
+        if viewing_as {
+            None
+        } else {
+            auth.user
+                .get()
+                .and_then(Result::ok)
+                .flatten()
+                .map(|u| u.role)
+        }
+    };
     let id = e.id;
     let addons = (!e.addons.is_empty()).then(|| format!("Add-ons: {}", e.addons.join(", ")));
     view! {
@@ -56,6 +72,18 @@ pub fn EntitlementCard(e: EntitlementView) -> impl IntoView {
                     <dd><time datetime=e.starts_on.format("%Y-%m-%d").to_string()>{date(e.starts_on)}</time></dd>
                 </div>
             </dl>
+            {(e.held_back() > 0).then(|| {
+                let n = e.held_back();
+                view! {
+                    <p class="notice warn held-back">
+                        {format!(
+                            "{} assigned beyond the {} the plan allows: the seats assigned last are held back until seats are freed.",
+                            if n == 1 { "1 seat is".to_owned() } else { format!("{n} seats are") },
+                            e.seats_cap
+                        )}
+                    </p>
+                }
+            })}
             {addons.map(|a| view! { <p class="addons">{a}</p> })}
             <h3>"Features"</h3>
             <ul class="features">{features}</ul>

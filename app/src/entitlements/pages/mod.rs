@@ -3,5 +3,5 @@
 mod card;
 pub mod list;
 
-pub use card::EntitlementCard;
+pub use card::{EntitlementCard, ViewingAs};
 pub use list::EntitlementsPage;

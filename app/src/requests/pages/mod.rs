@@ -79,6 +79,12 @@ fn RequestItem(r: ChangeRequestView, withdraw: ServerAction<WithdrawRequest>) ->
             </p>
             <p class="reason">"“" {r.reason.clone()} "”"</p>
             {comment.map(|c| view! { <p class="comment">{c}</p> })}
+            {r.applies_at.filter(|_| r.scheduled()).map(|at| view! {
+                <p class="notice scheduled">{format!("Applies at renewal, on {}.", date(day_of_secs(at)))}</p>
+            })}
+            {(r.status == RequestStatus::Pending && r.approvals_needed > 1).then(|| view! {
+                <p class="muted">{format!("Needs {} approvals from vendor staff; {} given so far.", r.approvals_needed, r.approvals)}</p>
+            })}
             {withdraw_button}
         </li>
     }

@@ -191,6 +191,9 @@ fn Preview(p: ChangePreview, at_renewal: bool) -> impl IntoView {
             {gained}
             {lost}
             {limits}
+            {(p.held_back > 0).then(|| view! {
+                <p class="notice warn held-back">{held_back_line(p.held_back)}</p>
+            })}
             <ActionForm action=file attr:class="form" attr:novalidate=true>
                 <input type="hidden" name="entitlement" value=p.entitlement_id/>
                 <input type="hidden" name="kind" value=p.kind.as_str()/>
@@ -209,4 +212,17 @@ fn Preview(p: ChangePreview, at_renewal: bool) -> impl IntoView {
             </ActionForm>
         </section>
     }
+}
+
+/// What a change that leaves fewer seats than are assigned does, in words.
+fn held_back_line(n: i64) -> String {
+    let seats = if n == 1 {
+        "1 seat".to_owned()
+    } else {
+        format!("{n} seats")
+    };
+    format!(
+        "More people hold a seat than the new plan allows: {seats} would be held back. Nobody loses a seat silently: \
+         the seats assigned last are held back until you free as many on the seats page."
+    )
 }

@@ -78,7 +78,20 @@ fn SeatsTable(
     view! {
         <h1>"Seats — " {view.product.clone()} " (" {view.plan.clone()} ")"</h1>
         <p class="seat-count" class:full=at_cap>{format!("{} of {} seats used", view.seats_used, view.seats_cap)}</p>
-        {at_cap.then(|| view! {
+        {(view.held_back() > 0).then(|| {
+            let n = view.held_back();
+            view! {
+                <div class="notice warn held-back" role="status">
+                    <strong>{if n == 1 { "1 seat is held back. ".to_owned() } else { format!("{n} seats are held back. ") }}</strong>
+                    {format!(
+                        "The plan now allows {} seats and {} people hold one. Until you choose, the seats assigned last are the ones held back: \
+                         those people cannot use the product. Free the seats of the people who should not keep one.",
+                        view.seats_cap, view.seats_used
+                    )}
+                </div>
+            }
+        })}
+        {(at_cap && view.held_back() == 0).then(|| view! {
             <p class="notice warn">
                 {format!("All {} seats are in use. ", view.seats_cap)}
                 <a href=format!("/requests/new?entitlement={id}&kind=seats")>"Request more seats"</a>
@@ -113,6 +126,7 @@ fn MemberRow(
     reissue: ServerAction<ReissueInvitation>,
 ) -> impl IntoView {
     let seat = match m.seat_since {
+        Some(d) if m.held_back => format!("Held back (assigned {})", date(d)),
         Some(d) => format!("Since {}", date(d)),
         None => "No seat".to_owned(),
     };
@@ -168,7 +182,7 @@ fn MemberRow(
             <td>{m.name.clone()} {invited.map(|i| view! { <span class="badge invited">{i}</span> })}</td>
             <td>{m.email.clone()}</td>
             <td>{m.role.label()}</td>
-            <td class:muted=m.seat_since.is_none()>{seat}</td>
+            <td class:muted=m.seat_since.is_none() class:held-back=m.held_back>{seat}</td>
             <td class="actions">{seat_button} {reissue_button} {remove_button}</td>
         </tr>
     }

@@ -4,6 +4,7 @@ mod helpers;
 
 mod approvals;
 mod audit;
+mod console;
 mod enforcement;
 mod pages;
 mod replicas;

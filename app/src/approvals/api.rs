@@ -125,10 +125,8 @@ mod ssr_approvals {
         let entitlement_facts = state.store.entitlement_facts(request.entitlement_id).await.map_err(|e| from_store("Entitlement", e))?;
         let current_version = entitlement_facts.version;
         let ctx = context(state, entitlement_facts).await?;
-        let plan = facts
-            .target_plan_id
-            .and_then(|p| ctx.plans.iter().find(|x| x.id == p))
-            .map(|p| p.key.clone());
+        // By key: a newer version of the plan may have been saved since the request.
+        let plan = facts.target_plan_key.clone();
         let addon = facts
             .addon_id
             .and_then(|a| ctx.addons.iter().find(|x| x.id == a))

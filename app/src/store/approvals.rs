@@ -408,8 +408,17 @@ async fn apply(
 ) -> Result<(), StoreError> {
     match kind {
         RequestKind::Plan => {
+            // The newest version of the plan asked for: what the decision's preview showed.
             let plan = plan.ok_or(StoreError::NotFound)?;
-            sqlx::query("UPDATE entitlements SET plan_id = $2 WHERE id = $1").bind(entitlement).bind(plan).execute(&mut **tx).await?;
+            sqlx::query(
+                "UPDATE entitlements SET plan_id = (SELECT n.id FROM plans p JOIN plans n ON n.product_id = p.product_id AND n.key = p.key
+                                                    WHERE p.id = $2 ORDER BY n.version DESC LIMIT 1)
+                 WHERE id = $1",
+            )
+            .bind(entitlement)
+            .bind(plan)
+            .execute(&mut **tx)
+            .await?;
         }
         RequestKind::Seats => {
             // More seats on top of what the entitlement has now (its override, or its plan's).

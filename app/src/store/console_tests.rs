@@ -660,3 +660,29 @@ async fn api_keys_rotate_and_revoke_and_the_signing_key_in_use_cannot_be_retired
         db.drop_db().await;
     }
 }
+
+#[tokio::test]
+async fn approving_a_plan_saved_anew_since_the_request_gives_its_newest_version() {
+    for db in seeded().await {
+        let s = &db.store;
+        let (customer, entitlement) = initech(s).await;
+        let product = ok(s.list_products().await)[0].0;
+        let business = ok(s.list_plans(product).await).into_iter().find(|p| p.key == "business").unwrap_or_else(|| panic!("business"));
+        let id = ok(s.file_request(&ada(), &NewRequest { target_plan_id: Some(business.id), ..ask(customer, entitlement, RequestKind::Plan) }, NOW).await);
+        let draft = PlanDraft {
+            key: "business".into(),
+            name: "Business".into(),
+            rank: business.rank,
+            seats: 60,
+            instances: business.instances,
+            trial_days: business.trial_days,
+            grace_days: business.grace_days,
+            features: business.features.iter().map(|f| (f.feature_id, f.quota)).collect(),
+        };
+        ok(s.save_plan_version(&admin(), product, &draft, "more seats on Business", NOW).await);
+        assert_eq!(ok(s.decide_request(&staff(), id, true, "welcome", None, NOW).await).0, Decided::Done);
+        let e = &ok(s.list_entitlements(customer, day_of(NOW)).await)[0];
+        assert_eq!((e.plan_key.as_str(), e.seats_cap), ("business", 60), "{}", db.name);
+        db.drop_db().await;
+    }
+}

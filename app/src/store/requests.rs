@@ -246,6 +246,8 @@ pub struct RequestFacts {
     pub customer_name: String,
     pub customer_slug: String,
     pub target_plan_id: Option<i64>,
+    /// The key of the plan asked for (any of its versions).
+    pub target_plan_key: Option<String>,
     pub addon_id: Option<i64>,
     pub requested_by: i64,
     /// The entitlement's version when the request was filed.
@@ -256,7 +258,7 @@ pub(super) const REQUEST_SELECT: &str = "SELECT r.id, r.customer_id, r.entitleme
         r.kind, r.seats, a.name AS addon, r.at_renewal, r.reason, r.status, r.created_at, r.decided_at, r.comment,
         ru.name AS requested_by, du.name AS decided_by, r.target_plan_id, r.addon_id, r.requested_by AS requested_by_id, r.entitlement_version,
         r.applies_at, r.applied_at, r.approvals_needed, (SELECT COUNT(*) FROM request_approvals ra WHERE ra.request_id = r.id) AS approvals,
-        c.name AS customer_name, c.slug AS customer_slug
+        c.name AS customer_name, c.slug AS customer_slug, tp.key AS target_plan_key
      FROM change_requests r
      JOIN customers c ON c.id = r.customer_id
      JOIN entitlements e ON e.id = r.entitlement_id
@@ -301,6 +303,7 @@ pub(super) fn request_view(
         customer_name: r.try_get("customer_name")?,
         customer_slug: r.try_get("customer_slug")?,
         target_plan_id: r.try_get("target_plan_id")?,
+        target_plan_key: r.try_get("target_plan_key")?,
         addon_id: r.try_get("addon_id")?,
         requested_by: r.try_get("requested_by_id")?,
         entitlement_version: r.try_get("entitlement_version")?,

@@ -44,6 +44,11 @@ pub async fn get_catalog() -> Result<CatalogView, AppError> {
                         counts.get(&p.key).copied().unwrap_or_default();
                     PlanVersion {
                         features: p.features.iter().map(|f| f.grant()).collect(),
+                        rules: p
+                            .features
+                            .iter()
+                            .map(|f| (f.key.clone(), super::preset_of(&f.rule).unwrap_or("custom").to_owned()))
+                            .collect(),
                         key: p.key,
                         name: p.name,
                         version: p.version,
@@ -80,8 +85,9 @@ pub async fn get_catalog() -> Result<CatalogView, AppError> {
 /// Saves plan `key` of `product`: version 1 of a new plan, or the next version of an
 /// existing one (entitlements stay on their version until moved). `features` lists the
 /// feature keys it grants; `quotas` maps metered feature keys to a monthly quota (none =
-/// unlimited). Vendor admins only; audited with `reason`. Errors: `Invalid` on the field
-/// at fault.
+/// unlimited); `rules` maps feature keys to what each requires (a preset of
+/// [`super::RULE_PRESETS`]; `custom` or none keeps the rule of the version before).
+/// Vendor admins only; audited with `reason`. Errors: `Invalid` on the field at fault.
 #[server(prefix = "/api", endpoint = "save_plan")]
 #[allow(clippy::too_many_arguments)]
 pub async fn save_plan(
@@ -95,6 +101,7 @@ pub async fn save_plan(
     grace_days: String,
     features: Option<Vec<String>>,
     quotas: Option<HashMap<String, String>>,
+    rules: Option<HashMap<String, String>>,
     reason: String,
 ) -> Result<i64, AppError> {
     use crate::store::catalog_admin::PlanDraft;
@@ -110,7 +117,7 @@ pub async fn save_plan(
         .await
         .map_err(|e| crate::ssr::internal("features", e))?;
     let quotas = quotas.unwrap_or_default();
-    let mut chosen = Vec::new();
+    let mut chosen: Vec<(i64, Option<i64>, Option<String>)> = Vec::new();
     for f in features.unwrap_or_default() {
         let (id, fkey, _, metered, _) = known
             .iter()
@@ -126,8 +133,18 @@ pub async fn save_plan(
         } else {
             None
         };
-        if !chosen.iter().any(|(c, _)| c == id) {
-            chosen.push((*id, quota));
+        let rule = match rules.as_ref().and_then(|r| r.get(fkey)).map(|r| r.trim()).filter(|r| !r.is_empty() && *r != "custom") {
+            Some(name) => {
+                let rule = super::preset_rule(name).ok_or_else(|| AppError::invalid("rules", format!("There is no rule {name}.")))?;
+                if rule == crate::engine::Requirement::Quota && !*metered {
+                    return Err(AppError::invalid("rules", format!("{fkey} is not metered: it has no quota to require.")));
+                }
+                Some(serde_json::to_string(&rule).map_err(|e| crate::ssr::internal("rule", e))?)
+            }
+            None => None,
+        };
+        if !chosen.iter().any(|(c, ..)| c == id) {
+            chosen.push((*id, quota, rule));
         }
     }
     let draft = PlanDraft {
@@ -181,6 +198,25 @@ pub async fn move_plan_version(
             .map_err(|e| crate::ssr::internal("refresh", e))?;
     }
     Ok(moved.len())
+}
+
+/// Adds product `key` named `name`; its features, plans and add-ons follow. Vendor admins
+/// only; audited with `reason`. Errors: `Invalid` on the field at fault, on `key` when
+/// taken.
+#[server(prefix = "/api", endpoint = "add_product")]
+pub async fn add_product(key: String, name: String, reason: String) -> Result<(), AppError> {
+    use crate::store::StoreError;
+    let (user, state) = ssr_catalog::require_admin().await?;
+    let reason = ssr_catalog::reason(&reason)?;
+    let key = ssr_catalog::key("key", &key)?;
+    let name = ssr_catalog::name("name", &name)?;
+    let actor = crate::store::audit::Actor::user(user.id, &user.email);
+    match state.store.add_product(&actor, &key, &name, &reason, crate::store::now()).await {
+        Ok(_) => {}
+        Err(StoreError::Conflict { .. }) => return Err(AppError::invalid("key", "A product has this key already.")),
+        Err(e) => return Err(crate::ssr::internal("add product", e)),
+    }
+    state.enforcer.reload_keys_and_catalog().await.map_err(|e| crate::ssr::internal("reload catalog", e))
 }
 
 /// Adds feature `key` (`name`; `metered` counts usage in `unit`) to `product`. Vendor

@@ -6,6 +6,7 @@ pub mod pages;
 
 use serde::{Deserialize, Serialize};
 
+use crate::engine::Requirement;
 use crate::entitlements::FeatureGrant;
 use crate::requests::RequestKind;
 
@@ -47,6 +48,8 @@ pub struct PlanVersion {
     pub trial_days: i64,
     pub grace_days: i64,
     pub features: Vec<FeatureGrant>,
+    /// Feature key → what it requires (a preset's name; `custom` for any other rule).
+    pub rules: Vec<(String, String)>,
     pub on_this_version: i64,
     pub on_older_versions: i64,
 }
@@ -93,6 +96,37 @@ pub struct SigningKeyView {
 pub struct IssuedKey {
     pub name: String,
     pub key: String,
+}
+
+/// The rules a plan's feature can be given from the catalog page: (name, words). Each is a
+/// combination of the engine's predicates (see `engine::rules`).
+pub const RULE_PRESETS: [(&str, &str); 6] = [
+    ("seat_or_instance", "A seat or a live instance"),
+    ("seat", "A seat"),
+    ("instance", "A live instance"),
+    ("seat_or_instance_in_region", "A seat or a live instance, in an allowed region"),
+    ("quota", "Quota left this period"),
+    ("always", "Nothing more"),
+];
+
+/// The rule a preset stands for; `None` for an unknown name.
+pub fn preset_rule(name: &str) -> Option<Requirement> {
+    let seat_or_instance = || Requirement::Any(vec![Requirement::Seat, Requirement::Instance]);
+    Some(match name {
+        "seat_or_instance" => seat_or_instance(),
+        "seat" => Requirement::Seat,
+        "instance" => Requirement::Instance,
+        "seat_or_instance_in_region" => Requirement::All(vec![seat_or_instance(), Requirement::Region]),
+        "quota" => Requirement::Quota,
+        "always" => Requirement::Always,
+        _ => return None,
+    })
+}
+
+/// The preset a stored rule (JSON) is, if it is one.
+pub fn preset_of(rule: &str) -> Option<&'static str> {
+    let rule = Requirement::parse(rule).ok()?;
+    RULE_PRESETS.iter().map(|(name, _)| *name).find(|name| preset_rule(name).as_ref() == Some(&rule))
 }
 
 /// What an approval rule does to the requests it matches.
@@ -299,6 +333,16 @@ mod tests {
             route(&rules, &ask(RequestKind::Plan, "team", None, Some(2))),
             (2, None)
         );
+    }
+
+    #[test]
+    fn every_preset_round_trips_through_its_stored_rule() {
+        for (name, _) in RULE_PRESETS {
+            let stored = serde_json::to_string(&preset_rule(name).unwrap_or(Requirement::Always)).unwrap_or_default();
+            assert_eq!(preset_of(&stored), Some(name));
+        }
+        assert_eq!(preset_of(r#"{"all": ["seat", "quota"]}"#), None);
+        assert_eq!(preset_rule("nonsense"), None);
     }
 
     #[test]

@@ -5,10 +5,10 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use super::api::{
-    get_catalog, get_keys, AddAddon, AddFeature, AddRule, CreateApiKey, MovePlanVersion,
+    get_catalog, get_keys, AddAddon, AddProduct, AddFeature, AddRule, CreateApiKey, MovePlanVersion,
     RetireRule, RetireSigningKey, RevokeApiKey, RotateApiKey, RotateSigningKey, SavePlan,
 };
-use super::{FeatureDef, KeysView, PlanVersion, ProductCatalog, RuleEffect};
+use super::{FeatureDef, KeysView, PlanVersion, ProductCatalog, RuleEffect, RULE_PRESETS};
 use crate::components::format::{date, day_of_secs, thousands};
 use crate::components::layout::{ErrorNotice, Portal};
 use crate::requests::RequestKind;
@@ -22,6 +22,7 @@ struct Actions {
     add_addon: ServerAction<AddAddon>,
     add_rule: ServerAction<AddRule>,
     retire_rule: ServerAction<RetireRule>,
+    add_product: ServerAction<AddProduct>,
 }
 
 impl Actions {
@@ -32,6 +33,7 @@ impl Actions {
             + self.add_addon.version().get()
             + self.add_rule.version().get()
             + self.retire_rule.version().get()
+            + self.add_product.version().get()
     }
 }
 
@@ -45,6 +47,7 @@ pub fn CatalogPage() -> impl IntoView {
         add_addon: ServerAction::new(),
         add_rule: ServerAction::new(),
         retire_rule: ServerAction::new(),
+        add_product: ServerAction::new(),
     };
     let catalog = Resource::new(move || actions.version(), |_| get_catalog());
     view! {
@@ -55,12 +58,28 @@ pub fn CatalogPage() -> impl IntoView {
             <Transition fallback=|| view! { <p class="loading">"Loading the catalog…"</p> }>
                 {move || Suspend::new(async move {
                     match catalog.await {
-                        Ok(c) => c.products.into_iter().map(|p| view! { <Product p actions/> }).collect_view().into_any(),
+                        Ok(c) => {
+                            let products: Vec<(String, String)> = c.products.iter().map(|p| (p.key.clone(), p.name.clone())).collect();
+                            view! {
+                                {c.products.into_iter().map(|p| view! { <Product p actions/> }).collect_view()}
+                                <details class="catalog-form">
+                                    <summary>"New product"</summary>
+                                    <ActionForm action=actions.add_product attr:class="form" attr:novalidate=true>
+                                        <Field id="product-key" name="key" label="Key (e.g. acme-reports)"/>
+                                        <Field id="product-name" name="name" label="Name"/>
+                                        <Field id="product-reason" name="reason" label="Reason"/>
+                                        <button type="submit" class="button primary">"Add the product"</button>
+                                    </ActionForm>
+                                </details>
+                                <Errors action=actions.add_product done="Product added: give it features, plans and an API key."/>
+                                <Keys products/>
+                            }
+                            .into_any()
+                        }
                         Err(error) => view! { <ErrorNotice error/> }.into_any(),
                     }
                 })}
             </Transition>
-            <Keys/>
         </Portal>
     }
 }
@@ -353,7 +372,7 @@ fn PlanForm(
             {number.clone()("instances", "Instances", instances_v)}
             {number.clone()("trial_days", "Trial days", trial_v)}
             {number("grace_days", "Grace days", grace_v)}
-            <FeatureChoices prefix=prefix.clone() features plan=plan.clone()/>
+            <FeatureChoices prefix=prefix.clone() features plan=plan.clone() with_rules=true/>
             <div class="field">
                 <label for=id("reason")>"Reason"</label>
                 <input id=id("reason") name="reason" type="text"/>
@@ -370,6 +389,9 @@ fn FeatureChoices(
     #[prop(into)] prefix: String,
     features: Vec<FeatureDef>,
     plan: Option<PlanVersion>,
+    /// Offer what each feature requires (plans; add-ons take the defaults).
+    #[prop(optional)]
+    with_rules: bool,
 ) -> impl IntoView {
     let rows = features
         .into_iter()
@@ -385,11 +407,28 @@ fn FeatureChoices(
                     <input id=quota_id name=format!("quotas[{}]", f.key) type="number" min="0" value=value placeholder="unlimited"/>
                 }
             });
+            let rule = with_rules.then(|| {
+                let rule_id = format!("{prefix}-r-{i}");
+                let current = plan
+                    .as_ref()
+                    .and_then(|p| p.rules.iter().find(|(k, _)| *k == f.key))
+                    .map(|(_, r)| r.clone())
+                    .unwrap_or_else(|| if f.metered { "quota".to_owned() } else { "seat_or_instance".to_owned() });
+                let custom = (current == "custom").then(|| view! { <option value="custom" selected=true>"Its own rule (kept)"</option> });
+                view! {
+                    <label for=rule_id.clone() class="rule">"requires"</label>
+                    <select id=rule_id name=format!("rules[{}]", f.key)>
+                        {custom}
+                        {RULE_PRESETS.iter().map(|(name, words)| view! { <option value=*name selected=current == *name>{*words}</option> }).collect_view()}
+                    </select>
+                }
+            });
             view! {
                 <div class="feature-choice">
                     <input id=check_id.clone() type="checkbox" name=format!("features[{i}]") value=f.key.clone() checked=granted.is_some()/>
                     <label for=check_id>{f.name.clone()}</label>
                     {quota}
+                    {rule}
                 </div>
             }
         })
@@ -436,7 +475,7 @@ fn RuleForm(product: String, plans: Vec<PlanVersion>, add: ServerAction<AddRule>
 
 /// API keys and signing keys.
 #[component]
-fn Keys() -> impl IntoView {
+fn Keys(products: Vec<(String, String)>) -> impl IntoView {
     let create = ServerAction::<CreateApiKey>::new();
     let rotate = ServerAction::<RotateApiKey>::new();
     let revoke = ServerAction::<RevokeApiKey>::new();
@@ -484,7 +523,12 @@ fn Keys() -> impl IntoView {
                 })}
             </Transition>
             <ActionForm action=create attr:class="form inline-form" attr:novalidate=true>
-                <input type="hidden" name="product" value="acme-analytics"/>
+                <div class="field">
+                    <label for="key-product">"Product"</label>
+                    <select id="key-product" name="product">
+                        {products.into_iter().map(|(key, name)| view! { <option value=key>{name}</option> }).collect_view()}
+                    </select>
+                </div>
                 <div class="field">
                     <label for="key-name">"New API key name"</label>
                     <input id="key-name" name="name" type="text" placeholder="e.g. Production"/>

@@ -19,8 +19,9 @@ pub struct PlanDraft {
     pub instances: i64,
     pub trial_days: i64,
     pub grace_days: i64,
-    /// (feature id, monthly quota for a metered feature)
-    pub features: Vec<(i64, Option<i64>)>,
+    /// (feature id, monthly quota for a metered feature, the rule as JSON: `None` keeps
+    /// the rule of the version before, or the default for a new feature)
+    pub features: Vec<(i64, Option<i64>, Option<String>)>,
 }
 
 /// An API key as the catalog page lists it (never the key itself).
@@ -147,7 +148,7 @@ impl Store {
         .bind(now)
         .fetch_one(&mut *tx)
         .await?;
-        for (feature, quota) in &draft.features {
+        for (feature, quota, chosen_rule) in &draft.features {
             let f = sqlx::query("SELECT metered FROM features WHERE id = $1 AND product_id = $2")
                 .bind(feature)
                 .bind(product_id)
@@ -169,7 +170,7 @@ impl Store {
                 }
                 None => None,
             };
-            let rule = match kept {
+            let rule = match chosen_rule.clone().or(kept) {
                 Some(r) => r,
                 None => serde_json::to_string(&default_rule(metered))
                     .map_err(|e| StoreError::Db(sqlx::Error::Encode(e.into())))?,
@@ -202,7 +203,7 @@ impl Store {
                 after: Some(serde_json::json!({
                     "version": version, "name": draft.name, "rank": draft.rank, "seats": draft.seats, "instances": draft.instances,
                     "trial_days": draft.trial_days, "grace_days": draft.grace_days,
-                    "features": draft.features.iter().map(|(f, q)| serde_json::json!({ "feature": f, "quota": q })).collect::<Vec<_>>(),
+                    "features": draft.features.iter().map(|(f, q, r)| serde_json::json!({ "feature": f, "quota": q, "rule": r })).collect::<Vec<_>>(),
                     "reason": reason,
                 })),
             },
@@ -277,6 +278,31 @@ impl Store {
         tx.commit().await?;
         customers.dedup();
         Ok(customers)
+    }
+
+    /// Adds product `key` named `name`, audited; `Conflict` when the key is taken.
+    pub async fn add_product(&self, actor: &Actor, key: &str, name: &str, reason: &str, now: i64) -> Result<i64, StoreError> {
+        let _turn = self.write_turn().await;
+        let mut tx = self.pool().begin().await?;
+        let id = match super::catalog::create_product(&mut tx, key, name, now).await {
+            Ok(id) => id,
+            Err(e) => return super::roll_back(tx, Err(e)).await,
+        };
+        audit::record(
+            &mut tx,
+            NewAuditEvent {
+                actor,
+                customer_id: None,
+                kind: "catalog.product_added",
+                subject: format!("product:{key}"),
+                before: None,
+                after: Some(serde_json::json!({ "key": key, "name": name, "reason": reason })),
+            },
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(id)
     }
 
     /// Adds feature `f` to `product_id`, audited; `Conflict` when the key is taken.

@@ -523,10 +523,10 @@ async fn a_plan_change_is_a_new_version_and_entitlements_keep_theirs_until_moved
             trial_days: 14,
             grace_days: 7,
             features: vec![
-                (id_of("dashboards"), None),
-                (id_of("reports.export"), None),
-                (id_of("sso"), None),
-                (id_of("api.calls"), Some(20_000)),
+                (id_of("dashboards"), None, None),
+                (id_of("reports.export"), None, None),
+                (id_of("sso"), None, Some(r#""seat""#.to_owned())),
+                (id_of("api.calls"), Some(20_000), None),
             ],
         };
         let (on_team, _) = ok(s.plan_version_counts(product).await)["team"];
@@ -677,7 +677,7 @@ async fn approving_a_plan_saved_anew_since_the_request_gives_its_newest_version(
             instances: business.instances,
             trial_days: business.trial_days,
             grace_days: business.grace_days,
-            features: business.features.iter().map(|f| (f.feature_id, f.quota)).collect(),
+            features: business.features.iter().map(|f| (f.feature_id, f.quota, None)).collect(),
         };
         ok(s.save_plan_version(&admin(), product, &draft, "more seats on Business", NOW).await);
         assert_eq!(ok(s.decide_request(&staff(), id, true, "welcome", None, NOW).await).0, Decided::Done);

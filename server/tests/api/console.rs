@@ -141,12 +141,15 @@ async fn a_new_plan_version_reaches_customers_only_when_they_are_moved() {
         ("features[4]", "sso"),
         ("features[7]", "api.calls"),
         ("quotas[api.calls]", "20000"),
+        ("rules[dashboards]", "always"),
+        ("rules[sso]", "seat"),
         ("reason", "SSO for every team"),
     ];
     let r = app.call_as(&admin, "save_plan", &form).await;
     assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap_or_default());
     assert_eq!(json(r).await, 2, "version 2");
     assert_eq!(code(&app, "initech", "sso", "ada@initech.example").await, "feature_not_in_plan", "Initech stays on version 1");
+    assert_eq!(code(&app, "initech", "dashboards", "cy@initech.example").await, "no_seat");
 
     let catalog = json(app.call_as(&admin, "get_catalog", &[]).await).await;
     let team = catalog["products"][0]["plans"].as_array().and_then(|p| p.iter().find(|p| p["key"] == "team")).cloned().unwrap_or(Value::Null);
@@ -156,12 +159,22 @@ async fn a_new_plan_version_reaches_customers_only_when_they_are_moved() {
     let r = app.call_as(&admin, "move_plan_version", &[("product", "acme-analytics"), ("plan", "team"), ("reason", "Everyone on v2")]).await;
     assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(code(&app, "initech", "sso", "ada@initech.example").await, "ok");
+    assert_eq!(code(&app, "initech", "sso", "cy@initech.example").await, "no_seat", "SSO needs a seat");
+    assert_eq!(code(&app, "initech", "dashboards", "cy@initech.example").await, "ok", "dashboards need nothing more now");
     let ada = app.client_for("ada@initech.example").await;
     let e = &json(app.call_as(&ada, "list_entitlements", &[]).await).await[0];
     assert_eq!(e["seats_cap"], 12);
     let calls = e["features"].as_array().and_then(|f| f.iter().find(|f| f["key"] == "api.calls")).cloned().unwrap_or(Value::Null);
     assert_eq!(calls["quota"], 20_000);
 
+    let r = app.call_as(&admin, "save_plan", &[("product", "acme-analytics"), ("key", "team"), ("name", "Team"), ("rank", "1"), ("seats", "1"), ("instances", "1"), ("trial_days", "0"), ("grace_days", "0"), ("features[0]", "sso"), ("rules[sso]", "quota"), ("reason", "r")]).await;
+    assert!(r.text().await.unwrap_or_default().contains("not metered"));
+    let r = app.call_as(&admin, "add_product", &[("key", "acme-reports"), ("name", "Acme Reports"), ("reason", "New line")]).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = app.call_as(&admin, "add_product", &[("key", "acme-reports"), ("name", "Again"), ("reason", "twice")]).await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let catalog = json(app.call_as(&admin, "get_catalog", &[]).await).await;
+    assert_eq!(catalog["products"].as_array().map(Vec::len), Some(2));
     let r = app.call_as(&admin, "save_plan", &[("product", "acme-analytics"), ("key", "Bad Key"), ("name", "x"), ("rank", "1"), ("seats", "1"), ("instances", "1"), ("trial_days", "0"), ("grace_days", "0"), ("reason", "r")]).await;
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
 }

@@ -254,6 +254,11 @@ fn table(i: &Ids) -> Vec<(&'static str, Vec<(&'static str, String)>, &'static [W
             &[VendorAdmin],
         ),
         (
+            "add_product",
+            vec![("key", s("acme-reports")), ("name", s("Acme Reports")), reason()],
+            &[VendorAdmin],
+        ),
+        (
             "add_feature",
             vec![
                 product(),

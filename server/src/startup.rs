@@ -83,15 +83,15 @@ impl Application {
             app::store::Engine::Sqlite => None,
         };
         let enforcer = Arc::new(Enforcer::load(store.clone(), config.instance_ttl).await.context("cannot load entitlements")?);
+        let tokens = Arc::new(TokenSigner::load(&store).await.context("cannot load the signing keys")?);
         if let Some(listener) = listener {
-            tokio::spawn(app::ssr::changes::follow(listener, enforcer.clone()));
+            tokio::spawn(app::ssr::changes::follow(listener, enforcer.clone(), tokens.clone(), store.clone()));
         }
-        let tokens = TokenSigner::load(&store).await.context("cannot load the signing keys")?;
         let state = AppState::new(app::ssr::state::Parts {
             leptos_options,
             store,
             enforcer,
-            tokens: Arc::new(tokens),
+            tokens,
             limiter: app::ssr::rate_limit::RateLimiter::new(config.api_rate),
         });
         Ok(Application { state, sessions, config })

@@ -553,11 +553,10 @@ pub async fn revoke_api_key(id: i64) -> Result<(), AppError> {
 pub async fn rotate_signing_key() -> Result<String, AppError> {
     let (user, state) = ssr_catalog::require_admin().await?;
     let actor = crate::store::audit::Actor::user(user.id, &user.email);
-    state
-        .tokens
-        .rotate(&state.store, &actor)
-        .await
-        .map_err(|e| crate::ssr::internal("rotate signing key", e))
+    let kid = state.tokens.rotate(&state.store, &actor).await.map_err(|e| crate::ssr::internal("rotate signing key", e))?;
+    // Other replicas re-read the signing keys on the catalog notice this sends.
+    state.enforcer.reload_keys_and_catalog().await.map_err(|e| crate::ssr::internal("announce", e))?;
+    Ok(kid)
 }
 
 /// Retires signing key `kid`: it leaves the JWKS and tokens it signed stop verifying.
@@ -582,11 +581,8 @@ pub async fn retire_signing_key(kid: String) -> Result<(), AppError> {
         }
         Err(e) => return Err(crate::ssr::from_store("Signing key", e)),
     }
-    state
-        .tokens
-        .reload(&state.store)
-        .await
-        .map_err(|e| crate::ssr::internal("reload signing keys", e))
+    state.tokens.reload(&state.store).await.map_err(|e| crate::ssr::internal("reload signing keys", e))?;
+    state.enforcer.reload_keys_and_catalog().await.map_err(|e| crate::ssr::internal("announce", e))
 }
 
 #[cfg(feature = "ssr")]

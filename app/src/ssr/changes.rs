@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use sqlx::postgres::PgListener;
 
-use super::enforcer::{Enforcer, CHANGES_CHANNEL};
+use super::enforcer::{Change, Enforcer, CHANGES_CHANNEL};
+use super::tokens::TokenSigner;
+use crate::store::Store;
 
 /// Starts listening for change notices on `url`'s database. Listening starts before this
 /// returns, so no change made afterwards is missed.
@@ -17,21 +19,26 @@ pub async fn subscribe(url: &str) -> Result<PgListener, sqlx::Error> {
     Ok(listener)
 }
 
-/// Applies every notice `listener` receives to `enforcer`, for as long as the process
-/// runs. After a lost connection everything is reloaded, since notices may have been
-/// missed meanwhile.
-pub async fn follow(mut listener: PgListener, enforcer: Arc<Enforcer>) {
+/// Applies every notice `listener` receives to `enforcer` (and, for a catalog notice, which
+/// key rotations send too, re-reads the signing keys of `tokens`), for as long as the
+/// process runs. After a lost connection everything is reloaded, since notices may have
+/// been missed meanwhile.
+pub async fn follow(mut listener: PgListener, enforcer: Arc<Enforcer>, tokens: Arc<TokenSigner>, store: Store) {
     loop {
         match listener.try_recv().await {
             Ok(Some(notice)) => {
                 if let Err(e) = enforcer.apply_notice(notice.payload()).await {
                     tracing::warn!(error = %e, "applying a change notice failed; reloading everything");
-                    reload_all(&enforcer).await;
+                    reload_all(&enforcer, &tokens, &store).await;
+                } else if matches!(Change::parse(notice.payload()), Some((replica, Change::Catalog)) if replica != enforcer.replica()) {
+                    if let Err(e) = tokens.reload(&store).await {
+                        tracing::warn!(error = %e, "reloading the signing keys failed");
+                    }
                 }
             }
             Ok(None) => {
                 tracing::warn!("the change channel was interrupted; reloading everything");
-                reload_all(&enforcer).await;
+                reload_all(&enforcer, &tokens, &store).await;
             }
             Err(e) => {
                 tracing::warn!(error = %e, "the change channel failed; retrying");
@@ -41,8 +48,11 @@ pub async fn follow(mut listener: PgListener, enforcer: Arc<Enforcer>) {
     }
 }
 
-async fn reload_all(enforcer: &Enforcer) {
+async fn reload_all(enforcer: &Enforcer, tokens: &TokenSigner, store: &Store) {
     if let Err(e) = enforcer.reload_all().await {
         tracing::error!(error = %e, "reloading entitlements failed");
+    }
+    if let Err(e) = tokens.reload(store).await {
+        tracing::error!(error = %e, "reloading the signing keys failed");
     }
 }

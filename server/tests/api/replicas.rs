@@ -54,3 +54,39 @@ async fn a_seat_changed_on_one_replica_changes_the_checks_of_another() {
     drop(b);
     drop_postgres(&name).await;
 }
+
+/// The key ids another replica publishes, once they equal `want` or five seconds pass.
+async fn jwks_eventually(app: &TestApp, want: &[String]) -> Vec<String> {
+    let until = Instant::now() + Duration::from_secs(5);
+    loop {
+        let jwks: serde_json::Value =
+            app.client.get(app.url("/.well-known/jwks.json")).send().await.unwrap_or_else(|e| panic!("{e}")).json().await.unwrap_or_default();
+        let mut kids: Vec<String> =
+            jwks["keys"].as_array().map(|k| k.iter().map(|k| k["kid"].as_str().unwrap_or_default().to_owned()).collect()).unwrap_or_default();
+        kids.sort();
+        if kids == want || Instant::now() > until {
+            return kids;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_signing_key_rotated_and_retired_on_one_replica_is_published_by_another() {
+    let Some((url, name)) = postgres_database().await else { return };
+    let a = spawn_app_with(|c| c.database_url = url.clone()).await;
+    let b = spawn_app_with(|c| c.database_url = url.clone()).await;
+    let admin = a.client_for("admin@tessera.example").await;
+    let old = jwks_eventually(&b, &[]).await;
+    assert_eq!(old.len(), 1);
+    let new = body(a.call_as(&admin, "rotate_signing_key", &[]).await).await.as_str().unwrap_or_default().to_owned();
+    let mut both = vec![old[0].clone(), new.clone()];
+    both.sort();
+    assert_eq!(jwks_eventually(&b, &both).await, both, "the other replica publishes the new key");
+    let r = a.call_as(&admin, "retire_signing_key", &[("kid", &old[0])]).await;
+    assert!(r.status().is_success(), "{}", r.status());
+    assert_eq!(jwks_eventually(&b, std::slice::from_ref(&new)).await, [new], "and drops the retired one");
+    drop(a);
+    drop(b);
+    drop_postgres(&name).await;
+}

@@ -115,6 +115,9 @@ fn Detail(d: RequestDetail, decide: ServerAction<DecideRequest>) -> impl IntoVie
             })}
         </section>
         {move || outcome().map(|m| view! { <p class="notice ok" role="status">{m}</p> })}
+        // Outside the form: a refusal stays in view when the request, decided meanwhile,
+        // is shown without its form.
+        <p class="form-error" role="alert">{form_error}</p>
         {pending.then(|| view! {
             <ActionForm action=decide attr:class="card form decide" attr:novalidate=true>
                 <input type="hidden" name="id" value=request_id/>
@@ -137,7 +140,6 @@ fn Detail(d: RequestDetail, decide: ServerAction<DecideRequest>) -> impl IntoVie
                     <textarea id="comment" name="comment" rows="3" aria-invalid=move || comment_error().is_some().to_string()></textarea>
                     <p class="field-error">{comment_error}</p>
                 </div>
-                <p class="form-error" role="alert">{form_error}</p>
                 <button type="submit" class="button primary" disabled=move || decide.pending().get()>"Record the decision"</button>
             </ActionForm>
         })}

@@ -103,7 +103,8 @@ test('cutting seats holds back the seats assigned last, plainly on both sides', 
   expect(await bobCheck()).toBe('ok');
 
   await signInAs(page, 'staff@tessera.example');
-  await open(page, '/customers/initech');
+  await page.getByRole('link', { name: 'Initech' }).click();
+  await expect(page).toHaveURL(/\/customers\/initech$/);
   const terms = page.getByRole('region', { name: 'Change the terms' });
   await terms.getByLabel("Seats (empty: the plan's)").fill('1');
   await terms.getByLabel('Reason').fill('Contract cut to one seat.');

@@ -163,8 +163,10 @@ test('staff create a customer and grant it a plan; its admin signs in and sees i
 
 test('staff view a customer’s portal read-only, and the view is in the audit log', async ({ page }) => {
   await signInAs(page, 'staff@tessera.example');
-  await open(page, '/customers/initech');
+  await page.getByRole('link', { name: 'Initech' }).click();
+  await expect(page).toHaveURL(/\/customers\/initech$/);
   await page.getByRole('link', { name: 'View as the customer' }).click();
+  await expect(page).toHaveURL(/\/customers\/initech\/portal$/);
   await expect(page.getByRole('status').filter({ hasText: "You are viewing Initech's portal as they see it. Read-only" })).toBeVisible();
   await expect(page.getByRole('article', { name: 'Acme Analytics entitlement' })).toContainText('2 of 10 used');
   await expect(page.getByRole('link', { name: 'Manage seats' })).toHaveCount(0);

@@ -265,25 +265,14 @@ pub async fn grant_entitlement(
         "A trial runs 0 to 90 days.",
     )?
     .unwrap_or(0);
+    let (seats_override, instances_override) = ssr_console::caps(seats.as_deref(), instances.as_deref())?;
     let grant = Grant {
         customer_id: customer.id,
         product_id,
         plan_id: plan_row.id,
         addon_ids: addon_rows.iter().map(|a| a.id).collect(),
-        seats_override: ssr_console::number(
-            "seats",
-            seats.as_deref(),
-            0,
-            1_000_000,
-            "Seats are a whole number from 0 to 1,000,000.",
-        )?,
-        instances_override: ssr_console::number(
-            "instances",
-            instances.as_deref(),
-            0,
-            1_000_000,
-            "Instances are a whole number from 0 to 1,000,000.",
-        )?,
+        seats_override,
+        instances_override,
         starts_at,
         ends_at,
         renews_at,
@@ -350,22 +339,11 @@ pub async fn amend_entitlement(
         .iter()
         .find(|p| p.key == plan.trim())
         .ok_or_else(|| AppError::invalid("plan", "There is no such plan for this product."))?;
+    let (seats_override, instances_override) = ssr_console::caps(seats.as_deref(), instances.as_deref())?;
     let terms = Terms {
         plan_id: plan.id,
-        seats_override: ssr_console::number(
-            "seats",
-            seats.as_deref(),
-            0,
-            1_000_000,
-            "Seats are a whole number from 0 to 1,000,000.",
-        )?,
-        instances_override: ssr_console::number(
-            "instances",
-            instances.as_deref(),
-            0,
-            1_000_000,
-            "Instances are a whole number from 0 to 1,000,000.",
-        )?,
+        seats_override,
+        instances_override,
         regions: ssr_console::regions(regions.as_deref())?,
     };
     let actor = crate::store::audit::Actor::user(user.id, &user.email);
@@ -427,6 +405,14 @@ mod ssr_console {
                 _ => Err(AppError::invalid(field, message)),
             },
         }
+    }
+
+    /// The seat and instance caps that override the plan's; `None` where empty.
+    pub fn caps(seats: Option<&str>, instances: Option<&str>) -> Result<(Option<i64>, Option<i64>), AppError> {
+        Ok((
+            number("seats", seats, 0, 1_000_000, "Seats are a whole number from 0 to 1,000,000.")?,
+            number("instances", instances, 0, 1_000_000, "Instances are a whole number from 0 to 1,000,000.")?,
+        ))
     }
 
     /// An optional date (YYYY-MM-DD) as the Unix second its day starts; `None` when empty.

@@ -84,6 +84,16 @@ async fn terms_of(
     )))
 }
 
+/// The customer and terms of entitlement `id` unless it is cancelled: `NotFound`, or
+/// `Conflict { constraint: "status" }` for a cancelled one.
+async fn live_terms(tx: &mut Transaction<'_, Any>, id: i64) -> Result<(i64, serde_json::Value), StoreError> {
+    let (customer, terms) = terms_of(tx, id).await?.ok_or(StoreError::NotFound)?;
+    if terms["status"] == "cancelled" {
+        return Err(StoreError::Conflict { constraint: "status".into() });
+    }
+    Ok((customer, terms))
+}
+
 impl Store {
     /// Creates a customer and its first admin (invited: they set their password through
     /// the link), with audit events. `Conflict { constraint: "slug" | "email" }` when
@@ -330,18 +340,10 @@ impl Store {
     ) -> Result<i64, StoreError> {
         let _turn = self.write_turn().await;
         let mut tx = self.pool().begin().await?;
-        let Some((customer, before)) = terms_of(&mut tx, id).await? else {
-            return super::roll_back(tx, Err(StoreError::NotFound)).await;
+        let (customer, before) = match live_terms(&mut tx, id).await {
+            Ok(found) => found,
+            Err(e) => return super::roll_back(tx, Err(e)).await,
         };
-        if before["status"] == "cancelled" {
-            return super::roll_back(
-                tx,
-                Err(StoreError::Conflict {
-                    constraint: "status".into(),
-                }),
-            )
-            .await;
-        }
         let term = days * 86_400;
         sqlx::query(
             "UPDATE entitlements SET
@@ -386,18 +388,10 @@ impl Store {
     ) -> Result<i64, StoreError> {
         let _turn = self.write_turn().await;
         let mut tx = self.pool().begin().await?;
-        let Some((customer, before)) = terms_of(&mut tx, id).await? else {
-            return super::roll_back(tx, Err(StoreError::NotFound)).await;
+        let (customer, before) = match live_terms(&mut tx, id).await {
+            Ok(found) => found,
+            Err(e) => return super::roll_back(tx, Err(e)).await,
         };
-        if before["status"] == "cancelled" {
-            return super::roll_back(
-                tx,
-                Err(StoreError::Conflict {
-                    constraint: "status".into(),
-                }),
-            )
-            .await;
-        }
         sqlx::query(
             "UPDATE entitlements SET status = 'cancelled', status_reason = $2, auto_renew = 0, version = version + 1, updated_at = $3 WHERE id = $1",
         )

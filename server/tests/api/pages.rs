@@ -52,3 +52,29 @@ async fn unknown_addresses_are_404_and_health_answers() {
     let r = app.client.get(app.url("/health")).send().await.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(r.text().await.ok().as_deref(), Some("ok"));
 }
+
+#[tokio::test]
+async fn an_invitation_works_before_the_page_is_interactive() {
+    let app = spawn_app().await;
+    let staff = app.client_for("staff@tessera.example").await;
+    let form = [("slug", "hooli"), ("name", "Hooli"), ("admin_email", "gavin@hooli.example"), ("admin_name", "Gavin"), ("reason", "New")];
+    let created = crate::helpers::json(app.call_as(&staff, "create_customer", &form).await).await;
+    let path = created["path"].as_str().unwrap_or_default().to_owned();
+    let token = path.trim_start_matches("/invite/").to_owned();
+    let html = app.client.get(app.url(&path)).header("accept", "text/html").send().await.unwrap_or_else(|e| panic!("{e}")).text().await.unwrap_or_default();
+    // The server-rendered form carries the token, so a submit before the script runs works.
+    assert!(html.contains(&format!("name=\"token\" value=\"{token}\"")), "{html}");
+    let gavin = crate::helpers::new_client();
+    let r = gavin
+        .post(app.url("/api/accept_invitation"))
+        .header("referer", app.url(&path))
+        .header("accept", "text/html")
+        .form(&[("token", token.as_str()), ("password", "hooli hooli hooli"), ("confirm", "hooli hooli hooli")])
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(r.status().is_redirection(), "{}", r.status());
+    assert_eq!(r.headers().get("location").and_then(|l| l.to_str().ok()), Some("/entitlements"));
+    let mine = crate::helpers::json(app.call_as(&gavin, "list_entitlements", &[]).await).await;
+    assert_eq!(mine, serde_json::json!([]), "signed in as Gavin, whose Hooli has no entitlement yet");
+}

@@ -37,7 +37,7 @@ pub fn SignInPage() -> impl IntoView {
                     })}
                 </Transition>
                 <ActionForm action=sign_in attr:class="form" attr:novalidate=true>
-                    <input type="hidden" name="next" prop:value=next/>
+                    <input type="hidden" name="next" value=next/>
                     <div class="field">
                         <label for="email">"Email"</label>
                         <input

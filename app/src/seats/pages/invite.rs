@@ -31,7 +31,7 @@ pub fn InvitePage() -> impl IntoView {
                                 <p>{format!("Welcome, {}. You sign in as ", inv.name)} <strong>{inv.email.clone()}</strong> "."</p>
                                 <p class="muted">{format!("This link works once, until {}.", date(inv.expires_on))}</p>
                                 <ActionForm action=accept attr:class="form" attr:novalidate=true>
-                                    <input type="hidden" name="token" prop:value=token/>
+                                    <input type="hidden" name="token" value=token/>
                                     <div class="field">
                                         <label for="password">"Password"</label>
                                         <input id="password" name="password" type="password" autocomplete="new-password"

@@ -199,7 +199,7 @@ fn InviteForm(entitlement: Signal<i64>, invite: ServerAction<InviteUser>) -> imp
         <section class="card invite" aria-labelledby="invite-title">
             <h2 id="invite-title">"Add a user"</h2>
             <ActionForm action=invite attr:class="form" attr:novalidate=true>
-                <input type="hidden" name="entitlement" prop:value=move || entitlement.get()/>
+                <input type="hidden" name="entitlement" value=move || entitlement.get()/>
                 <div class="field">
                     <label for="invite-email">"Email"</label>
                     <input id="invite-email" name="email" type="email" autocomplete="off"

@@ -119,32 +119,19 @@ pub async fn save_plan(
     let quotas = quotas.unwrap_or_default();
     let mut chosen: Vec<(i64, Option<i64>, Option<String>)> = Vec::new();
     for f in features.unwrap_or_default() {
-        let (id, fkey, _, metered, _) = known
-            .iter()
-            .find(|k| k.1 == f.trim())
-            .ok_or_else(|| AppError::invalid("features", format!("There is no feature {f}.")))?;
-        let quota = if *metered {
-            match quotas.get(fkey).map(|q| q.trim()).filter(|q| !q.is_empty()) {
-                Some(q) => Some(q.parse::<i64>().ok().filter(|n| *n >= 0).ok_or_else(|| {
-                    AppError::invalid("quotas", format!("The quota of {fkey} is a whole number."))
-                })?),
-                None => None,
-            }
-        } else {
-            None
-        };
+        let (id, fkey, metered, quota) = ssr_catalog::chosen_feature(&known, &f, &quotas)?;
         let rule = match rules.as_ref().and_then(|r| r.get(fkey)).map(|r| r.trim()).filter(|r| !r.is_empty() && *r != "custom") {
             Some(name) => {
                 let rule = super::preset_rule(name).ok_or_else(|| AppError::invalid("rules", format!("There is no rule {name}.")))?;
-                if rule == crate::engine::Requirement::Quota && !*metered {
+                if rule == crate::engine::Requirement::Quota && !metered {
                     return Err(AppError::invalid("rules", format!("{fkey} is not metered: it has no quota to require.")));
                 }
                 Some(serde_json::to_string(&rule).map_err(|e| crate::ssr::internal("rule", e))?)
             }
             None => None,
         };
-        if !chosen.iter().any(|(c, ..)| c == id) {
-            chosen.push((*id, quota, rule));
+        if !chosen.iter().any(|(c, ..)| *c == id) {
+            chosen.push((id, quota, rule));
         }
     }
     let draft = PlanDraft {
@@ -304,27 +291,14 @@ pub async fn add_addon(
     let quotas = quotas.unwrap_or_default();
     let mut chosen: Vec<(&str, Option<i64>, Requirement)> = Vec::new();
     for f in features.as_deref().unwrap_or_default() {
-        let (_, fkey, _, metered, _) = known
-            .iter()
-            .find(|k| k.1 == f.trim())
-            .ok_or_else(|| AppError::invalid("features", format!("There is no feature {f}.")))?;
-        let quota = match quotas
-            .get(fkey)
-            .map(|q| q.trim())
-            .filter(|q| !q.is_empty() && *metered)
-        {
-            Some(q) => Some(q.parse::<i64>().ok().filter(|n| *n >= 0).ok_or_else(|| {
-                AppError::invalid("quotas", format!("The quota of {fkey} is a whole number."))
-            })?),
-            None => None,
-        };
-        let rule = if *metered {
+        let (_, fkey, metered, quota) = ssr_catalog::chosen_feature(&known, f, &quotas)?;
+        let rule = if metered {
             Requirement::Quota
         } else {
             Requirement::Any(vec![Requirement::Seat, Requirement::Instance])
         };
-        if !chosen.iter().any(|(k, ..)| k == fkey) {
-            chosen.push((fkey.as_str(), quota, rule));
+        if !chosen.iter().any(|(k, ..)| *k == fkey) {
+            chosen.push((fkey, quota, rule));
         }
     }
     if chosen.is_empty() && seats == 0 && instances == 0 {
@@ -595,6 +569,30 @@ mod ssr_catalog {
     pub async fn require_admin() -> Result<(CurrentUser, AppState), AppError> {
         let user = auth::require_vendor_admin().await?;
         Ok((user, AppState::current()?))
+    }
+
+    /// The product's feature named `key` in a form, as (id, key, metered, its monthly quota
+    /// from `quotas` when metered; none = unlimited). `Invalid` for an unknown feature or a
+    /// quota that is not a whole number.
+    pub fn chosen_feature<'k>(
+        known: &'k [(i64, String, String, bool, Option<String>)],
+        key: &str,
+        quotas: &std::collections::HashMap<String, String>,
+    ) -> Result<(i64, &'k str, bool, Option<i64>), AppError> {
+        let (id, fkey, _, metered, _) = known
+            .iter()
+            .find(|k| k.1 == key.trim())
+            .ok_or_else(|| AppError::invalid("features", format!("There is no feature {key}.")))?;
+        let quota = match quotas.get(fkey).map(|q| q.trim()).filter(|q| !q.is_empty() && *metered) {
+            Some(q) => Some(
+                q.parse::<i64>()
+                    .ok()
+                    .filter(|n| *n >= 0)
+                    .ok_or_else(|| AppError::invalid("quotas", format!("The quota of {fkey} is a whole number.")))?,
+            ),
+            None => None,
+        };
+        Ok((*id, fkey.as_str(), *metered, quota))
     }
 
     pub fn reason(raw: &str) -> Result<String, AppError> {

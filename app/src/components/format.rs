@@ -96,3 +96,12 @@ mod tests {
         assert_eq!(encode_query_value("/customers/initech?x=1&y"), "/customers/initech%3Fx%3D1%26y");
     }
 }
+
+/// The address people reach this site at, for links shown to copy; only the browser knows
+/// it, so it is empty while rendering on the server.
+pub fn page_origin() -> String {
+    #[cfg(feature = "hydrate")]
+    return leptos::prelude::window().location().origin().unwrap_or_default();
+    #[cfg(not(feature = "hydrate"))]
+    String::new()
+}

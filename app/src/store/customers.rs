@@ -28,20 +28,6 @@ impl Store {
         Ok(CustomerRef { id: row.try_get("id")?, slug: row.try_get("slug")?, name: row.try_get("name")? })
     }
 
-    /// The customer with id `id`; `NotFound` when there is none.
-    pub async fn find_customer_by_id(&self, id: i64) -> Result<CustomerRef, StoreError> {
-        let row = sqlx::query("SELECT id, slug, name FROM customers WHERE id = $1")
-            .bind(id)
-            .fetch_optional(self.pool())
-            .await?
-            .ok_or(StoreError::NotFound)?;
-        Ok(CustomerRef {
-            id: row.try_get("id")?,
-            slug: row.try_get("slug")?,
-            name: row.try_get("name")?,
-        })
-    }
-
     /// Every customer by name, with its user count and a line per entitlement.
     pub async fn list_customers(&self) -> Result<Vec<CustomerSummary>, StoreError> {
         let rows = sqlx::query(

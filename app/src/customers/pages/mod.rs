@@ -94,7 +94,7 @@ fn NewCustomer(create: ServerAction<CreateCustomer>) -> impl IntoView {
                             {format!("{} is a customer. Send {} this link to set a password (it works once, until {}): ", c.name, c.admin_email, date(c.expires_on))}
                             <a href=format!("/customers/{}", c.slug)>"Open the customer"</a>
                         </p>
-                        <code class="secret invite-link">{format!("{}{}", window_origin(), c.path)}</code>
+                        <code class="secret invite-link">{format!("{}{}", crate::components::format::page_origin(), c.path)}</code>
                     </div>
                 })}
                 <ActionForm action=create attr:class="form" attr:novalidate=true>
@@ -109,14 +109,6 @@ fn NewCustomer(create: ServerAction<CreateCustomer>) -> impl IntoView {
             </section>
         </Show>
     }
-}
-
-/// The page's origin, for links shown to copy; empty while rendering on the server.
-fn window_origin() -> String {
-    #[cfg(feature = "hydrate")]
-    return window().location().origin().unwrap_or_default();
-    #[cfg(not(feature = "hydrate"))]
-    String::new()
 }
 
 #[component]

@@ -231,11 +231,7 @@ fn ReissuedLink(reissue: ServerAction<ReissueInvitation>) -> impl IntoView {
 /// The link to copy and send; it is shown only now (only its hash is kept).
 #[component]
 fn InvitationLink(inv: Invitation) -> impl IntoView {
-    // Only the browser knows the address people reach this site at.
-    #[cfg(feature = "hydrate")]
-    let origin = window().location().origin().unwrap_or_default();
-    #[cfg(not(feature = "hydrate"))]
-    let origin = String::new();
+    let origin = crate::components::format::page_origin();
     let link = format!("{origin}{}", inv.path);
     let seat_note = (!inv.seated).then_some(" No seat was given: assign one when a seat is free.");
     view! {

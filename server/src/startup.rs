@@ -179,11 +179,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", app.config.site_addr))?;
     let addr = listener.local_addr()?;
-    tokio::spawn(
-        app.sessions
-            .clone()
-            .continuously_delete_expired(Duration::from_secs(3600)),
-    );
+    tokio::spawn(app.sessions.clone().continuously_delete_expired(Duration::from_secs(3600)));
     tokio::spawn(sweep(app.state.clone(), Duration::from_secs(60)));
     println!("Tessera is serving on http://{addr}");
     if app.config.seed_demo {

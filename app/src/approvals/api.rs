@@ -127,24 +127,9 @@ mod ssr_approvals {
         let ctx = context(state, entitlement_facts).await?;
         // By key: a newer version of the plan may have been saved since the request.
         let plan = facts.target_plan_key.clone();
-        let addon = facts
-            .addon_id
-            .and_then(|a| ctx.addons.iter().find(|x| x.id == a))
-            .map(|a| a.key.clone());
-        let preview = ctx
-            .resolve(
-                request.kind,
-                plan.as_deref(),
-                request.seats,
-                addon.as_deref(),
-            )
-            .ok()
-            .map(|r| r.preview);
-        let approvals = state
-            .store
-            .list_request_approvals(id)
-            .await
-            .map_err(|e| internal("list approvals", e))?;
+        let addon = facts.addon_id.and_then(|a| ctx.addons.iter().find(|x| x.id == a)).map(|a| a.key.clone());
+        let preview = ctx.resolve(request.kind, plan.as_deref(), request.seats, addon.as_deref()).ok().map(|r| r.preview);
+        let approvals = state.store.list_request_approvals(id).await.map_err(|e| internal("list approvals", e))?;
         Ok(super::RequestDetail {
             entitlement: ctx.view,
             preview,

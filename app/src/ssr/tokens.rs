@@ -8,6 +8,7 @@ use base64::Engine as _;
 use ed25519_dalek::{Signer as _, SigningKey};
 use serde::Serialize;
 
+use crate::store::audit::Actor;
 use crate::store::signing_keys::StoredKey;
 use crate::store::{Store, StoreError};
 
@@ -44,7 +45,7 @@ impl TokenSigner {
     /// Loads the keys, creating the first one when there is none.
     pub async fn load(store: &Store) -> Result<TokenSigner, StoreError> {
         if store.list_signing_keys().await?.is_empty() {
-            rotate_in(store, &crate::store::audit::Actor::system("keys")).await?;
+            rotate_in(store, &Actor::system("keys")).await?;
         }
         let signer = TokenSigner { keys: RwLock::default() };
         signer.reload(store).await?;
@@ -64,11 +65,7 @@ impl TokenSigner {
     }
 
     /// Makes a new key the signing one, for `actor`; tokens signed before keep verifying.
-    pub async fn rotate(
-        &self,
-        store: &Store,
-        actor: &crate::store::audit::Actor,
-    ) -> Result<String, StoreError> {
+    pub async fn rotate(&self, store: &Store, actor: &Actor) -> Result<String, StoreError> {
         let kid = rotate_in(store, actor).await?;
         self.reload(store).await?;
         Ok(kid)
@@ -96,24 +93,18 @@ impl TokenSigner {
     }
 }
 
-async fn rotate_in(
-    store: &Store,
-    actor: &crate::store::audit::Actor,
-) -> Result<String, StoreError> {
+async fn rotate_in(store: &Store, actor: &Actor) -> Result<String, StoreError> {
     let key = SigningKey::generate(&mut rand::rngs::OsRng);
     let now = crate::store::now();
     let kid = format!("k{}-{}", now, &B64.encode(key.verifying_key().to_bytes())[..8]);
     store
-        .add_signing_key(
-            actor,
-            &StoredKey {
-                kid: kid.clone(),
-                secret: B64.encode(key.to_bytes()),
-                public: B64.encode(key.verifying_key().to_bytes()),
-                created_at: now,
-                active: true,
-            },
-        )
+        .add_signing_key(actor, &StoredKey {
+            kid: kid.clone(),
+            secret: B64.encode(key.to_bytes()),
+            public: B64.encode(key.verifying_key().to_bytes()),
+            created_at: now,
+            active: true,
+        })
         .await?;
     Ok(kid)
 }

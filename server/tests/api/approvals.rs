@@ -65,35 +65,10 @@ async fn a_rejection_changes_nothing_and_a_withdrawn_request_cannot_be_approved(
     let app = spawn_app().await;
     let ada = app.client_for("ada@initech.example").await;
     let staff = app.client_for("staff@tessera.example").await;
-    let id = file(
-        &app,
-        &ada,
-        &[("kind", "seats"), ("seats", "8"), ("reason", "New hires")],
-    )
-    .await;
-    let r = app
-        .call_as(
-            &staff,
-            "decide_request",
-            &[("id", &id), ("decision", "reject"), ("comment", "   ")],
-        )
-        .await;
-    assert_eq!(
-        r.status(),
-        StatusCode::BAD_REQUEST,
-        "a decision needs a comment"
-    );
-    let r = app
-        .call_as(
-            &staff,
-            "decide_request",
-            &[
-                ("id", &id),
-                ("decision", "reject"),
-                ("comment", "Not this quarter"),
-            ],
-        )
-        .await;
+    let id = file(&app, &ada, &[("kind", "seats"), ("seats", "8"), ("reason", "New hires")]).await;
+    let r = app.call_as(&staff, "decide_request", &[("id", &id), ("decision", "reject"), ("comment", "   ")]).await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST, "a decision needs a comment");
+    let r = app.call_as(&staff, "decide_request", &[("id", &id), ("decision", "reject"), ("comment", "Not this quarter")]).await;
     assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(json(app.call_as(&ada, "list_entitlements", &[]).await).await[0]["seats_cap"], 10);
     assert_eq!(json(app.call_as(&ada, "list_requests", &[]).await).await[0]["status"], "rejected");
@@ -111,38 +86,11 @@ async fn approving_against_a_changed_entitlement_asks_to_confirm_the_new_state()
     let app = spawn_app().await;
     let ada = app.client_for("ada@initech.example").await;
     let staff = app.client_for("staff@tessera.example").await;
-    let seats = file(
-        &app,
-        &ada,
-        &[("kind", "seats"), ("seats", "8"), ("reason", "New hires")],
-    )
-    .await;
-    let addon = file(
-        &app,
-        &ada,
-        &[
-            ("kind", "addon"),
-            ("addon", "api-boost"),
-            ("reason", "More calls"),
-        ],
-    )
-    .await;
-    let r = app
-        .call_as(
-            &staff,
-            "decide_request",
-            &[
-                ("id", &seats),
-                ("decision", "approve"),
-                ("comment", "Granted"),
-            ],
-        )
-        .await;
+    let seats = file(&app, &ada, &[("kind", "seats"), ("seats", "8"), ("reason", "New hires")]).await;
+    let addon = file(&app, &ada, &[("kind", "addon"), ("addon", "api-boost"), ("reason", "More calls")]).await;
+    let r = app.call_as(&staff, "decide_request", &[("id", &seats), ("decision", "approve"), ("comment", "Granted")]).await;
     assert_eq!(r.status(), StatusCode::OK);
-    assert_eq!(
-        json(app.call_as(&ada, "list_entitlements", &[]).await).await[0]["seats_cap"],
-        18
-    );
+    assert_eq!(json(app.call_as(&ada, "list_entitlements", &[]).await).await[0]["seats_cap"], 18);
 
     // The add-on was asked for against the version before the seats.
     let r = app.call_as(&staff, "decide_request", &[("id", &addon), ("decision", "approve"), ("comment", "Granted")]).await;

@@ -223,39 +223,11 @@ async fn a_license_token_verifies_with_only_the_published_jwks() {
 #[tokio::test]
 async fn rotated_keys_keep_old_tokens_verifiable() {
     let app = spawn_app().await;
-    let first = app
-        .api(
-            reqwest::Method::POST,
-            "/tokens",
-            Some(KEY),
-            Some(json!({"customer": "initech"})),
-        )
-        .await
-        .1["token"]
-        .clone();
-    let old_kid = jsonwebtoken::decode_header(first.as_str().unwrap_or_default())
-        .ok()
-        .and_then(|h| h.kid)
-        .unwrap_or_default();
-    app.state
-        .tokens
-        .rotate(&app.state.store, &app::store::audit::Actor::system("test"))
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let second = app
-        .api(
-            reqwest::Method::POST,
-            "/tokens",
-            Some(KEY),
-            Some(json!({"customer": "initech"})),
-        )
-        .await
-        .1["token"]
-        .clone();
-    let new_kid = jsonwebtoken::decode_header(second.as_str().unwrap_or_default())
-        .ok()
-        .and_then(|h| h.kid)
-        .unwrap_or_default();
+    let first = app.api(reqwest::Method::POST, "/tokens", Some(KEY), Some(json!({"customer": "initech"}))).await.1["token"].clone();
+    let old_kid = jsonwebtoken::decode_header(first.as_str().unwrap_or_default()).ok().and_then(|h| h.kid).unwrap_or_default();
+    app.state.tokens.rotate(&app.state.store, &app::store::audit::Actor::system("test")).await.unwrap_or_else(|e| panic!("{e}"));
+    let second = app.api(reqwest::Method::POST, "/tokens", Some(KEY), Some(json!({"customer": "initech"}))).await.1["token"].clone();
+    let new_kid = jsonwebtoken::decode_header(second.as_str().unwrap_or_default()).ok().and_then(|h| h.kid).unwrap_or_default();
     assert_ne!(old_kid, new_kid);
     let jwks: Value = app.client.get(app.url("/.well-known/jwks.json")).send().await.unwrap_or_else(|e| panic!("{e}")).json().await.unwrap_or(Value::Null);
     let kids: Vec<_> = jwks["keys"].as_array().map(|k| k.iter().map(|k| k["kid"].as_str().unwrap_or_default().to_owned()).collect()).unwrap_or_default();

@@ -224,18 +224,7 @@ async fn initech_calls(app: &TestApp) -> Vec<(&'static str, Vec<(&'static str, S
     let ada = app.client_for("ada@initech.example").await;
     let ent = initech_entitlement(app, &ada).await;
     // A pending request and an instance of Initech's to aim at.
-    let r = app
-        .call_as(
-            &ada,
-            "file_request",
-            &[
-                ("entitlement", &ent),
-                ("kind", "seats"),
-                ("seats", "8"),
-                ("reason", "growing"),
-            ],
-        )
-        .await;
+    let r = app.call_as(&ada, "file_request", &[("entitlement", &ent), ("kind", "seats"), ("seats", "8"), ("reason", "growing")]).await;
     assert!(r.status().is_success() || r.status().is_redirection());
     let request = json(app.call_as(&ada, "list_requests", &[]).await).await[0]["id"].to_string();
     let instance = json(app.call_as(&ada, "list_instances", &[]).await).await["instances"][0]["id"].to_string();

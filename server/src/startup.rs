@@ -84,6 +84,7 @@ impl Application {
         };
         let enforcer = Arc::new(Enforcer::load(store.clone(), config.instance_ttl).await.context("cannot load entitlements")?);
         let tokens = Arc::new(TokenSigner::load(&store).await.context("cannot load the signing keys")?);
+        app::ssr::changes::Refresher::install(&store, &enforcer, &tokens);
         if let Some(listener) = listener {
             tokio::spawn(app::ssr::changes::follow(listener, enforcer.clone(), tokens.clone(), store.clone()));
         }
@@ -229,27 +230,16 @@ pub async fn sweep(state: AppState, every: Duration) {
 
 /// The periodic chores, as of `now`: deactivates instances whose heartbeat lapsed (each
 /// with its audit event, so the history and the instances page show them gone) and
-/// applies approved changes whose renewal date has come; refreshes the customers they
-/// touched. Checks already treat a lapsed instance as gone; this makes it a recorded fact.
+/// applies approved changes whose renewal date has come (the write path refreshes the
+/// customers they touch). Checks already treat a lapsed instance as gone; this makes it a
+/// recorded fact.
 pub async fn sweep_once(state: &AppState, now: i64) {
     let ttl = state.enforcer.instance_ttl();
-    let mut touched = match state.store.sweep_lapsed_instances(now, ttl).await {
-        Ok(customers) => customers,
-        Err(e) => {
-            tracing::warn!(error = %e, "sweeping lapsed instances failed");
-            Vec::new()
-        }
-    };
-    match state.store.apply_due_changes(now).await {
-        Ok(customers) => touched.extend(customers),
-        Err(e) => tracing::warn!(error = %e, "applying scheduled changes failed"),
+    if let Err(e) = state.store.sweep_lapsed_instances(now, ttl).await {
+        tracing::warn!(error = %e, "sweeping lapsed instances failed");
     }
-    touched.sort_unstable();
-    touched.dedup();
-    for customer in touched {
-        if let Err(e) = state.enforcer.refresh(customer).await {
-            tracing::warn!(customer.id = customer, error = %e, "refresh after the sweep failed");
-        }
+    if let Err(e) = state.store.apply_due_changes(now).await {
+        tracing::warn!(error = %e, "applying scheduled changes failed");
     }
 }
 

@@ -81,7 +81,6 @@ pub async fn decide_request(id: i64, decision: String, comment: String, confirm_
         .map_err(|e| crate::ssr::from_store("Request", e))?;
     match decided {
         Decided::Done => {
-            state.enforcer.refresh(customer).await.map_err(|e| crate::ssr::internal("refresh", e))?;
             if !approve {
                 return Ok(DecisionOutcome::Rejected);
             }

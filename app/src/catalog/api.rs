@@ -177,13 +177,6 @@ pub async fn move_plan_version(
         )
         .await
         .map_err(|e| crate::ssr::from_store("Plan", e))?;
-    for customer in &moved {
-        state
-            .enforcer
-            .refresh(*customer)
-            .await
-            .map_err(|e| crate::ssr::internal("refresh", e))?;
-    }
     Ok(moved.len())
 }
 
@@ -203,7 +196,7 @@ pub async fn add_product(key: String, name: String, reason: String) -> Result<()
         Err(StoreError::Conflict { .. }) => return Err(AppError::invalid("key", "A product has this key already.")),
         Err(e) => return Err(crate::ssr::internal("add product", e)),
     }
-    state.enforcer.reload_keys_and_catalog().await.map_err(|e| crate::ssr::internal("reload catalog", e))
+    Ok(())
 }
 
 /// Adds feature `key` (`name`; `metered` counts usage in `unit`) to `product`. Vendor
@@ -250,11 +243,6 @@ pub async fn add_feature(
         }
         Err(e) => return Err(crate::ssr::internal("add feature", e)),
     }
-    state
-        .enforcer
-        .reload_keys_and_catalog()
-        .await
-        .map_err(|e| crate::ssr::internal("reload catalog", e))?;
     Ok(())
 }
 
@@ -514,11 +502,7 @@ pub async fn revoke_api_key(id: i64) -> Result<(), AppError> {
         .revoke_api_key(&actor, id, crate::store::now())
         .await
         .map_err(|e| crate::ssr::from_store("API key", e))?;
-    state
-        .enforcer
-        .reload_keys_and_catalog()
-        .await
-        .map_err(|e| crate::ssr::internal("reload keys", e))
+    Ok(())
 }
 
 /// Makes a new signing key the one that signs tokens; tokens signed before keep
@@ -529,7 +513,6 @@ pub async fn rotate_signing_key() -> Result<String, AppError> {
     let actor = crate::store::audit::Actor::user(user.id, &user.email);
     let kid = state.tokens.rotate(&state.store, &actor).await.map_err(|e| crate::ssr::internal("rotate signing key", e))?;
     // Other replicas re-read the signing keys on the catalog notice this sends.
-    state.enforcer.reload_keys_and_catalog().await.map_err(|e| crate::ssr::internal("announce", e))?;
     Ok(kid)
 }
 
@@ -555,8 +538,7 @@ pub async fn retire_signing_key(kid: String) -> Result<(), AppError> {
         }
         Err(e) => return Err(crate::ssr::from_store("Signing key", e)),
     }
-    state.tokens.reload(&state.store).await.map_err(|e| crate::ssr::internal("reload signing keys", e))?;
-    state.enforcer.reload_keys_and_catalog().await.map_err(|e| crate::ssr::internal("announce", e))
+    Ok(())
 }
 
 #[cfg(feature = "ssr")]
@@ -678,11 +660,6 @@ mod ssr_catalog {
             )
             .await
             .map_err(|e| crate::ssr::from_store("API key", e))?;
-        state
-            .enforcer
-            .reload_keys_and_catalog()
-            .await
-            .map_err(|e| internal("reload keys", e))?;
         Ok(IssuedKey { name, key })
     }
 }

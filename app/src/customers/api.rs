@@ -98,11 +98,6 @@ pub async fn change_entitlement(
             ))
         }
     };
-    state
-        .enforcer
-        .refresh(customer)
-        .await
-        .map_err(|e| internal("refresh", e))?;
     Ok(())
 }
 
@@ -184,11 +179,6 @@ pub async fn create_customer(
         }
         Err(e) => return Err(internal("create customer", e)),
     };
-    state
-        .enforcer
-        .refresh(customer)
-        .await
-        .map_err(|e| internal("refresh", e))?;
     Ok(CreatedCustomer {
         slug,
         name,
@@ -296,11 +286,6 @@ pub async fn grant_entitlement(
         }
         Err(e) => return Err(internal("grant entitlement", e)),
     };
-    state
-        .enforcer
-        .refresh(customer.id)
-        .await
-        .map_err(|e| internal("refresh", e))?;
     Ok(id)
 }
 
@@ -361,7 +346,6 @@ pub async fn amend_entitlement(
         }
         Err(e) => return Err(from_store("Entitlement", e)),
     };
-    state.enforcer.refresh(customer).await.map_err(|e| internal("refresh", e))?;
     Ok(())
 }
 

@@ -26,7 +26,6 @@ pub async fn switch_demo_plan(plan: String) -> Result<DemoView, AppError> {
         Err(crate::store::StoreError::NotFound) => return Err(AppError::invalid("plan", "There is no such plan.")),
         Err(e) => return Err(crate::ssr::internal("switch demo plan", e)),
     };
-    state.enforcer.refresh(customer).await.map_err(|e| crate::ssr::internal("refresh", e))?;
     ssr_demo::view(&state).await
 }
 
@@ -37,7 +36,6 @@ pub async fn reset_demo() -> Result<DemoView, AppError> {
     let user = crate::ssr::auth::require_user().await?;
     let actor = crate::store::audit::Actor::user(user.id, &user.email);
     let customer = state.store.reset_demo(&actor, crate::store::now()).await.map_err(|e| crate::ssr::from_store("Demo", e))?;
-    state.enforcer.refresh(customer).await.map_err(|e| crate::ssr::internal("refresh", e))?;
     ssr_demo::view(&state).await
 }
 

@@ -32,7 +32,6 @@ pub async fn assign_seat(entitlement: i64, email: String) -> Result<(), AppError
         .assign_seat(&actor, customer, entitlement, user, crate::store::now())
         .await
         .map_err(|e| crate::ssr::internal("assign seat", e))?;
-    state.enforcer.refresh(customer).await.map_err(|e| crate::ssr::internal("refresh", e))?;
     match change {
         SeatChange::Done => Ok(()),
         SeatChange::AtCap => Err(AppError::invalid("email", "Every seat is taken. Free one or request more seats.")),
@@ -51,7 +50,6 @@ pub async fn free_seat(entitlement: i64, email: String) -> Result<(), AppError> 
         .free_seat(&actor, customer, entitlement, user, crate::store::now())
         .await
         .map_err(|e| crate::ssr::internal("free seat", e))?;
-    state.enforcer.refresh(customer).await.map_err(|e| crate::ssr::internal("refresh", e))?;
     match change {
         SeatChange::Done => Ok(()),
         _ => Err(AppError::invalid("email", "This user holds no seat.")),

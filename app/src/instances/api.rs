@@ -59,6 +59,5 @@ pub async fn deactivate_instance(id: i64) -> Result<(), AppError> {
         .deactivate_instance(&actor, None, scope, id, crate::store::now())
         .await
         .map_err(|e| crate::ssr::from_store("Instance", e))?;
-    state.enforcer.refresh(customer).await.map_err(|e| crate::ssr::internal("refresh", e))?;
     Ok(())
 }

@@ -82,11 +82,6 @@ pub async fn file_request(
         Err(e) => return Err(crate::ssr::from_store("Entitlement", e)),
     };
     // A catalog rule may have approved it at once: the next check must see that.
-    state
-        .enforcer
-        .refresh(ctx.facts.customer_id)
-        .await
-        .map_err(|e| crate::ssr::internal("refresh", e))?;
     leptos_axum::redirect(&format!("/requests?filed={id}"));
     Ok(id)
 }

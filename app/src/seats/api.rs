@@ -96,7 +96,6 @@ pub async fn invite_user(entitlement: i64, email: String, name: String, admin: O
             .map_err(|e| crate::ssr::internal("assign seat", e))?;
         seated = change == crate::store::seats::SeatChange::Done;
     }
-    state.enforcer.refresh(customer).await.map_err(|e| crate::ssr::internal("refresh", e))?;
     Ok(Invitation { email, path: format!("/invite/{token}"), expires_on: crate::store::day_of(expires_at), seated })
 }
 
@@ -133,7 +132,6 @@ pub async fn remove_user(entitlement: i64, user: i64) -> Result<(), AppError> {
         .remove_user(&actor, customer, user, crate::store::now())
         .await
         .map_err(|e| crate::ssr::from_store("User", e))?;
-    state.enforcer.refresh(customer).await.map_err(|e| crate::ssr::internal("refresh", e))?;
     Ok(())
 }
 

@@ -2,14 +2,14 @@
 //! customers it changed (NOTIFY, see [`Store::announce`](crate::store::Store::announce)),
 //! and every other one reloads them before its next check.
 
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use sqlx::postgres::PgListener;
 
 use super::enforcer::{Change, Enforcer, CHANGES_CHANNEL};
 use super::tokens::TokenSigner;
-use crate::store::Store;
+use crate::store::{ChangeListener, Changes, Store, StoreError};
 
 /// Starts listening for change notices on `url`'s database. Listening starts before this
 /// returns, so no change made afterwards is missed.
@@ -54,5 +54,42 @@ async fn reload_all(enforcer: &Enforcer, tokens: &TokenSigner, store: &Store) {
     }
     if let Err(e) = tokens.reload(store).await {
         tracing::error!(error = %e, "reloading the signing keys failed");
+    }
+}
+
+/// The store's listener: re-reads, after every committed write, what it touched: the
+/// customers' snapshots, the catalog and API keys, the signing keys; and announces each
+/// to the other replicas. It holds the parts weakly, so a dropped application is freed.
+#[derive(Debug)]
+pub struct Refresher {
+    enforcer: Weak<Enforcer>,
+    tokens: Weak<TokenSigner>,
+}
+
+impl Refresher {
+    /// Makes `store` tell `enforcer` and `tokens` of every write from now on.
+    pub fn install(store: &Store, enforcer: &Arc<Enforcer>, tokens: &Arc<TokenSigner>) {
+        let refresher = Refresher { enforcer: Arc::downgrade(enforcer), tokens: Arc::downgrade(tokens) };
+        store.set_listener(Arc::new(refresher));
+    }
+}
+
+#[async_trait::async_trait]
+impl ChangeListener for Refresher {
+    async fn applied(&self, store: &Store, changes: &Changes) -> Result<(), StoreError> {
+        let Some(enforcer) = self.enforcer.upgrade() else { return Ok(()) };
+        if changes.signing_keys {
+            if let Some(tokens) = self.tokens.upgrade() {
+                tokens.reload(store).await?;
+            }
+        }
+        // Other replicas re-read the signing keys on the catalog notice.
+        if changes.catalog || changes.signing_keys {
+            enforcer.reload_keys_and_catalog().await?;
+        }
+        for customer in &changes.customers {
+            enforcer.refresh(*customer).await?;
+        }
+        Ok(())
     }
 }

@@ -66,9 +66,8 @@ impl TokenSigner {
 
     /// Makes a new key the signing one, for `actor`; tokens signed before keep verifying.
     pub async fn rotate(&self, store: &Store, actor: &Actor) -> Result<String, StoreError> {
-        let kid = rotate_in(store, actor).await?;
-        self.reload(store).await?;
-        Ok(kid)
+        // The store's listener re-reads the keys once the new one has committed.
+        rotate_in(store, actor).await
     }
 
     /// The public keys.

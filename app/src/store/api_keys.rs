@@ -1,8 +1,9 @@
 //! API keys: the vendor's software authenticates with them. Only a hash is stored.
 
 use sha2::{Digest, Sha256};
-use sqlx::{Any, Row, Transaction};
+use sqlx::Row;
 
+use super::write::Write;
 use super::{Store, StoreError};
 
 /// An API key as enforcement needs it.
@@ -21,7 +22,7 @@ pub fn hash_api_key(key: &str) -> String {
 }
 
 /// Stores a key for `product_id`; returns its id. `Conflict` if the key exists.
-pub async fn create_api_key(tx: &mut Transaction<'_, Any>, product_id: i64, name: &str, key: &str, at: i64) -> Result<i64, StoreError> {
+pub async fn create_api_key(tx: &mut Write<'_>, product_id: i64, name: &str, key: &str, at: i64) -> Result<i64, StoreError> {
     let prefix: String = key.chars().take(8).collect();
     let row = sqlx::query(
         "INSERT INTO api_keys (product_id, name, prefix, key_hash, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",

@@ -2,8 +2,10 @@
 //! the entitlement in the same transaction as the request's status and its audit event)
 //! or rejecting, each with a comment.
 
-use sqlx::{Any, Row, Transaction};
+use sqlx::Row;
 
+use super::events::EventKind;
+use super::write::Write;
 use super::audit::{self, Actor, NewAuditEvent};
 use super::requests::RequestFacts;
 use super::{Store, StoreError};
@@ -60,8 +62,7 @@ impl Store {
         confirm_version: Option<i64>,
         now: i64,
     ) -> Result<(Decided, i64), StoreError> {
-        let _turn = self.write_turn().await;
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         // Claiming the request first locks it: a second decision waits, then sees it decided.
         let claimed = sqlx::query(
             "UPDATE change_requests SET updated_at = $2 WHERE id = $1
@@ -73,16 +74,16 @@ impl Store {
         .fetch_optional(&mut *tx)
         .await?;
         let Some(claimed) = claimed else {
-            return super::roll_back(tx, Err(StoreError::NotFound)).await;
+            return tx.roll_back(Err(StoreError::NotFound)).await;
         };
         let customer: i64 = claimed.try_get("customer_id")?;
         let status: String = claimed.try_get("status")?;
         let status = RequestStatus::parse(&status).unwrap_or(RequestStatus::Withdrawn);
         if status != RequestStatus::Pending {
-            return super::roll_back(tx, Ok((Decided::NotPending(status), customer))).await;
+            return tx.roll_back(Ok((Decided::NotPending(status), customer))).await;
         }
         if actor.user_id.is_some() && actor.user_id == claimed.try_get::<Option<i64>, _>("requested_by")? {
-            return super::roll_back(tx, Ok((Decided::OwnRequest, customer))).await;
+            return tx.roll_back(Ok((Decided::OwnRequest, customer))).await;
         }
         if let Some(user) = actor.user_id {
             let own: Option<i64> =
@@ -91,7 +92,7 @@ impl Store {
                     .fetch_one(&mut *tx)
                     .await?;
             if own == Some(customer) {
-                return super::roll_back(tx, Ok((Decided::OwnOrganisation, customer))).await;
+                return tx.roll_back(Ok((Decided::OwnOrganisation, customer))).await;
             }
         }
         let entitlement: i64 = claimed.try_get("entitlement_id")?;
@@ -101,7 +102,7 @@ impl Store {
             .fetch_one(&mut *tx)
             .await?;
         if approve && current != requested && confirm_version != Some(current) {
-            return super::roll_back(tx, Ok((Decided::Moved { requested, current }, customer))).await;
+            return tx.roll_back(Ok((Decided::Moved { requested, current }, customer))).await;
         }
         let kind: String = claimed.try_get("kind")?;
         let request = Claimed {
@@ -130,7 +131,7 @@ impl Store {
                 NewAuditEvent {
                     actor,
                     customer_id: Some(customer),
-                    kind: "request.rejected",
+                    kind: EventKind::RequestRejected,
                     subject: format!("request:{id}"),
                     before: Some(serde_json::json!({ "status": "pending" })),
                     after: Some(serde_json::json!({ "status": "rejected", "comment": comment })),
@@ -153,7 +154,7 @@ impl Store {
             match given.map_err(StoreError::from) {
                 Ok(_) => {}
                 Err(StoreError::Conflict { .. }) => {
-                    return super::roll_back(tx, Ok((Decided::ApprovedAlready, customer))).await
+                    return tx.roll_back(Ok((Decided::ApprovedAlready, customer))).await
                 }
                 Err(e) => return Err(e),
             }
@@ -169,7 +170,7 @@ impl Store {
                 NewAuditEvent {
                     actor,
                     customer_id: Some(customer),
-                    kind: "request.approval_recorded",
+                    kind: EventKind::RequestApprovalRecorded,
                     subject: format!("request:{id}"),
                     before: Some(serde_json::json!({ "status": "pending", "approvals": have - 1 })),
                     after: Some(serde_json::json!({ "status": "pending", "approvals": have, "needed": needed, "comment": comment })),
@@ -180,7 +181,7 @@ impl Store {
             tx.commit().await?;
             return Ok((Decided::Recorded { have, needed }, customer));
         }
-        approve_in(&mut tx, actor, &request, comment, "request.approved", now).await?;
+        approve_in(&mut tx, actor, &request, comment, EventKind::RequestApproved, now).await?;
         tx.commit().await?;
         Ok((Decided::Done, customer))
     }
@@ -227,8 +228,7 @@ impl Store {
         let actor = Actor::system("schedule");
         let mut customers = Vec::new();
         for id in due {
-            let _turn = self.write_turn().await;
-            let mut tx = self.pool().begin().await?;
+            let mut tx = self.begin_write().await?;
             // Claimed by the update: a second replica sweeping at once finds nothing to do.
             let row = sqlx::query(
                 "UPDATE change_requests SET applied_at = $2, updated_at = $2 WHERE id = $1 AND applied_at IS NULL
@@ -239,12 +239,12 @@ impl Store {
             .fetch_optional(&mut *tx)
             .await?;
             let Some(row) = row else {
-                super::roll_back(tx, Ok(())).await?;
+                tx.roll_back(Ok(())).await?;
                 continue;
             };
             let kind: String = row.try_get("kind")?;
             let Some(kind) = RequestKind::parse(&kind) else {
-                super::roll_back(tx, Ok(())).await?;
+                tx.roll_back(Ok(())).await?;
                 continue;
             };
             let entitlement: i64 = row.try_get("entitlement_id")?;
@@ -267,7 +267,7 @@ impl Store {
                 NewAuditEvent {
                     actor: &actor,
                     customer_id: Some(customer),
-                    kind: "request.applied",
+                    kind: EventKind::RequestApplied,
                     subject: format!("request:{id}"),
                     before: Some(serde_json::json!({ "entitlement": before })),
                     after: Some(serde_json::json!({ "entitlement": after })),
@@ -285,7 +285,7 @@ impl Store {
 }
 
 async fn set_status(
-    tx: &mut Transaction<'_, Any>,
+    tx: &mut Write<'_>,
     id: i64,
     status: RequestStatus,
     by: Option<i64>,
@@ -307,11 +307,11 @@ async fn set_status(
 /// renewal, schedules it for the entitlement's renewal (or end) date; sets its status and
 /// records the audit event of `kind` (`request.approved`, `request.auto_approved`).
 pub(super) async fn approve_in(
-    tx: &mut Transaction<'_, Any>,
+    tx: &mut Write<'_>,
     actor: &Actor,
     request: &Claimed,
     comment: &str,
-    kind: &str,
+    kind: EventKind,
     now: i64,
 ) -> Result<(), StoreError> {
     let entitlement = request.entitlement_id;
@@ -376,7 +376,7 @@ pub(super) async fn approve_in(
 }
 
 /// What an approval changes, as the audit event records it before and after.
-async fn entitlement_state(tx: &mut Transaction<'_, Any>, entitlement: i64) -> Result<serde_json::Value, StoreError> {
+async fn entitlement_state(tx: &mut Write<'_>, entitlement: i64) -> Result<serde_json::Value, StoreError> {
     let r = sqlx::query(
         "SELECT e.plan_id, pl.key AS plan, e.status, e.seats_override, e.renews_at, e.ends_at, e.version,
                 (SELECT COUNT(*) FROM entitlement_addons ea WHERE ea.entitlement_id = e.id) AS addons
@@ -398,7 +398,7 @@ async fn entitlement_state(tx: &mut Transaction<'_, Any>, entitlement: i64) -> R
 
 /// Applies an approved change to the entitlement and moves its version on.
 async fn apply(
-    tx: &mut Transaction<'_, Any>,
+    tx: &mut Write<'_>,
     entitlement: i64,
     kind: RequestKind,
     plan: Option<i64>,

@@ -3,8 +3,10 @@
 
 use serde::Serialize;
 use sha2::{Digest, Sha256};
-use sqlx::{Any, Row, Transaction};
+use sqlx::Row;
 
+use super::events::EventKind;
+use super::write::Write;
 use super::StoreError;
 
 /// Who did something: a user, or the system itself (seeding, background jobs).
@@ -32,8 +34,8 @@ impl Actor {
 pub struct NewAuditEvent<'a> {
     pub actor: &'a Actor,
     pub customer_id: Option<i64>,
-    /// What happened, dotted: `user.signed_in`, `entitlement.created`.
-    pub kind: &'a str,
+    /// What happened, from the event catalog.
+    pub kind: EventKind,
     /// What it happened to: `user:3`, `entitlement:7`.
     pub subject: String,
     pub before: Option<serde_json::Value>,
@@ -85,7 +87,7 @@ pub fn chain_hash(
 
 /// Appends `event` inside `tx`. Moving the chain's head first takes the write lock on
 /// both engines, so concurrent writers chain one after another.
-pub async fn record(tx: &mut Transaction<'_, Any>, event: NewAuditEvent<'_>, at: i64) -> Result<i64, StoreError> {
+pub async fn record(tx: &mut Write<'_>, event: NewAuditEvent<'_>, at: i64) -> Result<i64, StoreError> {
     let head = sqlx::query("UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash")
         .fetch_one(&mut **tx)
         .await?;
@@ -99,7 +101,7 @@ pub async fn record(tx: &mut Transaction<'_, Any>, event: NewAuditEvent<'_>, at:
         at,
         &event.actor.label,
         event.customer_id,
-        event.kind,
+        event.kind.as_str(),
         &event.subject,
         before.as_deref(),
         after.as_deref(),
@@ -113,7 +115,7 @@ pub async fn record(tx: &mut Transaction<'_, Any>, event: NewAuditEvent<'_>, at:
     .bind(event.actor.user_id)
     .bind(&event.actor.label)
     .bind(event.customer_id)
-    .bind(event.kind)
+    .bind(event.kind.as_str())
     .bind(&event.subject)
     .bind(before)
     .bind(after)
@@ -122,6 +124,7 @@ pub async fn record(tx: &mut Transaction<'_, Any>, event: NewAuditEvent<'_>, at:
     .execute(&mut **tx)
     .await?;
     sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1").bind(&hash).execute(&mut **tx).await?;
+    tx.note(event.kind, event.customer_id);
     Ok(seq)
 }
 

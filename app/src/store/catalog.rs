@@ -2,8 +2,9 @@
 
 use std::collections::HashMap;
 
-use sqlx::{Any, Row, Transaction};
+use sqlx::Row;
 
+use super::write::Write;
 use super::StoreError;
 use crate::engine::Requirement;
 
@@ -31,7 +32,7 @@ pub struct NewPlan<'a> {
 }
 
 /// Creates a product; `Conflict` when its key is taken.
-pub async fn create_product(tx: &mut Transaction<'_, Any>, key: &str, name: &str, at: i64) -> Result<i64, StoreError> {
+pub async fn create_product(tx: &mut Write<'_>, key: &str, name: &str, at: i64) -> Result<i64, StoreError> {
     let row = sqlx::query("INSERT INTO products (key, name, created_at) VALUES ($1, $2, $3) RETURNING id")
         .bind(key)
         .bind(name)
@@ -42,7 +43,7 @@ pub async fn create_product(tx: &mut Transaction<'_, Any>, key: &str, name: &str
 }
 
 /// Creates a feature of `product_id`; `Conflict` when the product has that key already.
-pub async fn create_feature(tx: &mut Transaction<'_, Any>, product_id: i64, f: &NewFeature<'_>) -> Result<i64, StoreError> {
+pub async fn create_feature(tx: &mut Write<'_>, product_id: i64, f: &NewFeature<'_>) -> Result<i64, StoreError> {
     let row = sqlx::query("INSERT INTO features (product_id, key, name, metered, unit) VALUES ($1, $2, $3, $4, $5) RETURNING id")
         .bind(product_id)
         .bind(f.key)
@@ -56,7 +57,7 @@ pub async fn create_feature(tx: &mut Transaction<'_, Any>, product_id: i64, f: &
 
 /// Creates a plan of `product_id` with its features; `NotFound` when a feature key is
 /// not one of the product's.
-pub async fn create_plan(tx: &mut Transaction<'_, Any>, product_id: i64, p: &NewPlan<'_>, at: i64) -> Result<i64, StoreError> {
+pub async fn create_plan(tx: &mut Write<'_>, product_id: i64, p: &NewPlan<'_>, at: i64) -> Result<i64, StoreError> {
     let row = sqlx::query(
         "INSERT INTO plans (product_id, key, name, rank, seats, instances, trial_days, grace_days, created_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
@@ -109,7 +110,7 @@ pub struct NewAddon<'a> {
 
 /// Creates an add-on of `product_id`; `Conflict` when the key is taken, `NotFound` when a
 /// feature key is not one of the product's.
-pub async fn create_addon(tx: &mut Transaction<'_, Any>, product_id: i64, a: &NewAddon<'_>, at: i64) -> Result<i64, StoreError> {
+pub async fn create_addon(tx: &mut Write<'_>, product_id: i64, a: &NewAddon<'_>, at: i64) -> Result<i64, StoreError> {
     let row = sqlx::query(
         "INSERT INTO addons (product_id, key, name, seats, instances, created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
     )
@@ -145,7 +146,7 @@ pub async fn create_addon(tx: &mut Transaction<'_, Any>, product_id: i64, a: &Ne
 
 /// Adds add-on `addon_id` to entitlement `entitlement_id`; `Conflict` when it has it.
 pub async fn add_addon(
-    tx: &mut Transaction<'_, Any>,
+    tx: &mut Write<'_>,
     entitlement_id: i64,
     addon_id: i64,
     at: i64,
@@ -160,7 +161,7 @@ pub async fn add_addon(
 }
 
 /// The id of the newest version of plan `key` of product `product_id`.
-pub async fn find_plan_id(tx: &mut Transaction<'_, Any>, product_id: i64, key: &str) -> Result<i64, StoreError> {
+pub async fn find_plan_id(tx: &mut Write<'_>, product_id: i64, key: &str) -> Result<i64, StoreError> {
     let row = sqlx::query("SELECT id FROM plans WHERE product_id = $1 AND key = $2 ORDER BY version DESC LIMIT 1")
         .bind(product_id)
         .bind(key)

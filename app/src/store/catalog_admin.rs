@@ -4,6 +4,7 @@
 
 use sqlx::Row;
 
+use super::events::EventKind;
 use super::audit::{self, Actor, NewAuditEvent};
 use super::catalog::{NewAddon, NewFeature};
 use super::{Store, StoreError};
@@ -118,8 +119,7 @@ impl Store {
         reason: &str,
         now: i64,
     ) -> Result<(i64, i64), StoreError> {
-        let _turn = self.write_turn().await;
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let previous = sqlx::query("SELECT id, version, name, seats, instances, rank FROM plans WHERE product_id = $1 AND key = $2 ORDER BY version DESC LIMIT 1")
             .bind(product_id)
             .bind(&draft.key)
@@ -155,7 +155,7 @@ impl Store {
                 .fetch_optional(&mut *tx)
                 .await?;
             let Some(f) = f else {
-                return super::roll_back(tx, Err(StoreError::NotFound)).await;
+                return tx.roll_back(Err(StoreError::NotFound)).await;
             };
             let metered = super::flag(&f, "metered")?;
             let kept: Option<String> = match previous_id {
@@ -197,7 +197,7 @@ impl Store {
             NewAuditEvent {
                 actor,
                 customer_id: None,
-                kind: "catalog.plan_saved",
+                kind: EventKind::CatalogPlanSaved,
                 subject: format!("plan:{}", draft.key),
                 before,
                 after: Some(serde_json::json!({
@@ -225,15 +225,14 @@ impl Store {
         reason: &str,
         now: i64,
     ) -> Result<Vec<i64>, StoreError> {
-        let _turn = self.write_turn().await;
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let newest = sqlx::query("SELECT id, version FROM plans WHERE product_id = $1 AND key = $2 ORDER BY version DESC LIMIT 1")
             .bind(product_id)
             .bind(key)
             .fetch_optional(&mut *tx)
             .await?;
         let Some(newest) = newest else {
-            return super::roll_back(tx, Err(StoreError::NotFound)).await;
+            return tx.roll_back(Err(StoreError::NotFound)).await;
         };
         let (newest_id, newest_version): (i64, i64) =
             (newest.try_get("id")?, newest.try_get("version")?);
@@ -265,7 +264,7 @@ impl Store {
                 NewAuditEvent {
                     actor,
                     customer_id: Some(customer),
-                    kind: "entitlement.plan_version_moved",
+                    kind: EventKind::EntitlementPlanVersionMoved,
                     subject: format!("entitlement:{id}"),
                     before: Some(serde_json::json!({ "plan": key, "plan_version": from })),
                     after: Some(serde_json::json!({ "plan": key, "plan_version": newest_version, "reason": reason })),
@@ -282,18 +281,17 @@ impl Store {
 
     /// Adds product `key` named `name`, audited; `Conflict` when the key is taken.
     pub async fn add_product(&self, actor: &Actor, key: &str, name: &str, reason: &str, now: i64) -> Result<i64, StoreError> {
-        let _turn = self.write_turn().await;
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let id = match super::catalog::create_product(&mut tx, key, name, now).await {
             Ok(id) => id,
-            Err(e) => return super::roll_back(tx, Err(e)).await,
+            Err(e) => return tx.roll_back(Err(e)).await,
         };
         audit::record(
             &mut tx,
             NewAuditEvent {
                 actor,
                 customer_id: None,
-                kind: "catalog.product_added",
+                kind: EventKind::CatalogProductAdded,
                 subject: format!("product:{key}"),
                 before: None,
                 after: Some(serde_json::json!({ "key": key, "name": name, "reason": reason })),
@@ -314,18 +312,17 @@ impl Store {
         reason: &str,
         now: i64,
     ) -> Result<i64, StoreError> {
-        let _turn = self.write_turn().await;
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let id = match super::catalog::create_feature(&mut tx, product_id, f).await {
             Ok(id) => id,
-            Err(e) => return super::roll_back(tx, Err(e)).await,
+            Err(e) => return tx.roll_back(Err(e)).await,
         };
         audit::record(
             &mut tx,
             NewAuditEvent {
                 actor,
                 customer_id: None,
-                kind: "catalog.feature_added",
+                kind: EventKind::CatalogFeatureAdded,
                 subject: format!("feature:{}", f.key),
                 before: None,
                 after: Some(serde_json::json!({ "product": product_id, "key": f.key, "name": f.name, "metered": f.metered, "unit": f.unit, "reason": reason })),
@@ -347,18 +344,17 @@ impl Store {
         reason: &str,
         now: i64,
     ) -> Result<i64, StoreError> {
-        let _turn = self.write_turn().await;
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let id = match super::catalog::create_addon(&mut tx, product_id, a, now).await {
             Ok(id) => id,
-            Err(e) => return super::roll_back(tx, Err(e)).await,
+            Err(e) => return tx.roll_back(Err(e)).await,
         };
         audit::record(
             &mut tx,
             NewAuditEvent {
                 actor,
                 customer_id: None,
-                kind: "catalog.addon_added",
+                kind: EventKind::CatalogAddonAdded,
                 subject: format!("addon:{}", a.key),
                 before: None,
                 after: Some(serde_json::json!({
@@ -408,8 +404,7 @@ impl Store {
         replaces: Option<i64>,
         now: i64,
     ) -> Result<i64, StoreError> {
-        let _turn = self.write_turn().await;
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         if let Some(old) = replaces {
             let done = sqlx::query("UPDATE api_keys SET revoked_at = $2 WHERE id = $1 AND product_id = $3 AND revoked_at IS NULL RETURNING id")
                 .bind(old)
@@ -418,7 +413,7 @@ impl Store {
                 .fetch_optional(&mut *tx)
                 .await?;
             if done.is_none() {
-                return super::roll_back(tx, Err(StoreError::NotFound)).await;
+                return tx.roll_back(Err(StoreError::NotFound)).await;
             }
         }
         let id = super::api_keys::create_api_key(&mut tx, product_id, name, key, now).await?;
@@ -427,7 +422,7 @@ impl Store {
             NewAuditEvent {
                 actor,
                 customer_id: None,
-                kind: if replaces.is_some() { "api_key.rotated" } else { "api_key.created" },
+                kind: if replaces.is_some() { EventKind::ApiKeyRotated } else { EventKind::ApiKeyCreated },
                 subject: format!("api_key:{id}"),
                 before: replaces.map(|old| serde_json::json!({ "revoked": old })),
                 after: Some(serde_json::json!({ "product": product_id, "name": name, "prefix": key.chars().take(8).collect::<String>() })),
@@ -441,22 +436,21 @@ impl Store {
 
     /// Revokes API key `id` at once, audited; `NotFound` when it is not a live key.
     pub async fn revoke_api_key(&self, actor: &Actor, id: i64, now: i64) -> Result<(), StoreError> {
-        let _turn = self.write_turn().await;
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let done = sqlx::query("UPDATE api_keys SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL RETURNING name, prefix")
             .bind(id)
             .bind(now)
             .fetch_optional(&mut *tx)
             .await?;
         let Some(row) = done else {
-            return super::roll_back(tx, Err(StoreError::NotFound)).await;
+            return tx.roll_back(Err(StoreError::NotFound)).await;
         };
         audit::record(
             &mut tx,
             NewAuditEvent {
                 actor,
                 customer_id: None,
-                kind: "api_key.revoked",
+                kind: EventKind::ApiKeyRevoked,
                 subject: format!("api_key:{id}"),
                 before: Some(serde_json::json!({ "name": row.try_get::<String, _>("name")?, "prefix": row.try_get::<String, _>("prefix")? })),
                 after: None,
@@ -494,20 +488,17 @@ impl Store {
         kid: &str,
         now: i64,
     ) -> Result<(), StoreError> {
-        let _turn = self.write_turn().await;
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let row =
             sqlx::query("SELECT active FROM signing_keys WHERE kid = $1 AND retired_at IS NULL")
                 .bind(kid)
                 .fetch_optional(&mut *tx)
                 .await?;
         let Some(row) = row else {
-            return super::roll_back(tx, Err(StoreError::NotFound)).await;
+            return tx.roll_back(Err(StoreError::NotFound)).await;
         };
         if super::flag(&row, "active")? {
-            return super::roll_back(
-                tx,
-                Err(StoreError::Conflict {
+            return tx.roll_back(Err(StoreError::Conflict {
                     constraint: "active".into(),
                 }),
             )
@@ -523,7 +514,7 @@ impl Store {
             NewAuditEvent {
                 actor,
                 customer_id: None,
-                kind: "signing_key.retired",
+                kind: EventKind::SigningKeyRetired,
                 subject: format!("signing_key:{kid}"),
                 before: None,
                 after: None,

@@ -2,8 +2,10 @@
 //! admin, grant an entitlement, amend its terms, renew and cancel it. Each is one
 //! transaction with its audit event, and each carries the reason staff gave.
 
-use sqlx::{Any, Row, Transaction};
+use sqlx::Row;
 
+use super::events::EventKind;
+use super::write::Write;
 use super::audit::{self, Actor, NewAuditEvent};
 use super::entitlements::{create_entitlement, NewEntitlement};
 use super::users::{create_user, NewUser};
@@ -53,7 +55,7 @@ pub struct Terms {
 
 /// The terms an entitlement has now, as the audit event records them.
 async fn terms_of(
-    tx: &mut Transaction<'_, Any>,
+    tx: &mut Write<'_>,
     entitlement_id: i64,
 ) -> Result<Option<(i64, serde_json::Value)>, StoreError> {
     let row = sqlx::query(
@@ -86,7 +88,7 @@ async fn terms_of(
 
 /// The customer and terms of entitlement `id` unless it is cancelled: `NotFound`, or
 /// `Conflict { constraint: "status" }` for a cancelled one.
-async fn live_terms(tx: &mut Transaction<'_, Any>, id: i64) -> Result<(i64, serde_json::Value), StoreError> {
+async fn live_terms(tx: &mut Write<'_>, id: i64) -> Result<(i64, serde_json::Value), StoreError> {
     let (customer, terms) = terms_of(tx, id).await?.ok_or(StoreError::NotFound)?;
     if terms["status"] == "cancelled" {
         return Err(StoreError::Conflict { constraint: "status".into() });
@@ -105,16 +107,13 @@ impl Store {
         reason: &str,
         now: i64,
     ) -> Result<(i64, i64), StoreError> {
-        let _turn = self.write_turn().await;
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let taken: Option<i64> = sqlx::query_scalar("SELECT id FROM customers WHERE slug = $1")
             .bind(c.slug)
             .fetch_optional(&mut *tx)
             .await?;
         if taken.is_some() {
-            return super::roll_back(
-                tx,
-                Err(StoreError::Conflict {
+            return tx.roll_back(Err(StoreError::Conflict {
                     constraint: "slug".into(),
                 }),
             )
@@ -126,9 +125,7 @@ impl Store {
             .fetch_optional(&mut *tx)
             .await?;
         if taken.is_some() {
-            return super::roll_back(
-                tx,
-                Err(StoreError::Conflict {
+            return tx.roll_back(Err(StoreError::Conflict {
                     constraint: "email".into(),
                 }),
             )
@@ -158,7 +155,7 @@ impl Store {
             NewAuditEvent {
                 actor,
                 customer_id: Some(customer),
-                kind: "customer.created",
+                kind: EventKind::CustomerCreated,
                 subject: format!("customer:{customer}"),
                 before: None,
                 after: Some(
@@ -173,7 +170,7 @@ impl Store {
             NewAuditEvent {
                 actor,
                 customer_id: Some(customer),
-                kind: "user.invited",
+                kind: EventKind::UserInvited,
                 subject: format!("user:{user_id}"),
                 before: None,
                 after: Some(serde_json::json!({ "email": email, "name": c.admin_name, "role": "customer_admin", "expires_at": c.expires_at })),
@@ -195,8 +192,7 @@ impl Store {
         reason: &str,
         now: i64,
     ) -> Result<i64, StoreError> {
-        let _turn = self.write_turn().await;
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let have: Option<i64> = sqlx::query_scalar(
             "SELECT id FROM entitlements WHERE customer_id = $1 AND product_id = $2",
         )
@@ -205,9 +201,7 @@ impl Store {
         .fetch_optional(&mut *tx)
         .await?;
         if have.is_some() {
-            return super::roll_back(
-                tx,
-                Err(StoreError::Conflict {
+            return tx.roll_back(Err(StoreError::Conflict {
                     constraint: "entitlement".into(),
                 }),
             )
@@ -249,7 +243,7 @@ impl Store {
             NewAuditEvent {
                 actor,
                 customer_id: Some(g.customer_id),
-                kind: "entitlement.granted",
+                kind: EventKind::EntitlementGranted,
                 subject: format!("entitlement:{id}"),
                 before: None,
                 after: Some(
@@ -274,10 +268,9 @@ impl Store {
         reason: &str,
         now: i64,
     ) -> Result<i64, StoreError> {
-        let _turn = self.write_turn().await;
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let Some((customer, before)) = terms_of(&mut tx, id).await? else {
-            return super::roll_back(tx, Err(StoreError::NotFound)).await;
+            return tx.roll_back(Err(StoreError::NotFound)).await;
         };
         let same: Option<i64> = sqlx::query_scalar(
             "SELECT id FROM entitlements WHERE id = $1 AND plan_id = $2 AND COALESCE(seats_override, -1) = $3
@@ -291,9 +284,7 @@ impl Store {
         .fetch_optional(&mut *tx)
         .await?;
         if same.is_some() {
-            return super::roll_back(
-                tx,
-                Err(StoreError::Conflict {
+            return tx.roll_back(Err(StoreError::Conflict {
                     constraint: "unchanged".into(),
                 }),
             )
@@ -317,7 +308,7 @@ impl Store {
             actor,
             customer,
             id,
-            "entitlement.amended",
+            EventKind::EntitlementAmended,
             before,
             reason,
             now,
@@ -338,11 +329,10 @@ impl Store {
         reason: &str,
         now: i64,
     ) -> Result<i64, StoreError> {
-        let _turn = self.write_turn().await;
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let (customer, before) = match live_terms(&mut tx, id).await {
             Ok(found) => found,
-            Err(e) => return super::roll_back(tx, Err(e)).await,
+            Err(e) => return tx.roll_back(Err(e)).await,
         };
         let term = days * 86_400;
         sqlx::query(
@@ -366,7 +356,7 @@ impl Store {
             actor,
             customer,
             id,
-            "entitlement.renewed",
+            EventKind::EntitlementRenewed,
             before,
             reason,
             now,
@@ -386,11 +376,10 @@ impl Store {
         reason: &str,
         now: i64,
     ) -> Result<i64, StoreError> {
-        let _turn = self.write_turn().await;
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let (customer, before) = match live_terms(&mut tx, id).await {
             Ok(found) => found,
-            Err(e) => return super::roll_back(tx, Err(e)).await,
+            Err(e) => return tx.roll_back(Err(e)).await,
         };
         sqlx::query(
             "UPDATE entitlements SET status = 'cancelled', status_reason = $2, auto_renew = 0, version = version + 1, updated_at = $3 WHERE id = $1",
@@ -405,7 +394,7 @@ impl Store {
             actor,
             customer,
             id,
-            "entitlement.cancelled",
+            EventKind::EntitlementCancelled,
             before,
             reason,
             now,
@@ -423,14 +412,13 @@ impl Store {
         customer_id: i64,
         now: i64,
     ) -> Result<(), StoreError> {
-        let _turn = self.write_turn().await;
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         audit::record(
             &mut tx,
             NewAuditEvent {
                 actor,
                 customer_id: Some(customer_id),
-                kind: "customer.viewed_as",
+                kind: EventKind::CustomerViewedAs,
                 subject: format!("customer:{customer_id}"),
                 before: None,
                 after: Some(serde_json::json!({ "read_only": true })),
@@ -447,11 +435,11 @@ impl Store {
 /// and commits.
 #[allow(clippy::too_many_arguments)]
 async fn finish(
-    mut tx: Transaction<'_, Any>,
+    mut tx: Write<'_>,
     actor: &Actor,
     customer: i64,
     id: i64,
-    kind: &str,
+    kind: EventKind,
     before: serde_json::Value,
     reason: &str,
     now: i64,

@@ -1,8 +1,10 @@
 //! The sales demo: one customer flagged `demo`, whose plan sales switch live and reset.
 //! Nothing here can touch a customer that is not flagged.
 
-use sqlx::{Any, Row, Transaction};
+use sqlx::Row;
 
+use super::events::EventKind;
+use super::write::Write;
 use super::audit::{self, Actor, NewAuditEvent};
 use super::customers::create_customer;
 use super::entitlements::{assign_seat, create_entitlement, NewEntitlement};
@@ -20,7 +22,7 @@ const START_PLAN: &str = "team";
 
 /// Creates the demo customer (flagged), its user with a seat, on the start plan of
 /// `product_id`. Part of the demo seed.
-pub async fn create_demo_customer(tx: &mut Transaction<'_, Any>, product_id: i64, now: i64) -> Result<i64, StoreError> {
+pub async fn create_demo_customer(tx: &mut Write<'_>, product_id: i64, now: i64) -> Result<i64, StoreError> {
     let customer = create_customer(tx, DEMO_SLUG, "Demo Co", now).await?;
     sqlx::query("UPDATE customers SET demo = 1 WHERE id = $1").bind(customer).execute(&mut **tx).await?;
     let user = NewUser { customer_id: Some(customer), email: DEMO_USER, name: "Pat Demo", role: Role::CustomerMember, password_hash: None };
@@ -62,7 +64,7 @@ impl Store {
     /// its audit event. `NotFound` without a demo or for an unknown plan.
     pub async fn switch_demo_plan(&self, actor: &Actor, plan_key: &str, now: i64) -> Result<i64, StoreError> {
         let (customer, entitlement) = self.demo_customer().await?;
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let plan: i64 = sqlx::query_scalar(
             "SELECT p.id FROM plans p JOIN entitlements e ON e.product_id = p.product_id
              WHERE e.id = $1 AND p.key = $2 ORDER BY p.version DESC LIMIT 1",
@@ -83,7 +85,7 @@ impl Store {
             NewAuditEvent {
                 actor,
                 customer_id: Some(customer),
-                kind: "demo.plan_switched",
+                kind: EventKind::DemoPlanSwitched,
                 subject: format!("entitlement:{entitlement}"),
                 before: None,
                 after: Some(serde_json::json!({ "plan": plan_key })),
@@ -99,7 +101,7 @@ impl Store {
     /// no instances, the demo user seated. One transaction with its audit event.
     pub async fn reset_demo(&self, actor: &Actor, now: i64) -> Result<i64, StoreError> {
         let (customer, entitlement) = self.demo_customer().await?;
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query(
             "UPDATE entitlements SET
                 plan_id = (SELECT p.id FROM plans p WHERE p.product_id = entitlements.product_id AND p.key = $2 ORDER BY p.version DESC LIMIT 1),
@@ -126,7 +128,7 @@ impl Store {
             NewAuditEvent {
                 actor,
                 customer_id: Some(customer),
-                kind: "demo.reset",
+                kind: EventKind::DemoReset,
                 subject: format!("entitlement:{entitlement}"),
                 before: None,
                 after: Some(serde_json::json!({ "plan": START_PLAN })),

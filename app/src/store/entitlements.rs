@@ -1,8 +1,10 @@
 //! Entitlements (customer × product) and their seats.
 
 use chrono::NaiveDate;
-use sqlx::{Any, Row, Transaction};
+use sqlx::Row;
 
+use super::events::EventKind;
+use super::write::Write;
 use super::{day_of, flag, Store, StoreError};
 use crate::entitlements::{days_between, EntitlementStatus, EntitlementView};
 
@@ -23,7 +25,7 @@ pub struct NewEntitlement {
 }
 
 /// Grants an entitlement; `Conflict` when the customer has one for that product already.
-pub async fn create_entitlement(tx: &mut Transaction<'_, Any>, e: &NewEntitlement, at: i64) -> Result<i64, StoreError> {
+pub async fn create_entitlement(tx: &mut Write<'_>, e: &NewEntitlement, at: i64) -> Result<i64, StoreError> {
     let row = sqlx::query(
         "INSERT INTO entitlements (customer_id, product_id, plan_id, status, starts_at, ends_at, renews_at,
                                    trial_ends_at, grace_days, auto_renew, status_reason, created_at, updated_at)
@@ -49,7 +51,7 @@ pub async fn create_entitlement(tx: &mut Transaction<'_, Any>, e: &NewEntitlemen
 /// Assigns a seat of `entitlement_id` to `user_id` unless the cap is reached; the cap
 /// is checked in the same statement that inserts, so concurrent assignments cannot
 /// overshoot it. Returns false when the cap was reached.
-pub async fn assign_seat(tx: &mut Transaction<'_, Any>, entitlement_id: i64, user_id: i64, at: i64) -> Result<bool, StoreError> {
+pub async fn assign_seat(tx: &mut Write<'_>, entitlement_id: i64, user_id: i64, at: i64) -> Result<bool, StoreError> {
     // Touching the entitlement first takes its row lock on PostgreSQL (and the write
     // lock on SQLite), so two assignments never count the same free seat.
     sqlx::query("UPDATE entitlements SET updated_at = updated_at WHERE id = $1")
@@ -145,7 +147,7 @@ impl Store {
     /// Moves the trial end of entitlement `entitlement_id` (staff extending or ending a
     /// trial), bumping its version, with its audit event. `NotFound` when there is none.
     pub async fn set_trial_end(&self, actor: &super::audit::Actor, entitlement_id: i64, trial_ends_at: i64, reason: &str, now: i64) -> Result<(), StoreError> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let before = sqlx::query(
             "UPDATE entitlements SET updated_at = $2 WHERE id = $1 RETURNING customer_id, trial_ends_at, ends_at, version",
         )
@@ -153,7 +155,7 @@ impl Store {
         .bind(now)
         .fetch_optional(&mut *tx)
         .await?;
-        let Some(before) = before else { return super::roll_back(tx, Err(StoreError::NotFound)).await };
+        let Some(before) = before else { return tx.roll_back(Err(StoreError::NotFound)).await };
         let customer: i64 = before.try_get("customer_id")?;
         let old: Option<i64> = before.try_get("trial_ends_at")?;
         let ends_at: Option<i64> = before.try_get("ends_at")?;
@@ -170,7 +172,7 @@ impl Store {
             super::audit::NewAuditEvent {
                 actor,
                 customer_id: Some(customer),
-                kind: "entitlement.trial_end_set",
+                kind: EventKind::EntitlementTrialEndSet,
                 subject: format!("entitlement:{entitlement_id}"),
                 before: Some(serde_json::json!({ "trial_ends_at": old })),
                 after: Some(serde_json::json!({ "trial_ends_at": trial_ends_at, "reason": reason })),
@@ -189,8 +191,7 @@ impl Store {
     /// `Conflict { constraint: "status" }` when it is not active (suspend) or not
     /// suspended (resume).
     pub async fn set_suspended(&self, actor: &super::audit::Actor, entitlement_id: i64, suspend: bool, reason: &str, now: i64) -> Result<i64, StoreError> {
-        let _turn = self.write_turn().await;
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let (from, to, why) = if suspend { ("active", "suspended", Some(reason)) } else { ("suspended", "active", None) };
         let row = sqlx::query(
             "UPDATE entitlements SET status = $3, status_reason = $4, version = version + 1, updated_at = $5
@@ -206,7 +207,7 @@ impl Store {
         let Some(row) = row else {
             let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM entitlements WHERE id = $1").bind(entitlement_id).fetch_optional(&mut *tx).await?;
             let err = if exists.is_some() { StoreError::Conflict { constraint: "status".into() } } else { StoreError::NotFound };
-            return super::roll_back(tx, Err(err)).await;
+            return tx.roll_back(Err(err)).await;
         };
         let customer: i64 = row.try_get("customer_id")?;
         super::audit::record(
@@ -214,7 +215,7 @@ impl Store {
             super::audit::NewAuditEvent {
                 actor,
                 customer_id: Some(customer),
-                kind: if suspend { "entitlement.suspended" } else { "entitlement.resumed" },
+                kind: if suspend { EventKind::EntitlementSuspended } else { EventKind::EntitlementResumed },
                 subject: format!("entitlement:{entitlement_id}"),
                 before: Some(serde_json::json!({ "status": from })),
                 after: Some(serde_json::json!({ "status": to, "reason": reason })),

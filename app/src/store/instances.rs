@@ -2,6 +2,7 @@
 
 use sqlx::Row;
 
+use super::events::EventKind;
 use super::audit::{self, Actor, NewAuditEvent};
 use super::{Store, StoreError};
 
@@ -50,13 +51,13 @@ impl Store {
         now: i64,
         ttl: i64,
     ) -> Result<Activation, StoreError> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let locked = sqlx::query("UPDATE entitlements SET updated_at = updated_at WHERE id = $1")
             .bind(entitlement_id)
             .execute(&mut *tx)
             .await?;
         if locked.rows_affected() == 0 {
-            return super::roll_back(tx, Err(StoreError::NotFound)).await;
+            return tx.roll_back(Err(StoreError::NotFound)).await;
         }
         sqlx::query(
             "UPDATE instances SET deactivated_at = $2
@@ -103,7 +104,7 @@ impl Store {
             NewAuditEvent {
                 actor,
                 customer_id: Some(customer_id),
-                kind: "instance.activated",
+                kind: EventKind::InstanceActivated,
                 subject: format!("instance:{id}"),
                 before: None,
                 after: Some(serde_json::json!({"entitlement": entitlement_id, "fingerprint": fingerprint, "name": name})),
@@ -129,20 +130,24 @@ impl Store {
         let customer: i64 = row.try_get("customer_id")?;
         let gone = row.try_get::<Option<i64>, _>("deactivated_at")?.is_some() || row.try_get::<i64, _>("last_heartbeat_at")? < now - ttl;
         if gone {
+            self.publish(&super::Changes::of_customer(customer)).await?;
             return Ok((Heartbeat::Lapsed, Some(customer)));
         }
+        // A heartbeat is liveness, not a change anyone made: no audit event, but the
+        // snapshot's last-seen time moves.
         sqlx::query("UPDATE instances SET last_heartbeat_at = $2 WHERE id = $1 AND deactivated_at IS NULL")
             .bind(id)
             .bind(now)
             .execute(self.pool())
             .await?;
+        self.publish(&super::Changes::of_customer(customer)).await?;
         Ok((Heartbeat::Alive, Some(customer)))
     }
 
     /// Deactivates instance `id` of an entitlement of `product_id` (when `product_id` is
     /// given) and frees its slot; returns the customer, or `NotFound`.
     pub async fn deactivate_instance(&self, actor: &Actor, product_id: Option<i64>, customer_id: Option<i64>, id: i64, now: i64) -> Result<i64, StoreError> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let row = sqlx::query(
             "UPDATE instances SET deactivated_at = $2 WHERE id = $1 AND deactivated_at IS NULL
              RETURNING entitlement_id",
@@ -151,7 +156,7 @@ impl Store {
         .bind(now)
         .fetch_optional(&mut *tx)
         .await?;
-        let Some(row) = row else { return super::roll_back(tx, Err(StoreError::NotFound)).await };
+        let Some(row) = row else { return tx.roll_back(Err(StoreError::NotFound)).await };
         let entitlement: i64 = row.try_get("entitlement_id")?;
         let owner = sqlx::query("SELECT customer_id, product_id FROM entitlements WHERE id = $1")
             .bind(entitlement)
@@ -169,7 +174,7 @@ impl Store {
             NewAuditEvent {
                 actor,
                 customer_id: Some(owner_customer),
-                kind: "instance.deactivated",
+                kind: EventKind::InstanceDeactivated,
                 subject: format!("instance:{id}"),
                 before: None,
                 after: None,

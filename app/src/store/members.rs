@@ -3,6 +3,8 @@
 
 use sqlx::Row;
 
+use super::events::EventKind;
+use super::write::Write;
 use super::audit::{self, Actor, NewAuditEvent};
 use super::users::{create_user, NewUser};
 use super::{Store, StoreError};
@@ -103,8 +105,7 @@ impl Store {
         expires_at: i64,
         now: i64,
     ) -> Result<Invite, StoreError> {
-        let _turn = self.write_turn().await;
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let existing = sqlx::query("SELECT id, customer_id, disabled FROM users WHERE email = $1")
             .bind(email)
             .fetch_optional(&mut *tx)
@@ -134,7 +135,7 @@ impl Store {
             NewAuditEvent {
                 actor,
                 customer_id: Some(customer_id),
-                kind: "user.invited",
+                kind: EventKind::UserInvited,
                 subject: format!("user:{user_id}"),
                 before: None,
                 after: Some(serde_json::json!({ "email": email, "name": name, "role": role.as_str(), "expires_at": expires_at })),
@@ -149,8 +150,7 @@ impl Store {
     /// A new link for invited user `user_id` of `customer_id` (the old one stops working);
     /// returns their email. `NotFound` when there is no such invited user in that customer.
     pub async fn reissue_invitation(&self, actor: &Actor, customer_id: i64, user_id: i64, token_hash: &str, expires_at: i64, now: i64) -> Result<String, StoreError> {
-        let _turn = self.write_turn().await;
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let email: String = sqlx::query_scalar(
             "SELECT email FROM users WHERE id = $1 AND customer_id = $2 AND disabled = 0 AND password_hash IS NULL",
         )
@@ -165,7 +165,7 @@ impl Store {
             NewAuditEvent {
                 actor,
                 customer_id: Some(customer_id),
-                kind: "user.invitation_reissued",
+                kind: EventKind::UserInvitationReissued,
                 subject: format!("user:{user_id}"),
                 before: None,
                 after: Some(serde_json::json!({ "expires_at": expires_at })),
@@ -205,8 +205,7 @@ impl Store {
     /// exist, was used or revoked, or has expired (the claim and the password are one
     /// statement each in one transaction, so a link works once even when raced).
     pub async fn accept_invitation(&self, token_hash: &str, password_hash: &str, now: i64) -> Result<i64, StoreError> {
-        let _turn = self.write_turn().await;
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let claimed = sqlx::query(
             "UPDATE invitations SET accepted_at = $2
              WHERE token_hash = $1 AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > $2
@@ -216,7 +215,7 @@ impl Store {
         .bind(now)
         .fetch_optional(&mut *tx)
         .await?;
-        let Some(claimed) = claimed else { return super::roll_back(tx, Err(StoreError::NotFound)).await };
+        let Some(claimed) = claimed else { return tx.roll_back(Err(StoreError::NotFound)).await };
         let user_id: i64 = claimed.try_get("user_id")?;
         let customer_id: i64 = claimed.try_get("customer_id")?;
         let set = sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1 AND disabled = 0")
@@ -225,14 +224,14 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         if set.rows_affected() != 1 {
-            return super::roll_back(tx, Err(StoreError::NotFound)).await;
+            return tx.roll_back(Err(StoreError::NotFound)).await;
         }
         audit::record(
             &mut tx,
             NewAuditEvent {
                 actor: &Actor::user(user_id, "invitee"),
                 customer_id: Some(customer_id),
-                kind: "user.invitation_accepted",
+                kind: EventKind::UserInvitationAccepted,
                 subject: format!("user:{user_id}"),
                 before: None,
                 after: None,
@@ -249,14 +248,13 @@ impl Store {
     /// next request). Returns the entitlements whose seats were freed; `NotFound` when the
     /// user is not an active user of that customer.
     pub async fn remove_user(&self, actor: &Actor, customer_id: i64, user_id: i64, now: i64) -> Result<Vec<i64>, StoreError> {
-        let _turn = self.write_turn().await;
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let user = sqlx::query("UPDATE users SET disabled = 1 WHERE id = $1 AND customer_id = $2 AND disabled = 0 RETURNING email")
             .bind(user_id)
             .bind(customer_id)
             .fetch_optional(&mut *tx)
             .await?;
-        let Some(user) = user else { return super::roll_back(tx, Err(StoreError::NotFound)).await };
+        let Some(user) = user else { return tx.roll_back(Err(StoreError::NotFound)).await };
         let email: String = user.try_get("email")?;
         let freed: Vec<i64> = sqlx::query_scalar("DELETE FROM seats WHERE user_id = $1 RETURNING entitlement_id")
             .bind(user_id)
@@ -275,7 +273,7 @@ impl Store {
             NewAuditEvent {
                 actor,
                 customer_id: Some(customer_id),
-                kind: "user.removed",
+                kind: EventKind::UserRemoved,
                 subject: format!("user:{user_id}"),
                 before: Some(serde_json::json!({ "email": email, "seats": freed })),
                 after: None,
@@ -290,7 +288,7 @@ impl Store {
 
 /// Revokes the open invitations of `user_id` and adds a new one.
 pub(super) async fn insert_invitation(
-    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    tx: &mut Write<'_>,
     customer_id: i64,
     user_id: i64,
     token_hash: &str,

@@ -10,6 +10,7 @@ pub mod console;
 pub mod customers;
 pub mod demo;
 pub mod entitlements;
+pub mod events;
 pub mod instances;
 pub mod members;
 pub mod requests;
@@ -21,6 +22,10 @@ pub mod snapshots;
 pub mod usage;
 pub mod usage_history;
 pub mod users;
+pub mod write;
+
+pub use events::{Changes, EventKind};
+pub use write::{ChangeListener, Write};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::any::{AnyPoolOptions, AnyRow};
@@ -79,6 +84,8 @@ pub struct Store {
     /// SQLite takes one writer at a time; queueing writers here instead of in SQLite's
     /// busy handler (which sleeps and retries) keeps write latency even under load.
     sqlite_writer: std::sync::Arc<tokio::sync::Mutex<()>>,
+    /// Told of every committed write (see [`write`]).
+    listener: std::sync::Arc<std::sync::OnceLock<std::sync::Arc<dyn ChangeListener>>>,
 }
 
 impl Store {
@@ -93,7 +100,7 @@ impl Store {
             // WAL lets readers go on while one writer commits; it is a property of the file.
             sqlx::query("PRAGMA journal_mode = WAL").execute(&pool).await?;
         }
-        Ok(Store { pool, engine, sqlite_writer: Default::default() })
+        Ok(Store { pool, engine, sqlite_writer: Default::default(), listener: Default::default() })
     }
 
     /// Applies the migrations of this store's engine that are not applied yet.
@@ -107,7 +114,7 @@ impl Store {
 
     /// Waits for this process's turn to write when the engine is SQLite (`None` on
     /// PostgreSQL, whose writers do not block each other's whole database).
-    pub(crate) async fn write_turn(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+    async fn write_turn(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
         match self.engine {
             Engine::Sqlite => Some(self.sqlite_writer.lock().await),
             Engine::Postgres => None,
@@ -166,14 +173,6 @@ pub fn normalise_url(url: &str) -> Result<(Engine, String), StoreError> {
     } else {
         Err(StoreError::BadUrl("expected sqlite://… or postgres://…".into()))
     }
-}
-
-/// Ends `tx` without writing and returns `result`. An early answer from inside a write
-/// transaction gives its locks back now, not whenever its connection is next used (on
-/// SQLite a held write lock makes every other writer wait).
-pub(crate) async fn roll_back<T>(tx: sqlx::Transaction<'_, sqlx::Any>, result: Result<T, StoreError>) -> Result<T, StoreError> {
-    tx.rollback().await?;
-    result
 }
 
 /// SQL for the seat cap of entitlement `e` on plan `pl`: the override, else the plan's,

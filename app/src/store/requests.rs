@@ -3,6 +3,7 @@
 
 use sqlx::Row;
 
+use super::events::EventKind;
 use super::approvals::Claimed;
 use super::audit::{self, Actor, NewAuditEvent};
 use super::{Store, StoreError};
@@ -60,8 +61,7 @@ impl Store {
     /// `Conflict { constraint: "pending_request" }` when the same change is pending
     /// already; `NotFound` when the entitlement is not the customer's.
     pub async fn file_request(&self, actor: &Actor, r: &NewRequest, now: i64) -> Result<i64, StoreError> {
-        let _turn = self.write_turn().await;
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let row = sqlx::query(
             "SELECT e.version, e.product_id, pl.key AS plan_key, pl.rank FROM entitlements e JOIN plans pl ON pl.id = e.plan_id
              WHERE e.id = $1 AND e.customer_id = $2",
@@ -71,7 +71,7 @@ impl Store {
         .fetch_optional(&mut *tx)
         .await?;
         let Some(row) = row else {
-            return super::roll_back(tx, Err(StoreError::NotFound)).await;
+            return tx.roll_back(Err(StoreError::NotFound)).await;
         };
         let version: i64 = row.try_get("version")?;
         let plan_key: String = row.try_get("plan_key")?;
@@ -105,9 +105,7 @@ impl Store {
         .fetch_optional(&mut *tx)
         .await?;
         if same.is_some() {
-            return super::roll_back(
-                tx,
-                Err(StoreError::Conflict {
+            return tx.roll_back(Err(StoreError::Conflict {
                     constraint: "pending_request".into(),
                 }),
             )
@@ -137,7 +135,7 @@ impl Store {
             NewAuditEvent {
                 actor,
                 customer_id: Some(r.customer_id),
-                kind: "request.filed",
+                kind: EventKind::RequestFiled,
                 subject: format!("request:{id}"),
                 before: None,
                 after: Some(serde_json::json!({
@@ -171,7 +169,7 @@ impl Store {
                 &by_rule,
                 &request,
                 &comment,
-                "request.auto_approved",
+                EventKind::RequestAutoApproved,
                 now,
             )
             .await?;
@@ -184,8 +182,7 @@ impl Store {
     /// `NotFound` when the customer has no such request; `Conflict { constraint:
     /// "not_pending" }` when it was decided or withdrawn already.
     pub async fn withdraw_request(&self, actor: &Actor, customer_id: i64, id: i64, now: i64) -> Result<(), StoreError> {
-        let _turn = self.write_turn().await;
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let done = sqlx::query(
             "UPDATE change_requests SET status = 'withdrawn', updated_at = $3
              WHERE id = $1 AND customer_id = $2 AND status = 'pending' RETURNING id",
@@ -205,14 +202,14 @@ impl Store {
                 Some(_) => StoreError::Conflict { constraint: "not_pending".into() },
                 None => StoreError::NotFound,
             };
-            return super::roll_back(tx, Err(err)).await;
+            return tx.roll_back(Err(err)).await;
         }
         audit::record(
             &mut tx,
             NewAuditEvent {
                 actor,
                 customer_id: Some(customer_id),
-                kind: "request.withdrawn",
+                kind: EventKind::RequestWithdrawn,
                 subject: format!("request:{id}"),
                 before: Some(serde_json::json!({ "status": "pending" })),
                 after: Some(serde_json::json!({ "status": "withdrawn" })),

@@ -2,8 +2,10 @@
 //! with its audit event; read when a request is filed.
 
 use sqlx::any::AnyRow;
-use sqlx::{Any, Executor, Row, Transaction};
+use sqlx::{Any, Executor, Row};
 
+use super::events::EventKind;
+use super::write::Write;
 use super::audit::{self, Actor, NewAuditEvent};
 use super::{Store, StoreError};
 use crate::catalog::{ApprovalRule, RuleEffect};
@@ -41,7 +43,7 @@ pub async fn rules_of<'e, E: Executor<'e, Database = Any>>(
 
 /// Adds a rule (its `id` is ignored) inside `tx`, with its audit event; returns its id.
 pub async fn add_rule(
-    tx: &mut Transaction<'_, Any>,
+    tx: &mut Write<'_>,
     actor: &Actor,
     rule: &ApprovalRule,
     now: i64,
@@ -52,7 +54,7 @@ pub async fn add_rule(
         NewAuditEvent {
             actor,
             customer_id: None,
-            kind: "catalog.rule_added",
+            kind: EventKind::CatalogRuleAdded,
             subject: format!("rule:{id}"),
             before: None,
             after: Some(serde_json::json!({ "rule": rule.describe(), "product": rule.product_id })),
@@ -66,7 +68,7 @@ pub async fn add_rule(
 /// Inserts a rule inside `tx` without an audit event of its own (the seed records one
 /// for everything it makes); returns its id.
 pub async fn insert_rule(
-    tx: &mut Transaction<'_, Any>,
+    tx: &mut Write<'_>,
     rule: &ApprovalRule,
     now: i64,
 ) -> Result<i64, StoreError> {
@@ -102,8 +104,7 @@ impl Store {
         rule: &ApprovalRule,
         now: i64,
     ) -> Result<i64, StoreError> {
-        let _turn = self.write_turn().await;
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let id = add_rule(&mut tx, actor, rule, now).await?;
         tx.commit().await?;
         Ok(id)
@@ -112,11 +113,10 @@ impl Store {
     /// Retires rule `id`: requests filed from now on no longer follow it. Audited;
     /// `NotFound` when no such rule is in force.
     pub async fn retire_rule(&self, actor: &Actor, id: i64, now: i64) -> Result<(), StoreError> {
-        let _turn = self.write_turn().await;
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let sql = format!("{RULE_SELECT} AND id = $1");
         let Some(row) = sqlx::query(&sql).bind(id).fetch_optional(&mut *tx).await? else {
-            return super::roll_back(tx, Err(StoreError::NotFound)).await;
+            return tx.roll_back(Err(StoreError::NotFound)).await;
         };
         let rule = rule_of(&row)?;
         sqlx::query("UPDATE approval_rules SET retired_at = $2 WHERE id = $1")
@@ -129,7 +129,7 @@ impl Store {
             NewAuditEvent {
                 actor,
                 customer_id: None,
-                kind: "catalog.rule_retired",
+                kind: EventKind::CatalogRuleRetired,
                 subject: format!("rule:{id}"),
                 before: Some(
                     serde_json::json!({ "rule": rule.describe(), "product": rule.product_id }),

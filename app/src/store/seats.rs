@@ -2,6 +2,7 @@
 
 use sqlx::Row;
 
+use super::events::EventKind;
 use super::audit::{self, Actor, NewAuditEvent};
 use super::{Store, StoreError};
 
@@ -37,7 +38,7 @@ impl Store {
 
     /// Gives `user_id` a seat of `entitlement_id` unless the cap is reached.
     pub async fn assign_seat(&self, actor: &Actor, customer_id: i64, entitlement_id: i64, user_id: i64, now: i64) -> Result<SeatChange, StoreError> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         // Write first: it takes the entitlement's lock before anything is read.
         sqlx::query("UPDATE entitlements SET updated_at = updated_at WHERE id = $1")
             .bind(entitlement_id)
@@ -49,10 +50,10 @@ impl Store {
             .fetch_optional(&mut *tx)
             .await?;
         if held.is_some() {
-            return super::roll_back(tx, Ok(SeatChange::Unchanged)).await;
+            return tx.roll_back(Ok(SeatChange::Unchanged)).await;
         }
         if !super::entitlements::assign_seat(&mut tx, entitlement_id, user_id, now).await? {
-            return super::roll_back(tx, Ok(SeatChange::AtCap)).await;
+            return tx.roll_back(Ok(SeatChange::AtCap)).await;
         }
         super::usage_history::record_day(&mut tx, entitlement_id, now).await?;
         audit::record(
@@ -60,7 +61,7 @@ impl Store {
             NewAuditEvent {
                 actor,
                 customer_id: Some(customer_id),
-                kind: "seat.assigned",
+                kind: EventKind::SeatAssigned,
                 subject: format!("entitlement:{entitlement_id}"),
                 before: None,
                 after: Some(serde_json::json!({ "user": user_id })),
@@ -74,13 +75,13 @@ impl Store {
 
     /// Frees the seat `user_id` holds in `entitlement_id`.
     pub async fn free_seat(&self, actor: &Actor, customer_id: i64, entitlement_id: i64, user_id: i64, now: i64) -> Result<SeatChange, StoreError> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let freed = sqlx::query("DELETE FROM seats WHERE entitlement_id = $1 AND user_id = $2 RETURNING id")
             .bind(entitlement_id)
             .bind(user_id)
             .fetch_optional(&mut *tx)
             .await?;
-        let Some(row) = freed else { return super::roll_back(tx, Ok(SeatChange::Unchanged)).await };
+        let Some(row) = freed else { return tx.roll_back(Ok(SeatChange::Unchanged)).await };
         let seat: i64 = row.try_get("id")?;
         super::usage_history::record_day(&mut tx, entitlement_id, now).await?;
         audit::record(
@@ -88,7 +89,7 @@ impl Store {
             NewAuditEvent {
                 actor,
                 customer_id: Some(customer_id),
-                kind: "seat.freed",
+                kind: EventKind::SeatFreed,
                 subject: format!("entitlement:{entitlement_id}"),
                 before: Some(serde_json::json!({ "user": user_id, "seat": seat })),
                 after: None,

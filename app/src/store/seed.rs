@@ -1,5 +1,7 @@
 //! The demo data a new database gets, so that a first start shows a working portal.
 
+use super::events::EventKind;
+use super::write::Write;
 use super::audit::{self, Actor, NewAuditEvent};
 use super::catalog::{self, NewAddon, NewFeature, NewPlan};
 use super::customers::create_customer;
@@ -36,7 +38,7 @@ const DAY: i64 = 86_400;
 /// one audit event. `password_hashes` holds one hash of [`DEMO_PASSWORD`] per entry of
 /// [`DEMO_USERS`]. Fails with `Conflict` if any of it exists already.
 pub async fn seed_demo(store: &Store, password_hashes: &[String], now: i64) -> Result<(), StoreError> {
-    let mut tx = store.pool().begin().await?;
+    let mut tx = store.begin_write().await?;
     let actor = Actor::system("seed");
 
     let product = catalog::create_product(&mut tx, "acme-analytics", "Acme Analytics", now).await?;
@@ -206,7 +208,7 @@ pub async fn seed_demo(store: &Store, password_hashes: &[String], now: i64) -> R
         NewAuditEvent {
             actor: &actor,
             customer_id: None,
-            kind: "demo.seeded",
+            kind: EventKind::DemoSeeded,
             subject: "catalog:acme-analytics".into(),
             before: None,
             after: Some(serde_json::json!({"customers": ["initech", "globex", "umbrella", "demo"], "users": DEMO_USERS.len()})),
@@ -224,7 +226,7 @@ pub async fn seed_demo(store: &Store, password_hashes: &[String], now: i64) -> R
 /// (from day, seats, instances) steps.
 #[allow(clippy::too_many_arguments)]
 async fn seed_history(
-    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    tx: &mut Write<'_>,
     entitlement: i64,
     feature: i64,
     from: i64,
@@ -268,7 +270,7 @@ async fn seed_history(
 /// with three users `u0..u2@bench-NNNN.example` (no password) of whom u0 and u1 hold
 /// seats. One transaction and one audit event.
 pub async fn seed_bench_customers(store: &Store, n: usize, now: i64) -> Result<(), StoreError> {
-    let mut tx = store.pool().begin().await?;
+    let mut tx = store.begin_write().await?;
     let product: i64 = sqlx::query_scalar("SELECT id FROM products WHERE key = 'acme-analytics'").fetch_one(&mut *tx).await?;
     let team = catalog::find_plan_id(&mut tx, product, "team").await?;
     for i in 1..=n {
@@ -306,7 +308,7 @@ pub async fn seed_bench_customers(store: &Store, n: usize, now: i64) -> Result<(
         NewAuditEvent {
             actor: &Actor::system("bench"),
             customer_id: None,
-            kind: "bench.seeded",
+            kind: EventKind::BenchSeeded,
             subject: "customers:bench".into(),
             before: None,
             after: Some(serde_json::json!({ "customers": n })),

@@ -2,6 +2,7 @@
 
 use sqlx::Row;
 
+use super::events::EventKind;
 use super::{Store, StoreError};
 
 /// A stored signing key: `secret` is the 32-byte seed and `public` the 32-byte public
@@ -42,7 +43,7 @@ impl Store {
         actor: &super::audit::Actor,
         key: &StoredKey,
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query("UPDATE signing_keys SET active = 0 WHERE active = 1").execute(&mut *tx).await?;
         sqlx::query("INSERT INTO signing_keys (kid, secret_key, public_key, created_at, active) VALUES ($1, $2, $3, $4, 1)")
             .bind(&key.kid)
@@ -56,7 +57,7 @@ impl Store {
             super::audit::NewAuditEvent {
                 actor,
                 customer_id: None,
-                kind: "signing_key.created",
+                kind: EventKind::SigningKeyCreated,
                 subject: format!("signing_key:{}", key.kid),
                 before: None,
                 after: None,

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 
 use sqlx::Row;
 
+use super::events::EventKind;
 use super::audit::{self, Actor, NewAuditEvent};
 use super::{Store, StoreError};
 
@@ -62,8 +63,7 @@ impl Store {
     /// roll-up; events already recorded (same entitlement and event id) are skipped.
     /// Returns only after commit.
     pub async fn record_usage(&self, actor: &Actor, events: &[NewUsage], now: i64) -> Result<UsageReceipt, StoreError> {
-        let _turn = self.write_turn().await;
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let mut rollup: HashMap<(i64, i64, i64), i64> = HashMap::new();
         let mut counted = Vec::new();
         for chunk in events.chunks(CHUNK) {
@@ -105,7 +105,7 @@ impl Store {
                 NewAuditEvent {
                     actor,
                     customer_id: customer,
-                    kind: "usage.recorded",
+                    kind: EventKind::UsageRecorded,
                     subject: "usage:batch".to_owned(),
                     before: None,
                     after: Some(serde_json::json!({"events": events.len(), "counted": accepted, "units": counted.iter().map(|c| c.3).sum::<i64>()})),

@@ -1,8 +1,10 @@
 //! What the charts read: metered usage per day, and seats used and live instances per
 //! day (kept by every seat and instance change, in its transaction).
 
-use sqlx::{Any, Row, Transaction};
+use sqlx::Row;
 
+use super::events::EventKind;
+use super::write::Write;
 use super::audit::{self, Actor, NewAuditEvent};
 use super::{Store, StoreError};
 
@@ -21,7 +23,7 @@ pub struct CapacityDay {
 
 /// Writes today's seats used and live instances of `entitlement_id` (the day's peak and
 /// its latest value). Call it inside the transaction of every change to either.
-pub async fn record_day(tx: &mut Transaction<'_, Any>, entitlement_id: i64, now: i64) -> Result<(), StoreError> {
+pub async fn record_day(tx: &mut Write<'_>, entitlement_id: i64, now: i64) -> Result<(), StoreError> {
     let seats: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM seats WHERE entitlement_id = $1")
         .bind(entitlement_id)
         .fetch_one(&mut **tx)
@@ -34,7 +36,7 @@ pub async fn record_day(tx: &mut Transaction<'_, Any>, entitlement_id: i64, now:
 }
 
 /// Upserts one day's figures, keeping the larger peak.
-pub(crate) async fn write_day(tx: &mut Transaction<'_, Any>, entitlement_id: i64, day: i64, seats: i64, instances: i64) -> Result<(), StoreError> {
+pub(crate) async fn write_day(tx: &mut Write<'_>, entitlement_id: i64, day: i64, seats: i64, instances: i64) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO entitlement_daily (entitlement_id, day, seats_peak, seats_end, instances_peak, instances_end)
          VALUES ($1, $2, $3, $3, $4, $4)
@@ -97,8 +99,7 @@ impl Store {
     /// Deactivates every instance whose heartbeat is older than `ttl` seconds, each with
     /// its audit event, and returns the customers whose instances lapsed.
     pub async fn sweep_lapsed_instances(&self, now: i64, ttl: i64) -> Result<Vec<i64>, StoreError> {
-        let _turn = self.write_turn().await;
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let lapsed = sqlx::query(
             "UPDATE instances SET deactivated_at = $1 WHERE deactivated_at IS NULL AND last_heartbeat_at < $2
              RETURNING id, entitlement_id, last_heartbeat_at",
@@ -121,7 +122,7 @@ impl Store {
                 NewAuditEvent {
                     actor: &Actor::system("heartbeat-sweep"),
                     customer_id: Some(customer),
-                    kind: "instance.lapsed",
+                    kind: EventKind::InstanceLapsed,
                     subject: format!("instance:{id}"),
                     before: Some(serde_json::json!({ "last_heartbeat_at": r.try_get::<i64, _>("last_heartbeat_at")? })),
                     after: None,

@@ -1,7 +1,9 @@
 //! Users: people of a customer or of the vendor, with their role.
 
-use sqlx::{Any, Row, Transaction};
+use sqlx::Row;
 
+use super::events::EventKind;
+use super::write::Write;
 use super::audit::{self, Actor, NewAuditEvent};
 use super::{Store, StoreError};
 use crate::auth::{CurrentUser, CustomerRef, Role};
@@ -27,7 +29,7 @@ pub struct NewUser<'a> {
 }
 
 /// Creates a user; `Conflict` when the email is taken.
-pub async fn create_user(tx: &mut Transaction<'_, Any>, u: &NewUser<'_>, at: i64) -> Result<i64, StoreError> {
+pub async fn create_user(tx: &mut Write<'_>, u: &NewUser<'_>, at: i64) -> Result<i64, StoreError> {
     let row = sqlx::query(
         "INSERT INTO users (customer_id, email, name, role, password_hash, created_at)
          VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
@@ -84,14 +86,14 @@ impl Store {
 
     /// Records a successful sign-in in the audit log.
     pub async fn record_sign_in(&self, user: &Credentials, at: i64) -> Result<(), StoreError> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let actor = Actor::user(user.id, &user.email);
         audit::record(
             &mut tx,
             NewAuditEvent {
                 actor: &actor,
                 customer_id: user.customer_id,
-                kind: "user.signed_in",
+                kind: EventKind::UserSignedIn,
                 subject: format!("user:{}", user.id),
                 before: None,
                 after: None,

@@ -82,7 +82,6 @@ pub async fn activate(
         .activate_instance(&caller_actor(key.id), customer.customer_id, snap.entitlement_id, snap.instances_cap, fingerprint, name, now, ttl)
         .await
         .map_err(ApiError::internal)?;
-    state.enforcer.refresh(customer.customer_id).await.map_err(ApiError::internal)?;
     match result {
         Activation::AtCap => Err(ApiError::new(
             StatusCode::CONFLICT,
@@ -122,7 +121,6 @@ pub async fn heartbeat(State(state): State<AppState>, Caller(key): Caller, Path(
     let ttl = state.enforcer.instance_ttl();
     let (beat, customer) = state.store.heartbeat_instance(key.product_id, id, now, ttl).await.map_err(ApiError::internal)?;
     if let Some(c) = customer {
-        state.enforcer.refresh(c).await.map_err(ApiError::internal)?;
     }
     match beat {
         Heartbeat::Alive => Ok(Json(HeartbeatResponse { id, alive: true, heartbeat_ttl: ttl })),
@@ -139,7 +137,6 @@ pub async fn deactivate(State(state): State<AppState>, Caller(key): Caller, Path
     let id = instance_id(&id)?;
     match state.store.deactivate_instance(&caller_actor(key.id), Some(key.product_id), None, id, app::store::now()).await {
         Ok(customer) => {
-            state.enforcer.refresh(customer).await.map_err(ApiError::internal)?;
             Ok(StatusCode::NO_CONTENT)
         }
         Err(StoreError::NotFound) => Err(ApiError::new(StatusCode::NOT_FOUND, "unknown_instance", format!("No active instance {id}."))),

@@ -1,0 +1,185 @@
+//! The event catalog: every kind of change Tessera records. The names are stable API
+//! (the audit log shows them, and webhooks and the event feed publish exactly these);
+//! a kind is added, never renamed.
+
+use std::collections::BTreeSet;
+
+/// What a kind of event changes beyond its own row, so that the write path knows what to
+/// refresh once the change has committed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Touches {
+    /// The event's customer: its entitlement snapshots are re-read.
+    Customer,
+    /// The catalog or the API keys: both are re-read.
+    Catalog,
+    /// The signing keys (and, for other replicas, the catalog notice that carries them).
+    SigningKeys,
+    /// Nothing enforcement reads (a sign-in, a request filed, usage counted in memory).
+    Nothing,
+}
+
+macro_rules! event_kinds {
+    ($($variant:ident = $name:literal => $touches:ident, $doc:literal;)+) => {
+        /// One kind of event of the catalog; `as_str` gives its stable name.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum EventKind {
+            $(#[doc = $doc] $variant,)+
+        }
+
+        impl EventKind {
+            /// Every kind, in catalog order.
+            pub const ALL: &'static [EventKind] = &[$(EventKind::$variant,)+];
+
+            /// The stable dotted name, e.g. `seat.assigned`.
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    $(EventKind::$variant => $name,)+
+                }
+            }
+
+            /// What the change touches beyond its own row.
+            pub const fn touches(self) -> Touches {
+                match self {
+                    $(EventKind::$variant => Touches::$touches,)+
+                }
+            }
+
+            /// One sentence on what the event means, for the catalog's documentation.
+            pub const fn description(self) -> &'static str {
+                match self {
+                    $(EventKind::$variant => $doc,)+
+                }
+            }
+        }
+    };
+}
+
+event_kinds! {
+    UserSignedIn = "user.signed_in" => Nothing, "A user signed in with a password.";
+    UserInvited = "user.invited" => Customer, "A user was invited to an organisation; the invitation link was made.";
+    UserInvitationReissued = "user.invitation_reissued" => Nothing, "A new invitation link replaced the old one.";
+    UserInvitationAccepted = "user.invitation_accepted" => Customer, "An invited user set a password and joined.";
+    UserRemoved = "user.removed" => Customer, "A user left an organisation; their seats were freed and sessions ended.";
+    CustomerCreated = "customer.created" => Customer, "Vendor staff created a customer with its first admin.";
+    CustomerViewedAs = "customer.viewed_as" => Nothing, "Vendor staff opened a customer's portal read-only.";
+    EntitlementGranted = "entitlement.granted" => Customer, "An entitlement was granted to a customer.";
+    EntitlementAmended = "entitlement.amended" => Customer, "An entitlement's plan, caps or regions were changed by staff.";
+    EntitlementSuspended = "entitlement.suspended" => Customer, "An entitlement was suspended, with a reason.";
+    EntitlementResumed = "entitlement.resumed" => Customer, "A suspended entitlement was resumed.";
+    EntitlementTrialEndSet = "entitlement.trial_end_set" => Customer, "A trial was extended (its end date set).";
+    EntitlementRenewed = "entitlement.renewed" => Customer, "An entitlement was renewed for another term.";
+    EntitlementCancelled = "entitlement.cancelled" => Customer, "An entitlement was cancelled.";
+    EntitlementPlanVersionMoved = "entitlement.plan_version_moved" => Customer, "An entitlement moved to its plan's newest version.";
+    SeatAssigned = "seat.assigned" => Customer, "A seat was assigned to a user.";
+    SeatFreed = "seat.freed" => Customer, "A user's seat was freed.";
+    InstanceActivated = "instance.activated" => Customer, "An instance was activated under an entitlement.";
+    InstanceDeactivated = "instance.deactivated" => Customer, "An instance was deactivated, freeing its slot.";
+    InstanceLapsed = "instance.lapsed" => Customer, "An instance's heartbeat lapsed and its slot was freed.";
+    UsageRecorded = "usage.recorded" => Nothing, "A batch of usage events was counted.";
+    RequestFiled = "request.filed" => Nothing, "A customer admin asked for a change.";
+    RequestWithdrawn = "request.withdrawn" => Nothing, "A pending change request was withdrawn.";
+    RequestApprovalRecorded = "request.approval_recorded" => Nothing, "A first of two approvals was recorded.";
+    RequestApproved = "request.approved" => Customer, "Staff approved a change request; it applied or was scheduled.";
+    RequestAutoApproved = "request.auto_approved" => Customer, "An approval rule approved a change request at filing.";
+    RequestRejected = "request.rejected" => Nothing, "Staff rejected a change request with a comment.";
+    RequestApplied = "request.applied" => Customer, "A change approved for the renewal date was applied.";
+    CatalogProductAdded = "catalog.product_added" => Catalog, "A product was added to the catalog.";
+    CatalogFeatureAdded = "catalog.feature_added" => Catalog, "A feature was added to a product.";
+    CatalogPlanSaved = "catalog.plan_saved" => Catalog, "A plan was saved as a new version.";
+    CatalogAddonAdded = "catalog.addon_added" => Catalog, "An add-on was added to a product.";
+    CatalogRuleAdded = "catalog.rule_added" => Catalog, "An approval rule was added.";
+    CatalogRuleRetired = "catalog.rule_retired" => Catalog, "An approval rule was retired.";
+    ApiKeyCreated = "api_key.created" => Catalog, "A vendor API key was created.";
+    ApiKeyRotated = "api_key.rotated" => Catalog, "A vendor API key was replaced by a new one.";
+    ApiKeyRevoked = "api_key.revoked" => Catalog, "A vendor API key was revoked.";
+    SigningKeyCreated = "signing_key.created" => SigningKeys, "A new signing key became the one that signs licences.";
+    SigningKeyRetired = "signing_key.retired" => SigningKeys, "A signing key left the JWKS.";
+    DemoSeeded = "demo.seeded" => Customer, "The demo data was written at first start.";
+    DemoPlanSwitched = "demo.plan_switched" => Customer, "Sales switched the demo customer's plan.";
+    DemoReset = "demo.reset" => Customer, "Sales reset the demo customer.";
+    BenchSeeded = "bench.seeded" => Customer, "The benchmark data was written.";
+}
+
+impl EventKind {
+    /// The kind named `name`; `None` for a name outside the catalog.
+    pub fn parse(name: &str) -> Option<EventKind> {
+        EventKind::ALL.iter().copied().find(|k| k.as_str() == name)
+    }
+}
+
+impl std::fmt::Display for EventKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What a committed write changed: what the enforcement snapshots, the signing keys and
+/// the other replicas must re-read.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Changes {
+    /// Customers whose entitlements, seats, instances or users changed.
+    pub customers: BTreeSet<i64>,
+    /// The catalog or the API keys changed.
+    pub catalog: bool,
+    /// The signing keys changed.
+    pub signing_keys: bool,
+    /// The events recorded, in order.
+    pub events: Vec<EventKind>,
+}
+
+impl Changes {
+    /// A change to `customer` alone, without an event of its own.
+    pub fn of_customer(customer: i64) -> Changes {
+        Changes { customers: [customer].into(), ..Changes::default() }
+    }
+
+    /// Notes an event of `kind` about `customer`.
+    pub fn note(&mut self, kind: EventKind, customer: Option<i64>) {
+        self.events.push(kind);
+        match kind.touches() {
+            Touches::Customer => self.customers.extend(customer),
+            Touches::Catalog => self.catalog = true,
+            Touches::SigningKeys => self.signing_keys = true,
+            Touches::Nothing => {}
+        }
+    }
+
+    /// Whether anything needs re-reading.
+    pub fn is_empty(&self) -> bool {
+        self.customers.is_empty() && !self.catalog && !self.signing_keys
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_event_name_is_unique_dotted_and_parses_back() {
+        let mut seen = BTreeSet::new();
+        for kind in EventKind::ALL {
+            let name = kind.as_str();
+            assert!(seen.insert(name), "{name} is in the catalog twice");
+            let (noun, verb) = name.split_once('.').unwrap_or_else(|| panic!("{name} is not dotted"));
+            assert!(!noun.is_empty() && !verb.is_empty() && !verb.contains('.'), "{name}");
+            assert!(name.chars().all(|c| c.is_ascii_lowercase() || c == '_' || c == '.'), "{name}");
+            assert_eq!(EventKind::parse(name), Some(*kind));
+            assert!(!kind.description().is_empty());
+        }
+        assert_eq!(EventKind::parse("seat.stolen"), None);
+    }
+
+    #[test]
+    fn changes_collect_customers_catalog_and_keys_from_their_events() {
+        let mut changes = Changes::default();
+        changes.note(EventKind::RequestFiled, Some(1));
+        assert!(changes.is_empty(), "a filed request changes nothing enforcement reads");
+        changes.note(EventKind::SeatAssigned, Some(7));
+        changes.note(EventKind::SeatFreed, Some(7));
+        changes.note(EventKind::ApiKeyRevoked, None);
+        changes.note(EventKind::SigningKeyRetired, None);
+        assert_eq!(changes.customers.into_iter().collect::<Vec<_>>(), vec![7]);
+        assert!(changes.catalog && changes.signing_keys);
+        assert_eq!(changes.events.len(), 5);
+    }
+}

@@ -1,0 +1,115 @@
+//! The write path: every change to the store goes through a [`Write`]. It takes the
+//! writer's turn, holds the transaction, records each audit event with its typed kind and
+//! collects what the change touched; [`Write::commit`] commits and then hands that
+//! [`Changes`] to the store's listener (the enforcement snapshots, the signing keys, the
+//! other replicas), so no caller refreshes anything by hand.
+
+use std::fmt::Debug;
+use std::ops::{Deref, DerefMut};
+use std::sync::Arc;
+
+use sqlx::{Any, AnyConnection, Transaction};
+use tracing::Instrument;
+
+use super::events::{Changes, EventKind};
+use super::{Store, StoreError};
+
+/// Told of every committed write, before the write returns to its caller.
+#[async_trait::async_trait]
+pub trait ChangeListener: Send + Sync + Debug {
+    /// Re-reads whatever `changes` touched. An error is reported to the writer's caller
+    /// (the change itself has committed).
+    async fn applied(&self, store: &Store, changes: &Changes) -> Result<(), StoreError>;
+}
+
+/// One write in progress: the writer's turn, the transaction and what it has touched.
+/// Dropped without [`commit`](Write::commit), it rolls back and touches nothing.
+#[must_use = "a write that is not committed rolls back"]
+pub struct Write<'s> {
+    // Field order is drop order: the transaction ends before the turn is given back.
+    tx: Transaction<'static, Any>,
+    changes: Changes,
+    store: &'s Store,
+    _turn: Option<tokio::sync::MutexGuard<'s, ()>>,
+}
+
+impl Debug for Write<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Write").field("changes", &self.changes).finish_non_exhaustive()
+    }
+}
+
+impl Store {
+    /// Starts a write: waits for the writer's turn (SQLite takes one writer at a time)
+    /// and opens its transaction.
+    pub async fn begin_write(&self) -> Result<Write<'_>, StoreError> {
+        let turn = self.write_turn().await;
+        let tx = self.pool().begin().await?;
+        Ok(Write { tx, changes: Changes::default(), store: self, _turn: turn })
+    }
+
+    /// Sets who is told of committed writes (once, at start-up; later calls are ignored).
+    pub fn set_listener(&self, listener: Arc<dyn ChangeListener>) {
+        let _ = self.listener.set(listener);
+    }
+
+    /// Tells the listener of `changes` as if a write had made them (after a background
+    /// job changed what enforcement reads without an audited event).
+    pub async fn publish(&self, changes: &Changes) -> Result<(), StoreError> {
+        match self.listener.get() {
+            Some(listener) if !changes.is_empty() => listener.applied(self, changes).instrument(tracing::debug_span!("refresh")).await,
+            _ => Ok(()),
+        }
+    }
+}
+
+impl Write<'_> {
+    /// Notes that this write changed `customer` in a way enforcement reads, without an
+    /// event of its own (a heartbeat that revived an instance).
+    pub fn touch_customer(&mut self, customer: i64) {
+        self.changes.customers.insert(customer);
+    }
+
+    /// Notes an event recorded in this write; called by the audit log only.
+    pub(super) fn note(&mut self, kind: EventKind, customer: Option<i64>) {
+        self.changes.note(kind, customer);
+    }
+
+    /// Commits, then has the listener re-read what the write touched before returning
+    /// what it changed.
+    pub async fn commit(self) -> Result<Changes, StoreError> {
+        let Write { tx, changes, store, _turn } = self;
+        let span = tracing::debug_span!("store.commit", events = ?changes.events, customers = ?changes.customers);
+        tx.commit().instrument(span).await?;
+        drop(_turn);
+        store.publish(&changes).await?;
+        Ok(changes)
+    }
+
+    /// Ends the write without changing anything and returns `result`: an early answer
+    /// gives its locks back now, not whenever its connection is next used.
+    pub async fn roll_back<T>(self, result: Result<T, StoreError>) -> Result<T, StoreError> {
+        self.tx.rollback().await?;
+        result
+    }
+
+    /// Ends the write without changing anything.
+    pub async fn rollback(self) -> Result<(), StoreError> {
+        self.tx.rollback().await?;
+        Ok(())
+    }
+}
+
+impl Deref for Write<'_> {
+    type Target = AnyConnection;
+
+    fn deref(&self) -> &AnyConnection {
+        &self.tx
+    }
+}
+
+impl DerefMut for Write<'_> {
+    fn deref_mut(&mut self) -> &mut AnyConnection {
+        &mut self.tx
+    }
+}

@@ -1,8 +1,8 @@
 //! What a server function can fail with, as the browser sees it.
 
-use serde::{Deserialize, Serialize};
 use leptos::server_fn::codec::JsonEncoding;
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
+use serde::{Deserialize, Serialize};
 
 /// An error returned by a server function. It crosses the wire as JSON, so the UI can
 /// match on the variant (never on the message).
@@ -70,9 +70,7 @@ impl FromServerFnError for AppError {
 
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
         match value {
-            ServerFnErrorErr::Args(m)
-            | ServerFnErrorErr::Deserialization(m)
-            | ServerFnErrorErr::MissingArg(m) => AppError::BadRequest(m),
+            ServerFnErrorErr::Args(m) | ServerFnErrorErr::Deserialization(m) | ServerFnErrorErr::MissingArg(m) => AppError::BadRequest(m),
             ServerFnErrorErr::UnsupportedRequestMethod(m) => AppError::BadRequest(m),
             ServerFnErrorErr::Request(_) | ServerFnErrorErr::Response(_) => {
                 AppError::BadRequest("the server could not be reached".to_owned())

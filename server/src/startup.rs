@@ -49,10 +49,7 @@ impl Application {
         store.migrate().await.context("cannot migrate the database")?;
         if config.seed_demo && store.is_empty().await.context("cannot read the database")? {
             let hashes = tokio::task::spawn_blocking(|| {
-                seed::DEMO_USERS
-                    .iter()
-                    .map(|_| app::ssr::password::hash_password(seed::DEMO_PASSWORD))
-                    .collect::<Result<Vec<_>, _>>()
+                seed::DEMO_USERS.iter().map(|_| app::ssr::password::hash_password(seed::DEMO_PASSWORD)).collect::<Result<Vec<_>, _>>()
             })
             .await?
             .map_err(|e| anyhow::anyhow!("cannot hash the demo passwords: {e}"))?;
@@ -129,11 +126,7 @@ pub fn router(state: AppState, sessions: SessionBackend, config: &Config) -> Rou
     if config.bench_customers > 0 {
         router = router.route("/bench/bare", axum::routing::post(bare));
     }
-    router
-        .route("/.well-known/jwks.json", get(crate::api::tokens::jwks))
-        .merge(crate::api::router())
-        .merge(portal)
-        .with_state(state)
+    router.route("/.well-known/jwks.json", get(crate::api::tokens::jwks)).merge(crate::api::router()).merge(portal).with_state(state)
 }
 
 async fn health() -> &'static str {
@@ -176,9 +169,8 @@ async fn server_fn_status(req: Request<Body>, next: Next) -> Response {
 /// until Ctrl-C or SIGTERM.
 pub async fn serve(config: Config) -> anyhow::Result<()> {
     let app = Application::build(config).await?;
-    let listener = tokio::net::TcpListener::bind(app.config.site_addr)
-        .await
-        .with_context(|| format!("cannot listen on {}", app.config.site_addr))?;
+    let listener =
+        tokio::net::TcpListener::bind(app.config.site_addr).await.with_context(|| format!("cannot listen on {}", app.config.site_addr))?;
     let addr = listener.local_addr()?;
     tokio::spawn(app.sessions.clone().continuously_delete_expired(Duration::from_secs(3600)));
     tokio::spawn(sweep(app.state.clone(), Duration::from_secs(60)));
@@ -199,13 +191,15 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
 /// `tessera audit verify`: recomputes the audit chain of the configured database and
 /// prints what it found. Returns false when a link is broken or the tip does not match.
 pub async fn verify_audit(config: &Config) -> anyhow::Result<bool> {
-    let store = Store::connect(&config.database_url)
-        .await
-        .with_context(|| format!("cannot open the database {}", config.database_for_log()))?;
+    let store =
+        Store::connect(&config.database_url).await.with_context(|| format!("cannot open the database {}", config.database_for_log()))?;
     let report = store.audit_report().await.context("cannot read the audit log")?;
     match (report.broken_at, report.head_matches) {
         (Some(seq), _) => {
-            println!("audit chain BROKEN at event #{seq}: it was edited, inserted or an event before it was removed ({} events read)", report.events);
+            println!(
+                "audit chain BROKEN at event #{seq}: it was edited, inserted or an event before it was removed ({} events read)",
+                report.events
+            );
             Ok(false)
         }
         (None, false) => {

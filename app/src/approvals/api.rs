@@ -65,7 +65,9 @@ pub async fn decide_request(id: i64, decision: String, comment: String, confirm_
     }
     let (user, state) = ssr_approvals::require_staff().await?;
     let detail = ssr_approvals::detail(&state, id).await?;
-    let not_pending = |status: crate::requests::RequestStatus| AppError::invalid("id", format!("This request is {} already.", status.label().to_lowercase()));
+    let not_pending = |status: crate::requests::RequestStatus| {
+        AppError::invalid("id", format!("This request is {} already.", status.label().to_lowercase()))
+    };
     if detail.request.status != crate::requests::RequestStatus::Pending {
         return Err(not_pending(detail.request.status));
     }

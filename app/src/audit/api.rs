@@ -40,7 +40,8 @@ pub async fn list_audit(
     };
     let day = |field: &str, v: Option<String>, end: bool| -> Result<Option<i64>, AppError> {
         let Some(v) = v.filter(|v| !v.trim().is_empty()) else { return Ok(None) };
-        let d = chrono::NaiveDate::parse_from_str(v.trim(), "%Y-%m-%d").map_err(|_| AppError::invalid(field, "Give a date as YYYY-MM-DD."))?;
+        let d =
+            chrono::NaiveDate::parse_from_str(v.trim(), "%Y-%m-%d").map_err(|_| AppError::invalid(field, "Give a date as YYYY-MM-DD."))?;
         let d = if end { d.succ_opt().unwrap_or(d) } else { d };
         Ok(d.and_hms_opt(0, 0, 0).map(|t| t.and_utc().timestamp()))
     };
@@ -53,14 +54,8 @@ pub async fn list_audit(
         before_seq: before,
     };
     let rows = state.store.search_audit_events(&filter, PAGE + 1).await.map_err(|e| crate::ssr::internal("audit", e))?;
-    let names: std::collections::HashMap<i64, String> = state
-        .store
-        .list_customers()
-        .await
-        .map_err(|e| crate::ssr::internal("customers", e))?
-        .into_iter()
-        .map(|c| (c.id, c.name))
-        .collect();
+    let names: std::collections::HashMap<i64, String> =
+        state.store.list_customers().await.map_err(|e| crate::ssr::internal("customers", e))?.into_iter().map(|c| (c.id, c.name)).collect();
     let more = rows.len() as i64 > PAGE;
     let events: Vec<super::AuditEventView> = rows
         .into_iter()

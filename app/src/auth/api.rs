@@ -54,12 +54,7 @@ pub async fn sign_in(email: String, password: String, next: Option<String>) -> R
     session.cycle_id().await.map_err(|e| internal("session cycle", e))?;
     session.insert(USER_ID_KEY, user.id).await.map_err(|e| internal("session write", e))?;
     state.store.record_sign_in(&user, crate::store::now()).await.map_err(|e| internal("audit sign-in", e))?;
-    let current = state
-        .store
-        .find_current_user(user.id)
-        .await
-        .map_err(|e| internal("load user", e))?
-        .ok_or(AppError::BadCredentials)?;
+    let current = state.store.find_current_user(user.id).await.map_err(|e| internal("load user", e))?.ok_or(AppError::BadCredentials)?;
     tracing::info!(user.id = current.id, "signed in");
     let target = next.as_deref().and_then(super::local_path).unwrap_or(current.home());
     leptos_axum::redirect(target);
@@ -83,9 +78,9 @@ pub fn parse_email(raw: &str) -> Result<String, AppError> {
         return Err(AppError::invalid("email", "Enter your email address."));
     }
     let valid = email.len() <= 254
-        && email.split_once('@').is_some_and(|(local, domain)| {
-            !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.')
-        })
+        && email
+            .split_once('@')
+            .is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.'))
         && !email.chars().any(char::is_whitespace)
         && email.matches('@').count() == 1;
     if valid {

@@ -31,9 +31,7 @@ impl Role {
 
     /// Parses a stored role name; `None` for anything else.
     pub fn parse(s: &str) -> Option<Role> {
-        [Role::CustomerAdmin, Role::CustomerMember, Role::VendorAdmin, Role::VendorStaff, Role::Sales]
-            .into_iter()
-            .find(|r| r.as_str() == s)
+        [Role::CustomerAdmin, Role::CustomerMember, Role::VendorAdmin, Role::VendorStaff, Role::Sales].into_iter().find(|r| r.as_str() == s)
     }
 
     /// The words shown to people.

@@ -28,20 +28,11 @@ pub async fn get_catalog() -> Result<CatalogView, AppError> {
             id,
             key,
             name,
-            features: features
-                .into_iter()
-                .map(|(_, key, name, metered, unit)| FeatureDef {
-                    key,
-                    name,
-                    metered,
-                    unit,
-                })
-                .collect(),
+            features: features.into_iter().map(|(_, key, name, metered, unit)| FeatureDef { key, name, metered, unit }).collect(),
             plans: plans
                 .into_iter()
                 .map(|p| {
-                    let (on_this_version, on_older_versions) =
-                        counts.get(&p.key).copied().unwrap_or_default();
+                    let (on_this_version, on_older_versions) = counts.get(&p.key).copied().unwrap_or_default();
                     PlanVersion {
                         features: p.features.iter().map(|f| f.grant()).collect(),
                         rules: p
@@ -72,11 +63,7 @@ pub async fn get_catalog() -> Result<CatalogView, AppError> {
                     instances: a.instances,
                 })
                 .collect(),
-            rules: rules
-                .iter()
-                .filter(|r| r.product_id == id)
-                .cloned()
-                .collect(),
+            rules: rules.iter().filter(|r| r.product_id == id).cloned().collect(),
         });
     }
     Ok(CatalogView { products })
@@ -111,11 +98,7 @@ pub async fn save_plan(
     let key = ssr_catalog::key("key", &key)?;
     let name = ssr_catalog::name("name", &name)?;
     let whole = |field: &str, raw: &str, hi: i64| ssr_catalog::whole(field, raw, hi);
-    let known = state
-        .store
-        .list_features(product_id)
-        .await
-        .map_err(|e| crate::ssr::internal("features", e))?;
+    let known = state.store.list_features(product_id).await.map_err(|e| crate::ssr::internal("features", e))?;
     let quotas = quotas.unwrap_or_default();
     let mut chosen: Vec<(i64, Option<i64>, Option<String>)> = Vec::new();
     for f in features.unwrap_or_default() {
@@ -157,24 +140,14 @@ pub async fn save_plan(
 /// version; returns how many customers moved. Vendor admins only; audited per
 /// entitlement with `reason`; the next API check sees the new version.
 #[server(prefix = "/api", endpoint = "move_plan_version")]
-pub async fn move_plan_version(
-    product: String,
-    plan: String,
-    reason: String,
-) -> Result<usize, AppError> {
+pub async fn move_plan_version(product: String, plan: String, reason: String) -> Result<usize, AppError> {
     let (user, state) = ssr_catalog::require_admin().await?;
     let reason = ssr_catalog::reason(&reason)?;
     let product_id = ssr_catalog::product_id(&state, &product).await?;
     let actor = crate::store::audit::Actor::user(user.id, &user.email);
     let moved = state
         .store
-        .move_to_newest_version(
-            &actor,
-            product_id,
-            plan.trim(),
-            &reason,
-            crate::store::now(),
-        )
+        .move_to_newest_version(&actor, product_id, plan.trim(), &reason, crate::store::now())
         .await
         .map_err(|e| crate::ssr::from_store("Plan", e))?;
     Ok(moved.len())
@@ -219,28 +192,12 @@ pub async fn add_feature(
     let key = ssr_catalog::key("key", &key)?;
     let name = ssr_catalog::name("name", &name)?;
     let metered = metered.is_some_and(|v| matches!(v.as_str(), "on" | "true" | "1"));
-    let unit = unit
-        .map(|u| u.trim().to_owned())
-        .filter(|u| !u.is_empty() && metered);
+    let unit = unit.map(|u| u.trim().to_owned()).filter(|u| !u.is_empty() && metered);
     let actor = crate::store::audit::Actor::user(user.id, &user.email);
-    let f = NewFeature {
-        key: &key,
-        name: &name,
-        metered,
-        unit: unit.as_deref(),
-    };
-    match state
-        .store
-        .add_feature(&actor, product_id, &f, &reason, crate::store::now())
-        .await
-    {
+    let f = NewFeature { key: &key, name: &name, metered, unit: unit.as_deref() };
+    match state.store.add_feature(&actor, product_id, &f, &reason, crate::store::now()).await {
         Ok(_) => {}
-        Err(StoreError::Conflict { .. }) => {
-            return Err(AppError::invalid(
-                "key",
-                "This product has a feature with this key already.",
-            ))
-        }
+        Err(StoreError::Conflict { .. }) => return Err(AppError::invalid("key", "This product has a feature with this key already.")),
         Err(e) => return Err(crate::ssr::internal("add feature", e)),
     }
     Ok(())
@@ -271,48 +228,24 @@ pub async fn add_addon(
     let name = ssr_catalog::name("name", &name)?;
     let seats = ssr_catalog::whole("seats", &seats, 1_000_000)?;
     let instances = ssr_catalog::whole("instances", &instances, 1_000_000)?;
-    let known = state
-        .store
-        .list_features(product_id)
-        .await
-        .map_err(|e| crate::ssr::internal("features", e))?;
+    let known = state.store.list_features(product_id).await.map_err(|e| crate::ssr::internal("features", e))?;
     let quotas = quotas.unwrap_or_default();
     let mut chosen: Vec<(&str, Option<i64>, Requirement)> = Vec::new();
     for f in features.as_deref().unwrap_or_default() {
         let (_, fkey, metered, quota) = ssr_catalog::chosen_feature(&known, f, &quotas)?;
-        let rule = if metered {
-            Requirement::Quota
-        } else {
-            Requirement::Any(vec![Requirement::Seat, Requirement::Instance])
-        };
+        let rule = if metered { Requirement::Quota } else { Requirement::Any(vec![Requirement::Seat, Requirement::Instance]) };
         if !chosen.iter().any(|(k, ..)| *k == fkey) {
             chosen.push((fkey, quota, rule));
         }
     }
     if chosen.is_empty() && seats == 0 && instances == 0 {
-        return Err(AppError::invalid(
-            "features",
-            "An add-on brings at least a feature, seats or instances.",
-        ));
+        return Err(AppError::invalid("features", "An add-on brings at least a feature, seats or instances."));
     }
     let actor = crate::store::audit::Actor::user(user.id, &user.email);
-    let a = NewAddon {
-        key: &key,
-        name: &name,
-        seats,
-        instances,
-        features: chosen,
-    };
-    match state
-        .store
-        .add_catalog_addon(&actor, product_id, &a, &reason, crate::store::now())
-        .await
-    {
+    let a = NewAddon { key: &key, name: &name, seats, instances, features: chosen };
+    match state.store.add_catalog_addon(&actor, product_id, &a, &reason, crate::store::now()).await {
         Ok(_) => Ok(()),
-        Err(StoreError::Conflict { .. }) => Err(AppError::invalid(
-            "key",
-            "This product has an add-on with this key already.",
-        )),
+        Err(StoreError::Conflict { .. }) => Err(AppError::invalid("key", "This product has an add-on with this key already.")),
         Err(e) => Err(crate::ssr::internal("add addon", e)),
     }
 }
@@ -337,23 +270,14 @@ pub async fn add_rule(
     use crate::requests::RequestKind;
     let (user, state) = ssr_catalog::require_admin().await?;
     let product_id = ssr_catalog::product_id(&state, &product).await?;
-    let effect = RuleEffect::parse(effect.trim()).ok_or_else(|| {
-        AppError::invalid("effect", "Approve automatically, or ask for two approvals.")
-    })?;
-    let kind = RequestKind::parse(kind.trim())
-        .ok_or_else(|| AppError::invalid("kind", "Choose the kind of request."))?;
+    let effect =
+        RuleEffect::parse(effect.trim()).ok_or_else(|| AppError::invalid("effect", "Approve automatically, or ask for two approvals."))?;
+    let kind = RequestKind::parse(kind.trim()).ok_or_else(|| AppError::invalid("kind", "Choose the kind of request."))?;
     let plan = plan.map(|p| p.trim().to_owned()).filter(|p| !p.is_empty());
     if let Some(p) = &plan {
-        let plans = state
-            .store
-            .list_plans(product_id)
-            .await
-            .map_err(|e| crate::ssr::internal("plans", e))?;
+        let plans = state.store.list_plans(product_id).await.map_err(|e| crate::ssr::internal("plans", e))?;
         if !plans.iter().any(|x| &x.key == p) {
-            return Err(AppError::invalid(
-                "plan",
-                "There is no such plan for this product.",
-            ));
+            return Err(AppError::invalid("plan", "There is no such plan for this product."));
         }
     }
     let positive = |field: &str, raw: Option<String>| -> Result<Option<i64>, AppError> {
@@ -377,34 +301,17 @@ pub async fn add_rule(
         max_seats: positive("max_seats", max_seats)?,
         min_rank_jump: positive("min_rank_jump", min_rank_jump)?,
     };
-    if rule
-        .min_seats
-        .zip(rule.max_seats)
-        .is_some_and(|(lo, hi)| lo > hi)
-    {
-        return Err(AppError::invalid(
-            "max_seats",
-            "The most seats cannot be fewer than the fewest.",
-        ));
+    if rule.min_seats.zip(rule.max_seats).is_some_and(|(lo, hi)| lo > hi) {
+        return Err(AppError::invalid("max_seats", "The most seats cannot be fewer than the fewest."));
     }
     if kind != RequestKind::Seats && (rule.min_seats.is_some() || rule.max_seats.is_some()) {
-        return Err(AppError::invalid(
-            "kind",
-            "Seat bounds only apply to requests for more seats.",
-        ));
+        return Err(AppError::invalid("kind", "Seat bounds only apply to requests for more seats."));
     }
     if kind != RequestKind::Plan && rule.min_rank_jump.is_some() {
-        return Err(AppError::invalid(
-            "kind",
-            "A tier jump only applies to plan changes.",
-        ));
+        return Err(AppError::invalid("kind", "A tier jump only applies to plan changes."));
     }
     let actor = crate::store::audit::Actor::user(user.id, &user.email);
-    state
-        .store
-        .create_rule(&actor, &rule, crate::store::now())
-        .await
-        .map_err(|e| crate::ssr::internal("add rule", e))
+    state.store.create_rule(&actor, &rule, crate::store::now()).await.map_err(|e| crate::ssr::internal("add rule", e))
 }
 
 /// Retires approval rule `id`: requests filed from now on no longer follow it. Vendor
@@ -413,11 +320,7 @@ pub async fn add_rule(
 pub async fn retire_rule(id: i64) -> Result<(), AppError> {
     let (user, state) = ssr_catalog::require_admin().await?;
     let actor = crate::store::audit::Actor::user(user.id, &user.email);
-    state
-        .store
-        .retire_rule(&actor, id, crate::store::now())
-        .await
-        .map_err(|e| crate::ssr::from_store("Rule", e))
+    state.store.retire_rule(&actor, id, crate::store::now()).await.map_err(|e| crate::ssr::from_store("Rule", e))
 }
 
 /// API keys (never the keys, only their first characters) and signing keys. Vendor
@@ -443,12 +346,7 @@ pub async fn get_keys() -> Result<KeysView, AppError> {
             .collect(),
         signing_keys: signing
             .into_iter()
-            .map(|k| SigningKeyView {
-                kid: k.kid,
-                created_at: k.created_at,
-                active: k.active,
-                retired_at: k.retired_at,
-            })
+            .map(|k| SigningKeyView { kid: k.kid, created_at: k.created_at, active: k.active, retired_at: k.retired_at })
             .collect(),
     })
 }
@@ -469,20 +367,9 @@ pub async fn create_api_key(product: String, name: String) -> Result<IssuedKey, 
 #[server(prefix = "/api", endpoint = "rotate_api_key")]
 pub async fn rotate_api_key(id: i64) -> Result<IssuedKey, AppError> {
     let (user, state) = ssr_catalog::require_admin().await?;
-    let keys = state
-        .store
-        .list_api_keys()
-        .await
-        .map_err(|e| crate::ssr::internal("keys", e))?;
-    let old = keys
-        .into_iter()
-        .find(|k| k.id == id && k.revoked_at.is_none())
-        .ok_or_else(|| AppError::NotFound("API key".into()))?;
-    let products = state
-        .store
-        .list_products()
-        .await
-        .map_err(|e| crate::ssr::internal("products", e))?;
+    let keys = state.store.list_api_keys().await.map_err(|e| crate::ssr::internal("keys", e))?;
+    let old = keys.into_iter().find(|k| k.id == id && k.revoked_at.is_none()).ok_or_else(|| AppError::NotFound("API key".into()))?;
+    let products = state.store.list_products().await.map_err(|e| crate::ssr::internal("products", e))?;
     let product_id = products
         .iter()
         .find(|(_, _, name)| *name == old.product)
@@ -497,11 +384,7 @@ pub async fn rotate_api_key(id: i64) -> Result<IssuedKey, AppError> {
 pub async fn revoke_api_key(id: i64) -> Result<(), AppError> {
     let (user, state) = ssr_catalog::require_admin().await?;
     let actor = crate::store::audit::Actor::user(user.id, &user.email);
-    state
-        .store
-        .revoke_api_key(&actor, id, crate::store::now())
-        .await
-        .map_err(|e| crate::ssr::from_store("API key", e))?;
+    state.store.revoke_api_key(&actor, id, crate::store::now()).await.map_err(|e| crate::ssr::from_store("API key", e))?;
     Ok(())
 }
 
@@ -524,18 +407,9 @@ pub async fn retire_signing_key(kid: String) -> Result<(), AppError> {
     use crate::store::StoreError;
     let (user, state) = ssr_catalog::require_admin().await?;
     let actor = crate::store::audit::Actor::user(user.id, &user.email);
-    match state
-        .store
-        .retire_signing_key(&actor, kid.trim(), crate::store::now())
-        .await
-    {
+    match state.store.retire_signing_key(&actor, kid.trim(), crate::store::now()).await {
         Ok(()) => {}
-        Err(StoreError::Conflict { .. }) => {
-            return Err(AppError::invalid(
-                "kid",
-                "This key signs tokens now: rotate to a new key first.",
-            ))
-        }
+        Err(StoreError::Conflict { .. }) => return Err(AppError::invalid("kid", "This key signs tokens now: rotate to a new key first.")),
         Err(e) => return Err(crate::ssr::from_store("Signing key", e)),
     }
     Ok(())
@@ -561,10 +435,8 @@ mod ssr_catalog {
         key: &str,
         quotas: &std::collections::HashMap<String, String>,
     ) -> Result<(i64, &'k str, bool, Option<i64>), AppError> {
-        let (id, fkey, _, metered, _) = known
-            .iter()
-            .find(|k| k.1 == key.trim())
-            .ok_or_else(|| AppError::invalid("features", format!("There is no feature {key}.")))?;
+        let (id, fkey, _, metered, _) =
+            known.iter().find(|k| k.1 == key.trim()).ok_or_else(|| AppError::invalid("features", format!("There is no feature {key}.")))?;
         let quota = match quotas.get(fkey).map(|q| q.trim()).filter(|q| !q.is_empty() && *metered) {
             Some(q) => Some(
                 q.parse::<i64>()
@@ -580,10 +452,7 @@ mod ssr_catalog {
     pub fn reason(raw: &str) -> Result<String, AppError> {
         let t = raw.trim();
         if t.is_empty() || t.chars().count() > 500 {
-            return Err(AppError::invalid(
-                "reason",
-                "Give the reason (up to 500 characters); it goes into the audit log.",
-            ));
+            return Err(AppError::invalid("reason", "Give the reason (up to 500 characters); it goes into the audit log."));
         }
         Ok(t.to_owned())
     }
@@ -591,26 +460,18 @@ mod ssr_catalog {
     /// A catalog key: lower-case letters, digits, dots and dashes, 1–40 long.
     pub fn key(field: &str, raw: &str) -> Result<String, AppError> {
         let k = raw.trim();
-        let ok = (1..=40).contains(&k.len())
-            && k.chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.');
+        let ok = (1..=40).contains(&k.len()) && k.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.');
         if ok {
             Ok(k.to_owned())
         } else {
-            Err(AppError::invalid(
-                field,
-                "Use 1 to 40 lower-case letters, digits, dots and dashes.",
-            ))
+            Err(AppError::invalid(field, "Use 1 to 40 lower-case letters, digits, dots and dashes."))
         }
     }
 
     pub fn name(field: &str, raw: &str) -> Result<String, AppError> {
         let n = raw.trim();
         if n.is_empty() || n.chars().count() > 80 {
-            return Err(AppError::invalid(
-                field,
-                "Enter a name of up to 80 characters.",
-            ));
+            return Err(AppError::invalid(field, "Enter a name of up to 80 characters."));
         }
         Ok(n.to_owned())
     }
@@ -624,11 +485,7 @@ mod ssr_catalog {
     }
 
     pub async fn product_id(state: &AppState, key: &str) -> Result<i64, AppError> {
-        let products = state
-            .store
-            .list_products()
-            .await
-            .map_err(|e| internal("products", e))?;
+        let products = state.store.list_products().await.map_err(|e| internal("products", e))?;
         products
             .into_iter()
             .find(|(_, k, _)| k == key.trim())
@@ -650,14 +507,7 @@ mod ssr_catalog {
         let actor = crate::store::audit::Actor::user(user.id, &user.email);
         state
             .store
-            .issue_api_key(
-                &actor,
-                product_id,
-                &name,
-                &key,
-                replaces,
-                crate::store::now(),
-            )
+            .issue_api_key(&actor, product_id, &name, &key, replaces, crate::store::now())
             .await
             .map_err(|e| crate::ssr::from_store("API key", e))?;
         Ok(IssuedKey { name, key })

@@ -224,19 +224,12 @@ impl ApprovalRule {
 /// How many approvals a request needs and whether it is approved as soon as it is filed,
 /// with the rule that says so.
 pub fn route<'r>(rules: &'r [ApprovalRule], ask: &Ask<'_>) -> (i64, Option<&'r ApprovalRule>) {
-    let two = rules
-        .iter()
-        .any(|r| r.effect == RuleEffect::TwoApprovals && r.matches(ask));
+    let two = rules.iter().any(|r| r.effect == RuleEffect::TwoApprovals && r.matches(ask));
     if two {
         // A larger change never slips through automatically.
         return (2, None);
     }
-    (
-        1,
-        rules
-            .iter()
-            .find(|r| r.effect == RuleEffect::AutoApprove && r.matches(ask)),
-    )
+    (1, rules.iter().find(|r| r.effect == RuleEffect::AutoApprove && r.matches(ask)))
 }
 
 #[cfg(test)]
@@ -244,95 +237,39 @@ mod tests {
     use super::*;
 
     fn rule(effect: RuleEffect, kind: RequestKind) -> ApprovalRule {
-        ApprovalRule {
-            id: 1,
-            product_id: 1,
-            effect,
-            kind,
-            plan_key: None,
-            min_seats: None,
-            max_seats: None,
-            min_rank_jump: None,
-        }
+        ApprovalRule { id: 1, product_id: 1, effect, kind, plan_key: None, min_seats: None, max_seats: None, min_rank_jump: None }
     }
 
     fn ask(kind: RequestKind, plan: &str, seats: Option<i64>, jump: Option<i64>) -> Ask<'_> {
-        Ask {
-            kind,
-            plan_key: plan,
-            seats,
-            rank_jump: jump,
-        }
+        Ask { kind, plan_key: plan, seats, rank_jump: jump }
     }
 
     #[test]
     fn up_to_five_seats_on_team_is_approved_automatically_and_six_is_not() {
-        let r = ApprovalRule {
-            plan_key: Some("team".into()),
-            max_seats: Some(5),
-            ..rule(RuleEffect::AutoApprove, RequestKind::Seats)
-        };
+        let r = ApprovalRule { plan_key: Some("team".into()), max_seats: Some(5), ..rule(RuleEffect::AutoApprove, RequestKind::Seats) };
         let rules = [r];
-        assert_eq!(
-            route(&rules, &ask(RequestKind::Seats, "team", Some(5), None)),
-            (1, Some(&rules[0]))
-        );
-        assert_eq!(
-            route(&rules, &ask(RequestKind::Seats, "team", Some(6), None)),
-            (1, None)
-        );
-        assert_eq!(
-            route(&rules, &ask(RequestKind::Seats, "business", Some(2), None)),
-            (1, None)
-        );
-        assert_eq!(
-            route(&rules, &ask(RequestKind::Addon, "team", None, None)),
-            (1, None)
-        );
+        assert_eq!(route(&rules, &ask(RequestKind::Seats, "team", Some(5), None)), (1, Some(&rules[0])));
+        assert_eq!(route(&rules, &ask(RequestKind::Seats, "team", Some(6), None)), (1, None));
+        assert_eq!(route(&rules, &ask(RequestKind::Seats, "business", Some(2), None)), (1, None));
+        assert_eq!(route(&rules, &ask(RequestKind::Addon, "team", None, None)), (1, None));
     }
 
     #[test]
     fn a_jump_of_two_tiers_either_way_needs_two_approvals_and_one_tier_does_not() {
-        let rules = [ApprovalRule {
-            min_rank_jump: Some(2),
-            ..rule(RuleEffect::TwoApprovals, RequestKind::Plan)
-        }];
-        assert_eq!(
-            route(&rules, &ask(RequestKind::Plan, "team", None, Some(2))).0,
-            2
-        );
-        assert_eq!(
-            route(
-                &rules,
-                &ask(RequestKind::Plan, "enterprise", None, Some(-3))
-            )
-            .0,
-            2
-        );
-        assert_eq!(
-            route(&rules, &ask(RequestKind::Plan, "team", None, Some(1))).0,
-            1
-        );
+        let rules = [ApprovalRule { min_rank_jump: Some(2), ..rule(RuleEffect::TwoApprovals, RequestKind::Plan) }];
+        assert_eq!(route(&rules, &ask(RequestKind::Plan, "team", None, Some(2))).0, 2);
+        assert_eq!(route(&rules, &ask(RequestKind::Plan, "enterprise", None, Some(-3))).0, 2);
+        assert_eq!(route(&rules, &ask(RequestKind::Plan, "team", None, Some(1))).0, 1);
     }
 
     #[test]
     fn two_approvals_wins_over_an_automatic_approval() {
         let rules = [
             rule(RuleEffect::AutoApprove, RequestKind::Plan),
-            ApprovalRule {
-                id: 2,
-                min_rank_jump: Some(2),
-                ..rule(RuleEffect::TwoApprovals, RequestKind::Plan)
-            },
+            ApprovalRule { id: 2, min_rank_jump: Some(2), ..rule(RuleEffect::TwoApprovals, RequestKind::Plan) },
         ];
-        assert_eq!(
-            route(&rules, &ask(RequestKind::Plan, "team", None, Some(1))),
-            (1, Some(&rules[0]))
-        );
-        assert_eq!(
-            route(&rules, &ask(RequestKind::Plan, "team", None, Some(2))),
-            (2, None)
-        );
+        assert_eq!(route(&rules, &ask(RequestKind::Plan, "team", None, Some(1))), (1, Some(&rules[0])));
+        assert_eq!(route(&rules, &ask(RequestKind::Plan, "team", None, Some(2))), (2, None));
     }
 
     #[test]
@@ -347,14 +284,7 @@ mod tests {
 
     #[test]
     fn a_rule_says_what_it_does() {
-        let r = ApprovalRule {
-            plan_key: Some("team".into()),
-            max_seats: Some(5),
-            ..rule(RuleEffect::AutoApprove, RequestKind::Seats)
-        };
-        assert_eq!(
-            r.describe(),
-            "More seats, up to 5, on the team plan: approve automatically"
-        );
+        let r = ApprovalRule { plan_key: Some("team".into()), max_seats: Some(5), ..rule(RuleEffect::AutoApprove, RequestKind::Seats) };
+        assert_eq!(r.describe(), "More seats, up to 5, on the team plan: approve automatically");
     }
 }

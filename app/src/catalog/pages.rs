@@ -5,8 +5,8 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use super::api::{
-    get_catalog, get_keys, AddAddon, AddProduct, AddFeature, AddRule, CreateApiKey, MovePlanVersion,
-    RetireRule, RetireSigningKey, RevokeApiKey, RotateApiKey, RotateSigningKey, SavePlan,
+    get_catalog, get_keys, AddAddon, AddFeature, AddProduct, AddRule, CreateApiKey, MovePlanVersion, RetireRule, RetireSigningKey,
+    RevokeApiKey, RotateApiKey, RotateSigningKey, SavePlan,
 };
 use super::{FeatureDef, KeysView, PlanVersion, ProductCatalog, RuleEffect, RULE_PRESETS};
 use crate::components::format::{date, day_of_secs, thousands};
@@ -137,7 +137,8 @@ fn Product(p: ProductCatalog, actions: Actions) -> impl IntoView {
         .features
         .iter()
         .map(|f| {
-            let kind = if f.metered { format!("metered ({})", f.unit.clone().unwrap_or_else(|| "units".into())) } else { "on/off".to_owned() };
+            let kind =
+                if f.metered { format!("metered ({})", f.unit.clone().unwrap_or_else(|| "units".into())) } else { "on/off".to_owned() };
             view! { <tr><td>{f.name.clone()}</td><td><code>{f.key.clone()}</code></td><td>{kind}</td></tr> }
         })
         .collect_view();
@@ -237,12 +238,7 @@ where
 }
 
 #[component]
-fn Field(
-    id: &'static str,
-    name: &'static str,
-    label: &'static str,
-    #[prop(optional, into)] value: String,
-) -> impl IntoView {
+fn Field(id: &'static str, name: &'static str, label: &'static str, #[prop(optional, into)] value: String) -> impl IntoView {
     view! {
         <div class="field">
             <label for=id>{label}</label>
@@ -252,12 +248,7 @@ fn Field(
 }
 
 #[component]
-fn PlanRow(
-    product: String,
-    plan: PlanVersion,
-    features: Vec<FeatureDef>,
-    actions: Actions,
-) -> impl IntoView {
+fn PlanRow(product: String, plan: PlanVersion, features: Vec<FeatureDef>, actions: Actions) -> impl IntoView {
     let names = plan
         .features
         .iter()
@@ -268,10 +259,7 @@ fn PlanRow(
         .collect::<Vec<_>>()
         .join(", ");
     let customers = if plan.on_older_versions > 0 {
-        format!(
-            "{} on v{}, {} on older versions",
-            plan.on_this_version, plan.version, plan.on_older_versions
-        )
+        format!("{} on v{}, {} on older versions", plan.on_this_version, plan.version, plan.on_older_versions)
     } else {
         format!("{} on v{}", plan.on_this_version, plan.version)
     };
@@ -316,17 +304,12 @@ fn PlanForm(
     rank: i64,
     save: ServerAction<SavePlan>,
 ) -> impl IntoView {
-    let prefix = plan
-        .as_ref()
-        .map(|p| format!("plan-{}", p.key))
-        .unwrap_or_else(|| "plan-new".to_owned());
+    let prefix = plan.as_ref().map(|p| format!("plan-{}", p.key)).unwrap_or_else(|| "plan-new".to_owned());
     let id = {
         let prefix = prefix.clone();
         move |what: &str| format!("{prefix}-{what}")
     };
-    let value = |f: fn(&PlanVersion) -> i64, default: i64| {
-        plan.as_ref().map(f).unwrap_or(default).to_string()
-    };
+    let value = |f: fn(&PlanVersion) -> i64, default: i64| plan.as_ref().map(f).unwrap_or(default).to_string();
     let (rank_v, seats_v, instances_v, trial_v, grace_v) = (
         value(|p| p.rank, rank),
         value(|p| p.seats, 10),
@@ -483,23 +466,11 @@ fn Keys(products: Vec<(String, String)>) -> impl IntoView {
     let retire = ServerAction::<RetireSigningKey>::new();
     let keys = Resource::new(
         move || {
-            (
-                create.version().get(),
-                rotate.version().get(),
-                revoke.version().get(),
-                rotate_signing.version().get(),
-                retire.version().get(),
-            )
+            (create.version().get(), rotate.version().get(), revoke.version().get(), rotate_signing.version().get(), retire.version().get())
         },
         |_| get_keys(),
     );
-    let issued = move || {
-        create
-            .value()
-            .get()
-            .and_then(Result::ok)
-            .or_else(|| rotate.value().get().and_then(Result::ok))
-    };
+    let issued = move || create.value().get().and_then(Result::ok).or_else(|| rotate.value().get().and_then(Result::ok));
     view! {
         <section class="card keys" aria-labelledby="keys-title">
             <h2 id="keys-title">"API keys and signing keys"</h2>

@@ -6,10 +6,10 @@ use leptos_router::components::{Redirect, A};
 use leptos_router::hooks::use_location;
 
 use super::format::{date, days_left, encode_query_value};
-use crate::renewals::api::renewal_notices;
 use crate::auth::api::{get_current_user, SignOut};
 use crate::auth::{CurrentUser, Role};
 use crate::error::AppError;
+use crate::renewals::api::renewal_notices;
 
 /// The signed-in user, re-read from the server on every navigation so that a session
 /// ended elsewhere is noticed at once.

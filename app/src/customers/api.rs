@@ -23,12 +23,7 @@ pub async fn list_customers() -> Result<Vec<CustomerSummary>, AppError> {
 /// Errors: `Invalid` on `reason` (empty or too long), `days`, `action` (unknown, or not
 /// possible in the entitlement's state); `NotFound` for an unknown entitlement.
 #[server(prefix = "/api", endpoint = "change_entitlement")]
-pub async fn change_entitlement(
-    entitlement: i64,
-    action: String,
-    reason: String,
-    days: Option<i64>,
-) -> Result<(), AppError> {
+pub async fn change_entitlement(entitlement: i64, action: String, reason: String, days: Option<i64>) -> Result<(), AppError> {
     use crate::ssr::{auth, from_store, internal, AppState};
     use crate::store::StoreError;
     let user = auth::require_staff().await?;
@@ -45,11 +40,7 @@ pub async fn change_entitlement(
         },
         "extend_trial" => {
             let days = days.filter(|d| (1..=90).contains(d)).ok_or_else(|| AppError::invalid("days", "Extend by 1 to 90 days."))?;
-            let view = state
-                .store
-                .entitlement_facts(entitlement)
-                .await
-                .map_err(|e| from_store("Entitlement", e))?;
+            let view = state.store.entitlement_facts(entitlement).await.map_err(|e| from_store("Entitlement", e))?;
             let current = state
                 .store
                 .list_entitlements(view.customer_id, crate::store::day_of(now))
@@ -72,31 +63,18 @@ pub async fn change_entitlement(
             if !(1..=1_100).contains(&days) {
                 return Err(AppError::invalid("days", "Renew for 1 to 1,100 days."));
             }
-            match state
-                .store
-                .renew_entitlement(&actor, entitlement, days, &reason, now)
-                .await
-            {
+            match state.store.renew_entitlement(&actor, entitlement, days, &reason, now).await {
                 Ok(c) => c,
                 Err(StoreError::Conflict { .. }) => return Err(not_now("renewed")),
                 Err(e) => return Err(from_store("Entitlement", e)),
             }
         }
-        "cancel" => match state
-            .store
-            .cancel_entitlement(&actor, entitlement, &reason, now)
-            .await
-        {
+        "cancel" => match state.store.cancel_entitlement(&actor, entitlement, &reason, now).await {
             Ok(c) => c,
             Err(StoreError::Conflict { .. }) => return Err(not_now("cancelled")),
             Err(e) => return Err(from_store("Entitlement", e)),
         },
-        _ => {
-            return Err(AppError::invalid(
-                "action",
-                "Suspend, resume, extend the trial, renew or cancel.",
-            ))
-        }
+        _ => return Err(AppError::invalid("action", "Suspend, resume, extend the trial, renew or cancel.")),
     };
     Ok(())
 }
@@ -120,72 +98,31 @@ pub async fn create_customer(
     let user = auth::require_staff().await?;
     let slug = slug.trim().to_lowercase();
     let slug_ok = (2..=40).contains(&slug.len())
-        && slug
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && slug.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
         && !slug.starts_with('-')
         && !slug.ends_with('-');
     if !slug_ok {
-        return Err(AppError::invalid(
-            "slug",
-            "Use 2 to 40 lower-case letters, digits and dashes, e.g. initech.",
-        ));
+        return Err(AppError::invalid("slug", "Use 2 to 40 lower-case letters, digits and dashes, e.g. initech."));
     }
-    let name = ssr_console::text(
-        "name",
-        &name,
-        120,
-        "Enter the customer's name (up to 120 characters).",
-    )?;
-    let admin_email = crate::auth::api::parse_email(&admin_email)
-        .map_err(|e| AppError::invalid("admin_email", e.to_string()))?;
-    let admin_name = ssr_console::text(
-        "admin_name",
-        &admin_name,
-        120,
-        "Enter the admin's name (up to 120 characters).",
-    )?;
+    let name = ssr_console::text("name", &name, 120, "Enter the customer's name (up to 120 characters).")?;
+    let admin_email = crate::auth::api::parse_email(&admin_email).map_err(|e| AppError::invalid("admin_email", e.to_string()))?;
+    let admin_name = ssr_console::text("admin_name", &admin_name, 120, "Enter the admin's name (up to 120 characters).")?;
     let reason = ssr_console::reason(&reason)?;
     let state = AppState::current()?;
     let (token, hash) = crate::ssr::new_token();
     let now = crate::store::now();
     let expires_at = now + crate::seats::api::INVITATION_DAYS * 86_400;
     let actor = crate::store::audit::Actor::user(user.id, &user.email);
-    let new = NewCustomer {
-        slug: &slug,
-        name: &name,
-        admin_email: &admin_email,
-        admin_name: &admin_name,
-        token_hash: &hash,
-        expires_at,
-    };
-    let (customer, _) = match state
-        .store
-        .create_customer_with_admin(&actor, &new, &reason, now)
-        .await
-    {
+    let new = NewCustomer { slug: &slug, name: &name, admin_email: &admin_email, admin_name: &admin_name, token_hash: &hash, expires_at };
+    let (customer, _) = match state.store.create_customer_with_admin(&actor, &new, &reason, now).await {
         Ok(ids) => ids,
         Err(StoreError::Conflict { constraint }) if constraint == "slug" => {
-            return Err(AppError::invalid(
-                "slug",
-                "Another customer has this address already.",
-            ))
+            return Err(AppError::invalid("slug", "Another customer has this address already."))
         }
-        Err(StoreError::Conflict { .. }) => {
-            return Err(AppError::invalid(
-                "admin_email",
-                "This email belongs to another user already.",
-            ))
-        }
+        Err(StoreError::Conflict { .. }) => return Err(AppError::invalid("admin_email", "This email belongs to another user already.")),
         Err(e) => return Err(internal("create customer", e)),
     };
-    Ok(CreatedCustomer {
-        slug,
-        name,
-        admin_email,
-        path: format!("/invite/{token}"),
-        expires_on: crate::store::day_of(expires_at),
-    })
+    Ok(CreatedCustomer { slug, name, admin_email, path: format!("/invite/{token}"), expires_on: crate::store::day_of(expires_at) })
 }
 
 /// Grants `customer` (a slug) an entitlement to `product` on the newest version of
@@ -219,42 +156,20 @@ pub async fn grant_entitlement(
     let user = auth::require_staff().await?;
     let reason = ssr_console::reason(&reason)?;
     let state = AppState::current()?;
-    let customer = state
-        .store
-        .find_customer_by_slug(customer.trim())
-        .await
-        .map_err(|e| from_store("Customer", e))?;
-    let (product_id, plan_row, addon_rows) = ssr_console::catalog_choice(
-        &state,
-        &product,
-        &plan,
-        addons.as_deref().unwrap_or_default(),
-    )
-    .await?;
+    let customer = state.store.find_customer_by_slug(customer.trim()).await.map_err(|e| from_store("Customer", e))?;
+    let (product_id, plan_row, addon_rows) =
+        ssr_console::catalog_choice(&state, &product, &plan, addons.as_deref().unwrap_or_default()).await?;
     let now = crate::store::now();
     let starts_at = ssr_console::date("starts", starts.as_deref())?.unwrap_or(now);
     let ends_at = ssr_console::date("ends", ends.as_deref())?;
     let renews_at = ssr_console::date("renews", renews.as_deref())?;
     if ends_at.is_some_and(|e| e <= starts_at) {
-        return Err(AppError::invalid(
-            "ends",
-            "The end must come after the start.",
-        ));
+        return Err(AppError::invalid("ends", "The end must come after the start."));
     }
     if renews_at.is_some_and(|r| r <= starts_at) {
-        return Err(AppError::invalid(
-            "renews",
-            "The renewal must come after the start.",
-        ));
+        return Err(AppError::invalid("renews", "The renewal must come after the start."));
     }
-    let trial_days = ssr_console::number(
-        "trial_days",
-        trial_days.as_deref(),
-        0,
-        90,
-        "A trial runs 0 to 90 days.",
-    )?
-    .unwrap_or(0);
+    let trial_days = ssr_console::number("trial_days", trial_days.as_deref(), 0, 90, "A trial runs 0 to 90 days.")?.unwrap_or(0);
     let (seats_override, instances_override) = ssr_console::caps(seats.as_deref(), instances.as_deref())?;
     let grant = Grant {
         customer_id: customer.id,
@@ -272,17 +187,10 @@ pub async fn grant_entitlement(
         regions: ssr_console::regions(regions.as_deref())?,
     };
     let actor = crate::store::audit::Actor::user(user.id, &user.email);
-    let id = match state
-        .store
-        .grant_entitlement(&actor, &grant, &reason, now)
-        .await
-    {
+    let id = match state.store.grant_entitlement(&actor, &grant, &reason, now).await {
         Ok(id) => id,
         Err(StoreError::Conflict { .. }) => {
-            return Err(AppError::invalid(
-                "product",
-                "This customer has this product already: change its entitlement instead.",
-            ))
+            return Err(AppError::invalid("product", "This customer has this product already: change its entitlement instead."))
         }
         Err(e) => return Err(internal("grant entitlement", e)),
     };
@@ -310,40 +218,16 @@ pub async fn amend_entitlement(
     let user = auth::require_staff().await?;
     let reason = ssr_console::reason(&reason)?;
     let state = AppState::current()?;
-    let facts = state
-        .store
-        .entitlement_facts(entitlement)
-        .await
-        .map_err(|e| from_store("Entitlement", e))?;
-    let plans = state
-        .store
-        .list_plans(facts.product_id)
-        .await
-        .map_err(|e| internal("list plans", e))?;
-    let plan = plans
-        .iter()
-        .find(|p| p.key == plan.trim())
-        .ok_or_else(|| AppError::invalid("plan", "There is no such plan for this product."))?;
+    let facts = state.store.entitlement_facts(entitlement).await.map_err(|e| from_store("Entitlement", e))?;
+    let plans = state.store.list_plans(facts.product_id).await.map_err(|e| internal("list plans", e))?;
+    let plan =
+        plans.iter().find(|p| p.key == plan.trim()).ok_or_else(|| AppError::invalid("plan", "There is no such plan for this product."))?;
     let (seats_override, instances_override) = ssr_console::caps(seats.as_deref(), instances.as_deref())?;
-    let terms = Terms {
-        plan_id: plan.id,
-        seats_override,
-        instances_override,
-        regions: ssr_console::regions(regions.as_deref())?,
-    };
+    let terms = Terms { plan_id: plan.id, seats_override, instances_override, regions: ssr_console::regions(regions.as_deref())? };
     let actor = crate::store::audit::Actor::user(user.id, &user.email);
-    let customer = match state
-        .store
-        .amend_entitlement(&actor, entitlement, &terms, &reason, crate::store::now())
-        .await
-    {
+    let customer = match state.store.amend_entitlement(&actor, entitlement, &terms, &reason, crate::store::now()).await {
         Ok(c) => c,
-        Err(StoreError::Conflict { .. }) => {
-            return Err(AppError::invalid(
-                "plan",
-                "These are the terms it has already.",
-            ))
-        }
+        Err(StoreError::Conflict { .. }) => return Err(AppError::invalid("plan", "These are the terms it has already.")),
         Err(e) => return Err(from_store("Entitlement", e)),
     };
     Ok(())
@@ -357,12 +241,7 @@ mod ssr_console {
 
     /// A trimmed reason for the audit log; `Invalid` when empty or over 500 characters.
     pub fn reason(raw: &str) -> Result<String, AppError> {
-        text(
-            "reason",
-            raw,
-            500,
-            "Give the reason (up to 500 characters); it goes into the audit log.",
-        )
+        text("reason", raw, 500, "Give the reason (up to 500 characters); it goes into the audit log.")
     }
 
     /// A trimmed, non-empty text of at most `max` characters.
@@ -375,13 +254,7 @@ mod ssr_console {
     }
 
     /// An optional whole number in `lo..=hi`; `None` when empty.
-    pub fn number(
-        field: &str,
-        raw: Option<&str>,
-        lo: i64,
-        hi: i64,
-        message: &str,
-    ) -> Result<Option<i64>, AppError> {
+    pub fn number(field: &str, raw: Option<&str>, lo: i64, hi: i64, message: &str) -> Result<Option<i64>, AppError> {
         match raw.map(str::trim).filter(|s| !s.is_empty()) {
             None => Ok(None),
             Some(s) => match s.parse::<i64>() {
@@ -413,24 +286,13 @@ mod ssr_console {
 
     /// Region codes (letters, digits, dashes), comma-separated, normalised; `None` when empty.
     pub fn regions(raw: Option<&str>) -> Result<Option<String>, AppError> {
-        let codes: Vec<String> = raw
-            .unwrap_or("")
-            .split(',')
-            .map(|r| r.trim().to_lowercase())
-            .filter(|r| !r.is_empty())
-            .collect();
+        let codes: Vec<String> = raw.unwrap_or("").split(',').map(|r| r.trim().to_lowercase()).filter(|r| !r.is_empty()).collect();
         if codes.is_empty() {
             return Ok(None);
         }
-        let ok = codes.len() <= 50
-            && codes.iter().all(|c| {
-                c.len() <= 20 && c.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '-')
-            });
+        let ok = codes.len() <= 50 && codes.iter().all(|c| c.len() <= 20 && c.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '-'));
         if !ok {
-            return Err(AppError::invalid(
-                "regions",
-                "List region codes separated by commas, e.g. eu, us-east.",
-            ));
+            return Err(AppError::invalid("regions", "List region codes separated by commas, e.g. eu, us-east."));
         }
         Ok(Some(codes.join(",")))
     }
@@ -442,37 +304,23 @@ mod ssr_console {
         plan: &str,
         addons: &[String],
     ) -> Result<(i64, PlanRow, Vec<AddonRow>), AppError> {
-        let products = state
-            .store
-            .list_products()
-            .await
-            .map_err(|e| internal("list products", e))?;
+        let products = state.store.list_products().await.map_err(|e| internal("list products", e))?;
         let (product_id, ..) = products
             .into_iter()
             .find(|(_, key, _)| key == product.trim())
             .ok_or_else(|| AppError::invalid("product", "There is no such product."))?;
-        let plans = state
-            .store
-            .list_plans(product_id)
-            .await
-            .map_err(|e| internal("list plans", e))?;
+        let plans = state.store.list_plans(product_id).await.map_err(|e| internal("list plans", e))?;
         let plan = plans
             .into_iter()
             .find(|p| p.key == plan.trim())
             .ok_or_else(|| AppError::invalid("plan", "There is no such plan for this product."))?;
-        let all = state
-            .store
-            .list_addons(product_id)
-            .await
-            .map_err(|e| internal("list addons", e))?;
+        let all = state.store.list_addons(product_id).await.map_err(|e| internal("list addons", e))?;
         let mut chosen = Vec::new();
         for key in addons.iter().map(|k| k.trim()).filter(|k| !k.is_empty()) {
-            let a = all.iter().find(|a| a.key == key).ok_or_else(|| {
-                AppError::invalid(
-                    "addons",
-                    format!("There is no add-on {key} for this product."),
-                )
-            })?;
+            let a = all
+                .iter()
+                .find(|a| a.key == key)
+                .ok_or_else(|| AppError::invalid("addons", format!("There is no add-on {key} for this product.")))?;
             if !chosen.iter().any(|c: &AddonRow| c.id == a.id) {
                 chosen.push(a.clone());
             }
@@ -489,16 +337,8 @@ pub async fn view_as_customer(customer: String) -> Result<String, AppError> {
     use crate::ssr::{auth, from_store, internal, AppState};
     let user = auth::require_staff().await?;
     let state = AppState::current()?;
-    let found = state
-        .store
-        .find_customer_by_slug(customer.trim())
-        .await
-        .map_err(|e| from_store("Customer", e))?;
+    let found = state.store.find_customer_by_slug(customer.trim()).await.map_err(|e| from_store("Customer", e))?;
     let actor = crate::store::audit::Actor::user(user.id, &user.email);
-    state
-        .store
-        .record_view_as(&actor, found.id, crate::store::now())
-        .await
-        .map_err(|e| internal("record view", e))?;
+    state.store.record_view_as(&actor, found.id, crate::store::now()).await.map_err(|e| internal("record view", e))?;
     Ok(found.name)
 }

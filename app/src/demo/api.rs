@@ -60,7 +60,8 @@ mod ssr_demo {
     pub async fn view(state: &AppState) -> Result<crate::demo::DemoView, AppError> {
         let (customer_id, entitlement_id) = state.store.demo_customer().await.map_err(|e| from_store("Demo", e))?;
         let now = crate::store::now();
-        let entitlements = state.store.list_entitlements(customer_id, crate::store::day_of(now)).await.map_err(|e| internal("entitlements", e))?;
+        let entitlements =
+            state.store.list_entitlements(customer_id, crate::store::day_of(now)).await.map_err(|e| internal("entitlements", e))?;
         let e = entitlements.into_iter().find(|e| e.id == entitlement_id).ok_or_else(|| AppError::NotFound("Demo".into()))?;
         let facts = state.store.entitlement_facts(entitlement_id).await.map_err(|e| from_store("Demo", e))?;
         let products = state.store.list_products().await.map_err(|e| internal("products", e))?;

@@ -60,16 +60,80 @@ fn every_reason_code_is_reached_by_the_case_that_should_reach_it() {
         ("quota short", team(), CheckRequest { quantity: Some(11), ..ask("api.calls") }, false, ReasonCode::QuotaExceeded),
         ("region allowed", team(), CheckRequest { user_id: Some(1), region: Some("EU".into()), ..ask("geo.search") }, true, ReasonCode::Ok),
         ("region missing", team(), CheckRequest { user_id: Some(1), ..ask("geo.search") }, false, ReasonCode::RegionBlocked),
-        ("region blocked", team(), CheckRequest { user_id: Some(1), region: Some("cn".into()), ..ask("reports.export") }, false, ReasonCode::RegionBlocked),
-        ("suspended", Snapshot { status: EntitlementStatus::Suspended, ..team() }, CheckRequest { user_id: Some(1), ..ask("reports.export") }, false, ReasonCode::Suspended),
-        ("cancelled", Snapshot { status: EntitlementStatus::Cancelled, ..team() }, CheckRequest { user_id: Some(1), ..ask("reports.export") }, false, ReasonCode::NotEntitled),
-        ("trial running", Snapshot { status: EntitlementStatus::Trial, trial_ends_at: Some(NOW + day), ..team() }, CheckRequest { user_id: Some(1), ..ask("reports.export") }, true, ReasonCode::Ok),
-        ("trial ended", Snapshot { status: EntitlementStatus::Trial, trial_ends_at: Some(NOW - 1), ..team() }, CheckRequest { user_id: Some(1), ..ask("reports.export") }, false, ReasonCode::TrialEnded),
-        ("ended, in grace", Snapshot { ends_at: Some(NOW - day), ..team() }, CheckRequest { user_id: Some(1), ..ask("reports.export") }, true, ReasonCode::InGracePeriod),
-        ("ended, grace over", Snapshot { ends_at: Some(NOW - 8 * day), ..team() }, CheckRequest { user_id: Some(1), ..ask("reports.export") }, false, ReasonCode::Expired),
-        ("expired status, in grace", Snapshot { status: EntitlementStatus::Expired, ends_at: Some(NOW - day), ..team() }, CheckRequest { user_id: Some(1), ..ask("reports.export") }, true, ReasonCode::InGracePeriod),
-        ("expired status, no date", Snapshot { status: EntitlementStatus::Expired, ..team() }, CheckRequest { user_id: Some(1), ..ask("reports.export") }, false, ReasonCode::Expired),
-        ("lapsed instance", { let mut s = team(); s.instances.insert(9, NOW - TTL - 1); s }, CheckRequest { instance_id: Some(9), ..ask("dashboards") }, false, ReasonCode::NoSeat),
+        (
+            "region blocked",
+            team(),
+            CheckRequest { user_id: Some(1), region: Some("cn".into()), ..ask("reports.export") },
+            false,
+            ReasonCode::RegionBlocked,
+        ),
+        (
+            "suspended",
+            Snapshot { status: EntitlementStatus::Suspended, ..team() },
+            CheckRequest { user_id: Some(1), ..ask("reports.export") },
+            false,
+            ReasonCode::Suspended,
+        ),
+        (
+            "cancelled",
+            Snapshot { status: EntitlementStatus::Cancelled, ..team() },
+            CheckRequest { user_id: Some(1), ..ask("reports.export") },
+            false,
+            ReasonCode::NotEntitled,
+        ),
+        (
+            "trial running",
+            Snapshot { status: EntitlementStatus::Trial, trial_ends_at: Some(NOW + day), ..team() },
+            CheckRequest { user_id: Some(1), ..ask("reports.export") },
+            true,
+            ReasonCode::Ok,
+        ),
+        (
+            "trial ended",
+            Snapshot { status: EntitlementStatus::Trial, trial_ends_at: Some(NOW - 1), ..team() },
+            CheckRequest { user_id: Some(1), ..ask("reports.export") },
+            false,
+            ReasonCode::TrialEnded,
+        ),
+        (
+            "ended, in grace",
+            Snapshot { ends_at: Some(NOW - day), ..team() },
+            CheckRequest { user_id: Some(1), ..ask("reports.export") },
+            true,
+            ReasonCode::InGracePeriod,
+        ),
+        (
+            "ended, grace over",
+            Snapshot { ends_at: Some(NOW - 8 * day), ..team() },
+            CheckRequest { user_id: Some(1), ..ask("reports.export") },
+            false,
+            ReasonCode::Expired,
+        ),
+        (
+            "expired status, in grace",
+            Snapshot { status: EntitlementStatus::Expired, ends_at: Some(NOW - day), ..team() },
+            CheckRequest { user_id: Some(1), ..ask("reports.export") },
+            true,
+            ReasonCode::InGracePeriod,
+        ),
+        (
+            "expired status, no date",
+            Snapshot { status: EntitlementStatus::Expired, ..team() },
+            CheckRequest { user_id: Some(1), ..ask("reports.export") },
+            false,
+            ReasonCode::Expired,
+        ),
+        (
+            "lapsed instance",
+            {
+                let mut s = team();
+                s.instances.insert(9, NOW - TTL - 1);
+                s
+            },
+            CheckRequest { instance_id: Some(9), ..ask("dashboards") },
+            false,
+            ReasonCode::NoSeat,
+        ),
     ];
     for (name, snap, req, allowed, code) in cases {
         let d = evaluate(&snap, &req, NOW, TTL);

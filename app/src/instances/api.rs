@@ -14,11 +14,8 @@ pub async fn list_instances(customer: Option<String>) -> Result<InstancesView, A
     let state = crate::ssr::AppState::current()?;
     let now = crate::store::now();
     let ttl = state.enforcer.instance_ttl();
-    let entitlements = state
-        .store
-        .list_entitlements(customer.id, crate::store::day_of(now))
-        .await
-        .map_err(|e| internal("list entitlements", e))?;
+    let entitlements =
+        state.store.list_entitlements(customer.id, crate::store::day_of(now)).await.map_err(|e| internal("list entitlements", e))?;
     let rows = state.store.list_instances(customer.id).await.map_err(|e| internal("list instances", e))?;
     let product_of = |entitlement: i64| entitlements.iter().find(|e| e.id == entitlement).map(|e| e.product.clone()).unwrap_or_default();
     let instances: Vec<super::InstanceView> = rows

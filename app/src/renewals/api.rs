@@ -19,7 +19,14 @@ pub async fn renewal_notices() -> Result<Vec<RenewalNotice>, AppError> {
         .iter()
         .filter_map(|v| {
             let (what, on, days_left) = v.ending_within(super::NOTICE_DAYS)?;
-            Some(RenewalNotice { entitlement_id: v.id, product: v.product.clone(), what: what.to_owned(), on, days_left, grace_days: v.grace_days })
+            Some(RenewalNotice {
+                entitlement_id: v.id,
+                product: v.product.clone(),
+                what: what.to_owned(),
+                on,
+                days_left,
+                grace_days: v.grace_days,
+            })
         })
         .collect();
     notices.sort_by_key(|n| n.days_left);

@@ -101,9 +101,13 @@ impl Context {
                 let extra_seats: i64 = addons.iter().map(|a| a.seats).sum();
                 let extra_instances: i64 = addons.iter().map(|a| a.instances).sum();
                 // An override set by staff stays; otherwise the plan's limit is what moves.
-                let seats_to = if current.is_some_and(|c| v.seats_cap == c.seats + extra_seats) { target.seats + extra_seats } else { v.seats_cap };
-                let instances_to =
-                    if current.is_some_and(|c| v.instances_cap == c.instances + extra_instances) { target.instances + extra_instances } else { v.instances_cap };
+                let seats_to =
+                    if current.is_some_and(|c| v.seats_cap == c.seats + extra_seats) { target.seats + extra_seats } else { v.seats_cap };
+                let instances_to = if current.is_some_and(|c| v.instances_cap == c.instances + extra_instances) {
+                    target.instances + extra_instances
+                } else {
+                    v.instances_cap
+                };
                 preview.limits = limit_changes(v, seats_to, instances_to, quotas);
                 preview.held_back = (v.seats_used - seats_to).max(0);
                 preview.gained = gained;

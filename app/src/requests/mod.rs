@@ -126,9 +126,7 @@ pub struct ChangeRequestView {
 impl ChangeRequestView {
     /// Approved, and waiting for its renewal date to apply.
     pub fn scheduled(&self) -> bool {
-        self.status == RequestStatus::Approved
-            && self.applied_at.is_none()
-            && self.applies_at.is_some()
+        self.status == RequestStatus::Approved && self.applied_at.is_none() && self.applies_at.is_some()
     }
 
     /// One line saying what is asked for: "Change plan to Business", "5 more seats"…

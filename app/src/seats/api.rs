@@ -58,7 +58,13 @@ pub async fn get_seats(entitlement: i64) -> Result<SeatsView, AppError> {
 /// Errors: `Forbidden` as [`get_seats`]; `Invalid` on `email` (malformed, already a
 /// member, or a user of another organisation) or `name` (empty or too long).
 #[server(prefix = "/api", endpoint = "invite_user")]
-pub async fn invite_user(entitlement: i64, email: String, name: String, admin: Option<String>, seat: Option<String>) -> Result<Invitation, AppError> {
+pub async fn invite_user(
+    entitlement: i64,
+    email: String,
+    name: String,
+    admin: Option<String>,
+    seat: Option<String>,
+) -> Result<Invitation, AppError> {
     use crate::auth::Role;
     use crate::store::members::Invite;
     let (state, user, customer) = ssr_seats::managed_entitlement(entitlement).await?;
@@ -67,11 +73,7 @@ pub async fn invite_user(entitlement: i64, email: String, name: String, admin: O
     if name.is_empty() || name.chars().count() > 120 {
         return Err(AppError::invalid("name", "Enter the person's name (up to 120 characters)."));
     }
-    let role = if admin.is_some() {
-        Role::CustomerAdmin
-    } else {
-        Role::CustomerMember
-    };
+    let role = if admin.is_some() { Role::CustomerAdmin } else { Role::CustomerMember };
     let (token, hash) = crate::ssr::new_token();
     let now = crate::store::now();
     let expires_at = now + INVITATION_DAYS * 86_400;
@@ -127,11 +129,7 @@ pub async fn remove_user(entitlement: i64, user: i64) -> Result<(), AppError> {
         return Err(AppError::invalid("user", "You cannot remove yourself."));
     }
     let actor = crate::store::audit::Actor::user(me.id, &me.email);
-    state
-        .store
-        .remove_user(&actor, customer, user, crate::store::now())
-        .await
-        .map_err(|e| crate::ssr::from_store("User", e))?;
+    state.store.remove_user(&actor, customer, user, crate::store::now()).await.map_err(|e| crate::ssr::from_store("User", e))?;
     Ok(())
 }
 

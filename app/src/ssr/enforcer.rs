@@ -195,10 +195,7 @@ impl Enforcer {
 
     /// The id of feature `key` of `product`; `UnknownFeature` when it has none.
     pub fn feature_id(&self, product: &str, key: &str) -> Result<i64, EnforceError> {
-        read(&self.catalog)
-            .get(product)
-            .and_then(|f| f.get(key).copied())
-            .ok_or_else(|| EnforceError::UnknownFeature(key.to_owned()))
+        read(&self.catalog).get(product).and_then(|f| f.get(key).copied()).ok_or_else(|| EnforceError::UnknownFeature(key.to_owned()))
     }
 
     /// The API key `key` stands for, unless unknown or revoked.
@@ -275,13 +272,8 @@ impl Enforcer {
             // Most callers send the address as stored; lower-case only when that misses.
             customer.users.get(u).or_else(|| customer.users.get(&u.to_lowercase())).copied()
         });
-        let request = CheckRequest {
-            feature: input.feature,
-            user_id,
-            instance_id: input.instance,
-            region: input.region,
-            quantity: input.quantity,
-        };
+        let request =
+            CheckRequest { feature: input.feature, user_id, instance_id: input.instance, region: input.region, quantity: input.quantity };
         let decision = engine::evaluate(snap, &request, now, self.instance_ttl);
         Ok(CheckOutcome { decision, plan: Some(snap.plan.clone()), expires_at: snap.expires_at() })
     }

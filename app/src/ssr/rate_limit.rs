@@ -5,7 +5,6 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Instant;
 
-
 /// Requests per second per key, and the burst allowed above it.
 #[derive(Debug, Clone, Copy)]
 pub struct RateLimit {

@@ -2,11 +2,11 @@
 //! stores, one per engine, behind one type.
 
 use async_trait::async_trait;
+use sqlx::postgres::PgPoolOptions;
+use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
 use std::str::FromStr;
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{self, ExpiredDeletion, SessionStore};
-use sqlx::postgres::PgPoolOptions;
-use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
 use tower_sessions_sqlx_store::{PostgresStore, SqliteStore};
 
 use crate::store::{normalise_url, Engine, StoreError};

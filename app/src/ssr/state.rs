@@ -34,8 +34,7 @@ impl AppState {
 
     /// The state of the current request, as `leptos_routes` provides it.
     pub fn current() -> Result<AppState, crate::error::AppError> {
-        leptos::prelude::use_context::<AppState>()
-            .ok_or_else(|| super::internal("state", "AppState missing from the request context"))
+        leptos::prelude::use_context::<AppState>().ok_or_else(|| super::internal("state", "AppState missing from the request context"))
     }
 }
 

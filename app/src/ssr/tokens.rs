@@ -54,12 +54,7 @@ impl TokenSigner {
 
     /// Re-reads the keys (after a rotation or retirement).
     pub async fn reload(&self, store: &Store) -> Result<(), StoreError> {
-        let keys = store
-            .list_signing_keys()
-            .await?
-            .into_iter()
-            .filter_map(|k| decode_key(&k).map(|s| (k, s)))
-            .collect();
+        let keys = store.list_signing_keys().await?.into_iter().filter_map(|k| decode_key(&k).map(|s| (k, s))).collect();
         *self.keys.write().unwrap_or_else(std::sync::PoisonError::into_inner) = keys;
         Ok(())
     }
@@ -97,13 +92,16 @@ async fn rotate_in(store: &Store, actor: &Actor) -> Result<String, StoreError> {
     let now = crate::store::now();
     let kid = format!("k{}-{}", now, &B64.encode(key.verifying_key().to_bytes())[..8]);
     store
-        .add_signing_key(actor, &StoredKey {
-            kid: kid.clone(),
-            secret: B64.encode(key.to_bytes()),
-            public: B64.encode(key.verifying_key().to_bytes()),
-            created_at: now,
-            active: true,
-        })
+        .add_signing_key(
+            actor,
+            &StoredKey {
+                kid: kid.clone(),
+                secret: B64.encode(key.to_bytes()),
+                public: B64.encode(key.verifying_key().to_bytes()),
+                created_at: now,
+                active: true,
+            },
+        )
         .await?;
     Ok(kid)
 }

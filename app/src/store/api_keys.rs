@@ -24,16 +24,14 @@ pub fn hash_api_key(key: &str) -> String {
 /// Stores a key for `product_id`; returns its id. `Conflict` if the key exists.
 pub async fn create_api_key(tx: &mut Write<'_>, product_id: i64, name: &str, key: &str, at: i64) -> Result<i64, StoreError> {
     let prefix: String = key.chars().take(8).collect();
-    let row = sqlx::query(
-        "INSERT INTO api_keys (product_id, name, prefix, key_hash, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
-    )
-    .bind(product_id)
-    .bind(name)
-    .bind(prefix)
-    .bind(hash_api_key(key))
-    .bind(at)
-    .fetch_one(&mut **tx)
-    .await?;
+    let row = sqlx::query("INSERT INTO api_keys (product_id, name, prefix, key_hash, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id")
+        .bind(product_id)
+        .bind(name)
+        .bind(prefix)
+        .bind(hash_api_key(key))
+        .bind(at)
+        .fetch_one(&mut **tx)
+        .await?;
     Ok(row.try_get("id")?)
 }
 
@@ -50,7 +48,11 @@ impl Store {
             .map(|r| {
                 Ok((
                     r.try_get("key_hash")?,
-                    ApiKey { id: r.try_get("id")?, product_id: r.try_get("product_id")?, product_key: r.try_get::<String, _>("product")?.into() },
+                    ApiKey {
+                        id: r.try_get("id")?,
+                        product_id: r.try_get("product_id")?,
+                        product_key: r.try_get::<String, _>("product")?.into(),
+                    },
                 ))
             })
             .collect()

@@ -4,10 +4,10 @@
 
 use sqlx::Row;
 
-use super::events::EventKind;
-use super::write::Write;
 use super::audit::{self, Actor, NewAuditEvent};
+use super::events::EventKind;
 use super::requests::RequestFacts;
+use super::write::Write;
 use super::{Store, StoreError};
 use crate::requests::{ChangeRequestView, RequestKind, RequestStatus};
 
@@ -86,21 +86,15 @@ impl Store {
             return tx.roll_back(Ok((Decided::OwnRequest, customer))).await;
         }
         if let Some(user) = actor.user_id {
-            let own: Option<i64> =
-                sqlx::query_scalar("SELECT customer_id FROM users WHERE id = $1")
-                    .bind(user)
-                    .fetch_one(&mut *tx)
-                    .await?;
+            let own: Option<i64> = sqlx::query_scalar("SELECT customer_id FROM users WHERE id = $1").bind(user).fetch_one(&mut *tx).await?;
             if own == Some(customer) {
                 return tx.roll_back(Ok((Decided::OwnOrganisation, customer))).await;
             }
         }
         let entitlement: i64 = claimed.try_get("entitlement_id")?;
         let requested: i64 = claimed.try_get("entitlement_version")?;
-        let current: i64 = sqlx::query_scalar("SELECT version FROM entitlements WHERE id = $1")
-            .bind(entitlement)
-            .fetch_one(&mut *tx)
-            .await?;
+        let current: i64 =
+            sqlx::query_scalar("SELECT version FROM entitlements WHERE id = $1").bind(entitlement).fetch_one(&mut *tx).await?;
         if approve && current != requested && confirm_version != Some(current) {
             return tx.roll_back(Ok((Decided::Moved { requested, current }, customer))).await;
         }
@@ -109,23 +103,14 @@ impl Store {
             id,
             customer_id: customer,
             entitlement_id: entitlement,
-            kind: RequestKind::parse(&kind)
-                .ok_or_else(|| StoreError::Db(sqlx::Error::Decode("stored request kind".into())))?,
+            kind: RequestKind::parse(&kind).ok_or_else(|| StoreError::Db(sqlx::Error::Decode("stored request kind".into())))?,
             target_plan_id: claimed.try_get("target_plan_id")?,
             seats: claimed.try_get("seats")?,
             addon_id: claimed.try_get("addon_id")?,
             at_renewal: super::flag(&claimed, "at_renewal")?,
         };
         if !approve {
-            set_status(
-                &mut tx,
-                id,
-                RequestStatus::Rejected,
-                actor.user_id,
-                comment,
-                now,
-            )
-            .await?;
+            set_status(&mut tx, id, RequestStatus::Rejected, actor.user_id, comment, now).await?;
             audit::record(
                 &mut tx,
                 NewAuditEvent {
@@ -153,17 +138,12 @@ impl Store {
                 .await;
             match given.map_err(StoreError::from) {
                 Ok(_) => {}
-                Err(StoreError::Conflict { .. }) => {
-                    return tx.roll_back(Ok((Decided::ApprovedAlready, customer))).await
-                }
+                Err(StoreError::Conflict { .. }) => return tx.roll_back(Ok((Decided::ApprovedAlready, customer))).await,
                 Err(e) => return Err(e),
             }
         }
         let have: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM request_approvals WHERE request_id = $1")
-                .bind(id)
-                .fetch_one(&mut *tx)
-                .await?;
+            sqlx::query_scalar("SELECT COUNT(*) FROM request_approvals WHERE request_id = $1").bind(id).fetch_one(&mut *tx).await?;
         if have < needed {
             audit::record(
                 &mut tx,
@@ -196,11 +176,8 @@ impl Store {
             "{} WHERE r.status = 'pending' AND ($1 = '' OR c.slug = $1) AND ($2 = '' OR r.kind = $2) ORDER BY r.created_at, r.id",
             super::requests::REQUEST_SELECT
         );
-        let rows = sqlx::query(&sql)
-            .bind(customer.unwrap_or(""))
-            .bind(kind.map(RequestKind::as_str).unwrap_or(""))
-            .fetch_all(self.pool())
-            .await?;
+        let rows =
+            sqlx::query(&sql).bind(customer.unwrap_or("")).bind(kind.map(RequestKind::as_str).unwrap_or("")).fetch_all(self.pool()).await?;
         rows.iter().map(super::requests::request_view).collect()
     }
 
@@ -210,9 +187,7 @@ impl Store {
             .bind(id)
             .fetch_all(self.pool())
             .await?;
-        rows.iter()
-            .map(|r| Ok((r.try_get("name")?, r.try_get("at")?)))
-            .collect()
+        rows.iter().map(|r| Ok((r.try_get("name")?, r.try_get("at")?))).collect()
     }
 
     /// Applies every approved change whose renewal date has come, each in its own
@@ -250,16 +225,7 @@ impl Store {
             let entitlement: i64 = row.try_get("entitlement_id")?;
             let customer: i64 = row.try_get("customer_id")?;
             let before = entitlement_state(&mut tx, entitlement).await?;
-            apply(
-                &mut tx,
-                entitlement,
-                kind,
-                row.try_get("target_plan_id")?,
-                row.try_get("seats")?,
-                row.try_get("addon_id")?,
-                now,
-            )
-            .await?;
+            apply(&mut tx, entitlement, kind, row.try_get("target_plan_id")?, row.try_get("seats")?, row.try_get("addon_id")?, now).await?;
             super::usage_history::record_day(&mut tx, entitlement, now).await?;
             let after = entitlement_state(&mut tx, entitlement).await?;
             audit::record(
@@ -316,39 +282,20 @@ pub(super) async fn approve_in(
 ) -> Result<(), StoreError> {
     let entitlement = request.entitlement_id;
     let applies_at: Option<i64> = if request.at_renewal && request.kind != RequestKind::Renewal {
-        sqlx::query_scalar(
-            "SELECT COALESCE(renews_at, ends_at, trial_ends_at) FROM entitlements WHERE id = $1",
-        )
-        .bind(entitlement)
-        .fetch_one(&mut **tx)
-        .await?
+        sqlx::query_scalar("SELECT COALESCE(renews_at, ends_at, trial_ends_at) FROM entitlements WHERE id = $1")
+            .bind(entitlement)
+            .fetch_one(&mut **tx)
+            .await?
     } else {
         None
     };
     let scheduled = applies_at.is_some_and(|at| at > now);
     let before = entitlement_state(tx, entitlement).await?;
     if !scheduled {
-        apply(
-            tx,
-            entitlement,
-            request.kind,
-            request.target_plan_id,
-            request.seats,
-            request.addon_id,
-            now,
-        )
-        .await?;
+        apply(tx, entitlement, request.kind, request.target_plan_id, request.seats, request.addon_id, now).await?;
         super::usage_history::record_day(tx, entitlement, now).await?;
     }
-    set_status(
-        tx,
-        request.id,
-        RequestStatus::Approved,
-        actor.user_id,
-        comment,
-        now,
-    )
-    .await?;
+    set_status(tx, request.id, RequestStatus::Approved, actor.user_id, comment, now).await?;
     sqlx::query("UPDATE change_requests SET applies_at = $2, applied_at = $3 WHERE id = $1")
         .bind(request.id)
         .bind(applies_at.filter(|_| scheduled).unwrap_or(now))

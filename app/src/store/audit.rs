@@ -88,9 +88,7 @@ pub fn chain_hash(
 /// Appends `event` inside `tx`. Moving the chain's head first takes the write lock on
 /// both engines, so concurrent writers chain one after another.
 pub async fn record(tx: &mut Write<'_>, event: NewAuditEvent<'_>, at: i64) -> Result<i64, StoreError> {
-    let head = sqlx::query("UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash")
-        .fetch_one(&mut **tx)
-        .await?;
+    let head = sqlx::query("UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash").fetch_one(&mut **tx).await?;
     let seq: i64 = head.try_get("seq")?;
     let prev: String = head.try_get("hash")?;
     let before = event.before.map(|v| v.to_string());
@@ -165,7 +163,11 @@ impl super::Store {
         let like = |s: &Option<String>, prefix_only: bool| {
             s.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(|v| {
                 let v = v.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
-                if prefix_only { format!("{v}%") } else { format!("%{v}%") }
+                if prefix_only {
+                    format!("{v}%")
+                } else {
+                    format!("%{v}%")
+                }
             })
         };
         Ok(sqlx::query_as::<_, AuditRow>(
@@ -189,7 +191,8 @@ impl super::Store {
 
     /// The audit events of one customer (or all when `None`), newest first, at most `limit`.
     pub async fn list_audit_events(&self, customer_id: Option<i64>, limit: i64) -> Result<Vec<AuditRow>, StoreError> {
-        const COLUMNS: &str = "SELECT seq, at, actor, customer_id, kind, subject, before_json, after_json, prev_hash, hash FROM audit_events";
+        const COLUMNS: &str =
+            "SELECT seq, at, actor, customer_id, kind, subject, before_json, after_json, prev_hash, hash FROM audit_events";
         let rows = match customer_id {
             Some(id) => {
                 sqlx::query_as::<_, AuditRow>(&format!("{COLUMNS} WHERE customer_id = $1 ORDER BY seq DESC LIMIT $2"))
@@ -199,10 +202,7 @@ impl super::Store {
                     .await?
             }
             None => {
-                sqlx::query_as::<_, AuditRow>(&format!("{COLUMNS} ORDER BY seq DESC LIMIT $1"))
-                    .bind(limit)
-                    .fetch_all(self.pool())
-                    .await?
+                sqlx::query_as::<_, AuditRow>(&format!("{COLUMNS} ORDER BY seq DESC LIMIT $1")).bind(limit).fetch_all(self.pool()).await?
             }
         };
         Ok(rows)

@@ -145,12 +145,7 @@ pub async fn create_addon(tx: &mut Write<'_>, product_id: i64, a: &NewAddon<'_>,
 }
 
 /// Adds add-on `addon_id` to entitlement `entitlement_id`; `Conflict` when it has it.
-pub async fn add_addon(
-    tx: &mut Write<'_>,
-    entitlement_id: i64,
-    addon_id: i64,
-    at: i64,
-) -> Result<(), StoreError> {
+pub async fn add_addon(tx: &mut Write<'_>, entitlement_id: i64, addon_id: i64, at: i64) -> Result<(), StoreError> {
     sqlx::query("INSERT INTO entitlement_addons (entitlement_id, addon_id, added_at) VALUES ($1, $2, $3) ON CONFLICT (entitlement_id, addon_id) DO NOTHING")
         .bind(entitlement_id)
         .bind(addon_id)

@@ -4,9 +4,9 @@
 
 use sqlx::Row;
 
-use super::events::EventKind;
 use super::audit::{self, Actor, NewAuditEvent};
 use super::catalog::{NewAddon, NewFeature};
+use super::events::EventKind;
 use super::{Store, StoreError};
 use crate::engine::Requirement;
 
@@ -57,34 +57,18 @@ fn default_rule(metered: bool) -> Requirement {
 
 impl Store {
     /// The features of `product_id`: (id, key, name, metered, unit), in the order made.
-    pub async fn list_features(
-        &self,
-        product_id: i64,
-    ) -> Result<Vec<(i64, String, String, bool, Option<String>)>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT id, key, name, metered, unit FROM features WHERE product_id = $1 ORDER BY id",
-        )
-        .bind(product_id)
-        .fetch_all(self.pool())
-        .await?;
+    pub async fn list_features(&self, product_id: i64) -> Result<Vec<(i64, String, String, bool, Option<String>)>, StoreError> {
+        let rows = sqlx::query("SELECT id, key, name, metered, unit FROM features WHERE product_id = $1 ORDER BY id")
+            .bind(product_id)
+            .fetch_all(self.pool())
+            .await?;
         rows.iter()
-            .map(|r| {
-                Ok((
-                    r.try_get("id")?,
-                    r.try_get("key")?,
-                    r.try_get("name")?,
-                    super::flag(r, "metered")?,
-                    r.try_get("unit")?,
-                ))
-            })
+            .map(|r| Ok((r.try_get("id")?, r.try_get("key")?, r.try_get("name")?, super::flag(r, "metered")?, r.try_get("unit")?)))
             .collect()
     }
 
     /// Per plan key of `product_id`: entitlements on its newest version and on older ones.
-    pub async fn plan_version_counts(
-        &self,
-        product_id: i64,
-    ) -> Result<std::collections::HashMap<String, (i64, i64)>, StoreError> {
+    pub async fn plan_version_counts(&self, product_id: i64) -> Result<std::collections::HashMap<String, (i64, i64)>, StoreError> {
         let rows = sqlx::query(
             "SELECT pl.key, CAST(CASE WHEN pl.version = (SELECT MAX(q.version) FROM plans q WHERE q.product_id = pl.product_id AND q.key = pl.key)
                                  THEN 1 ELSE 0 END AS BIGINT) AS newest, COUNT(e.id) AS n
@@ -93,8 +77,7 @@ impl Store {
         .bind(product_id)
         .fetch_all(self.pool())
         .await?;
-        let mut out: std::collections::HashMap<String, (i64, i64)> =
-            std::collections::HashMap::new();
+        let mut out: std::collections::HashMap<String, (i64, i64)> = std::collections::HashMap::new();
         for r in rows {
             let entry = out.entry(r.try_get("key")?).or_default();
             let n: i64 = r.try_get("n")?;
@@ -120,16 +103,15 @@ impl Store {
         now: i64,
     ) -> Result<(i64, i64), StoreError> {
         let mut tx = self.begin_write().await?;
-        let previous = sqlx::query("SELECT id, version, name, seats, instances, rank FROM plans WHERE product_id = $1 AND key = $2 ORDER BY version DESC LIMIT 1")
-            .bind(product_id)
-            .bind(&draft.key)
-            .fetch_optional(&mut *tx)
-            .await?;
+        let previous = sqlx::query(
+            "SELECT id, version, name, seats, instances, rank FROM plans WHERE product_id = $1 AND key = $2 ORDER BY version DESC LIMIT 1",
+        )
+        .bind(product_id)
+        .bind(&draft.key)
+        .fetch_optional(&mut *tx)
+        .await?;
         let (previous_id, version) = match &previous {
-            Some(p) => (
-                Some(p.try_get::<i64, _>("id")?),
-                p.try_get::<i64, _>("version")? + 1,
-            ),
+            Some(p) => (Some(p.try_get::<i64, _>("id")?), p.try_get::<i64, _>("version")? + 1),
             None => (None, 1),
         };
         let plan_id: i64 = sqlx::query_scalar(
@@ -160,20 +142,17 @@ impl Store {
             let metered = super::flag(&f, "metered")?;
             let kept: Option<String> = match previous_id {
                 Some(p) => {
-                    sqlx::query_scalar(
-                        "SELECT rule FROM plan_features WHERE plan_id = $1 AND feature_id = $2",
-                    )
-                    .bind(p)
-                    .bind(feature)
-                    .fetch_optional(&mut *tx)
-                    .await?
+                    sqlx::query_scalar("SELECT rule FROM plan_features WHERE plan_id = $1 AND feature_id = $2")
+                        .bind(p)
+                        .bind(feature)
+                        .fetch_optional(&mut *tx)
+                        .await?
                 }
                 None => None,
             };
             let rule = match chosen_rule.clone().or(kept) {
                 Some(r) => r,
-                None => serde_json::to_string(&default_rule(metered))
-                    .map_err(|e| StoreError::Db(sqlx::Error::Encode(e.into())))?,
+                None => serde_json::to_string(&default_rule(metered)).map_err(|e| StoreError::Db(sqlx::Error::Encode(e.into())))?,
             };
             let quota = if metered { *quota } else { None };
             sqlx::query("INSERT INTO plan_features (plan_id, feature_id, quota, quota_period, rule) VALUES ($1, $2, $3, $4, $5)")
@@ -234,8 +213,7 @@ impl Store {
         let Some(newest) = newest else {
             return tx.roll_back(Err(StoreError::NotFound)).await;
         };
-        let (newest_id, newest_version): (i64, i64) =
-            (newest.try_get("id")?, newest.try_get("version")?);
+        let (newest_id, newest_version): (i64, i64) = (newest.try_get("id")?, newest.try_get("version")?);
         let moving = sqlx::query(
             "SELECT e.id, e.customer_id, pl.version FROM entitlements e JOIN plans pl ON pl.id = e.plan_id
              WHERE pl.product_id = $1 AND pl.key = $2 AND pl.id <> $3 ORDER BY e.id",
@@ -247,11 +225,7 @@ impl Store {
         .await?;
         let mut customers = Vec::new();
         for e in &moving {
-            let (id, customer, from): (i64, i64, i64) = (
-                e.try_get("id")?,
-                e.try_get("customer_id")?,
-                e.try_get("version")?,
-            );
+            let (id, customer, from): (i64, i64, i64) = (e.try_get("id")?, e.try_get("customer_id")?, e.try_get("version")?);
             sqlx::query("UPDATE entitlements SET plan_id = $2, version = version + 1, updated_at = $3 WHERE id = $1")
                 .bind(id)
                 .bind(newest_id)
@@ -304,14 +278,7 @@ impl Store {
     }
 
     /// Adds feature `f` to `product_id`, audited; `Conflict` when the key is taken.
-    pub async fn add_feature(
-        &self,
-        actor: &Actor,
-        product_id: i64,
-        f: &NewFeature<'_>,
-        reason: &str,
-        now: i64,
-    ) -> Result<i64, StoreError> {
+    pub async fn add_feature(&self, actor: &Actor, product_id: i64, f: &NewFeature<'_>, reason: &str, now: i64) -> Result<i64, StoreError> {
         let mut tx = self.begin_write().await?;
         let id = match super::catalog::create_feature(&mut tx, product_id, f).await {
             Ok(id) => id,
@@ -406,12 +373,13 @@ impl Store {
     ) -> Result<i64, StoreError> {
         let mut tx = self.begin_write().await?;
         if let Some(old) = replaces {
-            let done = sqlx::query("UPDATE api_keys SET revoked_at = $2 WHERE id = $1 AND product_id = $3 AND revoked_at IS NULL RETURNING id")
-                .bind(old)
-                .bind(now)
-                .bind(product_id)
-                .fetch_optional(&mut *tx)
-                .await?;
+            let done =
+                sqlx::query("UPDATE api_keys SET revoked_at = $2 WHERE id = $1 AND product_id = $3 AND revoked_at IS NULL RETURNING id")
+                    .bind(old)
+                    .bind(now)
+                    .bind(product_id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
             if done.is_none() {
                 return tx.roll_back(Err(StoreError::NotFound)).await;
             }
@@ -452,7 +420,9 @@ impl Store {
                 customer_id: None,
                 kind: EventKind::ApiKeyRevoked,
                 subject: format!("api_key:{id}"),
-                before: Some(serde_json::json!({ "name": row.try_get::<String, _>("name")?, "prefix": row.try_get::<String, _>("prefix")? })),
+                before: Some(
+                    serde_json::json!({ "name": row.try_get::<String, _>("name")?, "prefix": row.try_get::<String, _>("prefix")? }),
+                ),
                 after: None,
             },
             now,
@@ -482,33 +452,17 @@ impl Store {
     /// Retires signing key `kid`: it leaves the JWKS, so tokens it signed stop verifying.
     /// Audited. `NotFound` for an unknown or retired key; `Conflict { constraint:
     /// "active" }` for the key that signs now (rotate first).
-    pub async fn retire_signing_key(
-        &self,
-        actor: &Actor,
-        kid: &str,
-        now: i64,
-    ) -> Result<(), StoreError> {
+    pub async fn retire_signing_key(&self, actor: &Actor, kid: &str, now: i64) -> Result<(), StoreError> {
         let mut tx = self.begin_write().await?;
         let row =
-            sqlx::query("SELECT active FROM signing_keys WHERE kid = $1 AND retired_at IS NULL")
-                .bind(kid)
-                .fetch_optional(&mut *tx)
-                .await?;
+            sqlx::query("SELECT active FROM signing_keys WHERE kid = $1 AND retired_at IS NULL").bind(kid).fetch_optional(&mut *tx).await?;
         let Some(row) = row else {
             return tx.roll_back(Err(StoreError::NotFound)).await;
         };
         if super::flag(&row, "active")? {
-            return tx.roll_back(Err(StoreError::Conflict {
-                    constraint: "active".into(),
-                }),
-            )
-            .await;
+            return tx.roll_back(Err(StoreError::Conflict { constraint: "active".into() })).await;
         }
-        sqlx::query("UPDATE signing_keys SET retired_at = $2 WHERE kid = $1")
-            .bind(kid)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query("UPDATE signing_keys SET retired_at = $2 WHERE kid = $1").bind(kid).bind(now).execute(&mut *tx).await?;
         audit::record(
             &mut tx,
             NewAuditEvent {

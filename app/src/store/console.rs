@@ -4,11 +4,11 @@
 
 use sqlx::Row;
 
-use super::events::EventKind;
-use super::write::Write;
 use super::audit::{self, Actor, NewAuditEvent};
 use super::entitlements::{create_entitlement, NewEntitlement};
+use super::events::EventKind;
 use super::users::{create_user, NewUser};
+use super::write::Write;
 use super::{Store, StoreError};
 use crate::auth::Role;
 use crate::entitlements::EntitlementStatus;
@@ -54,10 +54,7 @@ pub struct Terms {
 }
 
 /// The terms an entitlement has now, as the audit event records them.
-async fn terms_of(
-    tx: &mut Write<'_>,
-    entitlement_id: i64,
-) -> Result<Option<(i64, serde_json::Value)>, StoreError> {
+async fn terms_of(tx: &mut Write<'_>, entitlement_id: i64) -> Result<Option<(i64, serde_json::Value)>, StoreError> {
     let row = sqlx::query(
         "SELECT e.customer_id, e.plan_id, pl.key AS plan, pl.version AS plan_version, e.status, e.seats_override, e.instances_override,
                 e.regions, e.starts_at, e.ends_at, e.renews_at, e.trial_ends_at, e.auto_renew, e.version
@@ -108,48 +105,21 @@ impl Store {
         now: i64,
     ) -> Result<(i64, i64), StoreError> {
         let mut tx = self.begin_write().await?;
-        let taken: Option<i64> = sqlx::query_scalar("SELECT id FROM customers WHERE slug = $1")
-            .bind(c.slug)
-            .fetch_optional(&mut *tx)
-            .await?;
+        let taken: Option<i64> =
+            sqlx::query_scalar("SELECT id FROM customers WHERE slug = $1").bind(c.slug).fetch_optional(&mut *tx).await?;
         if taken.is_some() {
-            return tx.roll_back(Err(StoreError::Conflict {
-                    constraint: "slug".into(),
-                }),
-            )
-            .await;
+            return tx.roll_back(Err(StoreError::Conflict { constraint: "slug".into() })).await;
         }
         let email = c.admin_email.trim().to_lowercase();
-        let taken: Option<i64> = sqlx::query_scalar("SELECT id FROM users WHERE email = $1")
-            .bind(&email)
-            .fetch_optional(&mut *tx)
-            .await?;
+        let taken: Option<i64> = sqlx::query_scalar("SELECT id FROM users WHERE email = $1").bind(&email).fetch_optional(&mut *tx).await?;
         if taken.is_some() {
-            return tx.roll_back(Err(StoreError::Conflict {
-                    constraint: "email".into(),
-                }),
-            )
-            .await;
+            return tx.roll_back(Err(StoreError::Conflict { constraint: "email".into() })).await;
         }
         let customer = super::customers::create_customer(&mut tx, c.slug, c.name, now).await?;
-        let user = NewUser {
-            customer_id: Some(customer),
-            email: &email,
-            name: c.admin_name,
-            role: Role::CustomerAdmin,
-            password_hash: None,
-        };
+        let user =
+            NewUser { customer_id: Some(customer), email: &email, name: c.admin_name, role: Role::CustomerAdmin, password_hash: None };
         let user_id = create_user(&mut tx, &user, now).await?;
-        super::members::insert_invitation(
-            &mut tx,
-            customer,
-            user_id,
-            c.token_hash,
-            actor.user_id,
-            c.expires_at,
-            now,
-        )
-        .await?;
+        super::members::insert_invitation(&mut tx, customer, user_id, c.token_hash, actor.user_id, c.expires_at, now).await?;
         audit::record(
             &mut tx,
             NewAuditEvent {
@@ -158,9 +128,7 @@ impl Store {
                 kind: EventKind::CustomerCreated,
                 subject: format!("customer:{customer}"),
                 before: None,
-                after: Some(
-                    serde_json::json!({ "slug": c.slug, "name": c.name, "reason": reason }),
-                ),
+                after: Some(serde_json::json!({ "slug": c.slug, "name": c.name, "reason": reason })),
             },
             now,
         )
@@ -173,7 +141,9 @@ impl Store {
                 kind: EventKind::UserInvited,
                 subject: format!("user:{user_id}"),
                 before: None,
-                after: Some(serde_json::json!({ "email": email, "name": c.admin_name, "role": "customer_admin", "expires_at": c.expires_at })),
+                after: Some(
+                    serde_json::json!({ "email": email, "name": c.admin_name, "role": "customer_admin", "expires_at": c.expires_at }),
+                ),
             },
             now,
         )
@@ -185,33 +155,17 @@ impl Store {
     /// Grants entitlement `g` (a trial when it has a trial end, else active) with its
     /// add-ons, audited. `Conflict { constraint: "entitlement" }` when the customer has one
     /// for that product already.
-    pub async fn grant_entitlement(
-        &self,
-        actor: &Actor,
-        g: &Grant,
-        reason: &str,
-        now: i64,
-    ) -> Result<i64, StoreError> {
+    pub async fn grant_entitlement(&self, actor: &Actor, g: &Grant, reason: &str, now: i64) -> Result<i64, StoreError> {
         let mut tx = self.begin_write().await?;
-        let have: Option<i64> = sqlx::query_scalar(
-            "SELECT id FROM entitlements WHERE customer_id = $1 AND product_id = $2",
-        )
-        .bind(g.customer_id)
-        .bind(g.product_id)
-        .fetch_optional(&mut *tx)
-        .await?;
+        let have: Option<i64> = sqlx::query_scalar("SELECT id FROM entitlements WHERE customer_id = $1 AND product_id = $2")
+            .bind(g.customer_id)
+            .bind(g.product_id)
+            .fetch_optional(&mut *tx)
+            .await?;
         if have.is_some() {
-            return tx.roll_back(Err(StoreError::Conflict {
-                    constraint: "entitlement".into(),
-                }),
-            )
-            .await;
+            return tx.roll_back(Err(StoreError::Conflict { constraint: "entitlement".into() })).await;
         }
-        let status = if g.trial_ends_at.is_some_and(|t| t > now) {
-            EntitlementStatus::Trial
-        } else {
-            EntitlementStatus::Active
-        };
+        let status = if g.trial_ends_at.is_some_and(|t| t > now) { EntitlementStatus::Trial } else { EntitlementStatus::Active };
         let new = NewEntitlement {
             customer_id: g.customer_id,
             product_id: g.product_id,
@@ -246,9 +200,7 @@ impl Store {
                 kind: EventKind::EntitlementGranted,
                 subject: format!("entitlement:{id}"),
                 before: None,
-                after: Some(
-                    serde_json::json!({ "terms": after, "addons": g.addon_ids, "reason": reason }),
-                ),
+                after: Some(serde_json::json!({ "terms": after, "addons": g.addon_ids, "reason": reason })),
             },
             now,
         )
@@ -260,14 +212,7 @@ impl Store {
     /// Sets the plan, limits and regions of entitlement `id`, bumping its version,
     /// audited; returns the customer. `NotFound` when there is none; `Conflict {
     /// constraint: "unchanged" }` when nothing would change.
-    pub async fn amend_entitlement(
-        &self,
-        actor: &Actor,
-        id: i64,
-        t: &Terms,
-        reason: &str,
-        now: i64,
-    ) -> Result<i64, StoreError> {
+    pub async fn amend_entitlement(&self, actor: &Actor, id: i64, t: &Terms, reason: &str, now: i64) -> Result<i64, StoreError> {
         let mut tx = self.begin_write().await?;
         let Some((customer, before)) = terms_of(&mut tx, id).await? else {
             return tx.roll_back(Err(StoreError::NotFound)).await;
@@ -284,11 +229,7 @@ impl Store {
         .fetch_optional(&mut *tx)
         .await?;
         if same.is_some() {
-            return tx.roll_back(Err(StoreError::Conflict {
-                    constraint: "unchanged".into(),
-                }),
-            )
-            .await;
+            return tx.roll_back(Err(StoreError::Conflict { constraint: "unchanged".into() })).await;
         }
         sqlx::query(
             "UPDATE entitlements SET plan_id = $2, seats_override = $3, instances_override = $4, regions = $5,
@@ -303,17 +244,7 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         super::usage_history::record_day(&mut tx, id, now).await?;
-        finish(
-            tx,
-            actor,
-            customer,
-            id,
-            EventKind::EntitlementAmended,
-            before,
-            reason,
-            now,
-        )
-        .await?;
+        finish(tx, actor, customer, id, EventKind::EntitlementAmended, before, reason, now).await?;
         Ok(customer)
     }
 
@@ -321,14 +252,7 @@ impl Store {
     /// ended (or from now, when that has passed), active again unless suspended; bumps
     /// its version, audited; returns the customer. `NotFound`; `Conflict { constraint:
     /// "status" }` for a cancelled one.
-    pub async fn renew_entitlement(
-        &self,
-        actor: &Actor,
-        id: i64,
-        days: i64,
-        reason: &str,
-        now: i64,
-    ) -> Result<i64, StoreError> {
+    pub async fn renew_entitlement(&self, actor: &Actor, id: i64, days: i64, reason: &str, now: i64) -> Result<i64, StoreError> {
         let mut tx = self.begin_write().await?;
         let (customer, before) = match live_terms(&mut tx, id).await {
             Ok(found) => found,
@@ -351,17 +275,7 @@ impl Store {
         .bind(term)
         .execute(&mut *tx)
         .await?;
-        finish(
-            tx,
-            actor,
-            customer,
-            id,
-            EventKind::EntitlementRenewed,
-            before,
-            reason,
-            now,
-        )
-        .await?;
+        finish(tx, actor, customer, id, EventKind::EntitlementRenewed, before, reason, now).await?;
         Ok(customer)
     }
 
@@ -369,13 +283,7 @@ impl Store {
     /// allowed any more and it will not renew; bumps its version, audited; returns the
     /// customer. `NotFound`; `Conflict { constraint: "status" }` when it is cancelled
     /// already.
-    pub async fn cancel_entitlement(
-        &self,
-        actor: &Actor,
-        id: i64,
-        reason: &str,
-        now: i64,
-    ) -> Result<i64, StoreError> {
+    pub async fn cancel_entitlement(&self, actor: &Actor, id: i64, reason: &str, now: i64) -> Result<i64, StoreError> {
         let mut tx = self.begin_write().await?;
         let (customer, before) = match live_terms(&mut tx, id).await {
             Ok(found) => found,
@@ -389,29 +297,14 @@ impl Store {
         .bind(now)
         .execute(&mut *tx)
         .await?;
-        finish(
-            tx,
-            actor,
-            customer,
-            id,
-            EventKind::EntitlementCancelled,
-            before,
-            reason,
-            now,
-        )
-        .await?;
+        finish(tx, actor, customer, id, EventKind::EntitlementCancelled, before, reason, now).await?;
         Ok(customer)
     }
 }
 
 impl Store {
     /// Records that `actor` opened customer `customer_id`'s portal read-only.
-    pub async fn record_view_as(
-        &self,
-        actor: &Actor,
-        customer_id: i64,
-        now: i64,
-    ) -> Result<(), StoreError> {
+    pub async fn record_view_as(&self, actor: &Actor, customer_id: i64, now: i64) -> Result<(), StoreError> {
         let mut tx = self.begin_write().await?;
         audit::record(
             &mut tx,

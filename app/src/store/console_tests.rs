@@ -43,11 +43,7 @@ async fn initech(s: &Store) -> (i64, i64) {
 async fn plan_id(s: &Store, key: &str) -> i64 {
     let products = ok(s.list_products().await);
     let plans = ok(s.list_plans(products[0].0).await);
-    plans
-        .iter()
-        .find(|p| p.key == key)
-        .map(|p| p.id)
-        .unwrap_or_else(|| panic!("no plan {key}"))
+    plans.iter().find(|p| p.key == key).map(|p| p.id).unwrap_or_else(|| panic!("no plan {key}"))
 }
 
 fn ask(customer: i64, entitlement: i64, kind: RequestKind) -> NewRequest {
@@ -73,52 +69,18 @@ async fn a_catalog_rule_approves_up_to_five_seats_on_team_at_once_and_audits_it(
     for db in seeded().await {
         let s = &db.store;
         let (customer, entitlement) = initech(s).await;
-        let five = ok(s
-            .file_request(
-                &ada(),
-                &NewRequest {
-                    seats: Some(5),
-                    ..ask(customer, entitlement, RequestKind::Seats)
-                },
-                NOW,
-            )
-            .await);
+        let five = ok(s.file_request(&ada(), &NewRequest { seats: Some(5), ..ask(customer, entitlement, RequestKind::Seats) }, NOW).await);
         let (view, _) = ok(s.find_request(five).await);
         assert_eq!(view.status, RequestStatus::Approved, "{}", db.name);
-        assert!(
-            view.comment
-                .unwrap_or_default()
-                .contains("approve automatically"),
-            "{}",
-            db.name
-        );
-        assert_eq!(
-            ok(s.list_entitlements(customer, day_of(NOW)).await)[0].seats_cap,
-            15,
-            "{}",
-            db.name
-        );
+        assert!(view.comment.unwrap_or_default().contains("approve automatically"), "{}", db.name);
+        assert_eq!(ok(s.list_entitlements(customer, day_of(NOW)).await)[0].seats_cap, 15, "{}", db.name);
         let events = ok(s.list_audit_events(Some(customer), 5).await);
         assert_eq!(events[0].kind, "request.auto_approved", "{}", db.name);
         assert!(events[0].actor.starts_with("system:rule:"), "{}", db.name);
         assert_eq!(events[1].kind, "request.filed", "{}", db.name);
 
-        let six = ok(s
-            .file_request(
-                &ada(),
-                &NewRequest {
-                    seats: Some(6),
-                    ..ask(customer, entitlement, RequestKind::Seats)
-                },
-                NOW,
-            )
-            .await);
-        assert_eq!(
-            status(s, six).await,
-            RequestStatus::Pending,
-            "{}: six is more than the rule allows",
-            db.name
-        );
+        let six = ok(s.file_request(&ada(), &NewRequest { seats: Some(6), ..ask(customer, entitlement, RequestKind::Seats) }, NOW).await);
+        assert_eq!(status(s, six).await, RequestStatus::Pending, "{}: six is more than the rule allows", db.name);
         assert_eq!(ok(s.verify_audit_chain().await), None);
         db.drop_db().await;
     }
@@ -131,68 +93,23 @@ async fn a_jump_of_two_tiers_needs_approvals_from_two_different_staff() {
         let (customer, entitlement) = initech(s).await;
         let enterprise = plan_id(s, "enterprise").await;
         let id = ok(s
-            .file_request(
-                &ada(),
-                &NewRequest {
-                    target_plan_id: Some(enterprise),
-                    ..ask(customer, entitlement, RequestKind::Plan)
-                },
-                NOW,
-            )
+            .file_request(&ada(), &NewRequest { target_plan_id: Some(enterprise), ..ask(customer, entitlement, RequestKind::Plan) }, NOW)
             .await);
-        assert_eq!(
-            ok(s.find_request(id).await).0.approvals_needed,
-            2,
-            "{}",
-            db.name
-        );
+        assert_eq!(ok(s.find_request(id).await).0.approvals_needed, 2, "{}", db.name);
 
-        let (first, _) = ok(s
-            .decide_request(&staff(), id, true, "fine by me", None, NOW)
-            .await);
-        assert_eq!(
-            first,
-            Decided::Recorded { have: 1, needed: 2 },
-            "{}",
-            db.name
-        );
+        let (first, _) = ok(s.decide_request(&staff(), id, true, "fine by me", None, NOW).await);
+        assert_eq!(first, Decided::Recorded { have: 1, needed: 2 }, "{}", db.name);
         assert_eq!(status(s, id).await, RequestStatus::Pending);
-        assert_eq!(
-            ok(s.list_entitlements(customer, day_of(NOW)).await)[0].plan_key,
-            "team",
-            "{}: not applied yet",
-            db.name
-        );
-        let (again, _) = ok(s
-            .decide_request(&staff(), id, true, "me again", None, NOW)
-            .await);
+        assert_eq!(ok(s.list_entitlements(customer, day_of(NOW)).await)[0].plan_key, "team", "{}: not applied yet", db.name);
+        let (again, _) = ok(s.decide_request(&staff(), id, true, "me again", None, NOW).await);
         assert_eq!(again, Decided::ApprovedAlready, "{}", db.name);
 
-        let (second, _) = ok(s
-            .decide_request(&admin(), id, true, "agreed", None, NOW + 60)
-            .await);
+        let (second, _) = ok(s.decide_request(&admin(), id, true, "agreed", None, NOW + 60).await);
         assert_eq!(second, Decided::Done, "{}", db.name);
-        assert_eq!(
-            ok(s.list_entitlements(customer, day_of(NOW)).await)[0].plan_key,
-            "enterprise",
-            "{}",
-            db.name
-        );
+        assert_eq!(ok(s.list_entitlements(customer, day_of(NOW)).await)[0].plan_key, "enterprise", "{}", db.name);
         assert_eq!(ok(s.list_request_approvals(id).await).len(), 2);
-        let kinds: Vec<String> = ok(s.list_audit_events(Some(customer), 3).await)
-            .into_iter()
-            .map(|e| e.kind)
-            .collect();
-        assert_eq!(
-            kinds,
-            [
-                "request.approved",
-                "request.approval_recorded",
-                "request.filed"
-            ],
-            "{}",
-            db.name
-        );
+        let kinds: Vec<String> = ok(s.list_audit_events(Some(customer), 3).await).into_iter().map(|e| e.kind).collect();
+        assert_eq!(kinds, ["request.approved", "request.approval_recorded", "request.filed"], "{}", db.name);
         db.drop_db().await;
     }
 }
@@ -202,29 +119,10 @@ async fn nobody_decides_on_a_request_of_their_own_organisation() {
     for db in seeded().await {
         let s = &db.store;
         let (customer, entitlement) = initech(s).await;
-        let id = ok(s
-            .file_request(
-                &ada(),
-                &NewRequest {
-                    seats: Some(8),
-                    ..ask(customer, entitlement, RequestKind::Seats)
-                },
-                NOW,
-            )
-            .await);
+        let id = ok(s.file_request(&ada(), &NewRequest { seats: Some(8), ..ask(customer, entitlement, RequestKind::Seats) }, NOW).await);
         let bob = Actor::user(5, "bob@initech.example");
-        assert_eq!(
-            ok(s.decide_request(&bob, id, true, "sure", None, NOW).await).0,
-            Decided::OwnOrganisation,
-            "{}",
-            db.name
-        );
-        assert_eq!(
-            ok(s.decide_request(&ada(), id, true, "sure", None, NOW).await).0,
-            Decided::OwnRequest,
-            "{}",
-            db.name
-        );
+        assert_eq!(ok(s.decide_request(&bob, id, true, "sure", None, NOW).await).0, Decided::OwnOrganisation, "{}", db.name);
+        assert_eq!(ok(s.decide_request(&ada(), id, true, "sure", None, NOW).await).0, Decided::OwnRequest, "{}", db.name);
         assert_eq!(status(s, id).await, RequestStatus::Pending);
         db.drop_db().await;
     }
@@ -236,62 +134,20 @@ async fn a_change_approved_for_the_renewal_applies_on_the_renewal_date() {
         let s = &db.store;
         let (customer, entitlement) = initech(s).await;
         let business = plan_id(s, "business").await;
-        let r = NewRequest {
-            target_plan_id: Some(business),
-            at_renewal: true,
-            ..ask(customer, entitlement, RequestKind::Plan)
-        };
+        let r = NewRequest { target_plan_id: Some(business), at_renewal: true, ..ask(customer, entitlement, RequestKind::Plan) };
         let id = ok(s.file_request(&ada(), &r, NOW).await);
-        assert_eq!(
-            ok(
-                s.decide_request(&staff(), id, true, "from the renewal", None, NOW)
-                    .await
-            )
-            .0,
-            Decided::Done
-        );
+        assert_eq!(ok(s.decide_request(&staff(), id, true, "from the renewal", None, NOW).await).0, Decided::Done);
         let (view, _) = ok(s.find_request(id).await);
         assert!(view.scheduled(), "{}", db.name);
-        assert_eq!(
-            view.applies_at,
-            Some(NOW + 45 * DAY),
-            "{}: the renewal date",
-            db.name
-        );
-        assert_eq!(
-            ok(s.list_entitlements(customer, day_of(NOW)).await)[0].plan_key,
-            "team",
-            "{}: not yet",
-            db.name
-        );
+        assert_eq!(view.applies_at, Some(NOW + 45 * DAY), "{}: the renewal date", db.name);
+        assert_eq!(ok(s.list_entitlements(customer, day_of(NOW)).await)[0].plan_key, "team", "{}: not yet", db.name);
 
-        assert!(
-            ok(s.apply_due_changes(NOW + 44 * DAY).await).is_empty(),
-            "{}",
-            db.name
-        );
-        assert_eq!(
-            ok(s.apply_due_changes(NOW + 45 * DAY).await),
-            [customer],
-            "{}",
-            db.name
-        );
-        assert!(
-            ok(s.apply_due_changes(NOW + 46 * DAY).await).is_empty(),
-            "{}: once",
-            db.name
-        );
-        assert_eq!(
-            ok(s.list_entitlements(customer, day_of(NOW)).await)[0].plan_key,
-            "business",
-            "{}",
-            db.name
-        );
+        assert!(ok(s.apply_due_changes(NOW + 44 * DAY).await).is_empty(), "{}", db.name);
+        assert_eq!(ok(s.apply_due_changes(NOW + 45 * DAY).await), [customer], "{}", db.name);
+        assert!(ok(s.apply_due_changes(NOW + 46 * DAY).await).is_empty(), "{}: once", db.name);
+        assert_eq!(ok(s.list_entitlements(customer, day_of(NOW)).await)[0].plan_key, "business", "{}", db.name);
         assert!(!ok(s.find_request(id).await).0.scheduled());
-        assert_eq!(
-            ok(s.list_audit_events(Some(customer), 1).await)[0].kind,
-            "request.applied"
-        );
+        assert_eq!(ok(s.list_audit_events(Some(customer), 1).await)[0].kind, "request.applied");
         db.drop_db().await;
     }
 }
@@ -303,56 +159,23 @@ async fn fewer_seats_than_assigned_hold_back_the_seats_assigned_last() {
         let (customer, entitlement) = initech(s).await;
         let team = plan_id(s, "team").await;
         // Ada and Bob hold a seat; Cy gets the third, last.
-        ok(s.assign_seat(&staff(), customer, entitlement, 6, NOW + 10)
-            .await);
-        let terms = Terms {
-            plan_id: team,
-            seats_override: Some(2),
-            instances_override: None,
-            regions: None,
-        };
-        ok(s.amend_entitlement(
-            &staff(),
-            entitlement,
-            &terms,
-            "contract cut to two seats",
-            NOW + 20,
-        )
-        .await);
+        ok(s.assign_seat(&staff(), customer, entitlement, 6, NOW + 10).await);
+        let terms = Terms { plan_id: team, seats_override: Some(2), instances_override: None, regions: None };
+        ok(s.amend_entitlement(&staff(), entitlement, &terms, "contract cut to two seats", NOW + 20).await);
 
         let members = ok(s.list_members(customer, entitlement, NOW).await);
-        let held: Vec<&str> = members
-            .iter()
-            .filter(|m| m.seats_before.is_some_and(|n| n >= 2))
-            .map(|m| m.email.as_str())
-            .collect();
+        let held: Vec<&str> = members.iter().filter(|m| m.seats_before.is_some_and(|n| n >= 2)).map(|m| m.email.as_str()).collect();
         assert_eq!(held, ["cy@initech.example"], "{}", db.name);
         let snap = ok(s.load_customer_snapshot(customer, NOW).await);
         let holders = &snap.entitlements["acme-analytics"].seat_holders;
-        assert!(
-            holders.contains(&4) && holders.contains(&5) && !holders.contains(&6),
-            "{}: {holders:?}",
-            db.name
-        );
+        assert!(holders.contains(&4) && holders.contains(&5) && !holders.contains(&6), "{}: {holders:?}", db.name);
 
         // The admin chooses: Bob goes, and Cy keeps a seat.
-        ok(s.free_seat(&ada(), customer, entitlement, 5, NOW + 30)
-            .await);
+        ok(s.free_seat(&ada(), customer, entitlement, 5, NOW + 30).await);
         let snap = ok(s.load_customer_snapshot(customer, NOW).await);
-        assert!(
-            snap.entitlements["acme-analytics"]
-                .seat_holders
-                .contains(&6),
-            "{}",
-            db.name
-        );
+        assert!(snap.entitlements["acme-analytics"].seat_holders.contains(&6), "{}", db.name);
         let e = &ok(s.list_entitlements(customer, day_of(NOW)).await)[0];
-        assert_eq!(
-            (e.seats_used, e.seats_cap, e.held_back()),
-            (2, 2, 0),
-            "{}",
-            db.name
-        );
+        assert_eq!((e.seats_used, e.seats_cap, e.held_back()), (2, 2, 0), "{}", db.name);
         db.drop_db().await;
     }
 }
@@ -369,40 +192,15 @@ async fn staff_create_a_customer_grant_renew_and_cancel_each_audited_with_its_re
             token_hash: "h1",
             expires_at: NOW + 7 * DAY,
         };
-        let (customer, user) = ok(s
-            .create_customer_with_admin(&staff(), &new, "signed the order form", NOW)
-            .await);
+        let (customer, user) = ok(s.create_customer_with_admin(&staff(), &new, "signed the order form", NOW).await);
         assert!(user > 0);
-        let again = s
-            .create_customer_with_admin(
-                &staff(),
-                &NewCustomer {
-                    token_hash: "h2",
-                    ..new.clone()
-                },
-                "again",
-                NOW,
-            )
-            .await;
-        assert!(
-            matches!(again, Err(StoreError::Conflict { ref constraint }) if constraint == "slug"),
-            "{}",
-            db.name
-        );
-        let other = NewCustomer {
-            slug: "hooli-2",
-            token_hash: "h3",
-            ..new.clone()
-        };
+        let again = s.create_customer_with_admin(&staff(), &NewCustomer { token_hash: "h2", ..new.clone() }, "again", NOW).await;
+        assert!(matches!(again, Err(StoreError::Conflict { ref constraint }) if constraint == "slug"), "{}", db.name);
+        let other = NewCustomer { slug: "hooli-2", token_hash: "h3", ..new.clone() };
         assert!(
             matches!(s.create_customer_with_admin(&staff(), &other, "x", NOW).await, Err(StoreError::Conflict { ref constraint }) if constraint == "email")
         );
-        assert_eq!(
-            ok(s.find_invitation("h1").await).email,
-            "gavin@hooli.example",
-            "{}",
-            db.name
-        );
+        assert_eq!(ok(s.find_invitation("h1").await).email, "gavin@hooli.example", "{}", db.name);
 
         let products = ok(s.list_products().await);
         let addons = ok(s.list_addons(products[0].0).await);
@@ -421,80 +219,31 @@ async fn staff_create_a_customer_grant_renew_and_cancel_each_audited_with_its_re
             auto_renew: true,
             regions: Some("eu,us".into()),
         };
-        let id = ok(s
-            .grant_entitlement(&staff(), &grant, "trial first", NOW)
-            .await);
-        assert!(matches!(
-            s.grant_entitlement(&staff(), &grant, "twice", NOW).await,
-            Err(StoreError::Conflict { .. })
-        ));
+        let id = ok(s.grant_entitlement(&staff(), &grant, "trial first", NOW).await);
+        assert!(matches!(s.grant_entitlement(&staff(), &grant, "twice", NOW).await, Err(StoreError::Conflict { .. })));
         let e = &ok(s.list_entitlements(customer, day_of(NOW)).await)[0];
-        assert_eq!(
-            (
-                e.plan_key.as_str(),
-                e.seats_cap,
-                e.status.as_str(),
-                e.addons.len()
-            ),
-            ("business", 25, "trial", 1),
-            "{}",
-            db.name
-        );
+        assert_eq!((e.plan_key.as_str(), e.seats_cap, e.status.as_str(), e.addons.len()), ("business", 25, "trial", 1), "{}", db.name);
 
-        ok(
-            s.renew_entitlement(&staff(), id, 365, "paid for year one", NOW + DAY)
-                .await,
-        );
+        ok(s.renew_entitlement(&staff(), id, 365, "paid for year one", NOW + DAY).await);
         let e = &ok(s.list_entitlements(customer, day_of(NOW)).await)[0];
         assert_eq!(e.status.as_str(), "active", "{}", db.name);
-        assert_eq!(
-            e.renews_on,
-            Some(day_of(NOW + 730 * DAY)),
-            "{}: a year after the date it would have renewed",
-            db.name
-        );
+        assert_eq!(e.renews_on, Some(day_of(NOW + 730 * DAY)), "{}: a year after the date it would have renewed", db.name);
 
-        ok(
-            s.cancel_entitlement(&staff(), id, "went bankrupt", NOW + 2 * DAY)
-                .await,
-        );
-        assert!(matches!(
-            s.cancel_entitlement(&staff(), id, "twice", NOW).await,
-            Err(StoreError::Conflict { .. })
-        ));
-        assert!(matches!(
-            s.renew_entitlement(&staff(), id, 365, "too late", NOW)
-                .await,
-            Err(StoreError::Conflict { .. })
-        ));
+        ok(s.cancel_entitlement(&staff(), id, "went bankrupt", NOW + 2 * DAY).await);
+        assert!(matches!(s.cancel_entitlement(&staff(), id, "twice", NOW).await, Err(StoreError::Conflict { .. })));
+        assert!(matches!(s.renew_entitlement(&staff(), id, 365, "too late", NOW).await, Err(StoreError::Conflict { .. })));
         let e = &ok(s.list_entitlements(customer, day_of(NOW)).await)[0];
-        assert_eq!(
-            (e.status.as_str(), e.status_reason.as_deref(), e.auto_renew),
-            ("cancelled", Some("went bankrupt"), false)
-        );
+        assert_eq!((e.status.as_str(), e.status_reason.as_deref(), e.auto_renew), ("cancelled", Some("went bankrupt"), false));
 
-        let kinds: Vec<String> = ok(s.list_audit_events(Some(customer), 10).await)
-            .into_iter()
-            .map(|e| e.kind)
-            .collect();
+        let kinds: Vec<String> = ok(s.list_audit_events(Some(customer), 10).await).into_iter().map(|e| e.kind).collect();
         assert_eq!(
             kinds,
-            [
-                "entitlement.cancelled",
-                "entitlement.renewed",
-                "entitlement.granted",
-                "user.invited",
-                "customer.created"
-            ],
+            ["entitlement.cancelled", "entitlement.renewed", "entitlement.granted", "user.invited", "customer.created"],
             "{}",
             db.name
         );
         let cancelled = &ok(s.list_audit_events(Some(customer), 1).await)[0];
-        assert!(cancelled
-            .after_json
-            .as_deref()
-            .unwrap_or_default()
-            .contains("went bankrupt"));
+        assert!(cancelled.after_json.as_deref().unwrap_or_default().contains("went bankrupt"));
         assert_eq!(ok(s.verify_audit_chain().await), None);
         db.drop_db().await;
     }
@@ -507,13 +256,7 @@ async fn a_plan_change_is_a_new_version_and_entitlements_keep_theirs_until_moved
         let (customer, entitlement) = initech(s).await;
         let product = ok(s.list_products().await)[0].0;
         let features = ok(s.list_features(product).await);
-        let id_of = |key: &str| {
-            features
-                .iter()
-                .find(|f| f.1 == key)
-                .map(|f| f.0)
-                .unwrap_or_else(|| panic!("{key}"))
-        };
+        let id_of = |key: &str| features.iter().find(|f| f.1 == key).map(|f| f.0).unwrap_or_else(|| panic!("{key}"));
         let draft = PlanDraft {
             key: "team".into(),
             name: "Team".into(),
@@ -531,57 +274,22 @@ async fn a_plan_change_is_a_new_version_and_entitlements_keep_theirs_until_moved
         };
         let (on_team, _) = ok(s.plan_version_counts(product).await)["team"];
         assert!(on_team >= 1, "{}", db.name);
-        let (_, version) = ok(s
-            .save_plan_version(&admin(), product, &draft, "SSO for every team", NOW)
-            .await);
+        let (_, version) = ok(s.save_plan_version(&admin(), product, &draft, "SSO for every team", NOW).await);
         assert_eq!(version, 2, "{}", db.name);
-        let team = ok(s.list_plans(product).await)
-            .into_iter()
-            .find(|p| p.key == "team")
-            .unwrap_or_else(|| panic!("team"));
+        let team = ok(s.list_plans(product).await).into_iter().find(|p| p.key == "team").unwrap_or_else(|| panic!("team"));
         assert_eq!((team.version, team.seats), (2, 12), "{}", db.name);
-        assert_eq!(
-            ok(s.plan_version_counts(product).await)["team"],
-            (0, on_team),
-            "{}: everyone stays on version 1",
-            db.name
-        );
+        assert_eq!(ok(s.plan_version_counts(product).await)["team"], (0, on_team), "{}: everyone stays on version 1", db.name);
         let e = &ok(s.list_entitlements(customer, day_of(NOW)).await)[0];
-        assert_eq!(
-            (e.seats_cap, e.features.iter().any(|f| f.key == "sso")),
-            (10, false),
-            "{}: unchanged until moved",
-            db.name
-        );
+        assert_eq!((e.seats_cap, e.features.iter().any(|f| f.key == "sso")), (10, false), "{}: unchanged until moved", db.name);
 
-        let moved = ok(s
-            .move_to_newest_version(&admin(), product, "team", "move everyone", NOW)
-            .await);
-        assert!(
-            moved.contains(&customer) && moved.len() as i64 == on_team,
-            "{}: {moved:?}",
-            db.name
-        );
-        assert_eq!(
-            ok(s.plan_version_counts(product).await)["team"],
-            (on_team, 0)
-        );
+        let moved = ok(s.move_to_newest_version(&admin(), product, "team", "move everyone", NOW).await);
+        assert!(moved.contains(&customer) && moved.len() as i64 == on_team, "{}: {moved:?}", db.name);
+        assert_eq!(ok(s.plan_version_counts(product).await)["team"], (on_team, 0));
         let e = &ok(s.list_entitlements(customer, day_of(NOW)).await)[0];
-        assert_eq!(
-            (e.seats_cap, e.features.iter().any(|f| f.key == "sso")),
-            (12, true),
-            "{}",
-            db.name
-        );
+        assert_eq!((e.seats_cap, e.features.iter().any(|f| f.key == "sso")), (12, true), "{}", db.name);
         assert_eq!(e.id, entitlement);
-        assert!(ok(s
-            .move_to_newest_version(&admin(), product, "team", "again", NOW)
-            .await)
-        .is_empty());
-        assert_eq!(
-            ok(s.list_audit_events(Some(customer), 1).await)[0].kind,
-            "entitlement.plan_version_moved"
-        );
+        assert!(ok(s.move_to_newest_version(&admin(), product, "team", "again", NOW).await).is_empty());
+        assert_eq!(ok(s.list_audit_events(Some(customer), 1).await)[0].kind, "entitlement.plan_version_moved");
         db.drop_db().await;
     }
 }
@@ -591,42 +299,19 @@ async fn api_keys_rotate_and_revoke_and_the_signing_key_in_use_cannot_be_retired
     for db in seeded().await {
         let s = &db.store;
         let product = ok(s.list_products().await)[0].0;
-        let live = |keys: Vec<(String, super::api_keys::ApiKey)>| {
-            keys.into_iter().map(|(h, _)| h).collect::<Vec<_>>()
-        };
-        let first = ok(s
-            .issue_api_key(&admin(), product, "CI", "tsk_first", None, NOW)
-            .await);
-        assert!(live(ok(s.list_active_api_keys().await))
-            .contains(&super::api_keys::hash_api_key("tsk_first")));
-        ok(
-            s.issue_api_key(&admin(), product, "CI", "tsk_second", Some(first), NOW)
-                .await,
-        );
+        let live = |keys: Vec<(String, super::api_keys::ApiKey)>| keys.into_iter().map(|(h, _)| h).collect::<Vec<_>>();
+        let first = ok(s.issue_api_key(&admin(), product, "CI", "tsk_first", None, NOW).await);
+        assert!(live(ok(s.list_active_api_keys().await)).contains(&super::api_keys::hash_api_key("tsk_first")));
+        ok(s.issue_api_key(&admin(), product, "CI", "tsk_second", Some(first), NOW).await);
         let hashes = live(ok(s.list_active_api_keys().await));
-        assert!(
-            !hashes.contains(&super::api_keys::hash_api_key("tsk_first")),
-            "{}: rotated out",
-            db.name
-        );
+        assert!(!hashes.contains(&super::api_keys::hash_api_key("tsk_first")), "{}: rotated out", db.name);
         assert!(hashes.contains(&super::api_keys::hash_api_key("tsk_second")));
-        assert!(matches!(
-            s.issue_api_key(&admin(), product, "CI", "tsk_third", Some(first), NOW)
-                .await,
-            Err(StoreError::NotFound)
-        ));
-        let second = ok(s.list_api_keys().await)
-            .into_iter()
-            .find(|k| k.revoked_at.is_none() && k.name == "CI")
-            .map(|k| k.id)
-            .unwrap_or_default();
+        assert!(matches!(s.issue_api_key(&admin(), product, "CI", "tsk_third", Some(first), NOW).await, Err(StoreError::NotFound)));
+        let second =
+            ok(s.list_api_keys().await).into_iter().find(|k| k.revoked_at.is_none() && k.name == "CI").map(|k| k.id).unwrap_or_default();
         ok(s.revoke_api_key(&admin(), second, NOW).await);
-        assert!(matches!(
-            s.revoke_api_key(&admin(), second, NOW).await,
-            Err(StoreError::NotFound)
-        ));
-        assert!(!live(ok(s.list_active_api_keys().await))
-            .contains(&super::api_keys::hash_api_key("tsk_second")));
+        assert!(matches!(s.revoke_api_key(&admin(), second, NOW).await, Err(StoreError::NotFound)));
+        assert!(!live(ok(s.list_active_api_keys().await)).contains(&super::api_keys::hash_api_key("tsk_second")));
 
         let key = |kid: &str| super::signing_keys::StoredKey {
             kid: kid.into(),
@@ -637,26 +322,10 @@ async fn api_keys_rotate_and_revoke_and_the_signing_key_in_use_cannot_be_retired
         };
         ok(s.add_signing_key(&admin(), &key("k1")).await);
         ok(s.add_signing_key(&admin(), &key("k2")).await);
-        assert!(
-            matches!(
-                s.retire_signing_key(&admin(), "k2", NOW).await,
-                Err(StoreError::Conflict { .. })
-            ),
-            "{}: k2 signs",
-            db.name
-        );
+        assert!(matches!(s.retire_signing_key(&admin(), "k2", NOW).await, Err(StoreError::Conflict { .. })), "{}: k2 signs", db.name);
         ok(s.retire_signing_key(&admin(), "k1", NOW).await);
-        assert!(
-            ok(s.list_signing_keys().await)
-                .iter()
-                .all(|k| k.kid != "k1"),
-            "{}: left the JWKS",
-            db.name
-        );
-        assert!(matches!(
-            s.retire_signing_key(&admin(), "k1", NOW).await,
-            Err(StoreError::NotFound)
-        ));
+        assert!(ok(s.list_signing_keys().await).iter().all(|k| k.kid != "k1"), "{}: left the JWKS", db.name);
+        assert!(matches!(s.retire_signing_key(&admin(), "k1", NOW).await, Err(StoreError::NotFound)));
         db.drop_db().await;
     }
 }
@@ -668,7 +337,9 @@ async fn approving_a_plan_saved_anew_since_the_request_gives_its_newest_version(
         let (customer, entitlement) = initech(s).await;
         let product = ok(s.list_products().await)[0].0;
         let business = ok(s.list_plans(product).await).into_iter().find(|p| p.key == "business").unwrap_or_else(|| panic!("business"));
-        let id = ok(s.file_request(&ada(), &NewRequest { target_plan_id: Some(business.id), ..ask(customer, entitlement, RequestKind::Plan) }, NOW).await);
+        let id = ok(s
+            .file_request(&ada(), &NewRequest { target_plan_id: Some(business.id), ..ask(customer, entitlement, RequestKind::Plan) }, NOW)
+            .await);
         let draft = PlanDraft {
             key: "business".into(),
             name: "Business".into(),

@@ -169,10 +169,20 @@ async fn usage_counts_each_event_id_once_and_rolls_up_per_day() {
     use super::usage::NewUsage;
     for db in seeded().await {
         let s = &db.store;
-        let snap = s.load_customer_snapshot(s.find_customer_id("initech").await.ok().flatten().unwrap_or_default(), NOW).await.unwrap_or_else(|e| panic!("{e}"));
+        let snap = s
+            .load_customer_snapshot(s.find_customer_id("initech").await.ok().flatten().unwrap_or_default(), NOW)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
         let ent = snap.entitlements["acme-analytics"].entitlement_id;
         let feature: i64 = s.list_feature_keys().await.unwrap_or_else(|e| panic!("{e}"))["acme-analytics"]["api.calls"];
-        let ev = |id: &str, q, at| NewUsage { event_id: id.into(), customer_id: snap.customer_id, entitlement_id: ent, feature_id: feature, quantity: q, at };
+        let ev = |id: &str, q, at| NewUsage {
+            event_id: id.into(),
+            customer_id: snap.customer_id,
+            entitlement_id: ent,
+            feature_id: feature,
+            quantity: q,
+            at,
+        };
         let batch = vec![ev("a", 100, NOW), ev("b", 50, NOW - 3_600), ev("c", 7, NOW - 40 * DAY)];
         // The demo's history counts already; this month's seeded use is the baseline.
         let baseline = snap.entitlements["acme-analytics"].usage.get("api.calls").map(|u| u.used).unwrap_or(0);
@@ -195,7 +205,8 @@ async fn activations_stop_at_the_cap_and_lapsed_instances_free_their_slot() {
     for db in seeded().await {
         let s = &db.store;
         let customer = s.find_customer_id("initech").await.ok().flatten().unwrap_or_default();
-        let ent = s.load_customer_snapshot(customer, NOW).await.unwrap_or_else(|e| panic!("{e}")).entitlements["acme-analytics"].entitlement_id;
+        let ent =
+            s.load_customer_snapshot(customer, NOW).await.unwrap_or_else(|e| panic!("{e}")).entitlements["acme-analytics"].entitlement_id;
         let actor = super::audit::Actor::system("test");
         // The demo runs two of Initech's three; one slot is free.
         for n in 0..1 {
@@ -216,7 +227,8 @@ async fn concurrent_activations_never_overshoot_the_cap() {
     for db in seeded().await {
         let s = db.store.clone();
         let customer = s.find_customer_id("initech").await.ok().flatten().unwrap_or_default();
-        let ent = s.load_customer_snapshot(customer, NOW).await.unwrap_or_else(|e| panic!("{e}")).entitlements["acme-analytics"].entitlement_id;
+        let ent =
+            s.load_customer_snapshot(customer, NOW).await.unwrap_or_else(|e| panic!("{e}")).entitlements["acme-analytics"].entitlement_id;
         let tasks: Vec<_> = (0..20)
             .map(|n| {
                 let s = s.clone();
@@ -270,7 +282,13 @@ async fn audit_search_filters_by_customer_actor_kind_and_time() {
         let actor = super::audit::Actor::user(4, "ada@initech.example");
         s.assign_seat(&actor, initech.id, ent, cy, NOW + 10).await.unwrap_or_else(|e| panic!("{e}"));
         let find = |f: AuditFilter| async move { s.search_audit_events(&f, 10).await.unwrap_or_else(|e| panic!("{e}")) };
-        let seat = find(AuditFilter { customer_id: Some(initech.id), actor: Some("Ada@".into()), kind: Some("seat.".into()), ..Default::default() }).await;
+        let seat = find(AuditFilter {
+            customer_id: Some(initech.id),
+            actor: Some("Ada@".into()),
+            kind: Some("seat.".into()),
+            ..Default::default()
+        })
+        .await;
         assert_eq!(seat.iter().map(|r| r.kind.as_str()).collect::<Vec<_>>(), ["seat.assigned"], "{}", db.name);
         let none = find(AuditFilter { kind: Some("seat_".into()), ..Default::default() }).await;
         assert!(none.is_empty(), "an underscore is a character, not a wildcard: {}", db.name);

@@ -3,12 +3,12 @@
 
 use sqlx::Row;
 
-use super::events::EventKind;
-use super::write::Write;
 use super::audit::{self, Actor, NewAuditEvent};
 use super::customers::create_customer;
 use super::entitlements::{assign_seat, create_entitlement, NewEntitlement};
+use super::events::EventKind;
 use super::users::{create_user, NewUser};
+use super::write::Write;
 use super::{Store, StoreError};
 use crate::auth::Role;
 use crate::entitlements::EntitlementStatus;

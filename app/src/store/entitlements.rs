@@ -54,22 +54,14 @@ pub async fn create_entitlement(tx: &mut Write<'_>, e: &NewEntitlement, at: i64)
 pub async fn assign_seat(tx: &mut Write<'_>, entitlement_id: i64, user_id: i64, at: i64) -> Result<bool, StoreError> {
     // Touching the entitlement first takes its row lock on PostgreSQL (and the write
     // lock on SQLite), so two assignments never count the same free seat.
-    sqlx::query("UPDATE entitlements SET updated_at = updated_at WHERE id = $1")
-        .bind(entitlement_id)
-        .execute(&mut **tx)
-        .await?;
+    sqlx::query("UPDATE entitlements SET updated_at = updated_at WHERE id = $1").bind(entitlement_id).execute(&mut **tx).await?;
     let sql = format!(
         "INSERT INTO seats (entitlement_id, user_id, assigned_at)
          SELECT e.id, $2, $3 FROM entitlements e JOIN plans pl ON pl.id = e.plan_id
          WHERE e.id = $1 AND (SELECT COUNT(*) FROM seats s WHERE s.entitlement_id = e.id) < {}",
         super::SEATS_CAP
     );
-    let done = sqlx::query(&sql)
-    .bind(entitlement_id)
-    .bind(user_id)
-    .bind(at)
-    .execute(&mut **tx)
-    .await?;
+    let done = sqlx::query(&sql).bind(entitlement_id).bind(user_id).bind(at).execute(&mut **tx).await?;
     Ok(done.rows_affected() == 1)
 }
 
@@ -146,15 +138,21 @@ impl Store {
 impl Store {
     /// Moves the trial end of entitlement `entitlement_id` (staff extending or ending a
     /// trial), bumping its version, with its audit event. `NotFound` when there is none.
-    pub async fn set_trial_end(&self, actor: &super::audit::Actor, entitlement_id: i64, trial_ends_at: i64, reason: &str, now: i64) -> Result<(), StoreError> {
+    pub async fn set_trial_end(
+        &self,
+        actor: &super::audit::Actor,
+        entitlement_id: i64,
+        trial_ends_at: i64,
+        reason: &str,
+        now: i64,
+    ) -> Result<(), StoreError> {
         let mut tx = self.begin_write().await?;
-        let before = sqlx::query(
-            "UPDATE entitlements SET updated_at = $2 WHERE id = $1 RETURNING customer_id, trial_ends_at, ends_at, version",
-        )
-        .bind(entitlement_id)
-        .bind(now)
-        .fetch_optional(&mut *tx)
-        .await?;
+        let before =
+            sqlx::query("UPDATE entitlements SET updated_at = $2 WHERE id = $1 RETURNING customer_id, trial_ends_at, ends_at, version")
+                .bind(entitlement_id)
+                .bind(now)
+                .fetch_optional(&mut *tx)
+                .await?;
         let Some(before) = before else { return tx.roll_back(Err(StoreError::NotFound)).await };
         let customer: i64 = before.try_get("customer_id")?;
         let old: Option<i64> = before.try_get("trial_ends_at")?;
@@ -190,7 +188,14 @@ impl Store {
     /// bumping its version, with its audit event. Returns the customer, or `NotFound`;
     /// `Conflict { constraint: "status" }` when it is not active (suspend) or not
     /// suspended (resume).
-    pub async fn set_suspended(&self, actor: &super::audit::Actor, entitlement_id: i64, suspend: bool, reason: &str, now: i64) -> Result<i64, StoreError> {
+    pub async fn set_suspended(
+        &self,
+        actor: &super::audit::Actor,
+        entitlement_id: i64,
+        suspend: bool,
+        reason: &str,
+        now: i64,
+    ) -> Result<i64, StoreError> {
         let mut tx = self.begin_write().await?;
         let (from, to, why) = if suspend { ("active", "suspended", Some(reason)) } else { ("suspended", "active", None) };
         let row = sqlx::query(
@@ -205,7 +210,8 @@ impl Store {
         .fetch_optional(&mut *tx)
         .await?;
         let Some(row) = row else {
-            let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM entitlements WHERE id = $1").bind(entitlement_id).fetch_optional(&mut *tx).await?;
+            let exists: Option<i64> =
+                sqlx::query_scalar("SELECT id FROM entitlements WHERE id = $1").bind(entitlement_id).fetch_optional(&mut *tx).await?;
             let err = if exists.is_some() { StoreError::Conflict { constraint: "status".into() } } else { StoreError::NotFound };
             return tx.roll_back(Err(err)).await;
         };

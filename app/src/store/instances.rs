@@ -2,8 +2,8 @@
 
 use sqlx::Row;
 
-use super::events::EventKind;
 use super::audit::{self, Actor, NewAuditEvent};
+use super::events::EventKind;
 use super::{Store, StoreError};
 
 /// What an activation came to.
@@ -52,10 +52,8 @@ impl Store {
         ttl: i64,
     ) -> Result<Activation, StoreError> {
         let mut tx = self.begin_write().await?;
-        let locked = sqlx::query("UPDATE entitlements SET updated_at = updated_at WHERE id = $1")
-            .bind(entitlement_id)
-            .execute(&mut *tx)
-            .await?;
+        let locked =
+            sqlx::query("UPDATE entitlements SET updated_at = updated_at WHERE id = $1").bind(entitlement_id).execute(&mut *tx).await?;
         if locked.rows_affected() == 0 {
             return tx.roll_back(Err(StoreError::NotFound)).await;
         }
@@ -68,13 +66,12 @@ impl Store {
         .bind(now - ttl)
         .execute(&mut *tx)
         .await?;
-        let existing: Option<i64> = sqlx::query_scalar(
-            "SELECT id FROM instances WHERE entitlement_id = $1 AND fingerprint = $2 AND deactivated_at IS NULL",
-        )
-        .bind(entitlement_id)
-        .bind(fingerprint)
-        .fetch_optional(&mut *tx)
-        .await?;
+        let existing: Option<i64> =
+            sqlx::query_scalar("SELECT id FROM instances WHERE entitlement_id = $1 AND fingerprint = $2 AND deactivated_at IS NULL")
+                .bind(entitlement_id)
+                .bind(fingerprint)
+                .fetch_optional(&mut *tx)
+                .await?;
         if let Some(id) = existing {
             sqlx::query("UPDATE instances SET last_heartbeat_at = $2 WHERE id = $1").bind(id).bind(now).execute(&mut *tx).await?;
             tx.commit().await?;
@@ -146,7 +143,14 @@ impl Store {
 
     /// Deactivates instance `id` of an entitlement of `product_id` (when `product_id` is
     /// given) and frees its slot; returns the customer, or `NotFound`.
-    pub async fn deactivate_instance(&self, actor: &Actor, product_id: Option<i64>, customer_id: Option<i64>, id: i64, now: i64) -> Result<i64, StoreError> {
+    pub async fn deactivate_instance(
+        &self,
+        actor: &Actor,
+        product_id: Option<i64>,
+        customer_id: Option<i64>,
+        id: i64,
+        now: i64,
+    ) -> Result<i64, StoreError> {
         let mut tx = self.begin_write().await?;
         let row = sqlx::query(
             "UPDATE instances SET deactivated_at = $2 WHERE id = $1 AND deactivated_at IS NULL
@@ -158,10 +162,8 @@ impl Store {
         .await?;
         let Some(row) = row else { return tx.roll_back(Err(StoreError::NotFound)).await };
         let entitlement: i64 = row.try_get("entitlement_id")?;
-        let owner = sqlx::query("SELECT customer_id, product_id FROM entitlements WHERE id = $1")
-            .bind(entitlement)
-            .fetch_one(&mut *tx)
-            .await?;
+        let owner =
+            sqlx::query("SELECT customer_id, product_id FROM entitlements WHERE id = $1").bind(entitlement).fetch_one(&mut *tx).await?;
         let owner_customer: i64 = owner.try_get("customer_id")?;
         let owner_product: i64 = owner.try_get("product_id")?;
         if product_id.is_some_and(|p| p != owner_product) || customer_id.is_some_and(|c| c != owner_customer) {

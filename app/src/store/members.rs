@@ -3,10 +3,10 @@
 
 use sqlx::Row;
 
-use super::events::EventKind;
-use super::write::Write;
 use super::audit::{self, Actor, NewAuditEvent};
+use super::events::EventKind;
 use super::users::{create_user, NewUser};
+use super::write::Write;
 use super::{Store, StoreError};
 use crate::auth::Role;
 
@@ -106,10 +106,8 @@ impl Store {
         now: i64,
     ) -> Result<Invite, StoreError> {
         let mut tx = self.begin_write().await?;
-        let existing = sqlx::query("SELECT id, customer_id, disabled FROM users WHERE email = $1")
-            .bind(email)
-            .fetch_optional(&mut *tx)
-            .await?;
+        let existing =
+            sqlx::query("SELECT id, customer_id, disabled FROM users WHERE email = $1").bind(email).fetch_optional(&mut *tx).await?;
         let user_id = match existing {
             Some(r) if r.try_get::<Option<i64>, _>("customer_id")? != Some(customer_id) => return Ok(Invite::TakenElsewhere),
             Some(r) if !super::flag(&r, "disabled")? => return Ok(Invite::AlreadyMember),
@@ -149,16 +147,23 @@ impl Store {
 
     /// A new link for invited user `user_id` of `customer_id` (the old one stops working);
     /// returns their email. `NotFound` when there is no such invited user in that customer.
-    pub async fn reissue_invitation(&self, actor: &Actor, customer_id: i64, user_id: i64, token_hash: &str, expires_at: i64, now: i64) -> Result<String, StoreError> {
+    pub async fn reissue_invitation(
+        &self,
+        actor: &Actor,
+        customer_id: i64,
+        user_id: i64,
+        token_hash: &str,
+        expires_at: i64,
+        now: i64,
+    ) -> Result<String, StoreError> {
         let mut tx = self.begin_write().await?;
-        let email: String = sqlx::query_scalar(
-            "SELECT email FROM users WHERE id = $1 AND customer_id = $2 AND disabled = 0 AND password_hash IS NULL",
-        )
-        .bind(user_id)
-        .bind(customer_id)
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or(StoreError::NotFound)?;
+        let email: String =
+            sqlx::query_scalar("SELECT email FROM users WHERE id = $1 AND customer_id = $2 AND disabled = 0 AND password_hash IS NULL")
+                .bind(user_id)
+                .bind(customer_id)
+                .fetch_optional(&mut *tx)
+                .await?
+                .ok_or(StoreError::NotFound)?;
         insert_invitation(&mut tx, customer_id, user_id, token_hash, actor.user_id, expires_at, now).await?;
         audit::record(
             &mut tx,
@@ -256,10 +261,8 @@ impl Store {
             .await?;
         let Some(user) = user else { return tx.roll_back(Err(StoreError::NotFound)).await };
         let email: String = user.try_get("email")?;
-        let freed: Vec<i64> = sqlx::query_scalar("DELETE FROM seats WHERE user_id = $1 RETURNING entitlement_id")
-            .bind(user_id)
-            .fetch_all(&mut *tx)
-            .await?;
+        let freed: Vec<i64> =
+            sqlx::query_scalar("DELETE FROM seats WHERE user_id = $1 RETURNING entitlement_id").bind(user_id).fetch_all(&mut *tx).await?;
         sqlx::query("UPDATE invitations SET revoked_at = $2 WHERE user_id = $1 AND accepted_at IS NULL AND revoked_at IS NULL")
             .bind(user_id)
             .bind(now)

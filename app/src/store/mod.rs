@@ -152,12 +152,13 @@ pub fn normalise_url(url: &str) -> Result<(Engine, String), StoreError> {
     if let Some(rest) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
         let path = rest.split('?').next().unwrap_or_default();
         if path.is_empty() || path.contains(":memory:") {
-            return Err(StoreError::BadUrl("SQLite needs a file path (each pooled connection to :memory: would see its own database)".into()));
+            return Err(StoreError::BadUrl(
+                "SQLite needs a file path (each pooled connection to :memory: would see its own database)".into(),
+            ));
         }
         if let Some(parent) = std::path::Path::new(path).parent() {
             if !parent.as_os_str().is_empty() {
-                std::fs::create_dir_all(parent)
-                    .map_err(|e| StoreError::BadUrl(format!("cannot create {}: {e}", parent.display())))?;
+                std::fs::create_dir_all(parent).map_err(|e| StoreError::BadUrl(format!("cannot create {}: {e}", parent.display())))?;
             }
         }
         let url = if url.contains("mode=") {
@@ -181,7 +182,8 @@ pub(crate) const SEATS_CAP: &str = "(COALESCE(e.seats_override, pl.seats) + (SEL
      FROM entitlement_addons ea JOIN addons a ON a.id = ea.addon_id WHERE ea.entitlement_id = e.id))";
 
 /// SQL for the instance cap of entitlement `e` on plan `pl`, as [`SEATS_CAP`].
-pub(crate) const INSTANCES_CAP: &str = "(COALESCE(e.instances_override, pl.instances) + (SELECT CAST(COALESCE(SUM(a.instances), 0) AS BIGINT) \
+pub(crate) const INSTANCES_CAP: &str =
+    "(COALESCE(e.instances_override, pl.instances) + (SELECT CAST(COALESCE(SUM(a.instances), 0) AS BIGINT) \
      FROM entitlement_addons ea JOIN addons a ON a.id = ea.addon_id WHERE ea.entitlement_id = e.id))";
 
 /// Now, as Unix seconds.

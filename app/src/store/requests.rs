@@ -3,9 +3,9 @@
 
 use sqlx::Row;
 
-use super::events::EventKind;
 use super::approvals::Claimed;
 use super::audit::{self, Actor, NewAuditEvent};
+use super::events::EventKind;
 use super::{Store, StoreError};
 use crate::catalog::{route, Ask};
 use crate::requests::{ChangeRequestView, RequestKind, RequestStatus};
@@ -77,21 +77,11 @@ impl Store {
         let plan_key: String = row.try_get("plan_key")?;
         let rank: i64 = row.try_get("rank")?;
         let target_rank: Option<i64> = match r.target_plan_id {
-            Some(plan) => Some(
-                sqlx::query_scalar("SELECT rank FROM plans WHERE id = $1")
-                    .bind(plan)
-                    .fetch_one(&mut *tx)
-                    .await?,
-            ),
+            Some(plan) => Some(sqlx::query_scalar("SELECT rank FROM plans WHERE id = $1").bind(plan).fetch_one(&mut *tx).await?),
             None => None,
         };
         let rules = super::rules::rules_of(&mut *tx, row.try_get("product_id")?).await?;
-        let ask = Ask {
-            kind: r.kind,
-            plan_key: &plan_key,
-            seats: r.seats,
-            rank_jump: target_rank.map(|t| t - rank),
-        };
+        let ask = Ask { kind: r.kind, plan_key: &plan_key, seats: r.seats, rank_jump: target_rank.map(|t| t - rank) };
         let (approvals_needed, auto) = route(&rules, &ask);
         let same: Option<i64> = sqlx::query_scalar(
             "SELECT id FROM change_requests
@@ -105,11 +95,7 @@ impl Store {
         .fetch_optional(&mut *tx)
         .await?;
         if same.is_some() {
-            return tx.roll_back(Err(StoreError::Conflict {
-                    constraint: "pending_request".into(),
-                }),
-            )
-            .await;
+            return tx.roll_back(Err(StoreError::Conflict { constraint: "pending_request".into() })).await;
         }
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO change_requests (customer_id, entitlement_id, kind, target_plan_id, seats, addon_id, at_renewal, reason,
@@ -159,20 +145,9 @@ impl Store {
                 addon_id: r.addon_id,
                 at_renewal: r.at_renewal,
             };
-            let comment = format!(
-                "Approved automatically by a catalog rule: {}.",
-                rule.describe()
-            );
+            let comment = format!("Approved automatically by a catalog rule: {}.", rule.describe());
             let by_rule = Actor::system(&format!("rule:{}", rule.id));
-            super::approvals::approve_in(
-                &mut tx,
-                &by_rule,
-                &request,
-                &comment,
-                EventKind::RequestAutoApproved,
-                now,
-            )
-            .await?;
+            super::approvals::approve_in(&mut tx, &by_rule, &request, &comment, EventKind::RequestAutoApproved, now).await?;
         }
         tx.commit().await?;
         Ok(id)
@@ -266,11 +241,8 @@ pub(super) const REQUEST_SELECT: &str = "SELECT r.id, r.customer_id, r.entitleme
      JOIN users ru ON ru.id = r.requested_by
      LEFT JOIN users du ON du.id = r.decided_by";
 
-pub(super) fn request_view(
-    r: &sqlx::any::AnyRow,
-) -> Result<(ChangeRequestView, RequestFacts), StoreError> {
-    let bad =
-        |what: &str| StoreError::Db(sqlx::Error::Decode(format!("stored request {what}").into()));
+pub(super) fn request_view(r: &sqlx::any::AnyRow) -> Result<(ChangeRequestView, RequestFacts), StoreError> {
+    let bad = |what: &str| StoreError::Db(sqlx::Error::Decode(format!("stored request {what}").into()));
     let kind: String = r.try_get("kind")?;
     let status: String = r.try_get("status")?;
     let view = ChangeRequestView {

@@ -4,9 +4,9 @@
 use sqlx::any::AnyRow;
 use sqlx::{Any, Executor, Row};
 
+use super::audit::{self, Actor, NewAuditEvent};
 use super::events::EventKind;
 use super::write::Write;
-use super::audit::{self, Actor, NewAuditEvent};
 use super::{Store, StoreError};
 use crate::catalog::{ApprovalRule, RuleEffect};
 use crate::requests::RequestKind;
@@ -15,8 +15,7 @@ const RULE_SELECT: &str =
     "SELECT id, product_id, effect, kind, plan_key, min_seats, max_seats, min_rank_jump FROM approval_rules WHERE retired_at IS NULL";
 
 fn rule_of(r: &AnyRow) -> Result<ApprovalRule, StoreError> {
-    let bad =
-        |what: &str| StoreError::Db(sqlx::Error::Decode(format!("stored rule {what}").into()));
+    let bad = |what: &str| StoreError::Db(sqlx::Error::Decode(format!("stored rule {what}").into()));
     let effect: String = r.try_get("effect")?;
     let kind: String = r.try_get("kind")?;
     Ok(ApprovalRule {
@@ -32,22 +31,14 @@ fn rule_of(r: &AnyRow) -> Result<ApprovalRule, StoreError> {
 }
 
 /// The rules in force for product `product_id`, oldest first.
-pub async fn rules_of<'e, E: Executor<'e, Database = Any>>(
-    ex: E,
-    product_id: i64,
-) -> Result<Vec<ApprovalRule>, StoreError> {
+pub async fn rules_of<'e, E: Executor<'e, Database = Any>>(ex: E, product_id: i64) -> Result<Vec<ApprovalRule>, StoreError> {
     let sql = format!("{RULE_SELECT} AND product_id = $1 ORDER BY id");
     let rows = sqlx::query(&sql).bind(product_id).fetch_all(ex).await?;
     rows.iter().map(rule_of).collect()
 }
 
 /// Adds a rule (its `id` is ignored) inside `tx`, with its audit event; returns its id.
-pub async fn add_rule(
-    tx: &mut Write<'_>,
-    actor: &Actor,
-    rule: &ApprovalRule,
-    now: i64,
-) -> Result<i64, StoreError> {
+pub async fn add_rule(tx: &mut Write<'_>, actor: &Actor, rule: &ApprovalRule, now: i64) -> Result<i64, StoreError> {
     let id = insert_rule(tx, rule, now).await?;
     audit::record(
         tx,
@@ -67,11 +58,7 @@ pub async fn add_rule(
 
 /// Inserts a rule inside `tx` without an audit event of its own (the seed records one
 /// for everything it makes); returns its id.
-pub async fn insert_rule(
-    tx: &mut Write<'_>,
-    rule: &ApprovalRule,
-    now: i64,
-) -> Result<i64, StoreError> {
+pub async fn insert_rule(tx: &mut Write<'_>, rule: &ApprovalRule, now: i64) -> Result<i64, StoreError> {
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO approval_rules (product_id, effect, kind, plan_key, min_seats, max_seats, min_rank_jump, created_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
@@ -98,12 +85,7 @@ impl Store {
     }
 
     /// Adds approval rule `rule`, audited; returns its id.
-    pub async fn create_rule(
-        &self,
-        actor: &Actor,
-        rule: &ApprovalRule,
-        now: i64,
-    ) -> Result<i64, StoreError> {
+    pub async fn create_rule(&self, actor: &Actor, rule: &ApprovalRule, now: i64) -> Result<i64, StoreError> {
         let mut tx = self.begin_write().await?;
         let id = add_rule(&mut tx, actor, rule, now).await?;
         tx.commit().await?;
@@ -119,11 +101,7 @@ impl Store {
             return tx.roll_back(Err(StoreError::NotFound)).await;
         };
         let rule = rule_of(&row)?;
-        sqlx::query("UPDATE approval_rules SET retired_at = $2 WHERE id = $1")
-            .bind(id)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query("UPDATE approval_rules SET retired_at = $2 WHERE id = $1").bind(id).bind(now).execute(&mut *tx).await?;
         audit::record(
             &mut tx,
             NewAuditEvent {
@@ -131,9 +109,7 @@ impl Store {
                 customer_id: None,
                 kind: EventKind::CatalogRuleRetired,
                 subject: format!("rule:{id}"),
-                before: Some(
-                    serde_json::json!({ "rule": rule.describe(), "product": rule.product_id }),
-                ),
+                before: Some(serde_json::json!({ "rule": rule.describe(), "product": rule.product_id })),
                 after: None,
             },
             now,

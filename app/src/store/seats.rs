@@ -2,8 +2,8 @@
 
 use sqlx::Row;
 
-use super::events::EventKind;
 use super::audit::{self, Actor, NewAuditEvent};
+use super::events::EventKind;
 use super::{Store, StoreError};
 
 /// What a seat change came to.
@@ -37,13 +37,17 @@ impl Store {
     }
 
     /// Gives `user_id` a seat of `entitlement_id` unless the cap is reached.
-    pub async fn assign_seat(&self, actor: &Actor, customer_id: i64, entitlement_id: i64, user_id: i64, now: i64) -> Result<SeatChange, StoreError> {
+    pub async fn assign_seat(
+        &self,
+        actor: &Actor,
+        customer_id: i64,
+        entitlement_id: i64,
+        user_id: i64,
+        now: i64,
+    ) -> Result<SeatChange, StoreError> {
         let mut tx = self.begin_write().await?;
         // Write first: it takes the entitlement's lock before anything is read.
-        sqlx::query("UPDATE entitlements SET updated_at = updated_at WHERE id = $1")
-            .bind(entitlement_id)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query("UPDATE entitlements SET updated_at = updated_at WHERE id = $1").bind(entitlement_id).execute(&mut *tx).await?;
         let held: Option<i64> = sqlx::query_scalar("SELECT id FROM seats WHERE entitlement_id = $1 AND user_id = $2")
             .bind(entitlement_id)
             .bind(user_id)
@@ -74,7 +78,14 @@ impl Store {
     }
 
     /// Frees the seat `user_id` holds in `entitlement_id`.
-    pub async fn free_seat(&self, actor: &Actor, customer_id: i64, entitlement_id: i64, user_id: i64, now: i64) -> Result<SeatChange, StoreError> {
+    pub async fn free_seat(
+        &self,
+        actor: &Actor,
+        customer_id: i64,
+        entitlement_id: i64,
+        user_id: i64,
+        now: i64,
+    ) -> Result<SeatChange, StoreError> {
         let mut tx = self.begin_write().await?;
         let freed = sqlx::query("DELETE FROM seats WHERE entitlement_id = $1 AND user_id = $2 RETURNING id")
             .bind(entitlement_id)

@@ -1,12 +1,12 @@
 //! The demo data a new database gets, so that a first start shows a working portal.
 
-use super::events::EventKind;
-use super::write::Write;
 use super::audit::{self, Actor, NewAuditEvent};
 use super::catalog::{self, NewAddon, NewFeature, NewPlan};
 use super::customers::create_customer;
 use super::entitlements::{assign_seat, create_entitlement, NewEntitlement};
+use super::events::EventKind;
 use super::users::{create_user, NewUser};
+use super::write::Write;
 use super::{Store, StoreError};
 use crate::auth::Role;
 use crate::catalog::{ApprovalRule, RuleEffect};
@@ -57,14 +57,46 @@ pub async fn seed_demo(store: &Store, password_hashes: &[String], now: i64) -> R
     let plain = |key| (key, None, seat_or_instance());
     let metered = |key, quota| (key, Some(quota), Requirement::Quota);
     let plans = [
-        NewPlan { key: "free", name: "Free", rank: 0, seats: 1, instances: 1, trial_days: 0, grace_days: 0,
-                  features: vec![plain("dashboards"), metered("api.calls", 1_000)] },
-        NewPlan { key: "team", name: "Team", rank: 1, seats: 10, instances: 3, trial_days: 14, grace_days: 7,
-                  features: vec![plain("dashboards"), plain("reports.export"), metered("api.calls", 10_000)] },
-        NewPlan { key: "business", name: "Business", rank: 2, seats: 50, instances: 10, trial_days: 14, grace_days: 14,
-                  features: vec![plain("dashboards"), plain("reports.export"), plain("sso"), plain("audit.log"), metered("api.calls", 100_000)] },
-        NewPlan { key: "enterprise", name: "Enterprise", rank: 3, seats: 500, instances: 100, trial_days: 30, grace_days: 30,
-                  features: vec![plain("dashboards"), plain("reports.export"), plain("sso"), plain("audit.log"), metered("api.calls", 1_000_000)] },
+        NewPlan {
+            key: "free",
+            name: "Free",
+            rank: 0,
+            seats: 1,
+            instances: 1,
+            trial_days: 0,
+            grace_days: 0,
+            features: vec![plain("dashboards"), metered("api.calls", 1_000)],
+        },
+        NewPlan {
+            key: "team",
+            name: "Team",
+            rank: 1,
+            seats: 10,
+            instances: 3,
+            trial_days: 14,
+            grace_days: 7,
+            features: vec![plain("dashboards"), plain("reports.export"), metered("api.calls", 10_000)],
+        },
+        NewPlan {
+            key: "business",
+            name: "Business",
+            rank: 2,
+            seats: 50,
+            instances: 10,
+            trial_days: 14,
+            grace_days: 14,
+            features: vec![plain("dashboards"), plain("reports.export"), plain("sso"), plain("audit.log"), metered("api.calls", 100_000)],
+        },
+        NewPlan {
+            key: "enterprise",
+            name: "Enterprise",
+            rank: 3,
+            seats: 500,
+            instances: 100,
+            trial_days: 30,
+            grace_days: 30,
+            features: vec![plain("dashboards"), plain("reports.export"), plain("sso"), plain("audit.log"), metered("api.calls", 1_000_000)],
+        },
     ];
     for p in &plans {
         catalog::create_plan(&mut tx, product, p, now).await?;
@@ -91,15 +123,8 @@ pub async fn seed_demo(store: &Store, password_hashes: &[String], now: i64) -> R
         min_rank_jump: None,
     };
     let rules = [
-        ApprovalRule {
-            plan_key: Some("team".into()),
-            max_seats: Some(5),
-            ..rule(RuleEffect::AutoApprove, RequestKind::Seats)
-        },
-        ApprovalRule {
-            min_rank_jump: Some(2),
-            ..rule(RuleEffect::TwoApprovals, RequestKind::Plan)
-        },
+        ApprovalRule { plan_key: Some("team".into()), max_seats: Some(5), ..rule(RuleEffect::AutoApprove, RequestKind::Seats) },
+        ApprovalRule { min_rank_jump: Some(2), ..rule(RuleEffect::TwoApprovals, RequestKind::Plan) },
     ];
     for r in &rules {
         super::rules::insert_rule(&mut tx, r, now).await?;
@@ -194,14 +219,22 @@ pub async fn seed_demo(store: &Store, password_hashes: &[String], now: i64) -> R
     super::demo::create_demo_customer(&mut tx, product, now).await?;
 
     // Ninety days of history, so that the usage charts mean something in a demo.
-    let api_calls: i64 = sqlx::query_scalar("SELECT id FROM features WHERE product_id = $1 AND key = 'api.calls'")
-        .bind(product)
-        .fetch_one(&mut *tx)
-        .await?;
+    let api_calls: i64 =
+        sqlx::query_scalar("SELECT id FROM features WHERE product_id = $1 AND key = 'api.calls'").bind(product).fetch_one(&mut *tx).await?;
     let today = now.div_euclid(DAY) * DAY;
-    seed_history(&mut tx, initech_ent, api_calls, today - 89 * DAY, today, 320, &[(today - 89 * DAY, 1, 1), (today - 52 * DAY, 2, 2)]).await?;
+    seed_history(&mut tx, initech_ent, api_calls, today - 89 * DAY, today, 320, &[(today - 89 * DAY, 1, 1), (today - 52 * DAY, 2, 2)])
+        .await?;
     seed_history(&mut tx, globex_ent, api_calls, today - 4 * DAY, today, 900, &[(today - 4 * DAY, 0, 1)]).await?;
-    seed_history(&mut tx, umbrella_ent, api_calls, today - 89 * DAY, today - 20 * DAY, 2_400, &[(today - 89 * DAY, 0, 6), (today - 20 * DAY, 0, 0)]).await?;
+    seed_history(
+        &mut tx,
+        umbrella_ent,
+        api_calls,
+        today - 89 * DAY,
+        today - 20 * DAY,
+        2_400,
+        &[(today - 89 * DAY, 0, 6), (today - 20 * DAY, 0, 0)],
+    )
+    .await?;
 
     audit::record(
         &mut tx,
@@ -296,7 +329,8 @@ pub async fn seed_bench_customers(store: &Store, n: usize, now: i64) -> Result<(
         .await?;
         for u in 0..3 {
             let email = format!("u{u}@{slug}.example");
-            let user = NewUser { customer_id: Some(customer), email: &email, name: &email, role: Role::CustomerMember, password_hash: None };
+            let user =
+                NewUser { customer_id: Some(customer), email: &email, name: &email, role: Role::CustomerMember, password_hash: None };
             let id = create_user(&mut tx, &user, now).await?;
             if u < 2 && !assign_seat(&mut tx, ent, id, now).await? {
                 return Err(StoreError::Conflict { constraint: "seat cap".into() });

@@ -87,7 +87,8 @@ async fn a_hundred_concurrent_assignments_fill_a_ten_seat_entitlement_exactly() 
                 SeatChange::Unchanged => panic!("nobody held a seat before"),
             }
         }
-        let held: i64 = ok(sqlx::query_scalar("SELECT COUNT(*) FROM seats WHERE entitlement_id = $1").bind(entitlement).fetch_one(s.pool()).await);
+        let held: i64 =
+            ok(sqlx::query_scalar("SELECT COUNT(*) FROM seats WHERE entitlement_id = $1").bind(entitlement).fetch_one(s.pool()).await);
         assert_eq!((done, at_cap, held), (10, 90, 10), "{}", db.name);
         let audited: i64 = ok(sqlx::query_scalar("SELECT COUNT(*) FROM audit_events WHERE kind = 'seat.assigned' AND customer_id = $1")
             .bind(customer)
@@ -103,7 +104,8 @@ async fn an_invitation_works_once_and_not_after_it_expires() {
     for db in seeded().await {
         let s = &db.store;
         let (customer, _) = initech(s).await;
-        let invited = ok(s.invite_user(&admin(), customer, "dee@initech.example", "Dee", Role::CustomerMember, "hash-1", NOW + 7 * DAY, NOW).await);
+        let invited =
+            ok(s.invite_user(&admin(), customer, "dee@initech.example", "Dee", Role::CustomerMember, "hash-1", NOW + 7 * DAY, NOW).await);
         let Invite::Invited(user) = invited else { panic!("{invited:?}") };
         let found = ok(s.find_invitation("hash-1").await);
         assert_eq!((found.email.as_str(), found.organisation.as_str(), found.user_id), ("dee@initech.example", "Initech", user));
@@ -252,7 +254,8 @@ async fn lapsed_instances_are_swept_with_an_audit_event() {
         assert!(ok(s.sweep_lapsed_instances(NOW + 60, 900).await).is_empty(), "fresh heartbeats stay");
         assert_eq!(ok(s.sweep_lapsed_instances(NOW + 901, 900).await), [customer]);
         assert!(ok(s.list_instances(customer).await).is_empty());
-        let lapsed: i64 = ok(sqlx::query_scalar("SELECT COUNT(*) FROM audit_events WHERE kind = 'instance.lapsed'").fetch_one(s.pool()).await);
+        let lapsed: i64 =
+            ok(sqlx::query_scalar("SELECT COUNT(*) FROM audit_events WHERE kind = 'instance.lapsed'").fetch_one(s.pool()).await);
         assert_eq!(lapsed, 2, "{}", db.name);
         let days = ok(s.capacity_by_day(entitlement, (NOW + 901).div_euclid(DAY) * DAY).await);
         assert_eq!(days.last().map(|d| d.instances_end), Some(0));
@@ -290,12 +293,7 @@ async fn two_staff_approving_the_same_request_at_once_apply_it_once() {
             }
         }
         assert_eq!(done, 1, "{}", db.name);
-        assert_eq!(
-            ok(s.list_entitlements(customer, day_of(NOW)).await)[0].seats_cap,
-            18,
-            "{}: applied once",
-            db.name
-        );
+        assert_eq!(ok(s.list_entitlements(customer, day_of(NOW)).await)[0].seats_cap, 18, "{}: applied once", db.name);
         db.drop_db().await;
     }
 }

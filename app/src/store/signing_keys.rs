@@ -38,11 +38,7 @@ impl Store {
     }
 
     /// Stores `key` as the one that signs from now on; earlier keys keep verifying.
-    pub async fn add_signing_key(
-        &self,
-        actor: &super::audit::Actor,
-        key: &StoredKey,
-    ) -> Result<(), StoreError> {
+    pub async fn add_signing_key(&self, actor: &super::audit::Actor, key: &StoredKey) -> Result<(), StoreError> {
         let mut tx = self.begin_write().await?;
         sqlx::query("UPDATE signing_keys SET active = 0 WHERE active = 1").execute(&mut *tx).await?;
         sqlx::query("INSERT INTO signing_keys (kid, secret_key, public_key, created_at, active) VALUES ($1, $2, $3, $4, 1)")

@@ -88,10 +88,9 @@ impl Store {
             let id: i64 = r.try_get("id")?;
             let mut rules = BTreeMap::new();
             for f in features.remove(&id).unwrap_or_default().into_values() {
-                let quota = f.quota.map(|limit| Quota {
-                    limit,
-                    period: f.quota_period.as_deref().and_then(Period::parse).unwrap_or(Period::Month),
-                });
+                let quota = f
+                    .quota
+                    .map(|limit| Quota { limit, period: f.quota_period.as_deref().and_then(Period::parse).unwrap_or(Period::Month) });
                 rules.insert(f.key, FeatureRule { requires: Requirement::parse(&f.rule).map_err(|_| decode("rule"))?, quota });
             }
             let mut used: HashMap<String, Usage> = HashMap::new();

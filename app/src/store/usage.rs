@@ -5,8 +5,8 @@ use std::collections::HashMap;
 
 use sqlx::Row;
 
-use super::events::EventKind;
 use super::audit::{self, Actor, NewAuditEvent};
+use super::events::EventKind;
 use super::{Store, StoreError};
 
 /// One usage event, resolved to ids.
@@ -67,9 +67,8 @@ impl Store {
         let mut rollup: HashMap<(i64, i64, i64), i64> = HashMap::new();
         let mut counted = Vec::new();
         for chunk in events.chunks(CHUNK) {
-            let mut sql = String::from(
-                "INSERT INTO usage_events (entitlement_id, feature_id, event_id, quantity, at, received_at) VALUES ",
-            );
+            let mut sql =
+                String::from("INSERT INTO usage_events (entitlement_id, feature_id, event_id, quantity, at, received_at) VALUES ");
             self.push_value_rows(&mut sql, chunk.len(), 6);
             sql.push_str(" ON CONFLICT (entitlement_id, event_id) DO NOTHING RETURNING entitlement_id, feature_id, quantity, at");
             let mut q = sqlx::query(&sql);
@@ -108,7 +107,9 @@ impl Store {
                     kind: EventKind::UsageRecorded,
                     subject: "usage:batch".to_owned(),
                     before: None,
-                    after: Some(serde_json::json!({"events": events.len(), "counted": accepted, "units": counted.iter().map(|c| c.3).sum::<i64>()})),
+                    after: Some(
+                        serde_json::json!({"events": events.len(), "counted": accepted, "units": counted.iter().map(|c| c.3).sum::<i64>()}),
+                    ),
                 },
                 now,
             )

@@ -3,9 +3,9 @@
 
 use sqlx::Row;
 
+use super::audit::{self, Actor, NewAuditEvent};
 use super::events::EventKind;
 use super::write::Write;
-use super::audit::{self, Actor, NewAuditEvent};
 use super::{Store, StoreError};
 
 const DAY: i64 = 86_400;
@@ -24,10 +24,8 @@ pub struct CapacityDay {
 /// Writes today's seats used and live instances of `entitlement_id` (the day's peak and
 /// its latest value). Call it inside the transaction of every change to either.
 pub async fn record_day(tx: &mut Write<'_>, entitlement_id: i64, now: i64) -> Result<(), StoreError> {
-    let seats: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM seats WHERE entitlement_id = $1")
-        .bind(entitlement_id)
-        .fetch_one(&mut **tx)
-        .await?;
+    let seats: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM seats WHERE entitlement_id = $1").bind(entitlement_id).fetch_one(&mut **tx).await?;
     let instances: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM instances WHERE entitlement_id = $1 AND deactivated_at IS NULL")
         .bind(entitlement_id)
         .fetch_one(&mut **tx)
@@ -66,9 +64,7 @@ impl Store {
         .bind(from)
         .fetch_all(self.pool())
         .await?;
-        rows.iter()
-            .map(|r| Ok((r.try_get("feature_id")?, r.try_get("day")?, r.try_get("quantity")?)))
-            .collect()
+        rows.iter().map(|r| Ok((r.try_get("feature_id")?, r.try_get("day")?, r.try_get("quantity")?))).collect()
     }
 
     /// Seats and instances of `entitlement_id` per day from day `from`, preceded by the
@@ -113,10 +109,8 @@ impl Store {
         for r in &lapsed {
             let id: i64 = r.try_get("id")?;
             let entitlement: i64 = r.try_get("entitlement_id")?;
-            let customer: i64 = sqlx::query_scalar("SELECT customer_id FROM entitlements WHERE id = $1")
-                .bind(entitlement)
-                .fetch_one(&mut *tx)
-                .await?;
+            let customer: i64 =
+                sqlx::query_scalar("SELECT customer_id FROM entitlements WHERE id = $1").bind(entitlement).fetch_one(&mut *tx).await?;
             audit::record(
                 &mut tx,
                 NewAuditEvent {

@@ -2,9 +2,9 @@
 
 use sqlx::Row;
 
+use super::audit::{self, Actor, NewAuditEvent};
 use super::events::EventKind;
 use super::write::Write;
-use super::audit::{self, Actor, NewAuditEvent};
 use super::{Store, StoreError};
 use crate::auth::{CurrentUser, CustomerRef, Role};
 

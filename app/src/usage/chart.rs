@@ -64,14 +64,7 @@ fn draw(chart: &Chart, out: &mut String) -> Result<(), Box<dyn std::error::Error
     let n = ((last - first) / DAY + 1).clamp(1, 3_660);
     let index = |day: i64| (day - first) / DAY;
     let clamp = |v: i64| v.clamp(0, i64::MAX / 4);
-    let top = chart
-        .bars
-        .iter()
-        .chain(chart.line)
-        .map(|d| clamp(d.value))
-        .chain(chart.limit.map(|(l, _)| clamp(l)))
-        .max()
-        .unwrap_or(0);
+    let top = chart.bars.iter().chain(chart.line).map(|d| clamp(d.value)).chain(chart.limit.map(|(l, _)| clamp(l))).max().unwrap_or(0);
     // Headroom above the highest figure, and never an empty range.
     let y_max = (top + top / 10).max(4);
 

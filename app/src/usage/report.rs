@@ -26,7 +26,8 @@ pub async fn build(state: &AppState, customer_id: i64, days: i64, now: i64) -> R
     for v in views {
         let mut metered = Vec::new();
         let granted: Vec<_> = features.remove(&v.id).unwrap_or_default().into_values().filter(|f| f.metered).collect();
-        let period_of = |f: &crate::store::catalog::GrantedFeature| f.quota_period.as_deref().and_then(Period::parse).unwrap_or(Period::Month);
+        let period_of =
+            |f: &crate::store::catalog::GrantedFeature| f.quota_period.as_deref().and_then(Period::parse).unwrap_or(Period::Month);
         // From the start of the period that holds the window's first day, so that running
         // totals are right; one read for every feature of the entitlement.
         let earliest = granted.iter().map(|f| period_of(f).start(from)).min().unwrap_or(from).min(from);
@@ -38,8 +39,11 @@ pub async fn build(state: &AppState, customer_id: i64, days: i64, now: i64) -> R
         for f in granted {
             let period = period_of(&f);
             let first = period.start(from).min(from);
-            let used: HashMap<i64, i64> =
-                rows.iter().filter(|(feature, day, _)| *feature == f.feature_id && *day >= first).map(|(_, day, qty)| (*day, *qty)).collect();
+            let used: HashMap<i64, i64> = rows
+                .iter()
+                .filter(|(feature, day, _)| *feature == f.feature_id && *day >= first)
+                .map(|(_, day, qty)| (*day, *qty))
+                .collect();
             let series = period_series(&used, period, first, from, today);
             let period_total = series.last().map(|d| d.period_to_date).unwrap_or(0);
             let unit = f.unit.clone().unwrap_or_else(|| "units".to_owned());
@@ -56,13 +60,8 @@ pub async fn build(state: &AppState, customer_id: i64, days: i64, now: i64) -> R
                 series.iter().map(|d| DayValue { day: secs(d.day), value: d.period_to_date }).collect()
             };
             let title = format!("{}: daily use and use this {period_name} over the last {days} days", f.name);
-            let chart = render_chart(&Chart {
-                title: &title,
-                unit: &unit,
-                bars: &bars,
-                line: &line,
-                limit: f.quota.zip(limit_label.as_deref()),
-            });
+            let chart =
+                render_chart(&Chart { title: &title, unit: &unit, bars: &bars, line: &line, limit: f.quota.zip(limit_label.as_deref()) });
             metered.push(FeatureUsage {
                 key: f.key,
                 name: f.name,
@@ -89,7 +88,13 @@ pub async fn build(state: &AppState, customer_id: i64, days: i64, now: i64) -> R
             product: v.product,
             plan: v.plan,
             features: metered,
-            seats_chart: render_chart(&Chart { title: &seats_title, unit: "seats", bars: &[], line: &seats, limit: Some((v.seats_cap, &seats_label)) }),
+            seats_chart: render_chart(&Chart {
+                title: &seats_title,
+                unit: "seats",
+                bars: &[],
+                line: &seats,
+                limit: Some((v.seats_cap, &seats_label)),
+            }),
             instances_chart: render_chart(&Chart {
                 title: &instances_title,
                 unit: "instances",

@@ -69,7 +69,11 @@ pub struct ChecksResponse {
     responses((status = 200, description = "The decision (a refusal is still a 200)", body = CheckResponse), (status = 400, description = "Bad input", body = Problem), (status = 401, description = "Missing or invalid API key", body = Problem),
               (status = 403, description = "The key is for another product", body = Problem),
               (status = 404, description = "Unknown customer or feature", body = Problem)))]
-pub async fn check(State(state): State<AppState>, Caller(key): Caller, ApiJson(body): ApiJson<CheckBody>) -> Result<Json<CheckResponse>, ApiError> {
+pub async fn check(
+    State(state): State<AppState>,
+    Caller(key): Caller,
+    ApiJson(body): ApiJson<CheckBody>,
+) -> Result<Json<CheckResponse>, ApiError> {
     Ok(Json(answer(&state, &key.product_key, body, app::store::now()).await?))
 }
 
@@ -77,7 +81,11 @@ pub async fn check(State(state): State<AppState>, Caller(key): Caller, ApiJson(b
 #[utoipa::path(post, path = "/api/v1/checks", tag = "enforcement", request_body = ChecksBody, security(("api_key" = [])),
     responses((status = 200, description = "One decision per check, in order", body = ChecksResponse), (status = 400, description = "Bad input", body = Problem), (status = 401, description = "Missing or invalid API key", body = Problem),
               (status = 404, description = "Unknown customer or feature in one of the checks", body = Problem)))]
-pub async fn checks(State(state): State<AppState>, Caller(key): Caller, ApiJson(body): ApiJson<ChecksBody>) -> Result<Json<ChecksResponse>, ApiError> {
+pub async fn checks(
+    State(state): State<AppState>,
+    Caller(key): Caller,
+    ApiJson(body): ApiJson<ChecksBody>,
+) -> Result<Json<ChecksResponse>, ApiError> {
     if body.checks.len() > MAX_BATCH {
         return Err(ApiError::bad_request(format!("At most {MAX_BATCH} checks per call; this one has {}.", body.checks.len())));
     }
@@ -109,13 +117,8 @@ async fn answer(state: &AppState, product: &str, body: CheckBody, now: i64) -> R
         return Err(ApiError::new(StatusCode::FORBIDDEN, "wrong_scope", format!("This API key is for product {product:?}.")));
     }
     let customer = state.enforcer.customer(body.customer.trim()).await?;
-    let input = CheckInput {
-        feature: body.feature,
-        user: body.user,
-        instance: body.instance,
-        region: body.region,
-        quantity: body.quantity,
-    };
+    let input =
+        CheckInput { feature: body.feature, user: body.user, instance: body.instance, region: body.region, quantity: body.quantity };
     let CheckOutcome { decision, plan, expires_at } = state.enforcer.check(&customer, product, input, now)?;
     Ok(CheckResponse {
         allowed: decision.allowed,

@@ -79,7 +79,16 @@ pub async fn activate(
     let ttl = state.enforcer.instance_ttl();
     let result = state
         .store
-        .activate_instance(&caller_actor(key.id), customer.customer_id, snap.entitlement_id, snap.instances_cap, fingerprint, name, now, ttl)
+        .activate_instance(
+            &caller_actor(key.id),
+            customer.customer_id,
+            snap.entitlement_id,
+            snap.instances_cap,
+            fingerprint,
+            name,
+            now,
+            ttl,
+        )
         .await
         .map_err(ApiError::internal)?;
     match result {
@@ -115,16 +124,21 @@ pub struct HeartbeatResponse {
     responses((status = 200, description = "Alive", body = HeartbeatResponse), (status = 400, description = "Bad input", body = Problem), (status = 401, description = "Missing or invalid API key", body = Problem),
               (status = 404, description = "Unknown instance", body = Problem),
               (status = 410, description = "`instance_lapsed`: activate again", body = Problem)))]
-pub async fn heartbeat(State(state): State<AppState>, Caller(key): Caller, Path(id): Path<String>) -> Result<Json<HeartbeatResponse>, ApiError> {
+pub async fn heartbeat(
+    State(state): State<AppState>,
+    Caller(key): Caller,
+    Path(id): Path<String>,
+) -> Result<Json<HeartbeatResponse>, ApiError> {
     let id = instance_id(&id)?;
     let now = app::store::now();
     let ttl = state.enforcer.instance_ttl();
     let (beat, customer) = state.store.heartbeat_instance(key.product_id, id, now, ttl).await.map_err(ApiError::internal)?;
-    if let Some(c) = customer {
-    }
+    if let Some(c) = customer {}
     match beat {
         Heartbeat::Alive => Ok(Json(HeartbeatResponse { id, alive: true, heartbeat_ttl: ttl })),
-        Heartbeat::Lapsed => Err(ApiError::new(StatusCode::GONE, "instance_lapsed", "This instance lapsed or was deactivated; activate it again.")),
+        Heartbeat::Lapsed => {
+            Err(ApiError::new(StatusCode::GONE, "instance_lapsed", "This instance lapsed or was deactivated; activate it again."))
+        }
         Heartbeat::NotFound => Err(ApiError::new(StatusCode::NOT_FOUND, "unknown_instance", format!("No instance {id}."))),
     }
 }
@@ -136,9 +150,7 @@ pub async fn heartbeat(State(state): State<AppState>, Caller(key): Caller, Path(
 pub async fn deactivate(State(state): State<AppState>, Caller(key): Caller, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
     let id = instance_id(&id)?;
     match state.store.deactivate_instance(&caller_actor(key.id), Some(key.product_id), None, id, app::store::now()).await {
-        Ok(customer) => {
-            Ok(StatusCode::NO_CONTENT)
-        }
+        Ok(customer) => Ok(StatusCode::NO_CONTENT),
         Err(StoreError::NotFound) => Err(ApiError::new(StatusCode::NOT_FOUND, "unknown_instance", format!("No active instance {id}."))),
         Err(e) => Err(ApiError::internal(e)),
     }

@@ -2,9 +2,9 @@
 //! authenticated by `Authorization: Bearer <api key>`.
 
 mod check;
+mod instances;
 mod openapi;
 pub mod rate_limit;
-mod instances;
 pub mod tokens;
 mod usage;
 
@@ -84,7 +84,9 @@ impl From<EnforceError> for ApiError {
     fn from(e: EnforceError) -> Self {
         match e {
             EnforceError::UnknownCustomer(c) => ApiError::new(StatusCode::NOT_FOUND, "unknown_customer", format!("No customer {c:?}.")),
-            EnforceError::UnknownFeature(f) => ApiError::new(StatusCode::NOT_FOUND, "unknown_feature", format!("No feature {f:?} in this product.")),
+            EnforceError::UnknownFeature(f) => {
+                ApiError::new(StatusCode::NOT_FOUND, "unknown_feature", format!("No feature {f:?} in this product."))
+            }
             EnforceError::Store(e) => ApiError::internal(e),
         }
     }

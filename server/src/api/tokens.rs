@@ -75,7 +75,11 @@ pub struct TokenResponse {
     responses((status = 200, description = "Signed", body = TokenResponse), (status = 400, description = "Bad input", body = Problem), (status = 401, description = "Missing or invalid API key", body = Problem),
               (status = 404, description = "Unknown customer or instance", body = Problem),
               (status = 409, description = "Not usable now: `suspended`, `expired`, `trial_ended`, `not_entitled`", body = Problem)))]
-pub async fn issue(State(state): State<AppState>, Caller(key): Caller, ApiJson(body): ApiJson<TokenBody>) -> Result<Json<TokenResponse>, ApiError> {
+pub async fn issue(
+    State(state): State<AppState>,
+    Caller(key): Caller,
+    ApiJson(body): ApiJson<TokenBody>,
+) -> Result<Json<TokenResponse>, ApiError> {
     let customer = state.enforcer.customer(body.customer.trim()).await?;
     let Some(snap) = customer.entitlements.get(&*key.product_key) else {
         return Err(ApiError::new(StatusCode::CONFLICT, "not_entitled", "This customer has no entitlement to the product."));
@@ -106,7 +110,9 @@ pub async fn issue(State(state): State<AppState>, Caller(key): Caller, ApiJson(b
         features: snap
             .features
             .iter()
-            .map(|(k, r)| (k.clone(), FeatureClaim { quota: r.quota.as_ref().map(|q| q.limit), period: r.quota.as_ref().map(|q| q.period) }))
+            .map(|(k, r)| {
+                (k.clone(), FeatureClaim { quota: r.quota.as_ref().map(|q| q.limit), period: r.quota.as_ref().map(|q| q.period) })
+            })
             .collect(),
         seats: snap.seats_cap,
         instances: snap.instances_cap,

@@ -52,7 +52,11 @@ pub struct UsageResponse {
     responses((status = 200, description = "Committed", body = UsageResponse), (status = 400, description = "Bad input", body = Problem), (status = 401, description = "Missing or invalid API key", body = Problem),
               (status = 404, description = "Unknown customer or feature", body = Problem),
               (status = 409, description = "`not_entitled`", body = Problem)))]
-pub async fn record(State(state): State<AppState>, Caller(key): Caller, ApiJson(body): ApiJson<UsageBody>) -> Result<Json<UsageResponse>, ApiError> {
+pub async fn record(
+    State(state): State<AppState>,
+    Caller(key): Caller,
+    ApiJson(body): ApiJson<UsageBody>,
+) -> Result<Json<UsageResponse>, ApiError> {
     if body.events.is_empty() || body.events.len() > MAX_EVENTS {
         return Err(ApiError::bad_request(format!("Send 1 to {MAX_EVENTS} events per call.")));
     }
@@ -70,9 +74,9 @@ pub async fn record(State(state): State<AppState>, Caller(key): Caller, ApiJson(
         }
         let at = match e.at.as_deref() {
             None => now,
-            Some(t) => chrono::DateTime::parse_from_rfc3339(t)
-                .map_err(|_| bad(format!("`at` {t:?} is not an RFC 3339 time.")))?
-                .timestamp(),
+            Some(t) => {
+                chrono::DateTime::parse_from_rfc3339(t).map_err(|_| bad(format!("`at` {t:?} is not an RFC 3339 time.")))?.timestamp()
+            }
         };
         if at > now + 300 {
             return Err(bad("`at` is in the future.".into()));

@@ -148,8 +148,14 @@ fn engine_bench() {
     use std::collections::{BTreeMap, HashMap, HashSet};
     let now = 1_795_435_200;
     let mut features = BTreeMap::new();
-    features.insert("dashboards".to_owned(), FeatureRule { requires: Requirement::Any(vec![Requirement::Seat, Requirement::Instance]), quota: None });
-    features.insert("api.calls".to_owned(), FeatureRule { requires: Requirement::Quota, quota: Some(Quota { limit: 10_000, period: Period::Month }) });
+    features.insert(
+        "dashboards".to_owned(),
+        FeatureRule { requires: Requirement::Any(vec![Requirement::Seat, Requirement::Instance]), quota: None },
+    );
+    features.insert(
+        "api.calls".to_owned(),
+        FeatureRule { requires: Requirement::Quota, quota: Some(Quota { limit: 10_000, period: Period::Month }) },
+    );
     let snap = Snapshot {
         entitlement_id: 1,
         customer_id: 1,
@@ -198,9 +204,8 @@ async fn main() -> anyhow::Result<()> {
     let done = Arc::new(AtomicU64::new(0));
     let errors = Arc::new(AtomicU64::new(0));
     let start = Instant::now();
-    let tasks: Vec<_> = (0..o.connections)
-        .map(|c| tokio::spawn(connection(o.clone(), c, deadline, done.clone(), errors.clone())))
-        .collect();
+    let tasks: Vec<_> =
+        (0..o.connections).map(|c| tokio::spawn(connection(o.clone(), c, deadline, done.clone(), errors.clone()))).collect();
     let mut all = Vec::new();
     for t in tasks {
         all.extend(t.await??);

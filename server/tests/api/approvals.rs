@@ -99,7 +99,13 @@ async fn approving_against_a_changed_entitlement_asks_to_confirm_the_new_state()
     let detail = json(app.call_as(&staff, "get_request_detail", &[("id", &addon)]).await).await;
     let current = detail["current_version"].to_string();
     assert_ne!(detail["filed_version"], detail["current_version"]);
-    let r = app.call_as(&staff, "decide_request", &[("id", &addon), ("decision", "approve"), ("comment", "Granted"), ("confirm_version", &current)]).await;
+    let r = app
+        .call_as(
+            &staff,
+            "decide_request",
+            &[("id", &addon), ("decision", "approve"), ("comment", "Granted"), ("confirm_version", &current)],
+        )
+        .await;
     assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap_or_default());
     let calls = check(&app, "api.calls").await;
     assert_eq!(calls["limits"]["quota"], 60_000, "{calls}");
@@ -138,65 +144,23 @@ async fn a_change_approved_for_the_renewal_waits_for_it_and_then_the_checks_foll
     let app = spawn_app().await;
     let ada = app.client_for("ada@initech.example").await;
     let staff = app.client_for("staff@tessera.example").await;
-    let id = file(
-        &app,
-        &ada,
-        &[
-            ("kind", "plan"),
-            ("plan", "business"),
-            ("at_renewal", "on"),
-            ("reason", "From next term"),
-        ],
-    )
-    .await;
-    let r = app
-        .call_as(
-            &staff,
-            "decide_request",
-            &[
-                ("id", &id),
-                ("decision", "approve"),
-                ("comment", "From the renewal"),
-            ],
-        )
-        .await;
-    assert_eq!(
-        r.status(),
-        StatusCode::OK,
-        "{}",
-        r.text().await.unwrap_or_default()
-    );
+    let id = file(&app, &ada, &[("kind", "plan"), ("plan", "business"), ("at_renewal", "on"), ("reason", "From next term")]).await;
+    let r = app.call_as(&staff, "decide_request", &[("id", &id), ("decision", "approve"), ("comment", "From the renewal")]).await;
+    assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap_or_default());
     let outcome = json(r).await;
-    let renewal =
-        json(app.call_as(&ada, "list_entitlements", &[]).await).await[0]["renews_on"].clone();
-    assert_eq!(
-        outcome["Scheduled"]["on"], renewal,
-        "approved for the renewal date: {outcome}"
-    );
-    assert_eq!(
-        check(&app, "sso").await["code"],
-        "feature_not_in_plan",
-        "not before the renewal"
-    );
+    let renewal = json(app.call_as(&ada, "list_entitlements", &[]).await).await[0]["renews_on"].clone();
+    assert_eq!(outcome["Scheduled"]["on"], renewal, "approved for the renewal date: {outcome}");
+    assert_eq!(check(&app, "sso").await["code"], "feature_not_in_plan", "not before the renewal");
     let request = &json(app.call_as(&ada, "list_requests", &[]).await).await[0];
-    assert_eq!(
-        (request["status"].as_str(), request["applied_at"].is_null()),
-        (Some("approved"), true),
-        "{request}"
-    );
+    assert_eq!((request["status"].as_str(), request["applied_at"].is_null()), (Some("approved"), true), "{request}");
 
     // The periodic sweep applies it once its date has come; the next check sees Business.
-    let due = request["applies_at"]
-        .as_i64()
-        .unwrap_or_else(|| panic!("no date: {request}"));
+    let due = request["applies_at"].as_i64().unwrap_or_else(|| panic!("no date: {request}"));
     server::startup::sweep_once(&app.state, due - 60).await;
     assert_eq!(check(&app, "sso").await["code"], "feature_not_in_plan");
     server::startup::sweep_once(&app.state, due).await;
     assert_eq!(check(&app, "sso").await["code"], "ok");
-    assert_eq!(
-        json(app.call_as(&ada, "list_entitlements", &[]).await).await[0]["plan_key"],
-        "business"
-    );
+    assert_eq!(json(app.call_as(&ada, "list_entitlements", &[]).await).await[0]["plan_key"], "business");
 }
 
 #[tokio::test]
@@ -222,11 +186,19 @@ async fn staff_suspend_resume_and_extend_a_trial_with_a_reason_and_checks_follow
     let grace = app.client_for("grace@globex.example").await;
     let g = json(app.call_as(&grace, "list_entitlements", &[]).await).await[0].clone();
     let gid = g["id"].to_string();
-    let r = app.call_as(&staff, "change_entitlement", &[("entitlement", &gid), ("action", "extend_trial"), ("days", "7"), ("reason", "Evaluation")]).await;
+    let r = app
+        .call_as(
+            &staff,
+            "change_entitlement",
+            &[("entitlement", &gid), ("action", "extend_trial"), ("days", "7"), ("reason", "Evaluation")],
+        )
+        .await;
     assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap_or_default());
     let g2 = json(app.call_as(&grace, "list_entitlements", &[]).await).await[0].clone();
     assert_eq!(g2["days_left"], 17);
-    let r = app.call_as(&staff, "change_entitlement", &[("entitlement", &ent), ("action", "extend_trial"), ("days", "7"), ("reason", "x")]).await;
+    let r = app
+        .call_as(&staff, "change_entitlement", &[("entitlement", &ent), ("action", "extend_trial"), ("days", "7"), ("reason", "x")])
+        .await;
     assert_eq!(r.status(), StatusCode::BAD_REQUEST, "Initech is not on a trial");
 
     for email in ["ada@initech.example", "sales@tessera.example"] {

@@ -31,13 +31,29 @@ async fn audit_verify_finds_an_edited_event_and_a_cut_off_end() {
     assert!(ok && said.contains(&format!("intact: {count} events")), "{said}");
 
     // Someone rewrites who signed in.
-    let seq: i64 = sqlx::query_scalar("SELECT MIN(seq) FROM audit_events WHERE kind = 'user.signed_in'").fetch_one(&mut db).await.unwrap_or_else(|e| panic!("{e}"));
-    let actor: String = sqlx::query_scalar("SELECT actor FROM audit_events WHERE seq = $1").bind(seq).fetch_one(&mut db).await.unwrap_or_else(|e| panic!("{e}"));
-    sqlx::query("UPDATE audit_events SET actor = 'someone-else' WHERE seq = $1").bind(seq).execute(&mut db).await.unwrap_or_else(|e| panic!("{e}"));
+    let seq: i64 = sqlx::query_scalar("SELECT MIN(seq) FROM audit_events WHERE kind = 'user.signed_in'")
+        .fetch_one(&mut db)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let actor: String = sqlx::query_scalar("SELECT actor FROM audit_events WHERE seq = $1")
+        .bind(seq)
+        .fetch_one(&mut db)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    sqlx::query("UPDATE audit_events SET actor = 'someone-else' WHERE seq = $1")
+        .bind(seq)
+        .execute(&mut db)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     let (ok, said) = verify(&url);
     assert!(!ok && said.contains(&format!("BROKEN at event #{seq}")), "{said}");
 
-    sqlx::query("UPDATE audit_events SET actor = $2 WHERE seq = $1").bind(seq).bind(&actor).execute(&mut db).await.unwrap_or_else(|e| panic!("{e}"));
+    sqlx::query("UPDATE audit_events SET actor = $2 WHERE seq = $1")
+        .bind(seq)
+        .bind(&actor)
+        .execute(&mut db)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     assert!(verify(&url).0, "restored, the chain holds again");
     sqlx::query("DELETE FROM audit_events WHERE seq = $1").bind(count).execute(&mut db).await.unwrap_or_else(|e| panic!("{e}"));
     let (ok, said) = verify(&url);

@@ -30,7 +30,13 @@ async fn code(app: &TestApp, customer: &str, feature: &str, user: &str) -> Strin
 async fn staff_create_a_customer_whose_admin_accepts_and_sees_the_granted_entitlement() {
     let app = spawn_app().await;
     let staff = app.client_for("staff@tessera.example").await;
-    let form = [("slug", "hooli"), ("name", "Hooli"), ("admin_email", "gavin@hooli.example"), ("admin_name", "Gavin Belson"), ("reason", "Signed the order form")];
+    let form = [
+        ("slug", "hooli"),
+        ("name", "Hooli"),
+        ("admin_email", "gavin@hooli.example"),
+        ("admin_name", "Gavin Belson"),
+        ("reason", "Signed the order form"),
+    ];
     let r = app.call_as(&staff, "create_customer", &form).await;
     assert_eq!(r.status(), StatusCode::OK);
     let created = json(r).await;
@@ -39,7 +45,13 @@ async fn staff_create_a_customer_whose_admin_accepts_and_sees_the_granted_entitl
     let again = app.call_as(&staff, "create_customer", &form).await;
     assert_eq!(again.status(), StatusCode::BAD_REQUEST);
     assert!(again.text().await.unwrap_or_default().contains("Another customer has this address"));
-    let bad = app.call_as(&staff, "create_customer", &[("slug", "Hoo li"), ("name", "x"), ("admin_email", "a@b.example"), ("admin_name", "A"), ("reason", "r")]).await;
+    let bad = app
+        .call_as(
+            &staff,
+            "create_customer",
+            &[("slug", "Hoo li"), ("name", "x"), ("admin_email", "a@b.example"), ("admin_name", "A"), ("reason", "r")],
+        )
+        .await;
     assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
 
     // Business with the API boost add-on, in the EU only, 20 seats.
@@ -61,10 +73,20 @@ async fn staff_create_a_customer_whose_admin_accepts_and_sees_the_granted_entitl
 
     let token = path.trim_start_matches("/invite/");
     let gavin = crate::helpers::new_client();
-    let r = app.call_as(&gavin, "accept_invitation", &[("token", token), ("password", "a long enough password"), ("confirm", "a long enough password")]).await;
+    let r = app
+        .call_as(
+            &gavin,
+            "accept_invitation",
+            &[("token", token), ("password", "a long enough password"), ("confirm", "a long enough password")],
+        )
+        .await;
     assert!(r.status().is_success() || r.status().is_redirection(), "{}", r.text().await.unwrap_or_default());
     let mine = json(app.call_as(&gavin, "list_entitlements", &[]).await).await;
-    assert_eq!((mine[0]["customer"].as_str(), mine[0]["plan"].as_str(), mine[0]["seats_cap"].as_i64()), (Some("Hooli"), Some("Business"), Some(20)), "{mine}");
+    assert_eq!(
+        (mine[0]["customer"].as_str(), mine[0]["plan"].as_str(), mine[0]["seats_cap"].as_i64()),
+        (Some("Hooli"), Some("Business"), Some(20)),
+        "{mine}"
+    );
     assert_eq!(mine[0]["addons"], j!(["API boost"]));
     assert_eq!(mine[0]["renews_on"], "2031-01-31");
 
@@ -81,12 +103,21 @@ async fn cutting_seats_holds_back_the_last_assigned_until_the_admin_chooses() {
     let staff = app.client_for("staff@tessera.example").await;
     let ada = app.client_for("ada@initech.example").await;
     let ent = json(app.call_as(&ada, "list_entitlements", &[]).await).await[0]["id"].to_string();
-    let r = app.call_as(&staff, "amend_entitlement", &[("entitlement", &ent), ("plan", "team"), ("seats", "1"), ("reason", "Contract cut to one seat")]).await;
+    let r = app
+        .call_as(
+            &staff,
+            "amend_entitlement",
+            &[("entitlement", &ent), ("plan", "team"), ("seats", "1"), ("reason", "Contract cut to one seat")],
+        )
+        .await;
     assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap_or_default());
 
     // Ada and Bob were seated together; Bob's seat (the later one) is held back.
     let seats = json(app.call_as(&ada, "get_seats", &[("entitlement", &ent)]).await).await;
-    let held: Vec<_> = seats["members"].as_array().map(|m| m.iter().filter(|m| m["held_back"] == true).map(|m| m["email"].clone()).collect()).unwrap_or_default();
+    let held: Vec<_> = seats["members"]
+        .as_array()
+        .map(|m| m.iter().filter(|m| m["held_back"] == true).map(|m| m["email"].clone()).collect())
+        .unwrap_or_default();
     assert_eq!(held, [j!("bob@initech.example")]);
     let e = &json(app.call_as(&staff, "list_entitlements", &[("customer", "initech")]).await).await[0];
     assert_eq!((e["seats_used"].as_i64(), e["seats_cap"].as_i64()), (Some(2), Some(1)), "staff see it too: {e}");
@@ -98,7 +129,8 @@ async fn cutting_seats_holds_back_the_last_assigned_until_the_admin_chooses() {
     assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(code(&app, "initech", "reports.export", "bob@initech.example").await, "ok");
 
-    let same = app.call_as(&staff, "amend_entitlement", &[("entitlement", &ent), ("plan", "team"), ("seats", "1"), ("reason", "again")]).await;
+    let same =
+        app.call_as(&staff, "amend_entitlement", &[("entitlement", &ent), ("plan", "team"), ("seats", "1"), ("reason", "again")]).await;
     assert!(same.text().await.unwrap_or_default().contains("terms it has already"));
 }
 
@@ -108,13 +140,17 @@ async fn renewing_and_cancelling_are_followed_by_the_next_check() {
     let staff = app.client_for("staff@tessera.example").await;
     let ada = app.client_for("ada@initech.example").await;
     let ent = json(app.call_as(&ada, "list_entitlements", &[]).await).await[0]["id"].to_string();
-    let r = app.call_as(&staff, "change_entitlement", &[("entitlement", &ent), ("action", "renew"), ("days", "2000"), ("reason", "x")]).await;
+    let r =
+        app.call_as(&staff, "change_entitlement", &[("entitlement", &ent), ("action", "renew"), ("days", "2000"), ("reason", "x")]).await;
     assert_eq!(r.status(), StatusCode::BAD_REQUEST, "over 1,100 days");
-    let r = app.call_as(&staff, "change_entitlement", &[("entitlement", &ent), ("action", "renew"), ("reason", "Paid for next year")]).await;
+    let r =
+        app.call_as(&staff, "change_entitlement", &[("entitlement", &ent), ("action", "renew"), ("reason", "Paid for next year")]).await;
     assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(json(app.call_as(&ada, "list_entitlements", &[]).await).await[0]["days_left"], 45 + 365);
 
-    let r = app.call_as(&staff, "change_entitlement", &[("entitlement", &ent), ("action", "cancel"), ("reason", "Moved to a competitor")]).await;
+    let r = app
+        .call_as(&staff, "change_entitlement", &[("entitlement", &ent), ("action", "cancel"), ("reason", "Moved to a competitor")])
+        .await;
     assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(code(&app, "initech", "dashboards", "ada@initech.example").await, "not_entitled");
     let e = &json(app.call_as(&ada, "list_entitlements", &[]).await).await[0];
@@ -152,11 +188,17 @@ async fn a_new_plan_version_reaches_customers_only_when_they_are_moved() {
     assert_eq!(code(&app, "initech", "dashboards", "cy@initech.example").await, "no_seat");
 
     let catalog = json(app.call_as(&admin, "get_catalog", &[]).await).await;
-    let team = catalog["products"][0]["plans"].as_array().and_then(|p| p.iter().find(|p| p["key"] == "team")).cloned().unwrap_or(Value::Null);
-    assert_eq!((team["version"].as_i64(), team["seats"].as_i64(), team["on_this_version"].as_i64()), (Some(2), Some(12), Some(0)), "{team}");
+    let team =
+        catalog["products"][0]["plans"].as_array().and_then(|p| p.iter().find(|p| p["key"] == "team")).cloned().unwrap_or(Value::Null);
+    assert_eq!(
+        (team["version"].as_i64(), team["seats"].as_i64(), team["on_this_version"].as_i64()),
+        (Some(2), Some(12), Some(0)),
+        "{team}"
+    );
     assert!(team["on_older_versions"].as_i64().is_some_and(|n| n >= 1));
 
-    let r = app.call_as(&admin, "move_plan_version", &[("product", "acme-analytics"), ("plan", "team"), ("reason", "Everyone on v2")]).await;
+    let r =
+        app.call_as(&admin, "move_plan_version", &[("product", "acme-analytics"), ("plan", "team"), ("reason", "Everyone on v2")]).await;
     assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(code(&app, "initech", "sso", "ada@initech.example").await, "ok");
     assert_eq!(code(&app, "initech", "sso", "cy@initech.example").await, "no_seat", "SSO needs a seat");
@@ -167,7 +209,25 @@ async fn a_new_plan_version_reaches_customers_only_when_they_are_moved() {
     let calls = e["features"].as_array().and_then(|f| f.iter().find(|f| f["key"] == "api.calls")).cloned().unwrap_or(Value::Null);
     assert_eq!(calls["quota"], 20_000);
 
-    let r = app.call_as(&admin, "save_plan", &[("product", "acme-analytics"), ("key", "team"), ("name", "Team"), ("rank", "1"), ("seats", "1"), ("instances", "1"), ("trial_days", "0"), ("grace_days", "0"), ("features[0]", "sso"), ("rules[sso]", "quota"), ("reason", "r")]).await;
+    let r = app
+        .call_as(
+            &admin,
+            "save_plan",
+            &[
+                ("product", "acme-analytics"),
+                ("key", "team"),
+                ("name", "Team"),
+                ("rank", "1"),
+                ("seats", "1"),
+                ("instances", "1"),
+                ("trial_days", "0"),
+                ("grace_days", "0"),
+                ("features[0]", "sso"),
+                ("rules[sso]", "quota"),
+                ("reason", "r"),
+            ],
+        )
+        .await;
     assert!(r.text().await.unwrap_or_default().contains("not metered"));
     let r = app.call_as(&admin, "add_product", &[("key", "acme-reports"), ("name", "Acme Reports"), ("reason", "New line")]).await;
     assert_eq!(r.status(), StatusCode::OK);
@@ -175,7 +235,23 @@ async fn a_new_plan_version_reaches_customers_only_when_they_are_moved() {
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     let catalog = json(app.call_as(&admin, "get_catalog", &[]).await).await;
     assert_eq!(catalog["products"].as_array().map(Vec::len), Some(2));
-    let r = app.call_as(&admin, "save_plan", &[("product", "acme-analytics"), ("key", "Bad Key"), ("name", "x"), ("rank", "1"), ("seats", "1"), ("instances", "1"), ("trial_days", "0"), ("grace_days", "0"), ("reason", "r")]).await;
+    let r = app
+        .call_as(
+            &admin,
+            "save_plan",
+            &[
+                ("product", "acme-analytics"),
+                ("key", "Bad Key"),
+                ("name", "x"),
+                ("rank", "1"),
+                ("seats", "1"),
+                ("instances", "1"),
+                ("trial_days", "0"),
+                ("grace_days", "0"),
+                ("reason", "r"),
+            ],
+        )
+        .await;
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
 }
 
@@ -189,7 +265,11 @@ async fn a_new_api_key_works_at_once_and_stops_when_rotated_or_revoked() {
     assert_eq!(check_with(&app, &key, "initech", "dashboards", "ada@initech.example").await.0, StatusCode::OK);
     let listed = json(app.call_as(&admin, "get_keys", &[]).await).await;
     assert!(!listed.to_string().contains(&key), "the key itself is never listed again");
-    let id = listed["api_keys"].as_array().and_then(|k| k.iter().find(|k| k["name"] == "Production")).map(|k| k["id"].to_string()).unwrap_or_default();
+    let id = listed["api_keys"]
+        .as_array()
+        .and_then(|k| k.iter().find(|k| k["name"] == "Production"))
+        .map(|k| k["id"].to_string())
+        .unwrap_or_default();
 
     let rotated = json(app.call_as(&admin, "rotate_api_key", &[("id", &id)]).await).await;
     let new_key = rotated["key"].as_str().unwrap_or_default().to_owned();
@@ -197,7 +277,11 @@ async fn a_new_api_key_works_at_once_and_stops_when_rotated_or_revoked() {
     assert_eq!(check_with(&app, &new_key, "initech", "dashboards", "ada@initech.example").await.0, StatusCode::OK);
 
     let listed = json(app.call_as(&admin, "get_keys", &[]).await).await;
-    let live = listed["api_keys"].as_array().and_then(|k| k.iter().find(|k| k["name"] == "Production" && k["revoked_at"].is_null())).map(|k| k["id"].to_string()).unwrap_or_default();
+    let live = listed["api_keys"]
+        .as_array()
+        .and_then(|k| k.iter().find(|k| k["name"] == "Production" && k["revoked_at"].is_null()))
+        .map(|k| k["id"].to_string())
+        .unwrap_or_default();
     assert_eq!(app.call_as(&admin, "revoke_api_key", &[("id", &live)]).await.status(), StatusCode::OK);
     assert_eq!(check_with(&app, &new_key, "initech", "dashboards", "ada@initech.example").await.0, StatusCode::UNAUTHORIZED);
 }
@@ -206,8 +290,19 @@ async fn a_new_api_key_works_at_once_and_stops_when_rotated_or_revoked() {
 async fn a_retired_signing_key_leaves_the_jwks_and_the_signing_one_cannot_be_retired() {
     let app = spawn_app().await;
     let admin = app.client_for("admin@tessera.example").await;
-    let kids = |v: Value| -> Vec<String> { v["keys"].as_array().map(|k| k.iter().map(|k| k["kid"].as_str().unwrap_or_default().to_owned()).collect()).unwrap_or_default() };
-    let jwks = || async { app.client.get(app.url("/.well-known/jwks.json")).send().await.unwrap_or_else(|e| panic!("{e}")).json::<Value>().await.unwrap_or(Value::Null) };
+    let kids = |v: Value| -> Vec<String> {
+        v["keys"].as_array().map(|k| k.iter().map(|k| k["kid"].as_str().unwrap_or_default().to_owned()).collect()).unwrap_or_default()
+    };
+    let jwks = || async {
+        app.client
+            .get(app.url("/.well-known/jwks.json"))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .json::<Value>()
+            .await
+            .unwrap_or(Value::Null)
+    };
     let first = kids(jwks().await);
     assert_eq!(first.len(), 1);
     let new = json(app.call_as(&admin, "rotate_signing_key", &[]).await).await;
@@ -230,16 +325,22 @@ async fn approval_rules_are_added_and_retired_from_the_catalog() {
     let admin = app.client_for("admin@tessera.example").await;
     let ada = app.client_for("ada@initech.example").await;
     let ent = json(app.call_as(&ada, "list_entitlements", &[]).await).await[0]["id"].to_string();
-    let r = app.call_as(&admin, "add_rule", &[("product", "acme-analytics"), ("effect", "auto_approve"), ("kind", "addon"), ("plan", "team")]).await;
+    let r = app
+        .call_as(&admin, "add_rule", &[("product", "acme-analytics"), ("effect", "auto_approve"), ("kind", "addon"), ("plan", "team")])
+        .await;
     assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap_or_default());
     let rule = json(r).await.to_string();
-    let bad = app.call_as(&admin, "add_rule", &[("product", "acme-analytics"), ("effect", "auto_approve"), ("kind", "addon"), ("max_seats", "3")]).await;
+    let bad = app
+        .call_as(&admin, "add_rule", &[("product", "acme-analytics"), ("effect", "auto_approve"), ("kind", "addon"), ("max_seats", "3")])
+        .await;
     assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
 
     let file = |addon: &'static str| {
         let (app, ada, ent) = (&app, &ada, ent.clone());
         async move {
-            let r = app.call_as(ada, "file_request", &[("entitlement", &ent), ("kind", "addon"), ("addon", addon), ("reason", "Auditors")]).await;
+            let r = app
+                .call_as(ada, "file_request", &[("entitlement", &ent), ("kind", "addon"), ("addon", addon), ("reason", "Auditors")])
+                .await;
             assert!(r.status().is_success() || r.status().is_redirection());
         }
     };

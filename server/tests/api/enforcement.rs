@@ -68,11 +68,13 @@ async fn bad_requests_get_json_problems_with_the_right_status() {
     assert_eq!((s, v["code"].as_str()), (StatusCode::NOT_FOUND, Some("unknown_customer")));
     let (s, v) = app.api(post.clone(), "/check", Some(KEY), Some(json!({"customer": "initech", "feature": "teleport"}))).await;
     assert_eq!((s, v["code"].as_str()), (StatusCode::NOT_FOUND, Some("unknown_feature")));
-    let (s, v) = app.api(post.clone(), "/check", Some(KEY), Some(json!({"customer": "initech", "feature": "sso", "product": "other"}))).await;
+    let (s, v) =
+        app.api(post.clone(), "/check", Some(KEY), Some(json!({"customer": "initech", "feature": "sso", "product": "other"}))).await;
     assert_eq!((s, v["code"].as_str()), (StatusCode::FORBIDDEN, Some("wrong_scope")));
     let (s, v) = app.api(post.clone(), "/check", Some(KEY), Some(json!({"customer": "initech"}))).await;
     assert_eq!((s, v["code"].as_str()), (StatusCode::BAD_REQUEST, Some("bad_request")));
-    let (s, v) = app.api(post.clone(), "/check", Some(KEY), Some(json!({"customer": "initech", "feature": "api.calls", "quantity": -5}))).await;
+    let (s, v) =
+        app.api(post.clone(), "/check", Some(KEY), Some(json!({"customer": "initech", "feature": "api.calls", "quantity": -5}))).await;
     assert_eq!((s, v["code"].as_str()), (StatusCode::BAD_REQUEST, Some("bad_request")));
     let r = app
         .client
@@ -113,7 +115,8 @@ async fn instances_are_capped_and_a_deactivated_slot_is_free_at_once() {
     // Initech (Team, three slots) runs two servers in the demo data: one slot is left.
     let mut ids = Vec::new();
     for n in 0..1 {
-        let (s, v) = app.api(post.clone(), "/instances", Some(KEY), Some(json!({"customer": "initech", "fingerprint": format!("host-{n}")}))).await;
+        let (s, v) =
+            app.api(post.clone(), "/instances", Some(KEY), Some(json!({"customer": "initech", "fingerprint": format!("host-{n}")}))).await;
         assert_eq!(s, StatusCode::CREATED, "{v}");
         ids.push(v["id"].as_i64().unwrap_or_default());
     }
@@ -148,7 +151,8 @@ async fn a_lapsed_instance_frees_its_slot() {
     // (one second is short): fill whatever is free until the cap answers.
     let mut filled = 0;
     loop {
-        let (s, _) = app.api(post.clone(), "/instances", Some(KEY), Some(json!({"customer": "initech", "fingerprint": format!("h{filled}")}))).await;
+        let (s, _) =
+            app.api(post.clone(), "/instances", Some(KEY), Some(json!({"customer": "initech", "fingerprint": format!("h{filled}")}))).await;
         if s == StatusCode::CONFLICT {
             break;
         }
@@ -182,7 +186,12 @@ async fn a_retried_usage_batch_counts_once_and_the_next_check_sees_it() {
     let over = app.check(json!({"customer": "initech", "feature": "api.calls", "quantity": before - 1_500 + 1})).await;
     assert_eq!(over["code"], "quota_exceeded");
     let (s, v) = app
-        .api(reqwest::Method::POST, "/usage", Some(KEY), Some(json!({"events": [{"event_id": "x", "customer": "initech", "feature": "api.calls", "quantity": 1, "at": "yesterday"}]})))
+        .api(
+            reqwest::Method::POST,
+            "/usage",
+            Some(KEY),
+            Some(json!({"events": [{"event_id": "x", "customer": "initech", "feature": "api.calls", "quantity": 1, "at": "yesterday"}]})),
+        )
         .await;
     assert_eq!((s, v["code"].as_str()), (StatusCode::BAD_REQUEST, Some("bad_request")));
 }
@@ -194,7 +203,15 @@ async fn a_license_token_verifies_with_only_the_published_jwks() {
     let (s, v) = app.api(reqwest::Method::POST, "/tokens", Some(KEY), Some(json!({"customer": "initech"}))).await;
     assert_eq!(s, StatusCode::OK, "{v}");
     let token = v["token"].as_str().unwrap_or_default().to_owned();
-    let jwks: Value = app.client.get(app.url("/.well-known/jwks.json")).send().await.unwrap_or_else(|e| panic!("{e}")).json().await.unwrap_or(Value::Null);
+    let jwks: Value = app
+        .client
+        .get(app.url("/.well-known/jwks.json"))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .json()
+        .await
+        .unwrap_or(Value::Null);
     let header = decode_header(&token).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(header.alg, Algorithm::EdDSA);
     let kid = header.kid.unwrap_or_default();
@@ -229,8 +246,17 @@ async fn rotated_keys_keep_old_tokens_verifiable() {
     let second = app.api(reqwest::Method::POST, "/tokens", Some(KEY), Some(json!({"customer": "initech"}))).await.1["token"].clone();
     let new_kid = jsonwebtoken::decode_header(second.as_str().unwrap_or_default()).ok().and_then(|h| h.kid).unwrap_or_default();
     assert_ne!(old_kid, new_kid);
-    let jwks: Value = app.client.get(app.url("/.well-known/jwks.json")).send().await.unwrap_or_else(|e| panic!("{e}")).json().await.unwrap_or(Value::Null);
-    let kids: Vec<_> = jwks["keys"].as_array().map(|k| k.iter().map(|k| k["kid"].as_str().unwrap_or_default().to_owned()).collect()).unwrap_or_default();
+    let jwks: Value = app
+        .client
+        .get(app.url("/.well-known/jwks.json"))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .json()
+        .await
+        .unwrap_or(Value::Null);
+    let kids: Vec<_> =
+        jwks["keys"].as_array().map(|k| k.iter().map(|k| k["kid"].as_str().unwrap_or_default().to_owned()).collect()).unwrap_or_default();
     assert!(kids.contains(&old_kid) && kids.contains(&new_kid), "{kids:?}");
 }
 
@@ -291,7 +317,16 @@ async fn the_openapi_document_describes_every_endpoint() {
     let (s, doc) = app.api(reqwest::Method::GET, "/openapi.json", None, None).await;
     assert_eq!(s, StatusCode::OK);
     assert!(doc["openapi"].as_str().is_some_and(|v| v.starts_with("3.")));
-    for path in ["/api/v1/check", "/api/v1/checks", "/api/v1/instances", "/api/v1/instances/{id}/heartbeat", "/api/v1/instances/{id}", "/api/v1/usage", "/api/v1/tokens", "/.well-known/jwks.json"] {
+    for path in [
+        "/api/v1/check",
+        "/api/v1/checks",
+        "/api/v1/instances",
+        "/api/v1/instances/{id}/heartbeat",
+        "/api/v1/instances/{id}",
+        "/api/v1/usage",
+        "/api/v1/tokens",
+        "/.well-known/jwks.json",
+    ] {
         assert!(doc["paths"].get(path).is_some(), "{path} missing");
     }
     let codes = &doc["components"]["schemas"]["ReasonCode"]["enum"];

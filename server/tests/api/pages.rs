@@ -7,12 +7,7 @@ use crate::helpers::{new_client, spawn_app};
 #[tokio::test]
 async fn a_visitor_asking_for_a_portal_page_is_redirected_to_sign_in_with_the_way_back() {
     let app = spawn_app().await;
-    let r = new_client()
-        .get(app.url("/entitlements"))
-        .header("accept", "text/html")
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let r = new_client().get(app.url("/entitlements")).header("accept", "text/html").send().await.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(r.status(), StatusCode::FOUND);
     assert_eq!(r.headers().get("location").and_then(|v| v.to_str().ok()), Some("/signin?next=/entitlements"));
 }
@@ -61,7 +56,16 @@ async fn an_invitation_works_before_the_page_is_interactive() {
     let created = crate::helpers::json(app.call_as(&staff, "create_customer", &form).await).await;
     let path = created["path"].as_str().unwrap_or_default().to_owned();
     let token = path.trim_start_matches("/invite/").to_owned();
-    let html = app.client.get(app.url(&path)).header("accept", "text/html").send().await.unwrap_or_else(|e| panic!("{e}")).text().await.unwrap_or_default();
+    let html = app
+        .client
+        .get(app.url(&path))
+        .header("accept", "text/html")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .text()
+        .await
+        .unwrap_or_default();
     // The server-rendered form carries the token, so a submit before the script runs works.
     assert!(html.contains(&format!("name=\"token\" value=\"{token}\"")), "{html}");
     let gavin = crate::helpers::new_client();

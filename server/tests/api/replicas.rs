@@ -59,10 +59,19 @@ async fn a_seat_changed_on_one_replica_changes_the_checks_of_another() {
 async fn jwks_eventually(app: &TestApp, want: &[String]) -> Vec<String> {
     let until = Instant::now() + Duration::from_secs(5);
     loop {
-        let jwks: serde_json::Value =
-            app.client.get(app.url("/.well-known/jwks.json")).send().await.unwrap_or_else(|e| panic!("{e}")).json().await.unwrap_or_default();
-        let mut kids: Vec<String> =
-            jwks["keys"].as_array().map(|k| k.iter().map(|k| k["kid"].as_str().unwrap_or_default().to_owned()).collect()).unwrap_or_default();
+        let jwks: serde_json::Value = app
+            .client
+            .get(app.url("/.well-known/jwks.json"))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .json()
+            .await
+            .unwrap_or_default();
+        let mut kids: Vec<String> = jwks["keys"]
+            .as_array()
+            .map(|k| k.iter().map(|k| k["kid"].as_str().unwrap_or_default().to_owned()).collect())
+            .unwrap_or_default();
         kids.sort();
         if kids == want || Instant::now() > until {
             return kids;

@@ -32,14 +32,7 @@ const VENDOR: &[Who] = &[VendorAdmin, Staff, Sales];
 /// Functions anyone may call, signed in or not: signing in and out, who am I, the
 /// invitation link's page (the token is the credential), and the renewal banner (the
 /// caller's own organisation, empty for a visitor).
-const OPEN: &[&str] = &[
-    "whoami",
-    "sign_in",
-    "sign_out",
-    "get_invitation",
-    "accept_invitation",
-    "renewal_notices",
-];
+const OPEN: &[&str] = &["whoami", "sign_in", "sign_out", "get_invitation", "accept_invitation", "renewal_notices"];
 
 /// Initech's things the calls name.
 struct Ids {
@@ -53,29 +46,14 @@ struct Ids {
 
 async fn ids(app: &TestApp) -> Ids {
     let ada = app.client_for("ada@initech.example").await;
-    let entitlement =
-        json(app.call_as(&ada, "list_entitlements", &[]).await).await[0]["id"].to_string();
+    let entitlement = json(app.call_as(&ada, "list_entitlements", &[]).await).await[0]["id"].to_string();
     let r = app
-        .call_as(
-            &ada,
-            "file_request",
-            &[
-                ("entitlement", &entitlement),
-                ("kind", "addon"),
-                ("addon", "audit-log"),
-                ("reason", "Auditors"),
-            ],
-        )
+        .call_as(&ada, "file_request", &[("entitlement", &entitlement), ("kind", "addon"), ("addon", "audit-log"), ("reason", "Auditors")])
         .await;
     assert!(r.status().is_success() || r.status().is_redirection());
     let request = json(app.call_as(&ada, "list_requests", &[]).await).await[0]["id"].to_string();
-    let instance = json(app.call_as(&ada, "list_instances", &[]).await).await["instances"][0]["id"]
-        .to_string();
-    let seats = json(
-        app.call_as(&ada, "get_seats", &[("entitlement", &entitlement)])
-            .await,
-    )
-    .await;
+    let instance = json(app.call_as(&ada, "list_instances", &[]).await).await["instances"][0]["id"].to_string();
+    let seats = json(app.call_as(&ada, "get_seats", &[("entitlement", &entitlement)]).await).await;
     let bob = seats["members"]
         .as_array()
         .and_then(|m| m.iter().find(|m| m["email"] == "bob@initech.example"))
@@ -86,14 +64,7 @@ async fn ids(app: &TestApp) -> Ids {
     let rule = catalog["products"][0]["rules"][0]["id"].to_string();
     let keys = json(app.call_as(&admin, "get_keys", &[]).await).await;
     let api_key = keys["api_keys"][0]["id"].to_string();
-    Ids {
-        entitlement,
-        request,
-        instance,
-        bob,
-        rule,
-        api_key,
-    }
+    Ids { entitlement, request, instance, bob, rule, api_key }
 }
 
 /// (function, arguments, who may call it)
@@ -104,91 +75,26 @@ fn table(i: &Ids) -> Vec<(&'static str, Vec<(&'static str, String)>, &'static [W
     let product = || ("product", s("acme-analytics"));
     vec![
         // The customer's portal.
-        (
-            "list_entitlements",
-            vec![("customer", s("initech"))],
-            &[VendorAdmin, Staff, Sales, Admin, Member],
-        ),
+        ("list_entitlements", vec![("customer", s("initech"))], &[VendorAdmin, Staff, Sales, Admin, Member]),
         ("compare_tiers", vec![], EVERYONE),
         ("get_seats", vec![e()], STAFF_AND_ADMIN),
-        (
-            "assign_seat",
-            vec![e(), ("email", s("cy@initech.example"))],
-            STAFF_AND_ADMIN,
-        ),
-        (
-            "free_seat",
-            vec![e(), ("email", s("cy@initech.example"))],
-            STAFF_AND_ADMIN,
-        ),
-        (
-            "invite_user",
-            vec![e(), ("email", s("new@initech.example")), ("name", s("New"))],
-            STAFF_AND_ADMIN,
-        ),
-        (
-            "reissue_invitation",
-            vec![e(), ("user", i.bob.clone())],
-            STAFF_AND_ADMIN,
-        ),
-        (
-            "get_usage",
-            vec![("customer", s("initech")), ("days", s("30"))],
-            STAFF_AND_ADMIN,
-        ),
-        (
-            "list_instances",
-            vec![("customer", s("initech"))],
-            STAFF_AND_ADMIN,
-        ),
-        (
-            "deactivate_instance",
-            vec![("id", i.instance.clone())],
-            STAFF_AND_ADMIN,
-        ),
+        ("assign_seat", vec![e(), ("email", s("cy@initech.example"))], STAFF_AND_ADMIN),
+        ("free_seat", vec![e(), ("email", s("cy@initech.example"))], STAFF_AND_ADMIN),
+        ("invite_user", vec![e(), ("email", s("new@initech.example")), ("name", s("New"))], STAFF_AND_ADMIN),
+        ("reissue_invitation", vec![e(), ("user", i.bob.clone())], STAFF_AND_ADMIN),
+        ("get_usage", vec![("customer", s("initech")), ("days", s("30"))], STAFF_AND_ADMIN),
+        ("list_instances", vec![("customer", s("initech"))], STAFF_AND_ADMIN),
+        ("deactivate_instance", vec![("id", i.instance.clone())], STAFF_AND_ADMIN),
         ("get_change_options", vec![e()], &[Admin]),
-        (
-            "preview_change",
-            vec![e(), ("kind", s("plan")), ("plan", s("business"))],
-            &[Admin],
-        ),
-        (
-            "file_request",
-            vec![
-                e(),
-                ("kind", s("plan")),
-                ("plan", s("enterprise")),
-                reason(),
-            ],
-            &[Admin],
-        ),
-        (
-            "list_requests",
-            vec![("customer", s("initech"))],
-            STAFF_AND_ADMIN,
-        ),
-        (
-            "withdraw_request",
-            vec![("id", i.request.clone())],
-            &[Admin],
-        ),
-        (
-            "list_audit",
-            vec![("customer", s("initech"))],
-            STAFF_AND_ADMIN,
-        ),
+        ("preview_change", vec![e(), ("kind", s("plan")), ("plan", s("business"))], &[Admin]),
+        ("file_request", vec![e(), ("kind", s("plan")), ("plan", s("enterprise")), reason()], &[Admin]),
+        ("list_requests", vec![("customer", s("initech"))], STAFF_AND_ADMIN),
+        ("withdraw_request", vec![("id", i.request.clone())], &[Admin]),
+        ("list_audit", vec![("customer", s("initech"))], STAFF_AND_ADMIN),
         // Approvals.
         ("list_pending_requests", vec![], STAFF),
         ("get_request_detail", vec![("id", i.request.clone())], STAFF),
-        (
-            "decide_request",
-            vec![
-                ("id", i.request.clone()),
-                ("decision", s("reject")),
-                ("comment", s("no")),
-            ],
-            STAFF,
-        ),
+        ("decide_request", vec![("id", i.request.clone()), ("decision", s("reject")), ("comment", s("no"))], STAFF),
         // Customers and their entitlements.
         ("list_customers", vec![], VENDOR),
         ("view_as_customer", vec![("customer", s("initech"))], STAFF),
@@ -203,33 +109,12 @@ fn table(i: &Ids) -> Vec<(&'static str, Vec<(&'static str, String)>, &'static [W
             ],
             STAFF,
         ),
-        (
-            "grant_entitlement",
-            vec![
-                ("customer", s("initech")),
-                product(),
-                ("plan", s("team")),
-                reason(),
-            ],
-            STAFF,
-        ),
-        (
-            "amend_entitlement",
-            vec![e(), ("plan", s("team")), ("seats", s("12")), reason()],
-            STAFF,
-        ),
-        (
-            "change_entitlement",
-            vec![e(), ("action", s("renew")), reason()],
-            STAFF,
-        ),
+        ("grant_entitlement", vec![("customer", s("initech")), product(), ("plan", s("team")), reason()], STAFF),
+        ("amend_entitlement", vec![e(), ("plan", s("team")), ("seats", s("12")), reason()], STAFF),
+        ("change_entitlement", vec![e(), ("action", s("renew")), reason()], STAFF),
         // The sales demo.
         ("get_demo", vec![], &[VendorAdmin, Sales]),
-        (
-            "switch_demo_plan",
-            vec![("plan", s("business"))],
-            &[VendorAdmin, Sales],
-        ),
+        ("switch_demo_plan", vec![("plan", s("business"))], &[VendorAdmin, Sales]),
         ("reset_demo", vec![], &[VendorAdmin, Sales]),
         // The catalog and keys.
         ("get_catalog", vec![], VENDOR),
@@ -248,86 +133,31 @@ fn table(i: &Ids) -> Vec<(&'static str, Vec<(&'static str, String)>, &'static [W
             ],
             &[VendorAdmin],
         ),
-        (
-            "move_plan_version",
-            vec![product(), ("plan", s("team")), reason()],
-            &[VendorAdmin],
-        ),
-        (
-            "add_product",
-            vec![("key", s("acme-reports")), ("name", s("Acme Reports")), reason()],
-            &[VendorAdmin],
-        ),
-        (
-            "add_feature",
-            vec![
-                product(),
-                ("key", s("reports.schedule")),
-                ("name", s("Scheduled reports")),
-                reason(),
-            ],
-            &[VendorAdmin],
-        ),
+        ("move_plan_version", vec![product(), ("plan", s("team")), reason()], &[VendorAdmin]),
+        ("add_product", vec![("key", s("acme-reports")), ("name", s("Acme Reports")), reason()], &[VendorAdmin]),
+        ("add_feature", vec![product(), ("key", s("reports.schedule")), ("name", s("Scheduled reports")), reason()], &[VendorAdmin]),
         (
             "add_addon",
-            vec![
-                product(),
-                ("key", s("more-seats")),
-                ("name", s("More seats")),
-                ("seats", s("5")),
-                ("instances", s("0")),
-                reason(),
-            ],
+            vec![product(), ("key", s("more-seats")), ("name", s("More seats")), ("seats", s("5")), ("instances", s("0")), reason()],
             &[VendorAdmin],
         ),
-        (
-            "add_rule",
-            vec![
-                product(),
-                ("effect", s("auto_approve")),
-                ("kind", s("addon")),
-            ],
-            &[VendorAdmin],
-        ),
+        ("add_rule", vec![product(), ("effect", s("auto_approve")), ("kind", s("addon"))], &[VendorAdmin]),
         ("retire_rule", vec![("id", i.rule.clone())], &[VendorAdmin]),
         ("get_keys", vec![], &[VendorAdmin]),
-        (
-            "create_api_key",
-            vec![product(), ("name", s("CI"))],
-            &[VendorAdmin],
-        ),
-        (
-            "rotate_api_key",
-            vec![("id", i.api_key.clone())],
-            &[VendorAdmin],
-        ),
-        (
-            "revoke_api_key",
-            vec![("id", i.api_key.clone())],
-            &[VendorAdmin],
-        ),
+        ("create_api_key", vec![product(), ("name", s("CI"))], &[VendorAdmin]),
+        ("rotate_api_key", vec![("id", i.api_key.clone())], &[VendorAdmin]),
+        ("revoke_api_key", vec![("id", i.api_key.clone())], &[VendorAdmin]),
         ("rotate_signing_key", vec![], &[VendorAdmin]),
-        (
-            "retire_signing_key",
-            vec![("kid", s("no-such-key"))],
-            &[VendorAdmin],
-        ),
+        ("retire_signing_key", vec![("kid", s("no-such-key"))], &[VendorAdmin]),
         // Removing a user last: it changes who holds seats.
-        (
-            "remove_user",
-            vec![e(), ("user", i.bob.clone())],
-            STAFF_AND_ADMIN,
-        ),
+        ("remove_user", vec![e(), ("user", i.bob.clone())], STAFF_AND_ADMIN),
     ]
 }
 
 /// Every `endpoint = "…"` the application declares.
 fn declared_functions() -> BTreeSet<String> {
     fn walk(dir: &std::path::Path, out: &mut BTreeSet<String>) {
-        for entry in std::fs::read_dir(dir)
-            .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-            .flatten()
-        {
+        for entry in std::fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())).flatten() {
             let path = entry.path();
             if path.is_dir() {
                 walk(&path, out);
@@ -342,10 +172,7 @@ fn declared_functions() -> BTreeSet<String> {
         }
     }
     let mut out = BTreeSet::new();
-    walk(
-        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../app/src"),
-        &mut out,
-    );
+    walk(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../app/src"), &mut out);
     out
 }
 
@@ -353,10 +180,7 @@ fn declared_functions() -> BTreeSet<String> {
 async fn the_role_table_covers_every_server_function() {
     let app = spawn_app().await;
     let ids = ids(&app).await;
-    let mut covered: BTreeSet<String> = table(&ids)
-        .into_iter()
-        .map(|(name, ..)| name.to_owned())
-        .collect();
+    let mut covered: BTreeSet<String> = table(&ids).into_iter().map(|(name, ..)| name.to_owned()).collect();
     covered.extend(OPEN.iter().map(|s| (*s).to_owned()));
     assert_eq!(covered, declared_functions());
 }
@@ -384,15 +208,10 @@ async fn refused_unless_allowed(who: Who) {
                 "{who:?} may call {name} but got {status}: {body}"
             );
         } else if who == Visitor {
-            assert_eq!(
-                status,
-                StatusCode::UNAUTHORIZED,
-                "{who:?} calling {name}: {body}"
-            );
+            assert_eq!(status, StatusCode::UNAUTHORIZED, "{who:?} calling {name}: {body}");
         } else {
             // Another tenant's instance is "not found" to them: refused without saying it exists.
-            let refused = status == StatusCode::FORBIDDEN
-                || (who == OtherAdmin && status == StatusCode::NOT_FOUND);
+            let refused = status == StatusCode::FORBIDDEN || (who == OtherAdmin && status == StatusCode::NOT_FOUND);
             assert!(refused, "{who:?} calling {name} got {status}: {body}");
         }
     }

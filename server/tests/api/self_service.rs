@@ -16,14 +16,7 @@ async fn initech_entitlement(app: &TestApp, ada: &reqwest::Client) -> String {
 }
 
 async fn check(app: &TestApp, body: Value) -> Value {
-    let r = app
-        .client
-        .post(app.url("/api/v1/check"))
-        .bearer_auth(KEY)
-        .json(&body)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let r = app.client.post(app.url("/api/v1/check")).bearer_auth(KEY).json(&body).send().await.unwrap_or_else(|e| panic!("{e}"));
     json(r).await
 }
 
@@ -53,14 +46,20 @@ async fn an_admin_invites_a_user_who_sets_a_password_once_and_gets_the_seat() {
     assert_eq!((info["organisation"].as_str(), info["name"].as_str()), (Some("Initech"), Some("Dee Dee")));
     let r = app.call_as(&browser, "accept_invitation", &[("token", &token), ("password", "short"), ("confirm", "short")]).await;
     assert_eq!(r.status(), StatusCode::BAD_REQUEST, "too short a password");
-    let r = app.call_as(&browser, "accept_invitation", &[("token", &token), ("password", "a long passphrase"), ("confirm", "another one!!")]).await;
+    let r = app
+        .call_as(&browser, "accept_invitation", &[("token", &token), ("password", "a long passphrase"), ("confirm", "another one!!")])
+        .await;
     assert_eq!(r.status(), StatusCode::BAD_REQUEST, "the two differ");
-    let r = app.call_as(&browser, "accept_invitation", &[("token", &token), ("password", "a long passphrase"), ("confirm", "a long passphrase")]).await;
+    let r = app
+        .call_as(&browser, "accept_invitation", &[("token", &token), ("password", "a long passphrase"), ("confirm", "a long passphrase")])
+        .await;
     assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap_or_default());
     let me = json(app.call_as(&browser, "whoami", &[]).await).await;
     assert_eq!(me["email"], "dee@initech.example", "signed in by accepting");
     // Used once: the link no longer works, for anyone.
-    let r = app.call_as(&new_client(), "accept_invitation", &[("token", &token), ("password", "hijacked pass"), ("confirm", "hijacked pass")]).await;
+    let r = app
+        .call_as(&new_client(), "accept_invitation", &[("token", &token), ("password", "hijacked pass"), ("confirm", "hijacked pass")])
+        .await;
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     let r = app.call_as(&new_client(), "get_invitation", &[("token", "not-a-token")]).await;
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
@@ -117,7 +116,10 @@ async fn removing_a_user_frees_their_seat_and_ends_their_session() {
     assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(json(app.call_as(&ada, "get_seats", &[("entitlement", &ent)]).await).await["seats_used"], 1);
     assert_eq!(json(app.call_as(&bob, "whoami", &[]).await).await, Value::Null, "Bob's session ends");
-    assert_eq!(check(&app, j!({"customer": "initech", "feature": "reports.export", "user": "bob@initech.example"})).await["code"], "no_seat");
+    assert_eq!(
+        check(&app, j!({"customer": "initech", "feature": "reports.export", "user": "bob@initech.example"})).await["code"],
+        "no_seat"
+    );
 }
 
 #[tokio::test]
@@ -215,7 +217,10 @@ async fn a_request_shows_what_it_unlocks_then_is_filed_listed_and_withdrawn() {
     assert_eq!(app.call_as(&ada, "withdraw_request", &[("id", &id)]).await.status(), StatusCode::BAD_REQUEST);
     assert_eq!(json(app.call_as(&ada, "list_requests", &[]).await).await[0]["status"], "withdrawn");
     // The plan did not change: requests wait for vendor staff.
-    assert_eq!(check(&app, j!({"customer": "initech", "feature": "sso", "user": "ada@initech.example"})).await["code"], "feature_not_in_plan");
+    assert_eq!(
+        check(&app, j!({"customer": "initech", "feature": "sso", "user": "ada@initech.example"})).await["code"],
+        "feature_not_in_plan"
+    );
 }
 
 /// Every self-service function with arguments naming Initech's things, and whether a
@@ -255,7 +260,8 @@ async fn initech_calls(app: &TestApp) -> Vec<(&'static str, Vec<(&'static str, S
 async fn every_self_service_function_refuses_other_tenants_members_sales_and_visitors() {
     let app = spawn_app().await;
     let calls = initech_calls(&app).await;
-    let before = json(app.call_as(&app.client_for("ada@initech.example").await, "get_seats", &[("entitlement", &calls[0].1[0].1)]).await).await;
+    let before =
+        json(app.call_as(&app.client_for("ada@initech.example").await, "get_seats", &[("entitlement", &calls[0].1[0].1)]).await).await;
     let anonymous = new_client();
     for email in ["grace@globex.example", "al@umbrella.example", "bob@initech.example", "sales@tessera.example"] {
         let client = app.client_for(email).await;
@@ -279,7 +285,8 @@ async fn every_self_service_function_refuses_other_tenants_members_sales_and_vis
         let r = app.call_as(&client, "get_usage", &[("customer", "initech"), ("days", "30")]).await;
         assert_eq!(r.status(), StatusCode::FORBIDDEN, "{email} reading Initech's usage");
     }
-    let after = json(app.call_as(&app.client_for("ada@initech.example").await, "get_seats", &[("entitlement", &calls[0].1[0].1)]).await).await;
+    let after =
+        json(app.call_as(&app.client_for("ada@initech.example").await, "get_seats", &[("entitlement", &calls[0].1[0].1)]).await).await;
     assert_eq!(before, after, "nothing of Initech's changed");
     let requests = json(app.call_as(&app.client_for("ada@initech.example").await, "list_requests", &[]).await).await;
     assert_eq!((requests.as_array().map(Vec::len), requests[0]["status"].as_str()), (Some(1), Some("pending")));
@@ -327,7 +334,8 @@ async fn sales_switch_the_demo_customer_live_and_reset_it_without_touching_real_
     };
     let demo = json(app.call_as(&sales, "get_demo", &[]).await).await;
     assert_eq!(demo["plan"], "Team");
-    let answer = |d: &Value, key: &str| d["answers"].as_array().and_then(|a| a.iter().find(|x| x["key"] == key).cloned()).unwrap_or_default();
+    let answer =
+        |d: &Value, key: &str| d["answers"].as_array().and_then(|a| a.iter().find(|x| x["key"] == key).cloned()).unwrap_or_default();
     assert_eq!(answer(&demo, "sso")["code"], "feature_not_in_plan");
 
     let demo = json(app.call_as(&sales, "switch_demo_plan", &[("plan", "business")]).await).await;

@@ -17,9 +17,7 @@ pub fn SignInPage() -> impl IntoView {
     let next = move || query.read().get("next").unwrap_or_default();
     let error = move || sign_in.value().get().and_then(Result::err);
     let field_error = move |field: &'static str| move || error().and_then(|e| e.for_field(field));
-    let form_error = move || {
-        error().filter(|e| !matches!(e, AppError::Invalid { .. })).map(|e| e.to_string())
-    };
+    let form_error = move || error().filter(|e| !matches!(e, AppError::Invalid { .. })).map(|e| e.to_string());
 
     view! {
         <Title text="Sign in"/>

@@ -10,10 +10,7 @@ use crate::catalog::api::get_catalog;
 use crate::catalog::ProductCatalog;
 use crate::components::format::date;
 use crate::components::layout::{Auth, ErrorNotice, Portal};
-use crate::customers::api::{
-    list_customers, view_as_customer, AmendEntitlement, ChangeEntitlement, CreateCustomer,
-    GrantEntitlement,
-};
+use crate::customers::api::{list_customers, view_as_customer, AmendEntitlement, ChangeEntitlement, CreateCustomer, GrantEntitlement};
 use crate::entitlements::api::list_entitlements;
 use crate::entitlements::pages::list::EntitlementsOf;
 use crate::entitlements::pages::ViewingAs;
@@ -21,11 +18,7 @@ use crate::entitlements::EntitlementView;
 use crate::requests::api::list_requests;
 
 fn is_staff(auth: Auth) -> bool {
-    auth.user
-        .get()
-        .and_then(Result::ok)
-        .flatten()
-        .is_some_and(|u| matches!(u.role, Role::VendorAdmin | Role::VendorStaff))
+    auth.user.get().and_then(Result::ok).flatten().is_some_and(|u| matches!(u.role, Role::VendorAdmin | Role::VendorStaff))
 }
 
 /// `/customers`: every customer, for vendor users; admins and staff also add one.
@@ -78,11 +71,7 @@ fn NewCustomer(create: ServerAction<CreateCustomer>) -> impl IntoView {
     let auth = expect_context::<Auth>();
     let error = move || create.value().get().and_then(Result::err);
     let field_error = move |f: &'static str| move || error().and_then(|e| e.for_field(f));
-    let form_error = move || {
-        error()
-            .filter(|e| e.for_field_name().is_none())
-            .map(|e| e.to_string())
-    };
+    let form_error = move || error().filter(|e| e.for_field_name().is_none()).map(|e| e.to_string());
     let created = move || create.value().get().and_then(Result::ok);
     view! {
         <Show when=move || is_staff(auth)>
@@ -139,9 +128,7 @@ pub fn CustomerPage() -> impl IntoView {
     let change = ServerAction::<ChangeEntitlement>::new();
     let grant = ServerAction::<GrantEntitlement>::new();
     let amend = ServerAction::<AmendEntitlement>::new();
-    let version = Signal::derive(move || {
-        change.version().get() + grant.version().get() + amend.version().get()
-    });
+    let version = Signal::derive(move || change.version().get() + grant.version().get() + amend.version().get());
     let auth = expect_context::<Auth>();
     view! {
         <Title text="Customer"/>
@@ -175,10 +162,7 @@ fn StaffControls(
     amend: ServerAction<AmendEntitlement>,
     version: Signal<usize>,
 ) -> impl IntoView {
-    let entitlements = Resource::new(
-        move || (slug.clone(), version.get()),
-        |(slug, _)| list_entitlements(slug),
-    );
+    let entitlements = Resource::new(move || (slug.clone(), version.get()), |(slug, _)| list_entitlements(slug));
     let catalog = Resource::new(|| (), |_| get_catalog());
     let slug = StoredValue::new(params_slug());
     view! {
@@ -198,24 +182,16 @@ fn StaffControls(
 }
 
 fn params_slug() -> String {
-    use_params_map()
-        .read_untracked()
-        .get("slug")
-        .unwrap_or_default()
+    use_params_map().read_untracked().get("slug").unwrap_or_default()
 }
 
 fn entitlement_options(list: &[EntitlementView]) -> impl IntoView {
-    list.iter()
-        .map(|e| view! { <option value=e.id>{format!("{} · {} · {}", e.product, e.plan, e.status.label())}</option> })
-        .collect_view()
+    list.iter().map(|e| view! { <option value=e.id>{format!("{} · {} · {}", e.product, e.plan, e.status.label())}</option> }).collect_view()
 }
 
 /// Suspend, resume, extend a trial, renew, cancel: one form, each change with its reason.
 #[component]
-fn StaffActions(
-    list: Vec<EntitlementView>,
-    change: ServerAction<ChangeEntitlement>,
-) -> impl IntoView {
+fn StaffActions(list: Vec<EntitlementView>, change: ServerAction<ChangeEntitlement>) -> impl IntoView {
     let error = move || change.value().get().and_then(Result::err);
     let field_error = move |f: &'static str| move || error().and_then(|e| e.for_field(f));
     let done = move || change.value().get().is_some_and(|r| r.is_ok());
@@ -259,23 +235,14 @@ fn StaffActions(
 
 /// Plan (newest version), seat and instance caps, regions.
 #[component]
-fn AmendForm(
-    list: Vec<EntitlementView>,
-    products: Vec<ProductCatalog>,
-    amend: ServerAction<AmendEntitlement>,
-) -> impl IntoView {
+fn AmendForm(list: Vec<EntitlementView>, products: Vec<ProductCatalog>, amend: ServerAction<AmendEntitlement>) -> impl IntoView {
     let error = move || amend.value().get().and_then(Result::err);
-    let field_error =
-        move |f: &'static str| Signal::derive(move || error().and_then(|e| e.for_field(f)));
+    let field_error = move |f: &'static str| Signal::derive(move || error().and_then(|e| e.for_field(f)));
     let done = move || amend.value().get().is_some_and(|r| r.is_ok());
     let Some(first) = list.first().cloned() else {
         return ().into_any();
     };
-    let plans = products
-        .iter()
-        .find(|p| p.name == first.product)
-        .map(|p| p.plans.clone())
-        .unwrap_or_default();
+    let plans = products.iter().find(|p| p.name == first.product).map(|p| p.plans.clone()).unwrap_or_default();
     view! {
         <section class="card amend" aria-labelledby="amend-title">
             <h2 id="amend-title">"Change the terms"</h2>
@@ -316,18 +283,10 @@ fn GrantForm(
     grant: ServerAction<GrantEntitlement>,
 ) -> impl IntoView {
     let error = move || grant.value().get().and_then(Result::err);
-    let field_error =
-        move |f: &'static str| Signal::derive(move || error().and_then(|e| e.for_field(f)));
-    let form_error = move || {
-        error()
-            .filter(|e| e.for_field_name().is_none())
-            .map(|e| e.to_string())
-    };
+    let field_error = move |f: &'static str| Signal::derive(move || error().and_then(|e| e.for_field(f)));
+    let form_error = move || error().filter(|e| e.for_field_name().is_none()).map(|e| e.to_string());
     let done = move || grant.value().get().is_some_and(|r| r.is_ok());
-    let open: Vec<ProductCatalog> = products
-        .into_iter()
-        .filter(|p| !list.iter().any(|e| e.product == p.name))
-        .collect();
+    let open: Vec<ProductCatalog> = products.into_iter().filter(|p| !list.iter().any(|e| e.product == p.name)).collect();
     let Some(product) = open.first().cloned() else {
         return ().into_any();
     };

@@ -32,11 +32,7 @@ pub fn EntitlementCard(e: EntitlementView) -> impl IntoView {
         if viewing_as {
             None
         } else {
-            auth.user
-                .get()
-                .and_then(Result::ok)
-                .flatten()
-                .map(|u| u.role)
+            auth.user.get().and_then(Result::ok).flatten().map(|u| u.role)
         }
     };
     let id = e.id;

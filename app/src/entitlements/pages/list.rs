@@ -23,13 +23,8 @@ pub fn EntitlementsPage() -> impl IntoView {
 pub fn EntitlementsOf(customer: Option<String>, #[prop(optional, into)] version: Option<Signal<usize>>) -> impl IntoView {
     let auth = expect_context::<Auth>();
     let customer = StoredValue::new(customer);
-    let entitlements = Resource::new(
-        move || (customer.get_value(), version.map(|v| v.get())),
-        |(customer, _)| list_entitlements(customer),
-    );
-    let read_only = move || {
-        auth.user.get().and_then(Result::ok).flatten().is_some_and(|u| u.role == crate::auth::Role::CustomerMember)
-    };
+    let entitlements = Resource::new(move || (customer.get_value(), version.map(|v| v.get())), |(customer, _)| list_entitlements(customer));
+    let read_only = move || auth.user.get().and_then(Result::ok).flatten().is_some_and(|u| u.role == crate::auth::Role::CustomerMember);
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Loading entitlements…"</p> }>
             {move || Suspend::new(async move {

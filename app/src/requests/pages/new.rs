@@ -75,9 +75,7 @@ fn ChangeForm(options: ChangeOptions, ask: Ask) -> impl IntoView {
             let ask = ask.clone();
             move || ask.clone()
         },
-        move |a| async move {
-            preview_change(id, a.kind.unwrap_or_default(), a.plan, a.seats, a.addon).await
-        },
+        move |a| async move { preview_change(id, a.kind.unwrap_or_default(), a.plan, a.seats, a.addon).await },
     );
     let plan_options = options
         .plans
@@ -216,11 +214,7 @@ fn Preview(p: ChangePreview, at_renewal: bool) -> impl IntoView {
 
 /// What a change that leaves fewer seats than are assigned does, in words.
 fn held_back_line(n: i64) -> String {
-    let seats = if n == 1 {
-        "1 seat".to_owned()
-    } else {
-        format!("{n} seats")
-    };
+    let seats = if n == 1 { "1 seat".to_owned() } else { format!("{n} seats") };
     format!(
         "More people hold a seat than the new plan allows: {seats} would be held back. Nobody loses a seat silently: \
          the seats assigned last are held back until you free as many on the seats page."

@@ -17,7 +17,9 @@ pub fn InvitePage() -> impl IntoView {
     let error = move || accept.value().get().and_then(Result::err);
     let field_error = move |field: &'static str| move || error().and_then(|e| e.for_field(field));
     let form_error = move || {
-        error().filter(|e| !matches!(e, AppError::Invalid { field, .. } if field == "password" || field == "confirm")).map(|e| e.to_string())
+        error()
+            .filter(|e| !matches!(e, AppError::Invalid { field, .. } if field == "password" || field == "confirm"))
+            .map(|e| e.to_string())
     };
     view! {
         <Title text="Join"/>

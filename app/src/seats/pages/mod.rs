@@ -27,7 +27,9 @@ pub fn SeatsPage() -> impl IntoView {
     let invite = ServerAction::<InviteUser>::new();
     let reissue = ServerAction::<ReissueInvitation>::new();
     let seats = Resource::new(
-        move || (id(), assign.version().get(), free.version().get(), remove.version().get(), invite.version().get(), reissue.version().get()),
+        move || {
+            (id(), assign.version().get(), free.version().get(), remove.version().get(), invite.version().get(), reissue.version().get())
+        },
         |(id, ..)| get_seats(id),
     );
     // The last failed action's error, shown above the table.
@@ -69,12 +71,8 @@ fn SeatsTable(
     let at_cap = view.at_cap();
     let id = view.entitlement_id;
     let me = view.me;
-    let rows = view
-        .members
-        .iter()
-        .cloned()
-        .map(|m| view! { <MemberRow m entitlement=id me at_cap assign free remove reissue/> })
-        .collect_view();
+    let rows =
+        view.members.iter().cloned().map(|m| view! { <MemberRow m entitlement=id me at_cap assign free remove reissue/> }).collect_view();
     view! {
         <h1>"Seats — " {view.product.clone()} " (" {view.plan.clone()} ")"</h1>
         <p class="seat-count" class:full=at_cap>{format!("{} of {} seats used", view.seats_used, view.seats_cap)}</p>

@@ -14,7 +14,8 @@ use crate::usage::{EntitlementUsage, FeatureUsage, WINDOWS};
 #[component]
 pub fn UsagePage() -> impl IntoView {
     let query = use_query_map();
-    let days = Memo::new(move |_| query.read().get("days").and_then(|d| d.parse::<i64>().ok()).filter(|d| WINDOWS.contains(d)).unwrap_or(30));
+    let days =
+        Memo::new(move |_| query.read().get("days").and_then(|d| d.parse::<i64>().ok()).filter(|d| WINDOWS.contains(d)).unwrap_or(30));
     let report = Resource::new(move || days.get(), |days| get_usage(None, days));
     view! {
         <Title text="Usage"/>

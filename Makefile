@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 export PATH := $(HOME)/.cargo/bin:$(PATH)
 
-.PHONY: run dev test build build-release test-rust test-e2e bench bench-pages clean
+.PHONY: run dev test lint build build-release test-rust test-e2e bench bench-pages clean
 
 ## Build the release site and serve the portal on http://127.0.0.1:3000 (LEPTOS_SITE_ADDR overrides).
 run: build-release
@@ -12,8 +12,16 @@ run: build-release
 dev: build
 	LEPTOS_SITE_ROOT=target/site-debug ./target/debug/tessera
 
-## Run every test: Rust unit and integration tests (SQLite and PostgreSQL), then Playwright.
-test: build test-rust test-e2e
+## Run every test: the format and lint gates, Rust unit and integration tests (SQLite and
+## PostgreSQL), then Playwright.
+test: lint build test-rust test-e2e
+
+## The gates: rustfmt's layout and clippy without a single warning.
+lint:
+	@rustup component list --installed | grep -q '^rustfmt' || rustup component add rustfmt
+	@rustup component list --installed | grep -q '^clippy' || rustup component add clippy
+	cargo fmt --all --check
+	cargo clippy --workspace --all-targets -- -D warnings
 
 build:
 	scripts/setup.sh test

@@ -65,6 +65,127 @@ impl AppError {
     }
 }
 
+#[cfg(feature = "ssr")]
+mod from_store {
+    use std::panic::Location;
+
+    use super::AppError;
+    use crate::store::catalog_admin::RetireKeyRefusal;
+    use crate::store::console::AmendRefusal;
+    use crate::store::entitlements::StatusRefusal;
+    use crate::store::requests::{FileRefusal, WithdrawRefusal};
+    use crate::store::{StoreError, Unique};
+
+    /// The form field and the words for a duplicate a person can cause by what they
+    /// typed; `None` for one only a fault can cause.
+    fn duplicate_field(rule: Unique) -> Option<(&'static str, &'static str)> {
+        match rule {
+            Unique::CustomerSlug => Some(("slug", "Another customer has this address already.")),
+            Unique::UserEmail => Some(("admin_email", "This email belongs to another user already.")),
+            Unique::CustomerProduct => Some(("product", "This customer has this product already: change its entitlement instead.")),
+            Unique::ProductKey => Some(("key", "A product has this key already.")),
+            Unique::FeatureKey => Some(("key", "This product has a feature with this key already.")),
+            Unique::AddonKey => Some(("key", "This product has an add-on with this key already.")),
+            Unique::PlanVersion
+            | Unique::Seat
+            | Unique::ApiKey
+            | Unique::InvitationToken
+            | Unique::UsageEvent
+            | Unique::RequestApproval => None,
+        }
+    }
+
+    impl From<StoreError> for AppError {
+        /// `NotFound` with a generic noun (a server function names it with
+        /// [`crate::ssr::StoreResultExt::or_not_found`]); a duplicate of something typed
+        /// into a form is the field error it means; anything else is logged here, once, with
+        /// where it happened, and the client gets the opaque `Internal`.
+        #[track_caller]
+        fn from(err: StoreError) -> Self {
+            let typed = match &err {
+                StoreError::Duplicate(rule) => duplicate_field(*rule),
+                _ => None,
+            };
+            if let Some((field, message)) = typed {
+                return AppError::invalid(field, message);
+            }
+            match err {
+                StoreError::NotFound => AppError::NotFound("That".to_owned()),
+                other => crate::ssr::internal(&format!("store failure at {}", Location::caller()), other),
+            }
+        }
+    }
+
+    impl From<StatusRefusal> for AppError {
+        /// `Invalid` on `action`, naming the change the entitlement's status refused.
+        fn from(refusal: StatusRefusal) -> Self {
+            let what = match refusal {
+                StatusRefusal::NotActive => "suspended",
+                StatusRefusal::NotSuspended => "resumed",
+                StatusRefusal::RenewingCancelled => "renewed",
+                StatusRefusal::CancelledAlready => "cancelled",
+            };
+            AppError::invalid("action", format!("This entitlement cannot be {what} in its present state."))
+        }
+    }
+
+    impl From<AmendRefusal> for AppError {
+        /// `Invalid` on `plan`: nothing would change.
+        fn from(refusal: AmendRefusal) -> Self {
+            match refusal {
+                AmendRefusal::Unchanged => AppError::invalid("plan", "These are the terms it has already."),
+            }
+        }
+    }
+
+    impl From<FileRefusal> for AppError {
+        /// `Invalid` on `kind`: the same change is pending.
+        fn from(refusal: FileRefusal) -> Self {
+            match refusal {
+                FileRefusal::SamePending => {
+                    AppError::invalid("kind", "The same change is pending already; withdraw it first to ask again.")
+                }
+            }
+        }
+    }
+
+    impl From<WithdrawRefusal> for AppError {
+        /// `Invalid` on `id`: the request was decided or withdrawn already.
+        fn from(refusal: WithdrawRefusal) -> Self {
+            match refusal {
+                WithdrawRefusal::NotPending => AppError::invalid("id", "This request is no longer pending."),
+            }
+        }
+    }
+
+    impl From<RetireKeyRefusal> for AppError {
+        /// `Invalid` on `kid`: the key signs tokens now.
+        fn from(refusal: RetireKeyRefusal) -> Self {
+            match refusal {
+                RetireKeyRefusal::SigningNow => AppError::invalid("kid", "This key signs tokens now: rotate to a new key first."),
+            }
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn a_refused_status_change_says_which_change_on_the_action_field() {
+            let e = AppError::from(StatusRefusal::RenewingCancelled);
+            assert_eq!(e.for_field("action").as_deref(), Some("This entitlement cannot be renewed in its present state."));
+        }
+
+        #[test]
+        fn a_taken_slug_is_a_field_error_and_a_missing_row_a_404() {
+            assert_eq!(AppError::from(StoreError::Duplicate(Unique::CustomerSlug)).for_field_name(), Some("slug"));
+            assert_eq!(AppError::from(StoreError::NotFound).status_code(), 404);
+            assert_eq!(AppError::from(StoreError::Duplicate(Unique::Seat)), AppError::Internal);
+        }
+    }
+}
+
 impl FromServerFnError for AppError {
     type Encoder = JsonEncoding;
 

@@ -12,7 +12,6 @@ pub mod catalog;
 pub mod components;
 pub mod customers;
 pub mod demo;
-pub mod engine;
 pub mod entitlements;
 pub mod error;
 pub mod instances;
@@ -21,6 +20,9 @@ pub mod requests;
 pub mod seats;
 pub mod tiers;
 pub mod usage;
+
+/// The pure entitlement engine and the domain vocabulary (the `tessera-engine` crate).
+pub use tessera_engine as engine;
 
 #[cfg(feature = "ssr")]
 pub mod ssr;

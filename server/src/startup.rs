@@ -126,7 +126,9 @@ pub fn router(state: AppState, sessions: SessionBackend, config: &Config) -> Rou
     if config.bench_customers > 0 {
         router = router.route("/bench/bare", axum::routing::post(bare));
     }
-    router.route("/.well-known/jwks.json", get(crate::api::tokens::jwks)).merge(crate::api::router()).merge(portal).with_state(state)
+    crate::trace::traced(
+        router.route("/.well-known/jwks.json", get(crate::api::tokens::jwks)).merge(crate::api::router()).merge(portal).with_state(state),
+    )
 }
 
 async fn health() -> &'static str {

@@ -10,13 +10,14 @@ use crate::error::AppError;
 #[server(prefix = "/api", endpoint = "list_pending_requests")]
 pub async fn list_pending_requests(customer: Option<String>, kind: Option<String>) -> Result<Vec<QueueItem>, AppError> {
     use crate::requests::RequestKind;
-    let (_, state) = ssr_approvals::require_staff().await?;
-    let kind = match kind.as_deref().map(str::trim).filter(|k| !k.is_empty()) {
+    use crate::ssr::auth::{Guard, Roles};
+    use crate::ssr::forms;
+    let caller = Guard::new().role(Roles::STAFF).caller().await?;
+    let kind = match forms::optional(kind.as_deref()) {
         Some(k) => Some(RequestKind::parse(k).ok_or_else(|| AppError::invalid("kind", "No such kind of request."))?),
         None => None,
     };
-    let customer = customer.as_deref().map(str::trim).filter(|c| !c.is_empty());
-    let rows = state.store.list_pending_requests(customer, kind).await.map_err(|e| crate::ssr::internal("list pending", e))?;
+    let rows = caller.state.store.list_pending_requests(forms::optional(customer.as_deref()), kind).await?;
     let now = crate::store::now();
     let out = rows
         .into_iter()
@@ -40,8 +41,9 @@ pub async fn list_pending_requests(customer: Option<String>, kind: Option<String
 /// Vendor admins and staff only. Errors: `NotFound` for an unknown request.
 #[server(prefix = "/api", endpoint = "get_request_detail")]
 pub async fn get_request_detail(id: i64) -> Result<RequestDetail, AppError> {
-    let (_, state) = ssr_approvals::require_staff().await?;
-    ssr_approvals::detail(&state, id).await
+    use crate::ssr::auth::{Guard, Roles};
+    let caller = Guard::new().role(Roles::STAFF).caller().await?;
+    ssr_approvals::detail(&caller.state, id).await
 }
 
 /// Approves (`decision` = `approve`) or rejects (`reject`) pending request `id` with
@@ -53,17 +55,16 @@ pub async fn get_request_detail(id: i64) -> Result<RequestDetail, AppError> {
 /// moved); `NotFound` for an unknown request.
 #[server(prefix = "/api", endpoint = "decide_request")]
 pub async fn decide_request(id: i64, decision: String, comment: String, confirm_version: Option<i64>) -> Result<DecisionOutcome, AppError> {
+    use crate::ssr::auth::{Caller, Guard, Roles};
+    use crate::ssr::StoreResultExt;
     use crate::store::approvals::Decided;
     let approve = match decision.as_str() {
         "approve" => true,
         "reject" => false,
         _ => return Err(AppError::invalid("decision", "Approve or reject.")),
     };
-    let comment = comment.trim().to_owned();
-    if comment.is_empty() || comment.chars().count() > 2_000 {
-        return Err(AppError::invalid("comment", "Say why, in up to 2,000 characters: the customer reads it."));
-    }
-    let (user, state) = ssr_approvals::require_staff().await?;
+    let comment = crate::ssr::forms::text("comment", &comment, 2_000, "Say why, in up to 2,000 characters: the customer reads it.")?;
+    let Caller { state, actor, .. } = Guard::new().role(Roles::STAFF).caller().await?;
     let detail = ssr_approvals::detail(&state, id).await?;
     let not_pending = |status: crate::requests::RequestStatus| {
         AppError::invalid("id", format!("This request is {} already.", status.label().to_lowercase()))
@@ -75,18 +76,14 @@ pub async fn decide_request(id: i64, decision: String, comment: String, confirm_
         // The change must still make sense against the entitlement as it is now.
         return Err(AppError::invalid("id", "This change no longer applies to the entitlement as it is now; reject it with a comment."));
     }
-    let actor = crate::store::audit::Actor::user(user.id, &user.email);
-    let (decided, customer) = state
-        .store
-        .decide_request(&actor, id, approve, &comment, confirm_version, crate::store::now())
-        .await
-        .map_err(|e| crate::ssr::from_store("Request", e))?;
+    let (decided, _) =
+        state.store.decide_request(&actor, id, approve, &comment, confirm_version, crate::store::now()).await.or_not_found("Request")?;
     match decided {
         Decided::Done => {
             if !approve {
                 return Ok(DecisionOutcome::Rejected);
             }
-            let (after, _) = state.store.find_request(id).await.map_err(|e| crate::ssr::from_store("Request", e))?;
+            let (after, _) = state.store.find_request(id).await.or_not_found("Request")?;
             Ok(match after.applies_at.filter(|_| after.scheduled()) {
                 Some(at) => DecisionOutcome::Scheduled { on: crate::store::day_of(at) },
                 None => DecisionOutcome::Approved,
@@ -106,31 +103,22 @@ pub async fn decide_request(id: i64, decision: String, comment: String, confirm_
 
 #[cfg(feature = "ssr")]
 mod ssr_approvals {
-    use crate::auth::{CurrentUser, Role};
     use crate::error::AppError;
     use crate::requests::change::context;
-    use crate::ssr::{auth, from_store, internal, AppState};
+    use crate::ssr::{AppState, StoreResultExt};
 
-    /// The signed-in vendor admin or staff; `Forbidden` for anyone else (sales included).
-    pub async fn require_staff() -> Result<(CurrentUser, AppState), AppError> {
-        let user = auth::require_user().await?;
-        if !matches!(user.role, Role::VendorAdmin | Role::VendorStaff) {
-            return Err(AppError::Forbidden);
-        }
-        Ok((user, AppState::current()?))
-    }
-
-    /// Request `id` with its customer's entitlement and the change's preview.
+    /// Request `id` with its customer's entitlement and the change's preview. Errors:
+    /// `NotFound` for an unknown request.
     pub async fn detail(state: &AppState, id: i64) -> Result<super::RequestDetail, AppError> {
-        let (request, facts) = state.store.find_request(id).await.map_err(|e| from_store("Request", e))?;
-        let entitlement_facts = state.store.entitlement_facts(request.entitlement_id).await.map_err(|e| from_store("Entitlement", e))?;
+        let (request, facts) = state.store.find_request(id).await.or_not_found("Request")?;
+        let entitlement_facts = state.store.entitlement_facts(request.entitlement_id).await.or_not_found("Entitlement")?;
         let current_version = entitlement_facts.version;
         let ctx = context(state, entitlement_facts).await?;
         // By key: a newer version of the plan may have been saved since the request.
         let plan = facts.target_plan_key.clone();
         let addon = facts.addon_id.and_then(|a| ctx.addons.iter().find(|x| x.id == a)).map(|a| a.key.clone());
         let preview = ctx.resolve(request.kind, plan.as_deref(), request.seats, addon.as_deref()).ok().map(|r| r.preview);
-        let approvals = state.store.list_request_approvals(id).await.map_err(|e| internal("list approvals", e))?;
+        let approvals = state.store.list_request_approvals(id).await?;
         Ok(super::RequestDetail {
             entitlement: ctx.view,
             preview,

@@ -22,40 +22,24 @@ pub async fn list_audit(
     to: Option<String>,
     before: Option<i64>,
 ) -> Result<AuditPage, AppError> {
-    use crate::auth::Role;
+    use crate::ssr::auth::{Caller, Guard, Roles};
+    use crate::ssr::forms;
     use crate::store::audit::AuditFilter;
-    let user = crate::ssr::auth::require_user().await?;
-    let state = crate::ssr::AppState::current()?;
-    let customer = customer.filter(|c| !c.trim().is_empty());
-    let scope = match (user.role, &user.customer) {
-        (Role::VendorAdmin | Role::VendorStaff, None) => match customer.as_deref() {
-            Some(slug) => Some(state.store.find_customer_by_slug(slug.trim()).await.map_err(|e| crate::ssr::from_store("Customer", e))?),
-            None => None,
-        },
-        (Role::CustomerAdmin, Some(own)) => match customer.as_deref() {
-            Some(slug) if slug.trim() != own.slug => return Err(AppError::Forbidden),
-            _ => Some(own.clone()),
-        },
-        _ => return Err(AppError::Forbidden),
-    };
-    let day = |field: &str, v: Option<String>, end: bool| -> Result<Option<i64>, AppError> {
-        let Some(v) = v.filter(|v| !v.trim().is_empty()) else { return Ok(None) };
-        let d =
-            chrono::NaiveDate::parse_from_str(v.trim(), "%Y-%m-%d").map_err(|_| AppError::invalid(field, "Give a date as YYYY-MM-DD."))?;
-        let d = if end { d.succ_opt().unwrap_or(d) } else { d };
-        Ok(d.and_hms_opt(0, 0, 0).map(|t| t.and_utc().timestamp()))
-    };
+    const NOT_A_DATE: &str = "Give a date as YYYY-MM-DD.";
+    let Caller { state, scope, .. } = Guard::new().role(Roles::MANAGERS).customer_or_all(forms::optional(customer.as_deref())).await?;
+    let from = forms::date("from", from.as_deref(), NOT_A_DATE)?;
+    // Up to the end of the last day: the start of the day after it.
+    let to = forms::date("to", to.as_deref(), NOT_A_DATE)?.map(|d| d.succ_opt().unwrap_or(d));
     let filter = AuditFilter {
         customer_id: scope.as_ref().map(|c| c.id),
         actor,
         kind,
-        from: day("from", from, false)?,
-        to: day("to", to, true)?,
+        from: from.map(forms::start_of),
+        to: to.map(forms::start_of),
         before_seq: before,
     };
-    let rows = state.store.search_audit_events(&filter, PAGE + 1).await.map_err(|e| crate::ssr::internal("audit", e))?;
-    let names: std::collections::HashMap<i64, String> =
-        state.store.list_customers().await.map_err(|e| crate::ssr::internal("customers", e))?.into_iter().map(|c| (c.id, c.name)).collect();
+    let rows = state.store.search_audit_events(&filter, PAGE + 1).await?;
+    let names: std::collections::HashMap<i64, String> = state.store.list_customers().await?.into_iter().map(|c| (c.id, c.name)).collect();
     let more = rows.len() as i64 > PAGE;
     let events: Vec<super::AuditEventView> = rows
         .into_iter()

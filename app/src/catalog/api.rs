@@ -12,18 +12,16 @@ use crate::error::AppError;
 #[server(prefix = "/api", endpoint = "get_catalog")]
 pub async fn get_catalog() -> Result<CatalogView, AppError> {
     use super::{AddonDef, FeatureDef, PlanVersion, ProductCatalog};
-    use crate::ssr::{auth, internal, AppState};
-    auth::require_vendor().await?;
-    let state = AppState::current()?;
-    let store = &state.store;
-    let fail = |e| internal("catalog", e);
-    let rules = store.list_rules().await.map_err(fail)?;
+    use crate::ssr::auth::{Guard, Roles};
+    let caller = Guard::new().role(Roles::VENDOR).caller().await?;
+    let store = &caller.state.store;
+    let rules = store.list_rules().await?;
     let mut products = Vec::new();
-    for (id, key, name) in store.list_products().await.map_err(fail)? {
-        let counts = store.plan_version_counts(id).await.map_err(fail)?;
-        let features = store.list_features(id).await.map_err(fail)?;
-        let plans = store.list_plans(id).await.map_err(fail)?;
-        let addons = store.list_addons(id).await.map_err(fail)?;
+    for (id, key, name) in store.list_products().await? {
+        let counts = store.plan_version_counts(id).await?;
+        let features = store.list_features(id).await?;
+        let plans = store.list_plans(id).await?;
+        let addons = store.list_addons(id).await?;
         products.push(ProductCatalog {
             id,
             key,
@@ -91,19 +89,20 @@ pub async fn save_plan(
     rules: Option<HashMap<String, String>>,
     reason: String,
 ) -> Result<i64, AppError> {
+    use crate::ssr::auth::Caller;
+    use crate::ssr::forms::{self, whole};
     use crate::store::catalog_admin::PlanDraft;
-    let (user, state) = ssr_catalog::require_admin().await?;
-    let reason = ssr_catalog::reason(&reason)?;
+    let Caller { state, actor, .. } = ssr_catalog::admin().await?;
+    let reason = forms::reason(&reason)?;
     let product_id = ssr_catalog::product_id(&state, &product).await?;
-    let key = ssr_catalog::key("key", &key)?;
+    let key = forms::key("key", &key)?;
     let name = ssr_catalog::name("name", &name)?;
-    let whole = |field: &str, raw: &str, hi: i64| ssr_catalog::whole(field, raw, hi);
-    let known = state.store.list_features(product_id).await.map_err(|e| crate::ssr::internal("features", e))?;
+    let known = state.store.list_features(product_id).await?;
     let quotas = quotas.unwrap_or_default();
     let mut chosen: Vec<(i64, Option<i64>, Option<String>)> = Vec::new();
     for f in features.unwrap_or_default() {
         let (id, fkey, metered, quota) = ssr_catalog::chosen_feature(&known, &f, &quotas)?;
-        let rule = match rules.as_ref().and_then(|r| r.get(fkey)).map(|r| r.trim()).filter(|r| !r.is_empty() && *r != "custom") {
+        let rule = match forms::optional(rules.as_ref().and_then(|r| r.get(fkey)).map(String::as_str)).filter(|r| *r != "custom") {
             Some(name) => {
                 let rule = super::preset_rule(name).ok_or_else(|| AppError::invalid("rules", format!("There is no rule {name}.")))?;
                 if rule == crate::engine::Requirement::Quota && !metered {
@@ -127,12 +126,7 @@ pub async fn save_plan(
         grace_days: whole("grace_days", &grace_days, 365)?,
         features: chosen,
     };
-    let actor = crate::store::audit::Actor::user(user.id, &user.email);
-    let (_, version) = state
-        .store
-        .save_plan_version(&actor, product_id, &draft, &reason, crate::store::now())
-        .await
-        .map_err(|e| crate::ssr::internal("save plan", e))?;
+    let (_, version) = state.store.save_plan_version(&actor, product_id, &draft, reason.as_str(), crate::store::now()).await?;
     Ok(version)
 }
 
@@ -141,15 +135,16 @@ pub async fn save_plan(
 /// entitlement with `reason`; the next API check sees the new version.
 #[server(prefix = "/api", endpoint = "move_plan_version")]
 pub async fn move_plan_version(product: String, plan: String, reason: String) -> Result<usize, AppError> {
-    let (user, state) = ssr_catalog::require_admin().await?;
-    let reason = ssr_catalog::reason(&reason)?;
+    use crate::ssr::auth::Caller;
+    use crate::ssr::StoreResultExt;
+    let Caller { state, actor, .. } = ssr_catalog::admin().await?;
+    let reason = crate::ssr::forms::reason(&reason)?;
     let product_id = ssr_catalog::product_id(&state, &product).await?;
-    let actor = crate::store::audit::Actor::user(user.id, &user.email);
     let moved = state
         .store
-        .move_to_newest_version(&actor, product_id, plan.trim(), &reason, crate::store::now())
+        .move_to_newest_version(&actor, product_id, plan.trim(), reason.as_str(), crate::store::now())
         .await
-        .map_err(|e| crate::ssr::from_store("Plan", e))?;
+        .or_not_found("Plan")?;
     Ok(moved.len())
 }
 
@@ -158,17 +153,13 @@ pub async fn move_plan_version(product: String, plan: String, reason: String) ->
 /// taken.
 #[server(prefix = "/api", endpoint = "add_product")]
 pub async fn add_product(key: String, name: String, reason: String) -> Result<(), AppError> {
-    use crate::store::StoreError;
-    let (user, state) = ssr_catalog::require_admin().await?;
-    let reason = ssr_catalog::reason(&reason)?;
-    let key = ssr_catalog::key("key", &key)?;
+    use crate::ssr::auth::Caller;
+    use crate::ssr::forms;
+    let Caller { state, actor, .. } = ssr_catalog::admin().await?;
+    let reason = forms::reason(&reason)?;
+    let key = forms::key("key", &key)?;
     let name = ssr_catalog::name("name", &name)?;
-    let actor = crate::store::audit::Actor::user(user.id, &user.email);
-    match state.store.add_product(&actor, &key, &name, &reason, crate::store::now()).await {
-        Ok(_) => {}
-        Err(StoreError::Conflict { .. }) => return Err(AppError::invalid("key", "A product has this key already.")),
-        Err(e) => return Err(crate::ssr::internal("add product", e)),
-    }
+    state.store.add_product(&actor, &key, &name, reason.as_str(), crate::store::now()).await?;
     Ok(())
 }
 
@@ -184,22 +175,18 @@ pub async fn add_feature(
     unit: Option<String>,
     reason: String,
 ) -> Result<(), AppError> {
+    use crate::ssr::auth::Caller;
+    use crate::ssr::forms;
     use crate::store::catalog::NewFeature;
-    use crate::store::StoreError;
-    let (user, state) = ssr_catalog::require_admin().await?;
-    let reason = ssr_catalog::reason(&reason)?;
+    let Caller { state, actor, .. } = ssr_catalog::admin().await?;
+    let reason = forms::reason(&reason)?;
     let product_id = ssr_catalog::product_id(&state, &product).await?;
-    let key = ssr_catalog::key("key", &key)?;
+    let key = forms::key("key", &key)?;
     let name = ssr_catalog::name("name", &name)?;
-    let metered = metered.is_some_and(|v| matches!(v.as_str(), "on" | "true" | "1"));
-    let unit = unit.map(|u| u.trim().to_owned()).filter(|u| !u.is_empty() && metered);
-    let actor = crate::store::audit::Actor::user(user.id, &user.email);
-    let f = NewFeature { key: &key, name: &name, metered, unit: unit.as_deref() };
-    match state.store.add_feature(&actor, product_id, &f, &reason, crate::store::now()).await {
-        Ok(_) => {}
-        Err(StoreError::Conflict { .. }) => return Err(AppError::invalid("key", "This product has a feature with this key already.")),
-        Err(e) => return Err(crate::ssr::internal("add feature", e)),
-    }
+    let metered = forms::checkbox(metered.as_deref());
+    let unit = forms::optional(unit.as_deref()).filter(|_| metered);
+    let f = NewFeature { key: &key, name: &name, metered, unit };
+    state.store.add_feature(&actor, product_id, &f, reason.as_str(), crate::store::now()).await?;
     Ok(())
 }
 
@@ -219,16 +206,17 @@ pub async fn add_addon(
     reason: String,
 ) -> Result<(), AppError> {
     use crate::engine::Requirement;
+    use crate::ssr::auth::Caller;
+    use crate::ssr::forms;
     use crate::store::catalog::NewAddon;
-    use crate::store::StoreError;
-    let (user, state) = ssr_catalog::require_admin().await?;
-    let reason = ssr_catalog::reason(&reason)?;
+    let Caller { state, actor, .. } = ssr_catalog::admin().await?;
+    let reason = forms::reason(&reason)?;
     let product_id = ssr_catalog::product_id(&state, &product).await?;
-    let key = ssr_catalog::key("key", &key)?;
+    let key = forms::key("key", &key)?;
     let name = ssr_catalog::name("name", &name)?;
-    let seats = ssr_catalog::whole("seats", &seats, 1_000_000)?;
-    let instances = ssr_catalog::whole("instances", &instances, 1_000_000)?;
-    let known = state.store.list_features(product_id).await.map_err(|e| crate::ssr::internal("features", e))?;
+    let seats = forms::whole("seats", &seats, 1_000_000)?;
+    let instances = forms::whole("instances", &instances, 1_000_000)?;
+    let known = state.store.list_features(product_id).await?;
     let quotas = quotas.unwrap_or_default();
     let mut chosen: Vec<(&str, Option<i64>, Requirement)> = Vec::new();
     for f in features.as_deref().unwrap_or_default() {
@@ -241,13 +229,9 @@ pub async fn add_addon(
     if chosen.is_empty() && seats == 0 && instances == 0 {
         return Err(AppError::invalid("features", "An add-on brings at least a feature, seats or instances."));
     }
-    let actor = crate::store::audit::Actor::user(user.id, &user.email);
     let a = NewAddon { key: &key, name: &name, seats, instances, features: chosen };
-    match state.store.add_catalog_addon(&actor, product_id, &a, &reason, crate::store::now()).await {
-        Ok(_) => Ok(()),
-        Err(StoreError::Conflict { .. }) => Err(AppError::invalid("key", "This product has an add-on with this key already.")),
-        Err(e) => Err(crate::ssr::internal("add addon", e)),
-    }
+    state.store.add_catalog_addon(&actor, product_id, &a, reason.as_str(), crate::store::now()).await?;
+    Ok(())
 }
 
 /// Adds an approval rule to `product`: requests of `kind` (on plan `plan` only, when
@@ -268,29 +252,21 @@ pub async fn add_rule(
 ) -> Result<i64, AppError> {
     use super::{ApprovalRule, RuleEffect};
     use crate::requests::RequestKind;
-    let (user, state) = ssr_catalog::require_admin().await?;
+    use crate::ssr::auth::Caller;
+    use crate::ssr::forms;
+    let Caller { state, actor, .. } = ssr_catalog::admin().await?;
     let product_id = ssr_catalog::product_id(&state, &product).await?;
     let effect =
         RuleEffect::parse(effect.trim()).ok_or_else(|| AppError::invalid("effect", "Approve automatically, or ask for two approvals."))?;
     let kind = RequestKind::parse(kind.trim()).ok_or_else(|| AppError::invalid("kind", "Choose the kind of request."))?;
-    let plan = plan.map(|p| p.trim().to_owned()).filter(|p| !p.is_empty());
+    let plan = forms::optional(plan.as_deref()).map(str::to_owned);
     if let Some(p) = &plan {
-        let plans = state.store.list_plans(product_id).await.map_err(|e| crate::ssr::internal("plans", e))?;
+        let plans = state.store.list_plans(product_id).await?;
         if !plans.iter().any(|x| &x.key == p) {
             return Err(AppError::invalid("plan", "There is no such plan for this product."));
         }
     }
-    let positive = |field: &str, raw: Option<String>| -> Result<Option<i64>, AppError> {
-        match raw.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-            None => Ok(None),
-            Some(s) => s
-                .parse::<i64>()
-                .ok()
-                .filter(|n| (1..=1_000_000).contains(n))
-                .map(Some)
-                .ok_or_else(|| AppError::invalid(field, "A whole number from 1.")),
-        }
-    };
+    let positive = |field: &str, raw: Option<String>| forms::number(field, raw.as_deref(), 1..=1_000_000, "A whole number from 1.");
     let rule = ApprovalRule {
         id: 0,
         product_id,
@@ -310,17 +286,17 @@ pub async fn add_rule(
     if kind != RequestKind::Plan && rule.min_rank_jump.is_some() {
         return Err(AppError::invalid("kind", "A tier jump only applies to plan changes."));
     }
-    let actor = crate::store::audit::Actor::user(user.id, &user.email);
-    state.store.create_rule(&actor, &rule, crate::store::now()).await.map_err(|e| crate::ssr::internal("add rule", e))
+    Ok(state.store.create_rule(&actor, &rule, crate::store::now()).await?)
 }
 
 /// Retires approval rule `id`: requests filed from now on no longer follow it. Vendor
 /// admins only; audited. Errors: `NotFound` for an unknown or retired rule.
 #[server(prefix = "/api", endpoint = "retire_rule")]
 pub async fn retire_rule(id: i64) -> Result<(), AppError> {
-    let (user, state) = ssr_catalog::require_admin().await?;
-    let actor = crate::store::audit::Actor::user(user.id, &user.email);
-    state.store.retire_rule(&actor, id, crate::store::now()).await.map_err(|e| crate::ssr::from_store("Rule", e))
+    use crate::ssr::auth::Caller;
+    use crate::ssr::StoreResultExt;
+    let Caller { state, actor, .. } = ssr_catalog::admin().await?;
+    state.store.retire_rule(&actor, id, crate::store::now()).await.or_not_found("Rule")
 }
 
 /// API keys (never the keys, only their first characters) and signing keys. Vendor
@@ -328,10 +304,9 @@ pub async fn retire_rule(id: i64) -> Result<(), AppError> {
 #[server(prefix = "/api", endpoint = "get_keys")]
 pub async fn get_keys() -> Result<KeysView, AppError> {
     use super::{ApiKeyView, SigningKeyView};
-    let (_, state) = ssr_catalog::require_admin().await?;
-    let fail = |e| crate::ssr::internal("keys", e);
-    let api_keys = state.store.list_api_keys().await.map_err(fail)?;
-    let signing = state.store.list_signing_key_rows().await.map_err(fail)?;
+    let state = ssr_catalog::admin().await?.state;
+    let api_keys = state.store.list_api_keys().await?;
+    let signing = state.store.list_signing_key_rows().await?;
     Ok(KeysView {
         api_keys: api_keys
             .into_iter()
@@ -355,10 +330,10 @@ pub async fn get_keys() -> Result<KeysView, AppError> {
 /// Vendor admins only; audited. Errors: `Invalid` on `product` or `name`.
 #[server(prefix = "/api", endpoint = "create_api_key")]
 pub async fn create_api_key(product: String, name: String) -> Result<IssuedKey, AppError> {
-    let (user, state) = ssr_catalog::require_admin().await?;
-    let product_id = ssr_catalog::product_id(&state, &product).await?;
+    let caller = ssr_catalog::admin().await?;
+    let product_id = ssr_catalog::product_id(&caller.state, &product).await?;
     let name = ssr_catalog::name("name", &name)?;
-    ssr_catalog::issue(&state, &user, product_id, name, None).await
+    ssr_catalog::issue(&caller, product_id, name, None).await
 }
 
 /// Replaces API key `id` with a new one of the same name and product: the old key stops
@@ -366,37 +341,36 @@ pub async fn create_api_key(product: String, name: String) -> Result<IssuedKey, 
 /// `NotFound` for an unknown or revoked key.
 #[server(prefix = "/api", endpoint = "rotate_api_key")]
 pub async fn rotate_api_key(id: i64) -> Result<IssuedKey, AppError> {
-    let (user, state) = ssr_catalog::require_admin().await?;
-    let keys = state.store.list_api_keys().await.map_err(|e| crate::ssr::internal("keys", e))?;
+    let caller = ssr_catalog::admin().await?;
+    let keys = caller.state.store.list_api_keys().await?;
     let old = keys.into_iter().find(|k| k.id == id && k.revoked_at.is_none()).ok_or_else(|| AppError::NotFound("API key".into()))?;
-    let products = state.store.list_products().await.map_err(|e| crate::ssr::internal("products", e))?;
+    let products = caller.state.store.list_products().await?;
     let product_id = products
         .iter()
         .find(|(_, _, name)| *name == old.product)
         .map(|(id, ..)| *id)
         .ok_or_else(|| AppError::NotFound("Product".into()))?;
-    ssr_catalog::issue(&state, &user, product_id, old.name, Some(id)).await
+    ssr_catalog::issue(&caller, product_id, old.name, Some(id)).await
 }
 
 /// Revokes API key `id` at once. Vendor admins only; audited. Errors: `NotFound` for an
 /// unknown or revoked key.
 #[server(prefix = "/api", endpoint = "revoke_api_key")]
 pub async fn revoke_api_key(id: i64) -> Result<(), AppError> {
-    let (user, state) = ssr_catalog::require_admin().await?;
-    let actor = crate::store::audit::Actor::user(user.id, &user.email);
-    state.store.revoke_api_key(&actor, id, crate::store::now()).await.map_err(|e| crate::ssr::from_store("API key", e))?;
-    Ok(())
+    use crate::ssr::auth::Caller;
+    use crate::ssr::StoreResultExt;
+    let Caller { state, actor, .. } = ssr_catalog::admin().await?;
+    state.store.revoke_api_key(&actor, id, crate::store::now()).await.or_not_found("API key")
 }
 
 /// Makes a new signing key the one that signs tokens; tokens signed before keep
 /// verifying through the JWKS. Returns the new key's id. Vendor admins only; audited.
 #[server(prefix = "/api", endpoint = "rotate_signing_key")]
 pub async fn rotate_signing_key() -> Result<String, AppError> {
-    let (user, state) = ssr_catalog::require_admin().await?;
-    let actor = crate::store::audit::Actor::user(user.id, &user.email);
-    let kid = state.tokens.rotate(&state.store, &actor).await.map_err(|e| crate::ssr::internal("rotate signing key", e))?;
+    use crate::ssr::auth::Caller;
+    let Caller { state, actor, .. } = ssr_catalog::admin().await?;
     // Other replicas re-read the signing keys on the catalog notice this sends.
-    Ok(kid)
+    Ok(state.tokens.rotate(&state.store, &actor).await?)
 }
 
 /// Retires signing key `kid`: it leaves the JWKS and tokens it signed stop verifying.
@@ -404,27 +378,23 @@ pub async fn rotate_signing_key() -> Result<String, AppError> {
 /// `Invalid` on `kid` for the key that signs now (rotate first).
 #[server(prefix = "/api", endpoint = "retire_signing_key")]
 pub async fn retire_signing_key(kid: String) -> Result<(), AppError> {
-    use crate::store::StoreError;
-    let (user, state) = ssr_catalog::require_admin().await?;
-    let actor = crate::store::audit::Actor::user(user.id, &user.email);
-    match state.store.retire_signing_key(&actor, kid.trim(), crate::store::now()).await {
-        Ok(()) => {}
-        Err(StoreError::Conflict { .. }) => return Err(AppError::invalid("kid", "This key signs tokens now: rotate to a new key first.")),
-        Err(e) => return Err(crate::ssr::from_store("Signing key", e)),
-    }
-    Ok(())
+    use crate::ssr::auth::Caller;
+    use crate::ssr::StoreResultExt;
+    let Caller { state, actor, .. } = ssr_catalog::admin().await?;
+    Ok(state.store.retire_signing_key(&actor, kid.trim(), crate::store::now()).await.or_not_found("Signing key")??)
 }
 
 #[cfg(feature = "ssr")]
 mod ssr_catalog {
     use super::IssuedKey;
-    use crate::auth::CurrentUser;
     use crate::error::AppError;
-    use crate::ssr::{auth, internal, AppState};
+    use crate::ssr::auth::{Caller, Guard, Roles};
+    use crate::ssr::{AppState, StoreResultExt};
 
-    pub async fn require_admin() -> Result<(CurrentUser, AppState), AppError> {
-        let user = auth::require_vendor_admin().await?;
-        Ok((user, AppState::current()?))
+    /// The signed-in vendor admin: only they change the catalog and the keys.
+    /// `Unauthenticated` or `Forbidden` for anyone else.
+    pub async fn admin() -> Result<Caller, AppError> {
+        Guard::new().role(Roles::VENDOR_ADMIN).caller().await
     }
 
     /// The product's feature named `key` in a form, as (id, key, metered, its monthly quota
@@ -437,7 +407,7 @@ mod ssr_catalog {
     ) -> Result<(i64, &'k str, bool, Option<i64>), AppError> {
         let (id, fkey, _, metered, _) =
             known.iter().find(|k| k.1 == key.trim()).ok_or_else(|| AppError::invalid("features", format!("There is no feature {key}.")))?;
-        let quota = match quotas.get(fkey).map(|q| q.trim()).filter(|q| !q.is_empty() && *metered) {
+        let quota = match crate::ssr::forms::optional(quotas.get(fkey).map(String::as_str)).filter(|_| *metered) {
             Some(q) => Some(
                 q.parse::<i64>()
                     .ok()
@@ -449,43 +419,15 @@ mod ssr_catalog {
         Ok((*id, fkey.as_str(), *metered, quota))
     }
 
-    pub fn reason(raw: &str) -> Result<String, AppError> {
-        let t = raw.trim();
-        if t.is_empty() || t.chars().count() > 500 {
-            return Err(AppError::invalid("reason", "Give the reason (up to 500 characters); it goes into the audit log."));
-        }
-        Ok(t.to_owned())
-    }
-
-    /// A catalog key: lower-case letters, digits, dots and dashes, 1–40 long.
-    pub fn key(field: &str, raw: &str) -> Result<String, AppError> {
-        let k = raw.trim();
-        let ok = (1..=40).contains(&k.len()) && k.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.');
-        if ok {
-            Ok(k.to_owned())
-        } else {
-            Err(AppError::invalid(field, "Use 1 to 40 lower-case letters, digits, dots and dashes."))
-        }
-    }
-
+    /// A catalog name (of a product, feature, plan, add-on or API key): trimmed, 1 to 80
+    /// characters; `Invalid` on `field` otherwise.
     pub fn name(field: &str, raw: &str) -> Result<String, AppError> {
-        let n = raw.trim();
-        if n.is_empty() || n.chars().count() > 80 {
-            return Err(AppError::invalid(field, "Enter a name of up to 80 characters."));
-        }
-        Ok(n.to_owned())
+        crate::ssr::forms::text(field, raw, 80, "Enter a name of up to 80 characters.")
     }
 
-    pub fn whole(field: &str, raw: &str, hi: i64) -> Result<i64, AppError> {
-        raw.trim()
-            .parse::<i64>()
-            .ok()
-            .filter(|n| (0..=hi).contains(n))
-            .ok_or_else(|| AppError::invalid(field, format!("A whole number from 0 to {hi}.")))
-    }
-
+    /// The id of the product with key `key`; `Invalid` on `product` when there is none.
     pub async fn product_id(state: &AppState, key: &str) -> Result<i64, AppError> {
-        let products = state.store.list_products().await.map_err(|e| internal("products", e))?;
+        let products = state.store.list_products().await?;
         products
             .into_iter()
             .find(|(_, k, _)| k == key.trim())
@@ -495,21 +437,15 @@ mod ssr_catalog {
 
     /// Makes a new API key for `product_id` (revoking `replaces`), audited, and makes the
     /// enforcement API take it at once.
-    pub async fn issue(
-        state: &AppState,
-        user: &CurrentUser,
-        product_id: i64,
-        name: String,
-        replaces: Option<i64>,
-    ) -> Result<IssuedKey, AppError> {
+    pub async fn issue(caller: &Caller, product_id: i64, name: String, replaces: Option<i64>) -> Result<IssuedKey, AppError> {
         let (token, _) = crate::ssr::new_token();
         let key = format!("tsk_{token}");
-        let actor = crate::store::audit::Actor::user(user.id, &user.email);
-        state
+        caller
+            .state
             .store
-            .issue_api_key(&actor, product_id, &name, &key, replaces, crate::store::now())
+            .issue_api_key(&caller.actor, product_id, &name, &key, replaces, crate::store::now())
             .await
-            .map_err(|e| crate::ssr::from_store("API key", e))?;
+            .or_not_found("API key")?;
         Ok(IssuedKey { name, key })
     }
 }

@@ -25,7 +25,7 @@ pub fn date(d: NaiveDate) -> String {
 
 /// The UTC day of a Unix time.
 pub fn day_of_secs(secs: i64) -> NaiveDate {
-    chrono::DateTime::from_timestamp(secs, 0).map(|t| t.date_naive()).unwrap_or_default()
+    crate::engine::day_of(secs)
 }
 
 /// A Unix time as "24 Nov 2026, 14:05 UTC".
@@ -69,6 +69,15 @@ pub fn encode_query_value(s: &str) -> String {
     out
 }
 
+/// The address people reach this site at, for links shown to copy; only the browser knows
+/// it, so it is empty while rendering on the server.
+pub fn page_origin() -> String {
+    #[cfg(feature = "hydrate")]
+    return leptos::prelude::window().location().origin().unwrap_or_default();
+    #[cfg(not(feature = "hydrate"))]
+    String::new()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -95,13 +104,4 @@ mod tests {
     fn query_values_are_encoded() {
         assert_eq!(encode_query_value("/customers/initech?x=1&y"), "/customers/initech%3Fx%3D1%26y");
     }
-}
-
-/// The address people reach this site at, for links shown to copy; only the browser knows
-/// it, so it is empty while rendering on the server.
-pub fn page_origin() -> String {
-    #[cfg(feature = "hydrate")]
-    return leptos::prelude::window().location().origin().unwrap_or_default();
-    #[cfg(not(feature = "hydrate"))]
-    String::new()
 }

@@ -9,10 +9,9 @@ use crate::error::AppError;
 /// Errors: `Unauthenticated`, `Forbidden` for customer users.
 #[server(prefix = "/api", endpoint = "list_customers")]
 pub async fn list_customers() -> Result<Vec<CustomerSummary>, AppError> {
-    use crate::ssr::{auth, from_store, AppState};
-    auth::require_vendor().await?;
-    let state = AppState::current()?;
-    state.store.list_customers().await.map_err(|e| from_store("Customers", e))
+    use crate::ssr::auth::{Guard, Roles};
+    let caller = Guard::new().role(Roles::VENDOR).caller().await?;
+    Ok(caller.state.store.list_customers().await?)
 }
 
 /// Suspends (`action` = `suspend`) or resumes (`resume`) entitlement `entitlement`,
@@ -24,58 +23,41 @@ pub async fn list_customers() -> Result<Vec<CustomerSummary>, AppError> {
 /// possible in the entitlement's state); `NotFound` for an unknown entitlement.
 #[server(prefix = "/api", endpoint = "change_entitlement")]
 pub async fn change_entitlement(entitlement: i64, action: String, reason: String, days: Option<i64>) -> Result<(), AppError> {
-    use crate::ssr::{auth, from_store, internal, AppState};
-    use crate::store::StoreError;
-    let user = auth::require_staff().await?;
-    let reason = ssr_console::reason(&reason)?;
-    let state = AppState::current()?;
-    let actor = crate::store::audit::Actor::user(user.id, &user.email);
+    use crate::ssr::auth::{Caller, Guard, Roles};
+    use crate::ssr::{forms, StoreResultExt};
+    use ssr_console::Action;
+    let Caller { state, actor, .. } = Guard::new().role(Roles::STAFF).caller().await?;
+    let reason = forms::reason(&reason)?;
+    let action = Action::parse(&action, days)?;
     let now = crate::store::now();
-    let not_now = |what: &str| AppError::invalid("action", format!("This entitlement cannot be {what} in its present state."));
-    let customer = match action.as_str() {
-        "suspend" | "resume" => match state.store.set_suspended(&actor, entitlement, action == "suspend", &reason, now).await {
-            Ok(c) => c,
-            Err(StoreError::Conflict { .. }) => return Err(not_now(if action == "suspend" { "suspended" } else { "resumed" })),
-            Err(e) => return Err(from_store("Entitlement", e)),
-        },
-        "extend_trial" => {
-            let days = days.filter(|d| (1..=90).contains(d)).ok_or_else(|| AppError::invalid("days", "Extend by 1 to 90 days."))?;
-            let view = state.store.entitlement_facts(entitlement).await.map_err(|e| from_store("Entitlement", e))?;
+    match action {
+        Action::Suspend | Action::Resume => {
+            state
+                .store
+                .set_suspended(&actor, entitlement, action == Action::Suspend, reason.as_str(), now)
+                .await
+                .or_not_found("Entitlement")??;
+        }
+        Action::ExtendTrial(days) => {
+            let facts = state.store.entitlement_facts(entitlement).await.or_not_found("Entitlement")?;
             let current = state
                 .store
-                .list_entitlements(view.customer_id, crate::store::day_of(now))
-                .await
-                .map_err(|e| internal("entitlements", e))?
+                .list_entitlements(facts.customer_id, crate::store::day_of(now))
+                .await?
                 .into_iter()
                 .find(|e| e.id == entitlement)
                 .and_then(|e| e.trial_ends_on)
-                .ok_or_else(|| not_now("given a longer trial"))?;
-            let base = current.and_hms_opt(0, 0, 0).map(|t| t.and_utc().timestamp()).unwrap_or(now).max(now);
-            state
-                .store
-                .set_trial_end(&actor, entitlement, base + days * 86_400, &reason, now)
-                .await
-                .map_err(|e| from_store("Entitlement", e))?;
-            view.customer_id
+                .ok_or_else(|| AppError::invalid("action", "This entitlement cannot be given a longer trial in its present state."))?;
+            let base = forms::start_of(current).max(now);
+            state.store.set_trial_end(&actor, entitlement, base + days * 86_400, reason.as_str(), now).await.or_not_found("Entitlement")?;
         }
-        "renew" => {
-            let days = days.unwrap_or(365);
-            if !(1..=1_100).contains(&days) {
-                return Err(AppError::invalid("days", "Renew for 1 to 1,100 days."));
-            }
-            match state.store.renew_entitlement(&actor, entitlement, days, &reason, now).await {
-                Ok(c) => c,
-                Err(StoreError::Conflict { .. }) => return Err(not_now("renewed")),
-                Err(e) => return Err(from_store("Entitlement", e)),
-            }
+        Action::Renew(days) => {
+            state.store.renew_entitlement(&actor, entitlement, days, reason.as_str(), now).await.or_not_found("Entitlement")??;
         }
-        "cancel" => match state.store.cancel_entitlement(&actor, entitlement, &reason, now).await {
-            Ok(c) => c,
-            Err(StoreError::Conflict { .. }) => return Err(not_now("cancelled")),
-            Err(e) => return Err(from_store("Entitlement", e)),
-        },
-        _ => return Err(AppError::invalid("action", "Suspend, resume, extend the trial, renew or cancel.")),
-    };
+        Action::Cancel => {
+            state.store.cancel_entitlement(&actor, entitlement, reason.as_str(), now).await.or_not_found("Entitlement")??;
+        }
+    }
     Ok(())
 }
 
@@ -92,37 +74,34 @@ pub async fn create_customer(
     admin_name: String,
     reason: String,
 ) -> Result<CreatedCustomer, AppError> {
-    use crate::ssr::{auth, internal, AppState};
+    use crate::ssr::auth::{Caller, Guard, Roles};
+    use crate::ssr::forms;
     use crate::store::console::NewCustomer;
-    use crate::store::StoreError;
-    let user = auth::require_staff().await?;
-    let slug = slug.trim().to_lowercase();
-    let slug_ok = (2..=40).contains(&slug.len())
-        && slug.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-        && !slug.starts_with('-')
-        && !slug.ends_with('-');
-    if !slug_ok {
-        return Err(AppError::invalid("slug", "Use 2 to 40 lower-case letters, digits and dashes, e.g. initech."));
-    }
-    let name = ssr_console::text("name", &name, 120, "Enter the customer's name (up to 120 characters).")?;
-    let admin_email = crate::auth::api::parse_email(&admin_email).map_err(|e| AppError::invalid("admin_email", e.to_string()))?;
-    let admin_name = ssr_console::text("admin_name", &admin_name, 120, "Enter the admin's name (up to 120 characters).")?;
-    let reason = ssr_console::reason(&reason)?;
-    let state = AppState::current()?;
+    let Caller { state, actor, .. } = Guard::new().role(Roles::STAFF).caller().await?;
+    let slug = forms::slug("slug", &slug)?;
+    let name = forms::text("name", &name, 120, "Enter the customer's name (up to 120 characters).")?;
+    let admin_email = forms::email("admin_email", &admin_email)?;
+    let admin_name = forms::text("admin_name", &admin_name, 120, "Enter the admin's name (up to 120 characters).")?;
+    let reason = forms::reason(&reason)?;
     let (token, hash) = crate::ssr::new_token();
     let now = crate::store::now();
     let expires_at = now + crate::seats::api::INVITATION_DAYS * 86_400;
-    let actor = crate::store::audit::Actor::user(user.id, &user.email);
-    let new = NewCustomer { slug: &slug, name: &name, admin_email: &admin_email, admin_name: &admin_name, token_hash: &hash, expires_at };
-    let (customer, _) = match state.store.create_customer_with_admin(&actor, &new, &reason, now).await {
-        Ok(ids) => ids,
-        Err(StoreError::Conflict { constraint }) if constraint == "slug" => {
-            return Err(AppError::invalid("slug", "Another customer has this address already."))
-        }
-        Err(StoreError::Conflict { .. }) => return Err(AppError::invalid("admin_email", "This email belongs to another user already.")),
-        Err(e) => return Err(internal("create customer", e)),
+    let new = NewCustomer {
+        slug: slug.as_str(),
+        name: &name,
+        admin_email: admin_email.as_str(),
+        admin_name: &admin_name,
+        token_hash: &hash,
+        expires_at,
     };
-    Ok(CreatedCustomer { slug, name, admin_email, path: format!("/invite/{token}"), expires_on: crate::store::day_of(expires_at) })
+    state.store.create_customer_with_admin(&actor, &new, reason.as_str(), now).await?;
+    Ok(CreatedCustomer {
+        slug: slug.into_inner(),
+        name,
+        admin_email: admin_email.into_inner(),
+        path: format!("/invite/{token}"),
+        expires_on: crate::store::day_of(expires_at),
+    })
 }
 
 /// Grants `customer` (a slug) an entitlement to `product` on the newest version of
@@ -150,13 +129,12 @@ pub async fn grant_entitlement(
     auto_renew: Option<String>,
     reason: String,
 ) -> Result<i64, AppError> {
-    use crate::ssr::{auth, from_store, internal, AppState};
+    use crate::ssr::auth::{Caller, Guard, Roles};
+    use crate::ssr::{forms, StoreResultExt};
     use crate::store::console::Grant;
-    use crate::store::StoreError;
-    let user = auth::require_staff().await?;
-    let reason = ssr_console::reason(&reason)?;
-    let state = AppState::current()?;
-    let customer = state.store.find_customer_by_slug(customer.trim()).await.map_err(|e| from_store("Customer", e))?;
+    let Caller { state, actor, .. } = Guard::new().role(Roles::STAFF).caller().await?;
+    let reason = forms::reason(&reason)?;
+    let customer = state.store.find_customer_by_slug(customer.trim()).await.or_not_found("Customer")?;
     let (product_id, plan_row, addon_rows) =
         ssr_console::catalog_choice(&state, &product, &plan, addons.as_deref().unwrap_or_default()).await?;
     let now = crate::store::now();
@@ -169,7 +147,7 @@ pub async fn grant_entitlement(
     if renews_at.is_some_and(|r| r <= starts_at) {
         return Err(AppError::invalid("renews", "The renewal must come after the start."));
     }
-    let trial_days = ssr_console::number("trial_days", trial_days.as_deref(), 0, 90, "A trial runs 0 to 90 days.")?.unwrap_or(0);
+    let trial_days = forms::number("trial_days", trial_days.as_deref(), 0..=90, "A trial runs 0 to 90 days.")?.unwrap_or(0);
     let (seats_override, instances_override) = ssr_console::caps(seats.as_deref(), instances.as_deref())?;
     let grant = Grant {
         customer_id: customer.id,
@@ -183,18 +161,10 @@ pub async fn grant_entitlement(
         renews_at,
         trial_ends_at: (trial_days > 0).then(|| starts_at.max(now) + trial_days * 86_400),
         grace_days: plan_row.grace_days,
-        auto_renew: auto_renew.is_some_and(|v| matches!(v.as_str(), "on" | "true" | "1")),
-        regions: ssr_console::regions(regions.as_deref())?,
+        auto_renew: forms::checkbox(auto_renew.as_deref()),
+        regions: forms::regions(regions.as_deref())?,
     };
-    let actor = crate::store::audit::Actor::user(user.id, &user.email);
-    let id = match state.store.grant_entitlement(&actor, &grant, &reason, now).await {
-        Ok(id) => id,
-        Err(StoreError::Conflict { .. }) => {
-            return Err(AppError::invalid("product", "This customer has this product already: change its entitlement instead."))
-        }
-        Err(e) => return Err(internal("grant entitlement", e)),
-    };
-    Ok(id)
+    Ok(state.store.grant_entitlement(&actor, &grant, reason.as_str(), now).await?)
 }
 
 /// Sets the terms of entitlement `entitlement`: moves it to the newest version of `plan`,
@@ -212,89 +182,73 @@ pub async fn amend_entitlement(
     regions: Option<String>,
     reason: String,
 ) -> Result<(), AppError> {
-    use crate::ssr::{auth, from_store, internal, AppState};
+    use crate::ssr::auth::{Caller, Guard, Roles};
+    use crate::ssr::{forms, StoreResultExt};
     use crate::store::console::Terms;
-    use crate::store::StoreError;
-    let user = auth::require_staff().await?;
-    let reason = ssr_console::reason(&reason)?;
-    let state = AppState::current()?;
-    let facts = state.store.entitlement_facts(entitlement).await.map_err(|e| from_store("Entitlement", e))?;
-    let plans = state.store.list_plans(facts.product_id).await.map_err(|e| internal("list plans", e))?;
+    let Caller { state, actor, .. } = Guard::new().role(Roles::STAFF).caller().await?;
+    let reason = forms::reason(&reason)?;
+    let facts = state.store.entitlement_facts(entitlement).await.or_not_found("Entitlement")?;
+    let plans = state.store.list_plans(facts.product_id).await?;
     let plan =
         plans.iter().find(|p| p.key == plan.trim()).ok_or_else(|| AppError::invalid("plan", "There is no such plan for this product."))?;
     let (seats_override, instances_override) = ssr_console::caps(seats.as_deref(), instances.as_deref())?;
-    let terms = Terms { plan_id: plan.id, seats_override, instances_override, regions: ssr_console::regions(regions.as_deref())? };
-    let actor = crate::store::audit::Actor::user(user.id, &user.email);
-    let customer = match state.store.amend_entitlement(&actor, entitlement, &terms, &reason, crate::store::now()).await {
-        Ok(c) => c,
-        Err(StoreError::Conflict { .. }) => return Err(AppError::invalid("plan", "These are the terms it has already.")),
-        Err(e) => return Err(from_store("Entitlement", e)),
-    };
+    let terms = Terms { plan_id: plan.id, seats_override, instances_override, regions: forms::regions(regions.as_deref())? };
+    state
+        .store
+        .amend_entitlement(&actor, entitlement, &terms, reason.as_str(), crate::store::now())
+        .await
+        .or_not_found("Entitlement")??;
     Ok(())
 }
 
 #[cfg(feature = "ssr")]
 mod ssr_console {
     use crate::error::AppError;
-    use crate::ssr::{internal, AppState};
+    use crate::ssr::{forms, AppState};
     use crate::store::catalog::{AddonRow, PlanRow};
 
-    /// A trimmed reason for the audit log; `Invalid` when empty or over 500 characters.
-    pub fn reason(raw: &str) -> Result<String, AppError> {
-        text("reason", raw, 500, "Give the reason (up to 500 characters); it goes into the audit log.")
+    /// What staff do to an entitlement from the console, with the days it takes.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum Action {
+        /// Suspend an active entitlement.
+        Suspend,
+        /// Resume a suspended one.
+        Resume,
+        /// Extend the trial by this many days.
+        ExtendTrial(i64),
+        /// Renew for this many days more.
+        Renew(i64),
+        /// Cancel it at once.
+        Cancel,
     }
 
-    /// A trimmed, non-empty text of at most `max` characters.
-    pub fn text(field: &str, raw: &str, max: usize, message: &str) -> Result<String, AppError> {
-        let t = raw.trim();
-        if t.is_empty() || t.chars().count() > max {
-            return Err(AppError::invalid(field, message));
-        }
-        Ok(t.to_owned())
-    }
-
-    /// An optional whole number in `lo..=hi`; `None` when empty.
-    pub fn number(field: &str, raw: Option<&str>, lo: i64, hi: i64, message: &str) -> Result<Option<i64>, AppError> {
-        match raw.map(str::trim).filter(|s| !s.is_empty()) {
-            None => Ok(None),
-            Some(s) => match s.parse::<i64>() {
-                Ok(n) if (lo..=hi).contains(&n) => Ok(Some(n)),
-                _ => Err(AppError::invalid(field, message)),
-            },
+    impl Action {
+        /// `action` (`suspend`, `resume`, `extend_trial`, `renew`, `cancel`) with its `days`:
+        /// 1 to 90 to extend a trial, 1 to 1,100 to renew (a year when none). `Invalid` on
+        /// `action` for another action, on `days` outside its range.
+        pub fn parse(action: &str, days: Option<i64>) -> Result<Action, AppError> {
+            Ok(match action {
+                "suspend" => Action::Suspend,
+                "resume" => Action::Resume,
+                "extend_trial" => Action::ExtendTrial(forms::days("days", days, 1..=90, "Extend by 1 to 90 days.")?),
+                "renew" => Action::Renew(forms::days("days", Some(days.unwrap_or(365)), 1..=1_100, "Renew for 1 to 1,100 days.")?),
+                "cancel" => Action::Cancel,
+                _ => return Err(AppError::invalid("action", "Suspend, resume, extend the trial, renew or cancel.")),
+            })
         }
     }
 
     /// The seat and instance caps that override the plan's; `None` where empty.
     pub fn caps(seats: Option<&str>, instances: Option<&str>) -> Result<(Option<i64>, Option<i64>), AppError> {
         Ok((
-            number("seats", seats, 0, 1_000_000, "Seats are a whole number from 0 to 1,000,000.")?,
-            number("instances", instances, 0, 1_000_000, "Instances are a whole number from 0 to 1,000,000.")?,
+            forms::number("seats", seats, 0..=1_000_000, "Seats are a whole number from 0 to 1,000,000.")?,
+            forms::number("instances", instances, 0..=1_000_000, "Instances are a whole number from 0 to 1,000,000.")?,
         ))
     }
 
     /// An optional date (YYYY-MM-DD) as the Unix second its day starts; `None` when empty.
     pub fn date(field: &str, raw: Option<&str>) -> Result<Option<i64>, AppError> {
-        match raw.map(str::trim).filter(|s| !s.is_empty()) {
-            None => Ok(None),
-            Some(s) => chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
-                .ok()
-                .and_then(|d| d.and_hms_opt(0, 0, 0))
-                .map(|t| Some(t.and_utc().timestamp()))
-                .ok_or_else(|| AppError::invalid(field, "Enter a date like 2027-01-31.")),
-        }
-    }
-
-    /// Region codes (letters, digits, dashes), comma-separated, normalised; `None` when empty.
-    pub fn regions(raw: Option<&str>) -> Result<Option<String>, AppError> {
-        let codes: Vec<String> = raw.unwrap_or("").split(',').map(|r| r.trim().to_lowercase()).filter(|r| !r.is_empty()).collect();
-        if codes.is_empty() {
-            return Ok(None);
-        }
-        let ok = codes.len() <= 50 && codes.iter().all(|c| c.len() <= 20 && c.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '-'));
-        if !ok {
-            return Err(AppError::invalid("regions", "List region codes separated by commas, e.g. eu, us-east."));
-        }
-        Ok(Some(codes.join(",")))
+        Ok(forms::date(field, raw, "Enter a date like 2027-01-31.")?.map(forms::start_of))
     }
 
     /// The product `product` (key), its plan `plan` (key, newest version) and add-ons `addons` (keys).
@@ -304,17 +258,17 @@ mod ssr_console {
         plan: &str,
         addons: &[String],
     ) -> Result<(i64, PlanRow, Vec<AddonRow>), AppError> {
-        let products = state.store.list_products().await.map_err(|e| internal("list products", e))?;
+        let products = state.store.list_products().await?;
         let (product_id, ..) = products
             .into_iter()
             .find(|(_, key, _)| key == product.trim())
             .ok_or_else(|| AppError::invalid("product", "There is no such product."))?;
-        let plans = state.store.list_plans(product_id).await.map_err(|e| internal("list plans", e))?;
+        let plans = state.store.list_plans(product_id).await?;
         let plan = plans
             .into_iter()
             .find(|p| p.key == plan.trim())
             .ok_or_else(|| AppError::invalid("plan", "There is no such plan for this product."))?;
-        let all = state.store.list_addons(product_id).await.map_err(|e| internal("list addons", e))?;
+        let all = state.store.list_addons(product_id).await?;
         let mut chosen = Vec::new();
         for key in addons.iter().map(|k| k.trim()).filter(|k| !k.is_empty()) {
             let a = all
@@ -334,11 +288,8 @@ mod ssr_console {
 /// admins and staff only. Errors: `NotFound` for an unknown customer.
 #[server(prefix = "/api", endpoint = "view_as_customer")]
 pub async fn view_as_customer(customer: String) -> Result<String, AppError> {
-    use crate::ssr::{auth, from_store, internal, AppState};
-    let user = auth::require_staff().await?;
-    let state = AppState::current()?;
-    let found = state.store.find_customer_by_slug(customer.trim()).await.map_err(|e| from_store("Customer", e))?;
-    let actor = crate::store::audit::Actor::user(user.id, &user.email);
-    state.store.record_view_as(&actor, found.id, crate::store::now()).await.map_err(|e| internal("record view", e))?;
+    use crate::ssr::auth::{Caller, Guard, Roles};
+    let Caller { state, actor, scope: found, .. } = Guard::new().role(Roles::STAFF).customer(Some(customer.trim())).await?;
+    state.store.record_view_as(&actor, found.id, crate::store::now()).await?;
     Ok(found.name)
 }

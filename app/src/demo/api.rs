@@ -9,8 +9,9 @@ use crate::error::AppError;
 /// Sales and vendor admins only. Errors: `NotFound` when the database has no demo.
 #[server(prefix = "/api", endpoint = "get_demo")]
 pub async fn get_demo() -> Result<DemoView, AppError> {
-    let state = ssr_demo::require_demo_role().await?;
-    ssr_demo::view(&state).await
+    use crate::ssr::auth::{Guard, Roles};
+    let caller = Guard::new().role(Roles::DEMO).caller().await?;
+    ssr_demo::view(&caller.state).await
 }
 
 /// Switches the demo customer to plan `plan` (a key) at once: the portal and the
@@ -18,55 +19,45 @@ pub async fn get_demo() -> Result<DemoView, AppError> {
 /// Errors: `Invalid` on `plan` for an unknown plan; roles as [`get_demo`].
 #[server(prefix = "/api", endpoint = "switch_demo_plan")]
 pub async fn switch_demo_plan(plan: String) -> Result<DemoView, AppError> {
-    let state = ssr_demo::require_demo_role().await?;
-    let user = crate::ssr::auth::require_user().await?;
-    let actor = crate::store::audit::Actor::user(user.id, &user.email);
-    let customer = match state.store.switch_demo_plan(&actor, plan.trim(), crate::store::now()).await {
-        Ok(c) => c,
-        Err(crate::store::StoreError::NotFound) => return Err(AppError::invalid("plan", "There is no such plan.")),
-        Err(e) => return Err(crate::ssr::internal("switch demo plan", e)),
-    };
+    use crate::ssr::auth::{Caller, Guard, Roles};
+    use crate::ssr::StoreResultExt;
+    let Caller { state, actor, .. } = Guard::new().role(Roles::DEMO).caller().await?;
+    state
+        .store
+        .switch_demo_plan(&actor, plan.trim(), crate::store::now())
+        .await
+        .or_when_missing(|| AppError::invalid("plan", "There is no such plan."))?;
     ssr_demo::view(&state).await
 }
 
 /// Restores the demo data as it started. Roles as [`get_demo`].
 #[server(prefix = "/api", endpoint = "reset_demo")]
 pub async fn reset_demo() -> Result<DemoView, AppError> {
-    let state = ssr_demo::require_demo_role().await?;
-    let user = crate::ssr::auth::require_user().await?;
-    let actor = crate::store::audit::Actor::user(user.id, &user.email);
-    let customer = state.store.reset_demo(&actor, crate::store::now()).await.map_err(|e| crate::ssr::from_store("Demo", e))?;
+    use crate::ssr::auth::{Caller, Guard, Roles};
+    use crate::ssr::StoreResultExt;
+    let Caller { state, actor, .. } = Guard::new().role(Roles::DEMO).caller().await?;
+    state.store.reset_demo(&actor, crate::store::now()).await.or_not_found("Demo")?;
     ssr_demo::view(&state).await
 }
 
 #[cfg(feature = "ssr")]
 mod ssr_demo {
-    use crate::auth::Role;
     use crate::error::AppError;
     use crate::ssr::enforcer::CheckInput;
-    use crate::ssr::{auth, from_store, internal, AppState};
+    use crate::ssr::{internal, AppState, StoreResultExt};
     use crate::store::demo::DEMO_USER;
 
-    /// Sales or a vendor admin; `Forbidden` for anyone else.
-    pub async fn require_demo_role() -> Result<AppState, AppError> {
-        let user = auth::require_user().await?;
-        if !matches!(user.role, Role::Sales | Role::VendorAdmin) {
-            return Err(AppError::Forbidden);
-        }
-        AppState::current()
-    }
-
     /// The demo now, with every feature of its product checked as the API would.
+    /// Errors: `NotFound` when the database has no demo.
     pub async fn view(state: &AppState) -> Result<crate::demo::DemoView, AppError> {
-        let (customer_id, entitlement_id) = state.store.demo_customer().await.map_err(|e| from_store("Demo", e))?;
+        let (customer_id, entitlement_id) = state.store.demo_customer().await.or_not_found("Demo")?;
         let now = crate::store::now();
-        let entitlements =
-            state.store.list_entitlements(customer_id, crate::store::day_of(now)).await.map_err(|e| internal("entitlements", e))?;
+        let entitlements = state.store.list_entitlements(customer_id, crate::store::day_of(now)).await?;
         let e = entitlements.into_iter().find(|e| e.id == entitlement_id).ok_or_else(|| AppError::NotFound("Demo".into()))?;
-        let facts = state.store.entitlement_facts(entitlement_id).await.map_err(|e| from_store("Demo", e))?;
-        let products = state.store.list_products().await.map_err(|e| internal("products", e))?;
+        let facts = state.store.entitlement_facts(entitlement_id).await.or_not_found("Demo")?;
+        let products = state.store.list_products().await?;
         let product_key = products.iter().find(|p| p.0 == facts.product_id).map(|p| p.1.clone()).unwrap_or_default();
-        let plans = state.store.list_plans(facts.product_id).await.map_err(|e| internal("plans", e))?;
+        let plans = state.store.list_plans(facts.product_id).await?;
         let snapshot = state.enforcer.customer(&customer_id.to_string()).await.map_err(|e| internal("demo snapshot", e))?;
         // Every feature any plan has, in catalog order, answered as the API would.
         let mut answers: Vec<crate::demo::FeatureAnswer> = Vec::new();

@@ -10,12 +10,10 @@ use crate::error::AppError;
 /// `Forbidden` for another tenant, `NotFound` for an unknown slug.
 #[server(prefix = "/api", endpoint = "list_entitlements")]
 pub async fn list_entitlements(customer: Option<String>) -> Result<Vec<EntitlementView>, AppError> {
-    use crate::ssr::{auth, from_store, AppState};
-    let user = auth::require_user().await?;
-    let customer = auth::customer_in_scope(&user, customer.as_deref()).await?;
-    let state = AppState::current()?;
+    use crate::ssr::auth::{Caller, Guard};
+    let Caller { state, scope: customer, .. } = Guard::new().customer(customer.as_deref()).await?;
     let today = crate::store::day_of(crate::store::now());
-    state.store.list_entitlements(customer.id, today).await.map_err(|e| from_store("Entitlements", e))
+    Ok(state.store.list_entitlements(customer.id, today).await?)
 }
 
 /// Gives the user with `email` (of the entitlement's organisation) a seat of
@@ -26,12 +24,8 @@ pub async fn list_entitlements(customer: Option<String>) -> Result<Vec<Entitleme
 #[server(prefix = "/api", endpoint = "assign_seat")]
 pub async fn assign_seat(entitlement: i64, email: String) -> Result<(), AppError> {
     use crate::store::seats::SeatChange;
-    let (state, actor, customer, user) = ssr_seats::authorise(entitlement, &email).await?;
-    let change = state
-        .store
-        .assign_seat(&actor, customer, entitlement, user, crate::store::now())
-        .await
-        .map_err(|e| crate::ssr::internal("assign seat", e))?;
+    let (caller, user) = ssr_seats::seat_holder(entitlement, &email).await?;
+    let change = caller.state.store.assign_seat(&caller.actor, caller.scope.customer_id, entitlement, user, crate::store::now()).await?;
     match change {
         SeatChange::Done => Ok(()),
         SeatChange::AtCap => Err(AppError::invalid("email", "Every seat is taken. Free one or request more seats.")),
@@ -44,12 +38,8 @@ pub async fn assign_seat(entitlement: i64, email: String) -> Result<(), AppError
 #[server(prefix = "/api", endpoint = "free_seat")]
 pub async fn free_seat(entitlement: i64, email: String) -> Result<(), AppError> {
     use crate::store::seats::SeatChange;
-    let (state, actor, customer, user) = ssr_seats::authorise(entitlement, &email).await?;
-    let change = state
-        .store
-        .free_seat(&actor, customer, entitlement, user, crate::store::now())
-        .await
-        .map_err(|e| crate::ssr::internal("free seat", e))?;
+    let (caller, user) = ssr_seats::seat_holder(entitlement, &email).await?;
+    let change = caller.state.store.free_seat(&caller.actor, caller.scope.customer_id, entitlement, user, crate::store::now()).await?;
     match change {
         SeatChange::Done => Ok(()),
         _ => Err(AppError::invalid("email", "This user holds no seat.")),
@@ -58,33 +48,24 @@ pub async fn free_seat(entitlement: i64, email: String) -> Result<(), AppError> 
 
 #[cfg(feature = "ssr")]
 mod ssr_seats {
-    use crate::auth::Role;
     use crate::error::AppError;
-    use crate::ssr::{auth, from_store, AppState};
-    use crate::store::audit::Actor;
+    use crate::ssr::auth::{Caller, Guard, Roles};
+    use crate::ssr::{forms, StoreResultExt};
+    use crate::store::requests::EntitlementFacts;
 
-    /// Checks that the caller may change seats of `entitlement`, and resolves `email` to
-    /// a user of the same organisation: (state, actor, customer id, user id).
-    pub async fn authorise(entitlement: i64, email: &str) -> Result<(AppState, Actor, i64, i64), AppError> {
-        let user = auth::require_user().await?;
-        let state = AppState::current()?;
-        let customer = state.store.entitlement_customer(entitlement).await;
-        let allowed = match (&customer, user.role, &user.customer) {
-            (Ok(c), Role::CustomerAdmin, Some(own)) => *c == own.id,
-            (Ok(_), Role::VendorAdmin | Role::VendorStaff, None) => true,
-            _ => false,
-        };
-        // Another tenant's entitlement and one that does not exist look the same.
-        if !allowed {
-            return Err(AppError::Forbidden);
-        }
-        let customer = customer.map_err(|e| from_store("Entitlement", e))?;
-        let email = crate::auth::api::parse_email(email)?;
-        let target = state
+    /// The caller, when they may change seats of `entitlement` (its organisation's admins,
+    /// vendor admins and staff), and the id of the user with `email` in that organisation.
+    /// Errors: `Forbidden` for anyone else, another tenant's and an unknown entitlement
+    /// alike; `Invalid` on `email` when it is malformed or no user of the organisation has it.
+    pub async fn seat_holder(entitlement: i64, email: &str) -> Result<(Caller<EntitlementFacts>, i64), AppError> {
+        let caller = Guard::new().role(Roles::MANAGERS).entitlement(entitlement).await?;
+        let email = forms::email("email", email)?;
+        let user = caller
+            .state
             .store
-            .find_customer_user(customer, &email)
+            .find_customer_user(caller.scope.customer_id, email.as_str())
             .await
-            .map_err(|_| AppError::invalid("email", "No user with this email in the organisation."))?;
-        Ok((state.clone(), Actor::user(user.id, &user.email), customer, target))
+            .or_when_missing(|| AppError::invalid("email", "No user with this email in the organisation."))?;
+        Ok((caller, user))
     }
 }

@@ -6,57 +6,7 @@ pub mod pages;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
-/// The lifecycle state of an entitlement.
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum EntitlementStatus {
-    Trial,
-    Active,
-    Suspended,
-    Expired,
-    Cancelled,
-}
-
-impl EntitlementStatus {
-    /// The name stored in the database.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            EntitlementStatus::Trial => "trial",
-            EntitlementStatus::Active => "active",
-            EntitlementStatus::Suspended => "suspended",
-            EntitlementStatus::Expired => "expired",
-            EntitlementStatus::Cancelled => "cancelled",
-        }
-    }
-
-    /// Parses a stored status; `None` for anything else.
-    pub fn parse(s: &str) -> Option<Self> {
-        use EntitlementStatus::*;
-        [Trial, Active, Suspended, Expired, Cancelled].into_iter().find(|x| x.as_str() == s)
-    }
-
-    /// The words shown to people.
-    pub fn label(self) -> &'static str {
-        match self {
-            EntitlementStatus::Trial => "Trial",
-            EntitlementStatus::Active => "Active",
-            EntitlementStatus::Suspended => "Suspended",
-            EntitlementStatus::Expired => "Expired",
-            EntitlementStatus::Cancelled => "Cancelled",
-        }
-    }
-}
-
-/// A feature an entitlement unlocks, with its quota when metered.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FeatureGrant {
-    pub key: String,
-    pub name: String,
-    /// The metered quota per period, e.g. 10,000 a month.
-    pub quota: Option<i64>,
-    pub quota_period: Option<String>,
-}
+pub use tessera_engine::{days_between, EntitlementStatus, FeatureGrant};
 
 /// One entitlement (customer × product) with everything its page shows.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -121,32 +71,5 @@ impl EntitlementView {
             _ if !self.auto_renew => self.renews_on.map(|d| ("Renewal due", d, left)),
             _ => None,
         }
-    }
-}
-
-/// Whole days from `today` to `date` (negative when past).
-pub fn days_between(today: NaiveDate, date: NaiveDate) -> i64 {
-    (date - today).num_days()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn every_status_round_trips_through_its_stored_name() {
-        use EntitlementStatus::*;
-        for s in [Trial, Active, Suspended, Expired, Cancelled] {
-            assert_eq!(EntitlementStatus::parse(s.as_str()), Some(s));
-        }
-        assert_eq!(EntitlementStatus::parse("paused"), None);
-    }
-
-    #[test]
-    fn days_between_counts_whole_days_and_goes_negative_in_the_past() {
-        let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok();
-        let (Some(a), Some(b)) = (d("2026-11-23"), d("2027-01-07")) else { panic!("dates") };
-        assert_eq!(days_between(a, b), 45);
-        assert_eq!(days_between(b, a), -45);
     }
 }

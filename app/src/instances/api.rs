@@ -9,14 +9,12 @@ use crate::error::AppError;
 /// Customer admins of that organisation and vendor admins/staff.
 #[server(prefix = "/api", endpoint = "list_instances")]
 pub async fn list_instances(customer: Option<String>) -> Result<InstancesView, AppError> {
-    use crate::ssr::internal;
-    let (_, customer) = crate::ssr::auth::managed_customer(customer.as_deref()).await?;
-    let state = crate::ssr::AppState::current()?;
+    use crate::ssr::auth::{Caller, Guard, Roles};
+    let Caller { state, scope: customer, .. } = Guard::new().role(Roles::MANAGERS).customer(customer.as_deref()).await?;
     let now = crate::store::now();
     let ttl = state.enforcer.instance_ttl();
-    let entitlements =
-        state.store.list_entitlements(customer.id, crate::store::day_of(now)).await.map_err(|e| internal("list entitlements", e))?;
-    let rows = state.store.list_instances(customer.id).await.map_err(|e| internal("list instances", e))?;
+    let entitlements = state.store.list_entitlements(customer.id, crate::store::day_of(now)).await?;
+    let rows = state.store.list_instances(customer.id).await?;
     let product_of = |entitlement: i64| entitlements.iter().find(|e| e.id == entitlement).map(|e| e.product.clone()).unwrap_or_default();
     let instances: Vec<super::InstanceView> = rows
         .into_iter()
@@ -42,19 +40,11 @@ pub async fn list_instances(customer: Option<String>) -> Result<InstancesView, A
 /// Errors: `NotFound` for an unknown, already deactivated or another tenant's instance.
 #[server(prefix = "/api", endpoint = "deactivate_instance")]
 pub async fn deactivate_instance(id: i64) -> Result<(), AppError> {
-    use crate::auth::Role;
-    let user = crate::ssr::auth::require_user().await?;
-    let scope = match (user.role, &user.customer) {
-        (Role::CustomerAdmin, Some(own)) => Some(own.id),
-        (Role::VendorAdmin | Role::VendorStaff, None) => None,
-        _ => return Err(AppError::Forbidden),
-    };
-    let state = crate::ssr::AppState::current()?;
-    let actor = crate::store::audit::Actor::user(user.id, &user.email);
-    let customer = state
-        .store
-        .deactivate_instance(&actor, None, scope, id, crate::store::now())
-        .await
-        .map_err(|e| crate::ssr::from_store("Instance", e))?;
+    use crate::ssr::auth::{Guard, Roles};
+    use crate::ssr::StoreResultExt;
+    let caller = Guard::new().role(Roles::MANAGERS).caller().await?;
+    // A customer admin reaches only their own organisation's instances; another's is not found.
+    let within = caller.own_customer().map(|own| own.id);
+    caller.state.store.deactivate_instance(&caller.actor, None, within, id, crate::store::now()).await.or_not_found("Instance")?;
     Ok(())
 }

@@ -14,7 +14,7 @@ pub async fn renewal_notices() -> Result<Vec<RenewalNotice>, AppError> {
     let Some(customer) = user.customer else { return Ok(vec![]) };
     let state = crate::ssr::AppState::current()?;
     let today = crate::store::day_of(crate::store::now());
-    let views = state.store.list_entitlements(customer.id, today).await.map_err(|e| crate::ssr::internal("list entitlements", e))?;
+    let views = state.store.list_entitlements(customer.id, today).await?;
     let mut notices: Vec<RenewalNotice> = views
         .iter()
         .filter_map(|v| {

@@ -48,20 +48,13 @@ pub async fn file_request(
     at_renewal: Option<String>,
     reason: String,
 ) -> Result<i64, AppError> {
+    use crate::ssr::StoreResultExt;
     use crate::store::requests::NewRequest;
-    use crate::store::StoreError;
 
     let kind = ssr_requests::parse_kind(&kind)?;
-    let reason = reason.trim().to_owned();
-    if reason.is_empty() {
-        return Err(AppError::invalid("reason", "Say why you need this change."));
-    }
-    if reason.chars().count() > MAX_REASON {
-        return Err(AppError::invalid("reason", format!("Keep the reason under {MAX_REASON} characters.")));
-    }
-    let (state, ctx) = ssr_requests::own_entitlement(entitlement).await?;
+    let reason = ssr_requests::parse_reason(&reason)?;
+    let (caller, ctx) = ssr_requests::own_entitlement(entitlement).await?;
     let resolved = ctx.resolve(kind, plan.as_deref(), seats, addon.as_deref())?;
-    let (user, _) = crate::ssr::auth::require_customer_admin().await?;
     let request = NewRequest {
         customer_id: ctx.facts.customer_id,
         entitlement_id: entitlement,
@@ -69,18 +62,11 @@ pub async fn file_request(
         target_plan_id: resolved.target_plan_id,
         seats: resolved.seats,
         addon_id: resolved.addon_id,
-        at_renewal: at_renewal.is_some_and(|v| matches!(v.as_str(), "on" | "true" | "1")),
+        at_renewal: crate::ssr::forms::checkbox(at_renewal.as_deref()),
         reason,
-        requested_by: user.id,
+        requested_by: caller.user.id,
     };
-    let actor = crate::store::audit::Actor::user(user.id, &user.email);
-    let id = match state.store.file_request(&actor, &request, crate::store::now()).await {
-        Ok(id) => id,
-        Err(StoreError::Conflict { .. }) => {
-            return Err(AppError::invalid("kind", "The same change is pending already; withdraw it first to ask again."))
-        }
-        Err(e) => return Err(crate::ssr::from_store("Entitlement", e)),
-    };
+    let id = caller.state.store.file_request(&caller.actor, &request, crate::store::now()).await.or_not_found("Entitlement")??;
     // A catalog rule may have approved it at once: the next check must see that.
     leptos_axum::redirect(&format!("/requests?filed={id}"));
     Ok(id)
@@ -90,9 +76,9 @@ pub async fn file_request(
 /// newest first. Customer admins of that organisation and vendor admins/staff.
 #[server(prefix = "/api", endpoint = "list_requests")]
 pub async fn list_requests(customer: Option<String>) -> Result<Vec<ChangeRequestView>, AppError> {
-    let (_, customer) = crate::ssr::auth::managed_customer(customer.as_deref()).await?;
-    let state = crate::ssr::AppState::current()?;
-    state.store.list_requests(customer.id).await.map_err(|e| crate::ssr::internal("list requests", e))
+    use crate::ssr::auth::{Caller, Guard, Roles};
+    let Caller { state, scope: customer, .. } = Guard::new().role(Roles::MANAGERS).customer(customer.as_deref()).await?;
+    Ok(state.store.list_requests(customer.id).await?)
 }
 
 /// Withdraws pending request `id` of the caller's organisation. Customer admins only.
@@ -100,39 +86,45 @@ pub async fn list_requests(customer: Option<String>) -> Result<Vec<ChangeRequest
 /// when it was decided or withdrawn already.
 #[server(prefix = "/api", endpoint = "withdraw_request")]
 pub async fn withdraw_request(id: i64) -> Result<(), AppError> {
-    use crate::store::StoreError;
-    let (user, own) = crate::ssr::auth::require_customer_admin().await?;
-    let state = crate::ssr::AppState::current()?;
-    let actor = crate::store::audit::Actor::user(user.id, &user.email);
-    match state.store.withdraw_request(&actor, own.id, id, crate::store::now()).await {
-        Ok(()) => Ok(()),
-        Err(StoreError::Conflict { .. }) => Err(AppError::invalid("id", "This request is no longer pending.")),
-        Err(e) => Err(crate::ssr::from_store("Request", e)),
-    }
+    use crate::ssr::auth::{Caller, Guard, Roles};
+    use crate::ssr::StoreResultExt;
+    // A customer admin who names no customer asks about their own organisation.
+    let Caller { state, actor, scope: own, .. } = Guard::new().role(Roles::CUSTOMER_ADMIN).customer(None).await?;
+    Ok(state.store.withdraw_request(&actor, own.id, id, crate::store::now()).await.or_not_found("Request")??)
 }
 
 #[cfg(feature = "ssr")]
 mod ssr_requests {
     use super::super::change::{context, Context};
     use super::super::RequestKind;
+    use super::MAX_REASON;
     use crate::error::AppError;
-    use crate::ssr::AppState;
+    use crate::ssr::auth::{Caller, Guard, Roles};
 
     /// `kind` as a [`RequestKind`]; `Invalid` on `kind` otherwise.
     pub fn parse_kind(kind: &str) -> Result<RequestKind, AppError> {
         RequestKind::parse(kind.trim()).ok_or_else(|| AppError::invalid("kind", "Choose what to ask for."))
     }
 
-    /// Entitlement `id` of the signed-in customer admin's organisation, with its catalog.
-    /// Another organisation's and an unknown id are both `Forbidden`.
-    pub async fn own_entitlement(id: i64) -> Result<(AppState, Context), AppError> {
-        let (_, own) = crate::ssr::auth::require_customer_admin().await?;
-        let state = AppState::current()?;
-        let facts = match state.store.entitlement_facts(id).await {
-            Ok(f) if f.customer_id == own.id => f,
-            _ => return Err(AppError::Forbidden),
-        };
+    /// Why the customer asks, trimmed; `Invalid` on `reason` when it is empty or longer
+    /// than [`MAX_REASON`] characters.
+    pub fn parse_reason(raw: &str) -> Result<String, AppError> {
+        let reason = raw.trim();
+        if reason.is_empty() {
+            return Err(AppError::invalid("reason", "Say why you need this change."));
+        }
+        if reason.chars().count() > MAX_REASON {
+            return Err(AppError::invalid("reason", format!("Keep the reason under {MAX_REASON} characters.")));
+        }
+        Ok(reason.to_owned())
+    }
+
+    /// The signed-in customer admin and entitlement `id` of their organisation, with its
+    /// catalog. Errors: `Unauthenticated`; `Forbidden` for anyone but a customer admin, and
+    /// for another organisation's entitlement and an unknown one alike.
+    pub async fn own_entitlement(id: i64) -> Result<(Caller, Context), AppError> {
+        let Caller { state, user, actor, scope: facts } = Guard::new().role(Roles::CUSTOMER_ADMIN).entitlement(id).await?;
         let ctx = context(&state, facts).await?;
-        Ok((state, ctx))
+        Ok((Caller { state, user, actor, scope: () }, ctx))
     }
 }

@@ -16,18 +16,19 @@ pub const MIN_PASSWORD: usize = 10;
 /// another tenant's or an unknown entitlement included.
 #[server(prefix = "/api", endpoint = "get_seats")]
 pub async fn get_seats(entitlement: i64) -> Result<SeatsView, AppError> {
+    use crate::ssr::auth::Caller;
     use crate::store::day_of;
-    let (state, user, customer) = ssr_seats::managed_entitlement(entitlement).await?;
+    let Caller { state, user, scope: facts, .. } = ssr_seats::managed_entitlement(entitlement).await?;
+    let customer = facts.customer_id;
     let now = crate::store::now();
     let view = state
         .store
         .list_entitlements(customer, day_of(now))
-        .await
-        .map_err(|e| crate::ssr::internal("list entitlements", e))?
+        .await?
         .into_iter()
         .find(|e| e.id == entitlement)
         .ok_or_else(|| AppError::NotFound("Entitlement".into()))?;
-    let members = state.store.list_members(customer, entitlement, now).await.map_err(|e| crate::ssr::internal("list members", e))?;
+    let members = state.store.list_members(customer, entitlement, now).await?;
     Ok(SeatsView {
         entitlement_id: entitlement,
         customer: view.customer,
@@ -66,39 +67,30 @@ pub async fn invite_user(
     seat: Option<String>,
 ) -> Result<Invitation, AppError> {
     use crate::auth::Role;
+    use crate::ssr::auth::Caller;
+    use crate::ssr::forms;
     use crate::store::members::Invite;
-    let (state, user, customer) = ssr_seats::managed_entitlement(entitlement).await?;
-    let email = crate::auth::api::parse_email(&email)?;
-    let name = name.trim().to_owned();
-    if name.is_empty() || name.chars().count() > 120 {
-        return Err(AppError::invalid("name", "Enter the person's name (up to 120 characters)."));
-    }
-    let role = if admin.is_some() { Role::CustomerAdmin } else { Role::CustomerMember };
+    let Caller { state, actor, scope: facts, .. } = ssr_seats::managed_entitlement(entitlement).await?;
+    let customer = facts.customer_id;
+    let email = forms::email("email", &email)?;
+    let name = forms::text("name", &name, 120, "Enter the person's name (up to 120 characters).")?;
+    let role = if forms::checkbox(admin.as_deref()) { Role::CustomerAdmin } else { Role::CustomerMember };
     let (token, hash) = crate::ssr::new_token();
     let now = crate::store::now();
     let expires_at = now + INVITATION_DAYS * 86_400;
-    let actor = crate::store::audit::Actor::user(user.id, &user.email);
-    let invited = state
-        .store
-        .invite_user(&actor, customer, &email, &name, role, &hash, expires_at, now)
-        .await
-        .map_err(|e| crate::ssr::internal("invite user", e))?;
+    let invited = state.store.invite_user(&actor, customer, email.as_str(), &name, role, &hash, expires_at, now).await?;
     let user_id = match invited {
         Invite::Invited(id) => id,
         Invite::AlreadyMember => return Err(AppError::invalid("email", "This person is in your organisation already.")),
         Invite::TakenElsewhere => return Err(AppError::invalid("email", "This email belongs to a user of another organisation.")),
     };
     let mut seated = false;
-    if seat.is_some() {
+    if forms::checkbox(seat.as_deref()) {
         // A seat is a second change with its own audit event; at the cap the invitation stands.
-        let change = state
-            .store
-            .assign_seat(&actor, customer, entitlement, user_id, now)
-            .await
-            .map_err(|e| crate::ssr::internal("assign seat", e))?;
+        let change = state.store.assign_seat(&actor, customer, entitlement, user_id, now).await?;
         seated = change == crate::store::seats::SeatChange::Done;
     }
-    Ok(Invitation { email, path: format!("/invite/{token}"), expires_on: crate::store::day_of(expires_at), seated })
+    Ok(Invitation { email: email.into_inner(), path: format!("/invite/{token}"), expires_on: crate::store::day_of(expires_at), seated })
 }
 
 /// A new invitation link for invited user `user` (the old link stops working). Same
@@ -106,16 +98,14 @@ pub async fn invite_user(
 /// organisation.
 #[server(prefix = "/api", endpoint = "reissue_invitation")]
 pub async fn reissue_invitation(entitlement: i64, user: i64) -> Result<Invitation, AppError> {
-    let (state, me, customer) = ssr_seats::managed_entitlement(entitlement).await?;
+    use crate::ssr::auth::Caller;
+    use crate::ssr::StoreResultExt;
+    let Caller { state, actor, scope: facts, .. } = ssr_seats::managed_entitlement(entitlement).await?;
     let (token, hash) = crate::ssr::new_token();
     let now = crate::store::now();
     let expires_at = now + INVITATION_DAYS * 86_400;
-    let actor = crate::store::audit::Actor::user(me.id, &me.email);
-    let email = state
-        .store
-        .reissue_invitation(&actor, customer, user, &hash, expires_at, now)
-        .await
-        .map_err(|e| crate::ssr::from_store("Invited user", e))?;
+    let email =
+        state.store.reissue_invitation(&actor, facts.customer_id, user, &hash, expires_at, now).await.or_not_found("Invited user")?;
     Ok(Invitation { email, path: format!("/invite/{token}"), expires_on: crate::store::day_of(expires_at), seated: false })
 }
 
@@ -124,12 +114,13 @@ pub async fn reissue_invitation(entitlement: i64, user: i64) -> Result<Invitatio
 /// on `user` for oneself; `NotFound` for a user not in the organisation.
 #[server(prefix = "/api", endpoint = "remove_user")]
 pub async fn remove_user(entitlement: i64, user: i64) -> Result<(), AppError> {
-    let (state, me, customer) = ssr_seats::managed_entitlement(entitlement).await?;
+    use crate::ssr::auth::Caller;
+    use crate::ssr::StoreResultExt;
+    let Caller { state, user: me, actor, scope: facts } = ssr_seats::managed_entitlement(entitlement).await?;
     if user == me.id {
         return Err(AppError::invalid("user", "You cannot remove yourself."));
     }
-    let actor = crate::store::audit::Actor::user(me.id, &me.email);
-    state.store.remove_user(&actor, customer, user, crate::store::now()).await.map_err(|e| crate::ssr::from_store("User", e))?;
+    state.store.remove_user(&actor, facts.customer_id, user, crate::store::now()).await.or_not_found("User")?;
     Ok(())
 }
 
@@ -152,8 +143,8 @@ pub async fn get_invitation(token: String) -> Result<InvitationInfo, AppError> {
 /// [`MIN_PASSWORD`] or too long) or `confirm` (different).
 #[server(prefix = "/api", endpoint = "accept_invitation")]
 pub async fn accept_invitation(token: String, password: String, confirm: String) -> Result<(), AppError> {
-    use crate::ssr::auth::{session, USER_ID_KEY};
-    use crate::ssr::internal;
+    use crate::ssr::auth::start_session;
+    use crate::ssr::{internal, StoreResultExt};
     if password.chars().count() < MIN_PASSWORD {
         return Err(AppError::invalid("password", format!("Use at least {MIN_PASSWORD} characters.")));
     }
@@ -173,45 +164,42 @@ pub async fn accept_invitation(token: String, password: String, confirm: String)
         .store
         .accept_invitation(&crate::store::api_keys::hash_api_key(token.trim()), &hash, crate::store::now())
         .await
-        .map_err(|_| AppError::invalid("token", "This invitation link has been used or has expired. Ask your admin for a new one."))?;
-    let session = session().await?;
-    session.cycle_id().await.map_err(|e| internal("session cycle", e))?;
-    session.insert(USER_ID_KEY, user_id).await.map_err(|e| internal("session write", e))?;
+        .or_when_missing(ssr_seats::spent_link)?;
+    start_session(user_id).await?;
     leptos_axum::redirect("/entitlements");
     Ok(())
 }
 
 #[cfg(feature = "ssr")]
 mod ssr_seats {
-    use crate::auth::CurrentUser;
     use crate::error::AppError;
-    use crate::ssr::{auth, AppState};
+    use crate::ssr::auth::{Caller, Guard, Roles};
+    use crate::ssr::{AppState, StoreResultExt};
     use crate::store::members::InvitationRow;
+    use crate::store::requests::EntitlementFacts;
 
-    /// The caller, if they may manage entitlement `id`'s organisation, with its customer
-    /// id. Another tenant's and an unknown entitlement are both `Forbidden`.
-    pub async fn managed_entitlement(id: i64) -> Result<(AppState, CurrentUser, i64), AppError> {
-        let user = auth::require_user().await?;
-        let state = AppState::current()?;
-        match state.store.entitlement_customer(id).await {
-            Ok(customer) if auth::may_manage(&user, customer) => Ok((state, user, customer)),
-            _ => Err(AppError::Forbidden),
-        }
+    /// The caller, when they may manage entitlement `id`'s organisation (its admins,
+    /// vendor admins and staff), with the entitlement's facts. Errors: `Unauthenticated`;
+    /// `Forbidden` for anyone else, another tenant's and an unknown entitlement alike.
+    pub async fn managed_entitlement(id: i64) -> Result<Caller<EntitlementFacts>, AppError> {
+        Guard::new().role(Roles::MANAGERS).entitlement(id).await
     }
 
-    /// The invitation `token` opens, if it still works.
+    /// `Invalid` on `token`: the invitation was used, replaced or has expired.
+    pub fn spent_link() -> AppError {
+        AppError::invalid("token", "This invitation link has been used or has expired. Ask your admin for a new one.")
+    }
+
+    /// The invitation `token` opens, if it still works. Errors: `NotFound` for an unknown
+    /// token; `Invalid` on `token` when it was used, replaced or has expired.
     pub async fn open_invitation(state: &AppState, token: &str) -> Result<InvitationRow, AppError> {
         let token = token.trim();
         if token.is_empty() || token.len() > 100 {
             return Err(AppError::NotFound("Invitation".into()));
         }
-        let row = state
-            .store
-            .find_invitation(&crate::store::api_keys::hash_api_key(token))
-            .await
-            .map_err(|e| crate::ssr::from_store("Invitation", e))?;
+        let row = state.store.find_invitation(&crate::store::api_keys::hash_api_key(token)).await.or_not_found("Invitation")?;
         if row.accepted_at.is_some() || row.revoked_at.is_some() || row.expires_at <= crate::store::now() {
-            return Err(AppError::invalid("token", "This invitation link has been used or has expired. Ask your admin for a new one."));
+            return Err(spent_link());
         }
         Ok(row)
     }

@@ -1,11 +1,13 @@
 //! Who is calling: the session's user, loaded fresh from the store on every call, and
-//! the checks server functions start with.
+//! the one guard every server function starts with.
 
 use tower_sessions::Session;
 
-use super::{internal, AppState};
-use crate::auth::{CurrentUser, CustomerRef};
+use super::{internal, AppState, StoreResultExt};
+use crate::auth::{CurrentUser, CustomerRef, Role};
 use crate::error::AppError;
+use crate::store::audit::Actor;
+use crate::store::requests::EntitlementFacts;
 
 /// The session key holding the signed-in user's id.
 pub const USER_ID_KEY: &str = "user_id";
@@ -13,6 +15,15 @@ pub const USER_ID_KEY: &str = "user_id";
 /// The request's session.
 pub async fn session() -> Result<Session, AppError> {
     leptos_axum::extract::<Session>().await.map_err(|e| internal("session layer", e))
+}
+
+/// Signs user `user_id` in on this request's session, under a new session id: an id
+/// planted before sign-in is worthless after it.
+pub async fn start_session(user_id: i64) -> Result<(), AppError> {
+    let session = session().await?;
+    session.cycle_id().await.map_err(|e| internal("session cycle", e))?;
+    session.insert(USER_ID_KEY, user_id).await.map_err(|e| internal("session write", e))?;
+    Ok(())
 }
 
 /// The signed-in user, or `None`. A user removed or disabled since signing in is
@@ -23,90 +34,166 @@ pub async fn current_user() -> Result<Option<CurrentUser>, AppError> {
         return Ok(None);
     };
     let state = AppState::current()?;
-    state.store.find_current_user(id).await.map_err(|e| internal("load user", e))
+    Ok(state.store.find_current_user(id).await?)
 }
 
-/// The signed-in user; `Unauthenticated` when there is none.
-pub async fn require_user() -> Result<CurrentUser, AppError> {
-    current_user().await?.ok_or(AppError::Unauthenticated)
-}
+/// A set of roles: who a server function admits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Roles(u8);
 
-/// A signed-in vendor admin or vendor staff; `Forbidden` for anyone else (sales included).
-pub async fn require_staff() -> Result<CurrentUser, AppError> {
-    use crate::auth::Role;
-    let user = require_user().await?;
-    if matches!(user.role, Role::VendorAdmin | Role::VendorStaff) {
-        Ok(user)
-    } else {
-        Err(AppError::Forbidden)
+impl Roles {
+    /// A customer's admins.
+    pub const CUSTOMER_ADMIN: Roles = Roles::of(Role::CustomerAdmin);
+    /// The vendor's admins.
+    pub const VENDOR_ADMIN: Roles = Roles::of(Role::VendorAdmin);
+    /// The vendor's admins and staff: the console.
+    pub const STAFF: Roles = Roles::VENDOR_ADMIN.or(Roles::of(Role::VendorStaff));
+    /// Every vendor user: admins, staff and sales.
+    pub const VENDOR: Roles = Roles::STAFF.or(Roles::of(Role::Sales));
+    /// Who manages a customer's seats, users, instances, requests and audit log: its own
+    /// admins, and the vendor's admins and staff.
+    pub const MANAGERS: Roles = Roles::STAFF.or(Roles::CUSTOMER_ADMIN);
+    /// Who runs the sales demo: sales and the vendor's admins.
+    pub const DEMO: Roles = Roles::of(Role::Sales).or(Roles::VENDOR_ADMIN);
+    /// Every signed-in user.
+    pub const ANY: Roles = Roles::VENDOR.or(Roles::CUSTOMER_ADMIN).or(Roles::of(Role::CustomerMember));
+
+    /// Just `role`.
+    pub const fn of(role: Role) -> Roles {
+        Roles(match role {
+            Role::CustomerAdmin => 1,
+            Role::CustomerMember => 1 << 1,
+            Role::VendorAdmin => 1 << 2,
+            Role::VendorStaff => 1 << 3,
+            Role::Sales => 1 << 4,
+        })
+    }
+
+    /// These roles and `other`'s.
+    pub const fn or(self, other: Roles) -> Roles {
+        Roles(self.0 | other.0)
+    }
+
+    /// True when `role` is one of these.
+    pub const fn admits(self, role: Role) -> bool {
+        (self.0 & Roles::of(role).0) != 0
     }
 }
 
-/// A signed-in vendor admin; `Forbidden` for anyone else.
-pub async fn require_vendor_admin() -> Result<CurrentUser, AppError> {
-    let user = require_user().await?;
-    if user.role == crate::auth::Role::VendorAdmin {
-        Ok(user)
-    } else {
-        Err(AppError::Forbidden)
+/// The check a server function starts with: which roles it admits ([`Guard::role`]),
+/// then what the caller asks to touch: nothing more ([`Guard::caller`]), a customer
+/// ([`Guard::customer`], [`Guard::customer_or_all`]) or an entitlement
+/// ([`Guard::entitlement`]). Every check answers `Unauthenticated` when nobody is signed
+/// in and `Forbidden` for a role it does not admit, then with the [`Caller`].
+///
+/// ```ignore
+/// let Caller { state, actor, scope: customer, .. } = Guard::new().role(Roles::MANAGERS).customer(slug).await?;
+/// ```
+#[derive(Debug, Clone, Copy)]
+#[must_use = "a guard checks nothing until one of its checks is awaited"]
+pub struct Guard {
+    roles: Roles,
+}
+
+impl Default for Guard {
+    fn default() -> Self {
+        Guard::new()
     }
 }
 
-/// A signed-in vendor user (admin, staff or sales); `Forbidden` for customer users.
-pub async fn require_vendor() -> Result<CurrentUser, AppError> {
-    let user = require_user().await?;
-    if user.role.is_vendor() {
-        Ok(user)
-    } else {
-        Err(AppError::Forbidden)
+impl Guard {
+    /// A guard that admits every signed-in user.
+    pub fn new() -> Guard {
+        Guard { roles: Roles::ANY }
     }
-}
 
-/// Resolves which customer `user` is asking about. Customer users may only name their
-/// own organisation (or none, meaning their own); vendor users must name one.
-/// `Forbidden` for another tenant; `NotFound` for an unknown slug asked by a vendor.
-pub async fn customer_in_scope(user: &CurrentUser, requested: Option<&str>) -> Result<CustomerRef, AppError> {
-    match (&user.customer, requested) {
-        (Some(own), None) => Ok(own.clone()),
-        (Some(own), Some(slug)) if slug == own.slug => Ok(own.clone()),
-        (Some(_), Some(_)) => Err(AppError::Forbidden),
-        (None, None) => Err(AppError::invalid("customer", "Choose a customer.")),
-        (None, Some(slug)) => {
-            let state = AppState::current()?;
-            state.store.find_customer_by_slug(slug).await.map_err(|e| super::from_store("Customer", e))
+    /// Admits only `roles`.
+    pub fn role(self, roles: Roles) -> Guard {
+        Guard { roles }
+    }
+
+    /// The signed-in caller. Errors: `Unauthenticated` when nobody is signed in;
+    /// `Forbidden` for a role not admitted, and for a customer user without a customer.
+    pub async fn caller(self) -> Result<Caller, AppError> {
+        let user = current_user().await?.ok_or(AppError::Unauthenticated)?;
+        if !self.roles.admits(user.role) || (!user.role.is_vendor() && user.customer.is_none()) {
+            return Err(AppError::Forbidden);
         }
+        let state = AppState::current()?;
+        let actor = Actor::user(user.id, &user.email);
+        Ok(Caller { state, user, actor, scope: () })
+    }
+
+    /// The caller and the customer they ask about: a customer user's own organisation
+    /// (`requested` is `None` or its slug), or the one a vendor user names by slug.
+    /// Errors as [`Guard::caller`], and: `Forbidden` when a customer user names another
+    /// organisation; `Invalid` on `customer` when a vendor user names none; `NotFound`
+    /// for a slug no customer has.
+    pub async fn customer(self, requested: Option<&str>) -> Result<Caller<CustomerRef>, AppError> {
+        let caller = self.caller().await?;
+        let customer = match (caller.own_customer(), requested) {
+            (Some(own), None) => own.clone(),
+            (Some(own), Some(slug)) if slug == own.slug => own.clone(),
+            (Some(_), Some(_)) => return Err(AppError::Forbidden),
+            (None, None) => return Err(AppError::invalid("customer", "Choose a customer.")),
+            (None, Some(slug)) => caller.state.store.find_customer_by_slug(slug).await.or_not_found("Customer")?,
+        };
+        Ok(caller.with(customer))
+    }
+
+    /// As [`Guard::customer`], except that a vendor user who names no customer asks
+    /// about every customer (`None`).
+    pub async fn customer_or_all(self, requested: Option<&str>) -> Result<Caller<Option<CustomerRef>>, AppError> {
+        let caller = self.caller().await?;
+        let customer = match (caller.own_customer(), requested) {
+            (Some(own), None) => Some(own.clone()),
+            (Some(own), Some(slug)) if slug == own.slug => Some(own.clone()),
+            (Some(_), Some(_)) => return Err(AppError::Forbidden),
+            (None, None) => None,
+            (None, Some(slug)) => Some(caller.state.store.find_customer_by_slug(slug).await.or_not_found("Customer")?),
+        };
+        Ok(caller.with(customer))
+    }
+
+    /// The caller and entitlement `id` with its facts, when it is theirs to touch: their
+    /// own organisation's for a customer user, any for a vendor user. Errors as
+    /// [`Guard::caller`], and `Forbidden` for another organisation's entitlement and an
+    /// unknown one alike, so that nobody learns which ids exist.
+    pub async fn entitlement(self, id: i64) -> Result<Caller<EntitlementFacts>, AppError> {
+        let caller = self.caller().await?;
+        let facts = caller.state.store.entitlement_facts(id).await.or_when_missing(|| AppError::Forbidden)?;
+        let within_reach = caller.own_customer().is_none_or(|own| own.id == facts.customer_id);
+        if !within_reach {
+            return Err(AppError::Forbidden);
+        }
+        Ok(caller.with(facts))
     }
 }
 
-/// May `user` manage customer `customer_id` (seats, users, instances)? Its own customer
-/// admins and vendor admins/staff may; members, sales and other tenants may not.
-pub fn may_manage(user: &CurrentUser, customer_id: i64) -> bool {
-    use crate::auth::Role;
-    match (user.role, &user.customer) {
-        (Role::CustomerAdmin, Some(own)) => own.id == customer_id,
-        (Role::VendorAdmin | Role::VendorStaff, None) => true,
-        _ => false,
-    }
+/// A caller the [`Guard`] let through: the request's state, the signed-in user, the
+/// actor their changes are audited as, and in `scope` what the guard checked they may
+/// touch (`()`, a [`CustomerRef`], an optional one, or an entitlement's
+/// [`EntitlementFacts`]).
+#[derive(Debug, Clone)]
+pub struct Caller<S = ()> {
+    /// The request's application state.
+    pub state: AppState,
+    /// The signed-in user, as loaded for this request.
+    pub user: CurrentUser,
+    /// Who the audit log records for the caller's changes.
+    pub actor: Actor,
+    /// What the guard checked the caller may touch.
+    pub scope: S,
 }
 
-/// The customer a manager asks about: a customer admin's own organisation (a slug naming
-/// another is `Forbidden`), or the one a vendor admin/staff names. Members and sales are
-/// `Forbidden`; an unknown slug is `NotFound`.
-pub async fn managed_customer(requested: Option<&str>) -> Result<(CurrentUser, CustomerRef), AppError> {
-    use crate::auth::Role;
-    let user = require_user().await?;
-    if !matches!(user.role, Role::CustomerAdmin | Role::VendorAdmin | Role::VendorStaff) {
-        return Err(AppError::Forbidden);
+impl<S> Caller<S> {
+    /// The organisation the caller is confined to: their own for a customer user; `None`
+    /// for a vendor user, who acts across customers.
+    pub fn own_customer(&self) -> Option<&CustomerRef> {
+        self.user.customer.as_ref()
     }
-    let customer = customer_in_scope(&user, requested).await?;
-    Ok((user, customer))
-}
 
-/// The signed-in customer admin and their organisation; `Forbidden` for anyone else.
-pub async fn require_customer_admin() -> Result<(CurrentUser, CustomerRef), AppError> {
-    let user = require_user().await?;
-    match (user.role, user.customer.clone()) {
-        (crate::auth::Role::CustomerAdmin, Some(own)) => Ok((user, own)),
-        _ => Err(AppError::Forbidden),
+    fn with<T>(self, scope: T) -> Caller<T> {
+        Caller { state: self.state, user: self.user, actor: self.actor, scope }
     }
 }

@@ -1,9 +1,10 @@
-//! Server-side helpers: the application state, sessions, passwords and the
-//! authorisation checks every server function starts with.
+//! Server-side helpers: the application state, sessions, passwords, the guard every
+//! server function starts with and the parsing of what forms send.
 
 pub mod auth;
 pub mod changes;
 pub mod enforcer;
+pub mod forms;
 pub mod password;
 pub mod rate_limit;
 pub mod session;
@@ -22,12 +23,29 @@ pub fn internal(context: &str, err: impl std::fmt::Display) -> AppError {
     AppError::Internal
 }
 
-/// Maps a store error to what the client may know: `NotFound` keeps its noun, the rest
-/// is logged and made opaque.
-pub fn from_store(what: &str, err: StoreError) -> AppError {
-    match err {
-        StoreError::NotFound => AppError::NotFound(what.to_owned()),
-        other => internal(what, other),
+/// What a server function makes of a store result whose row may be missing; every other
+/// store error goes as [`AppError::from`] says.
+pub trait StoreResultExt<T> {
+    /// `NotFound(noun)` when the row is missing.
+    fn or_not_found(self, noun: &str) -> Result<T, AppError>;
+
+    /// `refusal()` when the row is missing (a form's lookup: the field at fault).
+    fn or_when_missing(self, refusal: impl FnOnce() -> AppError) -> Result<T, AppError>;
+}
+
+impl<T> StoreResultExt<T> for Result<T, StoreError> {
+    #[track_caller]
+    fn or_not_found(self, noun: &str) -> Result<T, AppError> {
+        self.or_when_missing(|| AppError::NotFound(noun.to_owned()))
+    }
+
+    #[track_caller]
+    fn or_when_missing(self, refusal: impl FnOnce() -> AppError) -> Result<T, AppError> {
+        match self {
+            Ok(value) => Ok(value),
+            Err(StoreError::NotFound) => Err(refusal()),
+            Err(other) => Err(AppError::from(other)),
+        }
     }
 }
 

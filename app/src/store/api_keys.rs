@@ -21,7 +21,8 @@ pub fn hash_api_key(key: &str) -> String {
     Sha256::digest(key.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Stores a key for `product_id`; returns its id. `Conflict` if the key exists.
+/// Stores a key for `product_id`; returns its id. `Duplicate(Unique::ApiKey)` if the key
+/// exists.
 pub async fn create_api_key(tx: &mut Write<'_>, product_id: i64, name: &str, key: &str, at: i64) -> Result<i64, StoreError> {
     let prefix: String = key.chars().take(8).collect();
     let row = sqlx::query("INSERT INTO api_keys (product_id, name, prefix, key_hash, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id")

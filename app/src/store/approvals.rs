@@ -8,7 +8,7 @@ use super::audit::{self, Actor, NewAuditEvent};
 use super::events::EventKind;
 use super::requests::RequestFacts;
 use super::write::Write;
-use super::{Store, StoreError};
+use super::{Store, StoreError, Unique};
 use crate::requests::{ChangeRequestView, RequestKind, RequestStatus};
 
 const DAY: i64 = 86_400;
@@ -138,7 +138,7 @@ impl Store {
                 .await;
             match given.map_err(StoreError::from) {
                 Ok(_) => {}
-                Err(StoreError::Conflict { .. }) => return tx.roll_back(Ok((Decided::ApprovedAlready, customer))).await,
+                Err(StoreError::Duplicate(Unique::RequestApproval)) => return tx.roll_back(Ok((Decided::ApprovedAlready, customer))).await,
                 Err(e) => return Err(e),
             }
         }

@@ -31,7 +31,7 @@ pub struct NewPlan<'a> {
     pub features: Vec<(&'a str, Option<i64>, Requirement)>,
 }
 
-/// Creates a product; `Conflict` when its key is taken.
+/// Creates a product; `Duplicate(Unique::ProductKey)` when its key is taken.
 pub async fn create_product(tx: &mut Write<'_>, key: &str, name: &str, at: i64) -> Result<i64, StoreError> {
     let row = sqlx::query("INSERT INTO products (key, name, created_at) VALUES ($1, $2, $3) RETURNING id")
         .bind(key)
@@ -42,7 +42,8 @@ pub async fn create_product(tx: &mut Write<'_>, key: &str, name: &str, at: i64) 
     Ok(row.try_get("id")?)
 }
 
-/// Creates a feature of `product_id`; `Conflict` when the product has that key already.
+/// Creates a feature of `product_id`; `Duplicate(Unique::FeatureKey)` when the product has
+/// that key already.
 pub async fn create_feature(tx: &mut Write<'_>, product_id: i64, f: &NewFeature<'_>) -> Result<i64, StoreError> {
     let row = sqlx::query("INSERT INTO features (product_id, key, name, metered, unit) VALUES ($1, $2, $3, $4, $5) RETURNING id")
         .bind(product_id)
@@ -108,8 +109,8 @@ pub struct NewAddon<'a> {
     pub features: Vec<(&'a str, Option<i64>, Requirement)>,
 }
 
-/// Creates an add-on of `product_id`; `Conflict` when the key is taken, `NotFound` when a
-/// feature key is not one of the product's.
+/// Creates an add-on of `product_id`; `Duplicate(Unique::AddonKey)` when the key is taken,
+/// `NotFound` when a feature key is not one of the product's.
 pub async fn create_addon(tx: &mut Write<'_>, product_id: i64, a: &NewAddon<'_>, at: i64) -> Result<i64, StoreError> {
     let row = sqlx::query(
         "INSERT INTO addons (product_id, key, name, seats, instances, created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",

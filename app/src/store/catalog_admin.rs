@@ -45,6 +45,14 @@ pub struct SigningKeyRow {
     pub retired_at: Option<i64>,
 }
 
+/// Why a vendor admin could not retire a signing key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum RetireKeyRefusal {
+    /// It is the key that signs tokens now: rotate to a new one first.
+    #[error("the key signs tokens now")]
+    SigningNow,
+}
+
 /// What a plan feature requires when no earlier version said: quota left for a metered
 /// feature, a seated user or a live instance otherwise.
 fn default_rule(metered: bool) -> Requirement {
@@ -253,7 +261,8 @@ impl Store {
         Ok(customers)
     }
 
-    /// Adds product `key` named `name`, audited; `Conflict` when the key is taken.
+    /// Adds product `key` named `name`, audited; `Duplicate(Unique::ProductKey)` when the
+    /// key is taken.
     pub async fn add_product(&self, actor: &Actor, key: &str, name: &str, reason: &str, now: i64) -> Result<i64, StoreError> {
         let mut tx = self.begin_write().await?;
         let id = match super::catalog::create_product(&mut tx, key, name, now).await {
@@ -277,7 +286,8 @@ impl Store {
         Ok(id)
     }
 
-    /// Adds feature `f` to `product_id`, audited; `Conflict` when the key is taken.
+    /// Adds feature `f` to `product_id`, audited; `Duplicate(Unique::FeatureKey)` when the
+    /// product has the key already.
     pub async fn add_feature(&self, actor: &Actor, product_id: i64, f: &NewFeature<'_>, reason: &str, now: i64) -> Result<i64, StoreError> {
         let mut tx = self.begin_write().await?;
         let id = match super::catalog::create_feature(&mut tx, product_id, f).await {
@@ -302,7 +312,8 @@ impl Store {
     }
 
     /// Adds add-on `a` to `product_id` (its features with default rules), audited;
-    /// `Conflict` when the key is taken, `NotFound` for a feature not the product's.
+    /// `Duplicate(Unique::AddonKey)` when the key is taken, `NotFound` for a feature not the
+    /// product's.
     pub async fn add_catalog_addon(
         &self,
         actor: &Actor,
@@ -450,9 +461,9 @@ impl Store {
     }
 
     /// Retires signing key `kid`: it leaves the JWKS, so tokens it signed stop verifying.
-    /// Audited. `NotFound` for an unknown or retired key; `Conflict { constraint:
-    /// "active" }` for the key that signs now (rotate first).
-    pub async fn retire_signing_key(&self, actor: &Actor, kid: &str, now: i64) -> Result<(), StoreError> {
+    /// Audited. `NotFound` for an unknown or retired key; refused with
+    /// [`RetireKeyRefusal::SigningNow`] for the key that signs now (rotate first).
+    pub async fn retire_signing_key(&self, actor: &Actor, kid: &str, now: i64) -> Result<Result<(), RetireKeyRefusal>, StoreError> {
         let mut tx = self.begin_write().await?;
         let row =
             sqlx::query("SELECT active FROM signing_keys WHERE kid = $1 AND retired_at IS NULL").bind(kid).fetch_optional(&mut *tx).await?;
@@ -460,7 +471,7 @@ impl Store {
             return tx.roll_back(Err(StoreError::NotFound)).await;
         };
         if super::flag(&row, "active")? {
-            return tx.roll_back(Err(StoreError::Conflict { constraint: "active".into() })).await;
+            return tx.roll_back(Ok(Err(RetireKeyRefusal::SigningNow))).await;
         }
         sqlx::query("UPDATE signing_keys SET retired_at = $2 WHERE kid = $1").bind(kid).bind(now).execute(&mut *tx).await?;
         audit::record(
@@ -477,6 +488,6 @@ impl Store {
         )
         .await?;
         tx.commit().await?;
-        Ok(())
+        Ok(Ok(()))
     }
 }

@@ -5,7 +5,7 @@
 use sqlx::Row;
 
 use super::audit::{self, Actor, NewAuditEvent};
-use super::entitlements::{create_entitlement, NewEntitlement};
+use super::entitlements::{create_entitlement, NewEntitlement, StatusRefusal};
 use super::events::EventKind;
 use super::users::{create_user, NewUser};
 use super::write::Write;
@@ -83,20 +83,26 @@ async fn terms_of(tx: &mut Write<'_>, entitlement_id: i64) -> Result<Option<(i64
     )))
 }
 
-/// The customer and terms of entitlement `id` unless it is cancelled: `NotFound`, or
-/// `Conflict { constraint: "status" }` for a cancelled one.
-async fn live_terms(tx: &mut Write<'_>, id: i64) -> Result<(i64, serde_json::Value), StoreError> {
+/// The customer and terms of entitlement `id`, and whether it is cancelled; `NotFound`
+/// when there is none.
+async fn current_terms(tx: &mut Write<'_>, id: i64) -> Result<(i64, serde_json::Value, bool), StoreError> {
     let (customer, terms) = terms_of(tx, id).await?.ok_or(StoreError::NotFound)?;
-    if terms["status"] == "cancelled" {
-        return Err(StoreError::Conflict { constraint: "status".into() });
-    }
-    Ok((customer, terms))
+    let cancelled = terms["status"] == "cancelled";
+    Ok((customer, terms, cancelled))
+}
+
+/// Why staff could not amend an entitlement's terms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum AmendRefusal {
+    /// The terms asked for are the ones it has.
+    #[error("the entitlement has these terms already")]
+    Unchanged,
 }
 
 impl Store {
     /// Creates a customer and its first admin (invited: they set their password through
-    /// the link), with audit events. `Conflict { constraint: "slug" | "email" }` when
-    /// either is taken.
+    /// the link), with audit events. `Duplicate(Unique::CustomerSlug)` when the slug is
+    /// taken, `Duplicate(Unique::UserEmail)` when the email is.
     pub async fn create_customer_with_admin(
         &self,
         actor: &Actor,
@@ -105,20 +111,17 @@ impl Store {
         now: i64,
     ) -> Result<(i64, i64), StoreError> {
         let mut tx = self.begin_write().await?;
-        let taken: Option<i64> =
-            sqlx::query_scalar("SELECT id FROM customers WHERE slug = $1").bind(c.slug).fetch_optional(&mut *tx).await?;
-        if taken.is_some() {
-            return tx.roll_back(Err(StoreError::Conflict { constraint: "slug".into() })).await;
-        }
         let email = c.admin_email.trim().to_lowercase();
-        let taken: Option<i64> = sqlx::query_scalar("SELECT id FROM users WHERE email = $1").bind(&email).fetch_optional(&mut *tx).await?;
-        if taken.is_some() {
-            return tx.roll_back(Err(StoreError::Conflict { constraint: "email".into() })).await;
-        }
-        let customer = super::customers::create_customer(&mut tx, c.slug, c.name, now).await?;
+        let customer = match super::customers::create_customer(&mut tx, c.slug, c.name, now).await {
+            Ok(id) => id,
+            Err(e) => return tx.roll_back(Err(e)).await,
+        };
         let user =
             NewUser { customer_id: Some(customer), email: &email, name: c.admin_name, role: Role::CustomerAdmin, password_hash: None };
-        let user_id = create_user(&mut tx, &user, now).await?;
+        let user_id = match create_user(&mut tx, &user, now).await {
+            Ok(id) => id,
+            Err(e) => return tx.roll_back(Err(e)).await,
+        };
         super::members::insert_invitation(&mut tx, customer, user_id, c.token_hash, actor.user_id, c.expires_at, now).await?;
         audit::record(
             &mut tx,
@@ -153,18 +156,10 @@ impl Store {
     }
 
     /// Grants entitlement `g` (a trial when it has a trial end, else active) with its
-    /// add-ons, audited. `Conflict { constraint: "entitlement" }` when the customer has one
-    /// for that product already.
+    /// add-ons, audited. `Duplicate(Unique::CustomerProduct)` when the customer has one for
+    /// that product already.
     pub async fn grant_entitlement(&self, actor: &Actor, g: &Grant, reason: &str, now: i64) -> Result<i64, StoreError> {
         let mut tx = self.begin_write().await?;
-        let have: Option<i64> = sqlx::query_scalar("SELECT id FROM entitlements WHERE customer_id = $1 AND product_id = $2")
-            .bind(g.customer_id)
-            .bind(g.product_id)
-            .fetch_optional(&mut *tx)
-            .await?;
-        if have.is_some() {
-            return tx.roll_back(Err(StoreError::Conflict { constraint: "entitlement".into() })).await;
-        }
         let status = if g.trial_ends_at.is_some_and(|t| t > now) { EntitlementStatus::Trial } else { EntitlementStatus::Active };
         let new = NewEntitlement {
             customer_id: g.customer_id,
@@ -179,7 +174,10 @@ impl Store {
             auto_renew: g.auto_renew,
             status_reason: None,
         };
-        let id = create_entitlement(&mut tx, &new, now).await?;
+        let id = match create_entitlement(&mut tx, &new, now).await {
+            Ok(id) => id,
+            Err(e) => return tx.roll_back(Err(e)).await,
+        };
         sqlx::query("UPDATE entitlements SET seats_override = $2, instances_override = $3, regions = $4 WHERE id = $1")
             .bind(id)
             .bind(g.seats_override)
@@ -210,9 +208,16 @@ impl Store {
     }
 
     /// Sets the plan, limits and regions of entitlement `id`, bumping its version,
-    /// audited; returns the customer. `NotFound` when there is none; `Conflict {
-    /// constraint: "unchanged" }` when nothing would change.
-    pub async fn amend_entitlement(&self, actor: &Actor, id: i64, t: &Terms, reason: &str, now: i64) -> Result<i64, StoreError> {
+    /// audited; returns the customer. `NotFound` when there is none; refused with
+    /// [`AmendRefusal::Unchanged`] when nothing would change.
+    pub async fn amend_entitlement(
+        &self,
+        actor: &Actor,
+        id: i64,
+        t: &Terms,
+        reason: &str,
+        now: i64,
+    ) -> Result<Result<i64, AmendRefusal>, StoreError> {
         let mut tx = self.begin_write().await?;
         let Some((customer, before)) = terms_of(&mut tx, id).await? else {
             return tx.roll_back(Err(StoreError::NotFound)).await;
@@ -229,7 +234,7 @@ impl Store {
         .fetch_optional(&mut *tx)
         .await?;
         if same.is_some() {
-            return tx.roll_back(Err(StoreError::Conflict { constraint: "unchanged".into() })).await;
+            return tx.roll_back(Ok(Err(AmendRefusal::Unchanged))).await;
         }
         sqlx::query(
             "UPDATE entitlements SET plan_id = $2, seats_override = $3, instances_override = $4, regions = $5,
@@ -245,19 +250,29 @@ impl Store {
         .await?;
         super::usage_history::record_day(&mut tx, id, now).await?;
         finish(tx, actor, customer, id, EventKind::EntitlementAmended, before, reason, now).await?;
-        Ok(customer)
+        Ok(Ok(customer))
     }
 
     /// Renews entitlement `id` for `days` more from the date it would have renewed or
     /// ended (or from now, when that has passed), active again unless suspended; bumps
-    /// its version, audited; returns the customer. `NotFound`; `Conflict { constraint:
-    /// "status" }` for a cancelled one.
-    pub async fn renew_entitlement(&self, actor: &Actor, id: i64, days: i64, reason: &str, now: i64) -> Result<i64, StoreError> {
+    /// its version, audited; returns the customer. `NotFound`; refused with
+    /// [`StatusRefusal::RenewingCancelled`] for a cancelled one.
+    pub async fn renew_entitlement(
+        &self,
+        actor: &Actor,
+        id: i64,
+        days: i64,
+        reason: &str,
+        now: i64,
+    ) -> Result<Result<i64, StatusRefusal>, StoreError> {
         let mut tx = self.begin_write().await?;
-        let (customer, before) = match live_terms(&mut tx, id).await {
+        let (customer, before, cancelled) = match current_terms(&mut tx, id).await {
             Ok(found) => found,
             Err(e) => return tx.roll_back(Err(e)).await,
         };
+        if cancelled {
+            return tx.roll_back(Ok(Err(StatusRefusal::RenewingCancelled))).await;
+        }
         let term = days * 86_400;
         sqlx::query(
             "UPDATE entitlements SET
@@ -276,19 +291,28 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         finish(tx, actor, customer, id, EventKind::EntitlementRenewed, before, reason, now).await?;
-        Ok(customer)
+        Ok(Ok(customer))
     }
 
     /// Cancels entitlement `id` at once with `reason` (shown to the customer): nothing is
     /// allowed any more and it will not renew; bumps its version, audited; returns the
-    /// customer. `NotFound`; `Conflict { constraint: "status" }` when it is cancelled
-    /// already.
-    pub async fn cancel_entitlement(&self, actor: &Actor, id: i64, reason: &str, now: i64) -> Result<i64, StoreError> {
+    /// customer. `NotFound`; refused with [`StatusRefusal::CancelledAlready`] when it is
+    /// cancelled already.
+    pub async fn cancel_entitlement(
+        &self,
+        actor: &Actor,
+        id: i64,
+        reason: &str,
+        now: i64,
+    ) -> Result<Result<i64, StatusRefusal>, StoreError> {
         let mut tx = self.begin_write().await?;
-        let (customer, before) = match live_terms(&mut tx, id).await {
+        let (customer, before, cancelled) = match current_terms(&mut tx, id).await {
             Ok(found) => found,
             Err(e) => return tx.roll_back(Err(e)).await,
         };
+        if cancelled {
+            return tx.roll_back(Ok(Err(StatusRefusal::CancelledAlready))).await;
+        }
         sqlx::query(
             "UPDATE entitlements SET status = 'cancelled', status_reason = $2, auto_renew = 0, version = version + 1, updated_at = $3 WHERE id = $1",
         )
@@ -298,7 +322,7 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         finish(tx, actor, customer, id, EventKind::EntitlementCancelled, before, reason, now).await?;
-        Ok(customer)
+        Ok(Ok(customer))
     }
 }
 

@@ -4,8 +4,9 @@
 
 use super::approvals::Decided;
 use super::audit::Actor;
-use super::catalog_admin::PlanDraft;
+use super::catalog_admin::{PlanDraft, RetireKeyRefusal};
 use super::console::{Grant, NewCustomer, Terms};
+use super::entitlements::StatusRefusal;
 use super::requests::NewRequest;
 use super::testing::{self, TestDb};
 use super::*;
@@ -69,7 +70,8 @@ async fn a_catalog_rule_approves_up_to_five_seats_on_team_at_once_and_audits_it(
     for db in seeded().await {
         let s = &db.store;
         let (customer, entitlement) = initech(s).await;
-        let five = ok(s.file_request(&ada(), &NewRequest { seats: Some(5), ..ask(customer, entitlement, RequestKind::Seats) }, NOW).await);
+        let five =
+            ok(ok(s.file_request(&ada(), &NewRequest { seats: Some(5), ..ask(customer, entitlement, RequestKind::Seats) }, NOW).await));
         let (view, _) = ok(s.find_request(five).await);
         assert_eq!(view.status, RequestStatus::Approved, "{}", db.name);
         assert!(view.comment.unwrap_or_default().contains("approve automatically"), "{}", db.name);
@@ -79,7 +81,8 @@ async fn a_catalog_rule_approves_up_to_five_seats_on_team_at_once_and_audits_it(
         assert!(events[0].actor.starts_with("system:rule:"), "{}", db.name);
         assert_eq!(events[1].kind, "request.filed", "{}", db.name);
 
-        let six = ok(s.file_request(&ada(), &NewRequest { seats: Some(6), ..ask(customer, entitlement, RequestKind::Seats) }, NOW).await);
+        let six =
+            ok(ok(s.file_request(&ada(), &NewRequest { seats: Some(6), ..ask(customer, entitlement, RequestKind::Seats) }, NOW).await));
         assert_eq!(status(s, six).await, RequestStatus::Pending, "{}: six is more than the rule allows", db.name);
         assert_eq!(ok(s.verify_audit_chain().await), None);
         db.drop_db().await;
@@ -92,9 +95,9 @@ async fn a_jump_of_two_tiers_needs_approvals_from_two_different_staff() {
         let s = &db.store;
         let (customer, entitlement) = initech(s).await;
         let enterprise = plan_id(s, "enterprise").await;
-        let id = ok(s
+        let id = ok(ok(s
             .file_request(&ada(), &NewRequest { target_plan_id: Some(enterprise), ..ask(customer, entitlement, RequestKind::Plan) }, NOW)
-            .await);
+            .await));
         assert_eq!(ok(s.find_request(id).await).0.approvals_needed, 2, "{}", db.name);
 
         let (first, _) = ok(s.decide_request(&staff(), id, true, "fine by me", None, NOW).await);
@@ -119,7 +122,8 @@ async fn nobody_decides_on_a_request_of_their_own_organisation() {
     for db in seeded().await {
         let s = &db.store;
         let (customer, entitlement) = initech(s).await;
-        let id = ok(s.file_request(&ada(), &NewRequest { seats: Some(8), ..ask(customer, entitlement, RequestKind::Seats) }, NOW).await);
+        let id =
+            ok(ok(s.file_request(&ada(), &NewRequest { seats: Some(8), ..ask(customer, entitlement, RequestKind::Seats) }, NOW).await));
         let bob = Actor::user(5, "bob@initech.example");
         assert_eq!(ok(s.decide_request(&bob, id, true, "sure", None, NOW).await).0, Decided::OwnOrganisation, "{}", db.name);
         assert_eq!(ok(s.decide_request(&ada(), id, true, "sure", None, NOW).await).0, Decided::OwnRequest, "{}", db.name);
@@ -135,7 +139,7 @@ async fn a_change_approved_for_the_renewal_applies_on_the_renewal_date() {
         let (customer, entitlement) = initech(s).await;
         let business = plan_id(s, "business").await;
         let r = NewRequest { target_plan_id: Some(business), at_renewal: true, ..ask(customer, entitlement, RequestKind::Plan) };
-        let id = ok(s.file_request(&ada(), &r, NOW).await);
+        let id = ok(ok(s.file_request(&ada(), &r, NOW).await));
         assert_eq!(ok(s.decide_request(&staff(), id, true, "from the renewal", None, NOW).await).0, Decided::Done);
         let (view, _) = ok(s.find_request(id).await);
         assert!(view.scheduled(), "{}", db.name);
@@ -161,7 +165,7 @@ async fn fewer_seats_than_assigned_hold_back_the_seats_assigned_last() {
         // Ada and Bob hold a seat; Cy gets the third, last.
         ok(s.assign_seat(&staff(), customer, entitlement, 6, NOW + 10).await);
         let terms = Terms { plan_id: team, seats_override: Some(2), instances_override: None, regions: None };
-        ok(s.amend_entitlement(&staff(), entitlement, &terms, "contract cut to two seats", NOW + 20).await);
+        ok(ok(s.amend_entitlement(&staff(), entitlement, &terms, "contract cut to two seats", NOW + 20).await));
 
         let members = ok(s.list_members(customer, entitlement, NOW).await);
         let held: Vec<&str> = members.iter().filter(|m| m.seats_before.is_some_and(|n| n >= 2)).map(|m| m.email.as_str()).collect();
@@ -195,11 +199,9 @@ async fn staff_create_a_customer_grant_renew_and_cancel_each_audited_with_its_re
         let (customer, user) = ok(s.create_customer_with_admin(&staff(), &new, "signed the order form", NOW).await);
         assert!(user > 0);
         let again = s.create_customer_with_admin(&staff(), &NewCustomer { token_hash: "h2", ..new.clone() }, "again", NOW).await;
-        assert!(matches!(again, Err(StoreError::Conflict { ref constraint }) if constraint == "slug"), "{}", db.name);
+        assert!(matches!(again, Err(StoreError::Duplicate(Unique::CustomerSlug))), "{}", db.name);
         let other = NewCustomer { slug: "hooli-2", token_hash: "h3", ..new.clone() };
-        assert!(
-            matches!(s.create_customer_with_admin(&staff(), &other, "x", NOW).await, Err(StoreError::Conflict { ref constraint }) if constraint == "email")
-        );
+        assert!(matches!(s.create_customer_with_admin(&staff(), &other, "x", NOW).await, Err(StoreError::Duplicate(Unique::UserEmail))));
         assert_eq!(ok(s.find_invitation("h1").await).email, "gavin@hooli.example", "{}", db.name);
 
         let products = ok(s.list_products().await);
@@ -220,18 +222,18 @@ async fn staff_create_a_customer_grant_renew_and_cancel_each_audited_with_its_re
             regions: Some("eu,us".into()),
         };
         let id = ok(s.grant_entitlement(&staff(), &grant, "trial first", NOW).await);
-        assert!(matches!(s.grant_entitlement(&staff(), &grant, "twice", NOW).await, Err(StoreError::Conflict { .. })));
+        assert!(matches!(s.grant_entitlement(&staff(), &grant, "twice", NOW).await, Err(StoreError::Duplicate(Unique::CustomerProduct))));
         let e = &ok(s.list_entitlements(customer, day_of(NOW)).await)[0];
         assert_eq!((e.plan_key.as_str(), e.seats_cap, e.status.as_str(), e.addons.len()), ("business", 25, "trial", 1), "{}", db.name);
 
-        ok(s.renew_entitlement(&staff(), id, 365, "paid for year one", NOW + DAY).await);
+        ok(ok(s.renew_entitlement(&staff(), id, 365, "paid for year one", NOW + DAY).await));
         let e = &ok(s.list_entitlements(customer, day_of(NOW)).await)[0];
         assert_eq!(e.status.as_str(), "active", "{}", db.name);
         assert_eq!(e.renews_on, Some(day_of(NOW + 730 * DAY)), "{}: a year after the date it would have renewed", db.name);
 
-        ok(s.cancel_entitlement(&staff(), id, "went bankrupt", NOW + 2 * DAY).await);
-        assert!(matches!(s.cancel_entitlement(&staff(), id, "twice", NOW).await, Err(StoreError::Conflict { .. })));
-        assert!(matches!(s.renew_entitlement(&staff(), id, 365, "too late", NOW).await, Err(StoreError::Conflict { .. })));
+        ok(ok(s.cancel_entitlement(&staff(), id, "went bankrupt", NOW + 2 * DAY).await));
+        assert!(matches!(s.cancel_entitlement(&staff(), id, "twice", NOW).await, Ok(Err(StatusRefusal::CancelledAlready))));
+        assert!(matches!(s.renew_entitlement(&staff(), id, 365, "too late", NOW).await, Ok(Err(StatusRefusal::RenewingCancelled))));
         let e = &ok(s.list_entitlements(customer, day_of(NOW)).await)[0];
         assert_eq!((e.status.as_str(), e.status_reason.as_deref(), e.auto_renew), ("cancelled", Some("went bankrupt"), false));
 
@@ -322,8 +324,8 @@ async fn api_keys_rotate_and_revoke_and_the_signing_key_in_use_cannot_be_retired
         };
         ok(s.add_signing_key(&admin(), &key("k1")).await);
         ok(s.add_signing_key(&admin(), &key("k2")).await);
-        assert!(matches!(s.retire_signing_key(&admin(), "k2", NOW).await, Err(StoreError::Conflict { .. })), "{}: k2 signs", db.name);
-        ok(s.retire_signing_key(&admin(), "k1", NOW).await);
+        assert!(matches!(s.retire_signing_key(&admin(), "k2", NOW).await, Ok(Err(RetireKeyRefusal::SigningNow))), "{}: k2 signs", db.name);
+        ok(ok(s.retire_signing_key(&admin(), "k1", NOW).await));
         assert!(ok(s.list_signing_keys().await).iter().all(|k| k.kid != "k1"), "{}: left the JWKS", db.name);
         assert!(matches!(s.retire_signing_key(&admin(), "k1", NOW).await, Err(StoreError::NotFound)));
         db.drop_db().await;
@@ -337,9 +339,9 @@ async fn approving_a_plan_saved_anew_since_the_request_gives_its_newest_version(
         let (customer, entitlement) = initech(s).await;
         let product = ok(s.list_products().await)[0].0;
         let business = ok(s.list_plans(product).await).into_iter().find(|p| p.key == "business").unwrap_or_else(|| panic!("business"));
-        let id = ok(s
+        let id = ok(ok(s
             .file_request(&ada(), &NewRequest { target_plan_id: Some(business.id), ..ask(customer, entitlement, RequestKind::Plan) }, NOW)
-            .await);
+            .await));
         let draft = PlanDraft {
             key: "business".into(),
             name: "Business".into(),

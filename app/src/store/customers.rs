@@ -7,7 +7,7 @@ use super::{Store, StoreError};
 use crate::auth::CustomerRef;
 use crate::customers::CustomerSummary;
 
-/// Creates a customer; `Conflict` when the slug is taken.
+/// Creates a customer; `Duplicate(Unique::CustomerSlug)` when the slug is taken.
 pub async fn create_customer(tx: &mut Write<'_>, slug: &str, name: &str, at: i64) -> Result<i64, StoreError> {
     let row = sqlx::query("INSERT INTO customers (slug, name, created_at) VALUES ($1, $2, $3) RETURNING id")
         .bind(slug)

@@ -77,7 +77,7 @@ async fn seeding_twice_conflicts_and_leaves_nothing_half_written() {
         let before = s.list_customers().await.unwrap_or_else(|e| panic!("{e}"));
         let audit_before = s.list_audit_events(None, 100).await.unwrap_or_else(|e| panic!("{e}")).len();
         let again = seed::seed_demo(s, &vec!["h".to_owned(); seed::DEMO_USERS.len()], NOW).await;
-        assert!(matches!(again, Err(StoreError::Conflict { .. })), "{}: {again:?}", db.name);
+        assert!(matches!(again, Err(StoreError::Duplicate(_))), "{}: {again:?}", db.name);
         assert_eq!(s.list_customers().await.unwrap_or_else(|e| panic!("{e}")), before);
         assert_eq!(s.list_audit_events(None, 100).await.unwrap_or_else(|e| panic!("{e}")).len(), audit_before);
         assert!(!s.is_empty().await.unwrap_or_else(|e| panic!("{e}")));
@@ -102,7 +102,7 @@ async fn a_seat_is_never_assigned_beyond_the_cap() {
         let s = &db.store;
         let globex = s.find_customer_by_slug("initech").await.unwrap_or_else(|e| panic!("{e}"));
         let ent = s.list_entitlements(globex.id, today()).await.unwrap_or_else(|e| panic!("{e}"))[0].id;
-        let mut tx = s.pool().begin().await.unwrap_or_else(|e| panic!("{e}"));
+        let mut tx = s.begin_write().await.unwrap_or_else(|e| panic!("{e}"));
         sqlx::query("UPDATE entitlements SET seats_override = 3 WHERE id = $1")
             .bind(ent)
             .execute(&mut *tx)

@@ -24,7 +24,8 @@ pub struct NewEntitlement {
     pub status_reason: Option<String>,
 }
 
-/// Grants an entitlement; `Conflict` when the customer has one for that product already.
+/// Grants an entitlement; `Duplicate(Unique::CustomerProduct)` when the customer has one for
+/// that product already.
 pub async fn create_entitlement(tx: &mut Write<'_>, e: &NewEntitlement, at: i64) -> Result<i64, StoreError> {
     let row = sqlx::query(
         "INSERT INTO entitlements (customer_id, product_id, plan_id, status, starts_at, ends_at, renews_at,
@@ -157,8 +158,7 @@ impl Store {
         let customer: i64 = before.try_get("customer_id")?;
         let old: Option<i64> = before.try_get("trial_ends_at")?;
         let ends_at: Option<i64> = before.try_get("ends_at")?;
-        // A trial's end date moves with it when it was the trial's end.
-        let new_end = if ends_at.is_some() && ends_at == old { Some(trial_ends_at) } else { ends_at };
+        let new_end = crate::engine::dates::end_after_trial_move(ends_at, old, trial_ends_at);
         sqlx::query("UPDATE entitlements SET trial_ends_at = $2, ends_at = $3, version = version + 1 WHERE id = $1")
             .bind(entitlement_id)
             .bind(trial_ends_at)
@@ -183,11 +183,28 @@ impl Store {
     }
 }
 
+/// Why an entitlement's status could not change as staff asked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum StatusRefusal {
+    /// Suspending: only an active entitlement is suspended.
+    #[error("only an active entitlement can be suspended")]
+    NotActive,
+    /// Resuming: only a suspended entitlement is resumed.
+    #[error("only a suspended entitlement can be resumed")]
+    NotSuspended,
+    /// Renewing: a cancelled entitlement is not renewed.
+    #[error("a cancelled entitlement cannot be renewed")]
+    RenewingCancelled,
+    /// Cancelling: it is cancelled already.
+    #[error("the entitlement is cancelled already")]
+    CancelledAlready,
+}
+
 impl Store {
     /// Suspends (`suspend`) or resumes entitlement `entitlement_id` with staff's `reason`,
     /// bumping its version, with its audit event. Returns the customer, or `NotFound`;
-    /// `Conflict { constraint: "status" }` when it is not active (suspend) or not
-    /// suspended (resume).
+    /// refused with [`StatusRefusal::NotActive`] (suspend) or
+    /// [`StatusRefusal::NotSuspended`] (resume) when its status does not allow it.
     pub async fn set_suspended(
         &self,
         actor: &super::audit::Actor,
@@ -195,7 +212,7 @@ impl Store {
         suspend: bool,
         reason: &str,
         now: i64,
-    ) -> Result<i64, StoreError> {
+    ) -> Result<Result<i64, StatusRefusal>, StoreError> {
         let mut tx = self.begin_write().await?;
         let (from, to, why) = if suspend { ("active", "suspended", Some(reason)) } else { ("suspended", "active", None) };
         let row = sqlx::query(
@@ -212,8 +229,11 @@ impl Store {
         let Some(row) = row else {
             let exists: Option<i64> =
                 sqlx::query_scalar("SELECT id FROM entitlements WHERE id = $1").bind(entitlement_id).fetch_optional(&mut *tx).await?;
-            let err = if exists.is_some() { StoreError::Conflict { constraint: "status".into() } } else { StoreError::NotFound };
-            return tx.roll_back(Err(err)).await;
+            if exists.is_none() {
+                return tx.roll_back(Err(StoreError::NotFound)).await;
+            }
+            let refusal = if suspend { StatusRefusal::NotActive } else { StatusRefusal::NotSuspended };
+            return tx.roll_back(Ok(Err(refusal))).await;
         };
         let customer: i64 = row.try_get("customer_id")?;
         super::audit::record(
@@ -230,6 +250,6 @@ impl Store {
         )
         .await?;
         tx.commit().await?;
-        Ok(customer)
+        Ok(Ok(customer))
     }
 }

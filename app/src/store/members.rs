@@ -7,7 +7,7 @@ use super::audit::{self, Actor, NewAuditEvent};
 use super::events::EventKind;
 use super::users::{create_user, NewUser};
 use super::write::Write;
-use super::{Store, StoreError};
+use super::{Store, StoreError, Unique};
 use crate::auth::Role;
 
 /// One user of a customer with what the seats page shows of them.
@@ -93,6 +93,7 @@ impl Store {
     /// Invites `email` to customer `customer_id` as `role`: creates the user without a
     /// password (or re-enables one removed earlier) and an invitation whose token hashes
     /// to `token_hash`, valid until `expires_at`; one transaction with its audit event.
+    /// The email's uniqueness is the database's: when it is taken, [`Invite`] says by whom.
     #[allow(clippy::too_many_arguments)]
     pub async fn invite_user(
         &self,
@@ -106,25 +107,33 @@ impl Store {
         now: i64,
     ) -> Result<Invite, StoreError> {
         let mut tx = self.begin_write().await?;
-        let existing =
-            sqlx::query("SELECT id, customer_id, disabled FROM users WHERE email = $1").bind(email).fetch_optional(&mut *tx).await?;
-        let user_id = match existing {
-            Some(r) if r.try_get::<Option<i64>, _>("customer_id")? != Some(customer_id) => return Ok(Invite::TakenElsewhere),
-            Some(r) if !super::flag(&r, "disabled")? => return Ok(Invite::AlreadyMember),
-            Some(r) => {
-                // Someone removed earlier comes back as a new invitee: a fresh password.
-                let id: i64 = r.try_get("id")?;
-                sqlx::query("UPDATE users SET disabled = 0, password_hash = NULL, name = $2, role = $3 WHERE id = $1")
-                    .bind(id)
-                    .bind(name)
-                    .bind(role.as_str())
-                    .execute(&mut *tx)
-                    .await?;
-                id
-            }
+        // Someone removed earlier comes back as a new invitee: a fresh password.
+        let returning: Option<i64> = sqlx::query_scalar(
+            "UPDATE users SET disabled = 0, password_hash = NULL, name = $3, role = $4
+             WHERE email = $1 AND customer_id = $2 AND disabled <> 0 RETURNING id",
+        )
+        .bind(email)
+        .bind(customer_id)
+        .bind(name)
+        .bind(role.as_str())
+        .fetch_optional(&mut *tx)
+        .await?;
+        let user_id = match returning {
+            Some(id) => id,
             None => {
                 let user = NewUser { customer_id: Some(customer_id), email, name, role, password_hash: None };
-                create_user(&mut tx, &user, now).await?
+                match create_user(&mut tx, &user, now).await {
+                    Ok(id) => id,
+                    Err(StoreError::Duplicate(Unique::UserEmail)) => {
+                        tx.rollback().await?;
+                        let owner: Option<Option<i64>> = sqlx::query_scalar("SELECT customer_id FROM users WHERE email = $1")
+                            .bind(email.to_lowercase())
+                            .fetch_optional(self.pool())
+                            .await?;
+                        return Ok(if owner == Some(Some(customer_id)) { Invite::AlreadyMember } else { Invite::TakenElsewhere });
+                    }
+                    Err(e) => return tx.roll_back(Err(e)).await,
+                }
             }
         };
         insert_invitation(&mut tx, customer_id, user_id, token_hash, actor.user_id, expires_at, now).await?;

@@ -25,9 +25,10 @@ pub mod users;
 pub mod write;
 
 pub use events::{Changes, EventKind};
+pub use tessera_engine::day_of;
 pub use write::{ChangeListener, Write};
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::Utc;
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::migrate::Migrator;
 use sqlx::{AnyPool, Row};
@@ -48,7 +49,11 @@ pub enum StoreError {
     /// The row asked for does not exist.
     #[error("not found")]
     NotFound,
-    /// A uniqueness or reference rule was broken; `constraint` names it.
+    /// A uniqueness rule of the schema was broken; [`Unique`] says which.
+    #[error("duplicate {0:?}")]
+    Duplicate(Unique),
+    /// A reference rule was broken, or a uniqueness rule [`Unique`] does not name;
+    /// `constraint` is what the database called it.
     #[error("conflict on {constraint}")]
     Conflict { constraint: String },
     /// The database URL is not one Tessera can use.
@@ -67,12 +72,70 @@ impl From<sqlx::Error> for StoreError {
         match &e {
             sqlx::Error::RowNotFound => StoreError::NotFound,
             sqlx::Error::Database(db) if db.is_unique_violation() || db.is_foreign_key_violation() => {
-                // PostgreSQL names the constraint; SQLite only says which columns.
-                let constraint = db.constraint().map(str::to_owned).unwrap_or_else(|| db.message().to_owned());
-                StoreError::Conflict { constraint }
+                match Unique::broken_by(&**db) {
+                    Some(rule) if db.is_unique_violation() => StoreError::Duplicate(rule),
+                    // PostgreSQL names the constraint; SQLite only says which columns.
+                    _ => StoreError::Conflict { constraint: db.constraint().map(str::to_owned).unwrap_or_else(|| db.message().to_owned()) },
+                }
             }
             _ => StoreError::Db(e),
         }
+    }
+}
+
+/// A uniqueness rule of the schema, named for what it keeps unique.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unique {
+    /// A product's key.
+    ProductKey,
+    /// A feature's key within its product.
+    FeatureKey,
+    /// A plan's version within its product and key.
+    PlanVersion,
+    /// An add-on's key within its product.
+    AddonKey,
+    /// A customer's slug.
+    CustomerSlug,
+    /// A user's email, across every customer and the vendor.
+    UserEmail,
+    /// One entitlement per customer and product.
+    CustomerProduct,
+    /// One seat per user and entitlement.
+    Seat,
+    /// An API key's hash.
+    ApiKey,
+    /// An invitation token's hash.
+    InvitationToken,
+    /// A usage event's id within its entitlement.
+    UsageEvent,
+    /// One approval per person and request.
+    RequestApproval,
+}
+
+/// Each rule of [`Unique`]: its constraint's name (as PostgreSQL reports it) and its
+/// columns (as SQLite reports them), from the migrations.
+const UNIQUE_RULES: &[(&str, &str, Unique)] = &[
+    ("products_key_unique", "products.key", Unique::ProductKey),
+    ("features_product_key_unique", "features.product_id, features.key", Unique::FeatureKey),
+    ("plans_product_key_version_unique", "plans.product_id, plans.key, plans.version", Unique::PlanVersion),
+    ("addons_product_key_unique", "addons.product_id, addons.key", Unique::AddonKey),
+    ("customers_slug_unique", "customers.slug", Unique::CustomerSlug),
+    ("users_email_unique", "users.email", Unique::UserEmail),
+    ("entitlements_customer_product_unique", "entitlements.customer_id, entitlements.product_id", Unique::CustomerProduct),
+    ("seats_entitlement_user_unique", "seats.entitlement_id, seats.user_id", Unique::Seat),
+    ("api_keys_hash_unique", "api_keys.key_hash", Unique::ApiKey),
+    ("invitations_token_unique", "invitations.token_hash", Unique::InvitationToken),
+    ("usage_events_event_unique", "usage_events.entitlement_id, usage_events.event_id", Unique::UsageEvent),
+    ("request_approvals_pkey", "request_approvals.request_id, request_approvals.user_id", Unique::RequestApproval),
+];
+
+impl Unique {
+    /// The rule a unique violation broke. PostgreSQL names the constraint; SQLite names
+    /// none and says `UNIQUE constraint failed: table.column, …` instead. This is the one
+    /// place that reads a database error's text.
+    fn broken_by(db: &dyn sqlx::error::DatabaseError) -> Option<Unique> {
+        let columns = db.message().strip_prefix("UNIQUE constraint failed: ");
+        UNIQUE_RULES.iter().find(|(name, cols, _)| db.constraint() == Some(*name) || columns == Some(*cols)).map(|(.., rule)| *rule)
     }
 }
 
@@ -189,11 +252,6 @@ pub(crate) const INSTANCES_CAP: &str =
 /// Now, as Unix seconds.
 pub fn now() -> i64 {
     Utc::now().timestamp()
-}
-
-/// The UTC calendar day of a Unix time.
-pub fn day_of(secs: i64) -> NaiveDate {
-    DateTime::<Utc>::from_timestamp(secs, 0).unwrap_or_default().date_naive()
 }
 
 /// Reads an `INTEGER`/`BIGINT` 0/1 column as a bool.

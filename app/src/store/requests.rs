@@ -24,6 +24,22 @@ pub struct NewRequest {
     pub requested_by: i64,
 }
 
+/// Why a customer admin could not file a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum FileRefusal {
+    /// The same change is pending already.
+    #[error("the same change is pending already")]
+    SamePending,
+}
+
+/// Why a customer admin could not withdraw a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum WithdrawRefusal {
+    /// It was decided or withdrawn already.
+    #[error("the request is no longer pending")]
+    NotPending,
+}
+
 /// An entitlement's facts a request is checked against.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EntitlementFacts {
@@ -58,9 +74,9 @@ impl Store {
     }
 
     /// Files a request against the entitlement's current version, with its audit event.
-    /// `Conflict { constraint: "pending_request" }` when the same change is pending
-    /// already; `NotFound` when the entitlement is not the customer's.
-    pub async fn file_request(&self, actor: &Actor, r: &NewRequest, now: i64) -> Result<i64, StoreError> {
+    /// Refused with [`FileRefusal::SamePending`] when the same change is pending already;
+    /// `NotFound` when the entitlement is not the customer's.
+    pub async fn file_request(&self, actor: &Actor, r: &NewRequest, now: i64) -> Result<Result<i64, FileRefusal>, StoreError> {
         let mut tx = self.begin_write().await?;
         let row = sqlx::query(
             "SELECT e.version, e.product_id, pl.key AS plan_key, pl.rank FROM entitlements e JOIN plans pl ON pl.id = e.plan_id
@@ -95,7 +111,7 @@ impl Store {
         .fetch_optional(&mut *tx)
         .await?;
         if same.is_some() {
-            return tx.roll_back(Err(StoreError::Conflict { constraint: "pending_request".into() })).await;
+            return tx.roll_back(Ok(Err(FileRefusal::SamePending))).await;
         }
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO change_requests (customer_id, entitlement_id, kind, target_plan_id, seats, addon_id, at_renewal, reason,
@@ -150,13 +166,19 @@ impl Store {
             super::approvals::approve_in(&mut tx, &by_rule, &request, &comment, EventKind::RequestAutoApproved, now).await?;
         }
         tx.commit().await?;
-        Ok(id)
+        Ok(Ok(id))
     }
 
     /// Withdraws pending request `id` of customer `customer_id`, with its audit event.
-    /// `NotFound` when the customer has no such request; `Conflict { constraint:
-    /// "not_pending" }` when it was decided or withdrawn already.
-    pub async fn withdraw_request(&self, actor: &Actor, customer_id: i64, id: i64, now: i64) -> Result<(), StoreError> {
+    /// `NotFound` when the customer has no such request; refused with
+    /// [`WithdrawRefusal::NotPending`] when it was decided or withdrawn already.
+    pub async fn withdraw_request(
+        &self,
+        actor: &Actor,
+        customer_id: i64,
+        id: i64,
+        now: i64,
+    ) -> Result<Result<(), WithdrawRefusal>, StoreError> {
         let mut tx = self.begin_write().await?;
         let done = sqlx::query(
             "UPDATE change_requests SET status = 'withdrawn', updated_at = $3
@@ -173,11 +195,11 @@ impl Store {
                 .bind(customer_id)
                 .fetch_optional(&mut *tx)
                 .await?;
-            let err = match status {
-                Some(_) => StoreError::Conflict { constraint: "not_pending".into() },
-                None => StoreError::NotFound,
+            let outcome = match status {
+                Some(_) => Ok(Err(WithdrawRefusal::NotPending)),
+                None => Err(StoreError::NotFound),
             };
-            return tx.roll_back(Err(err)).await;
+            return tx.roll_back(outcome).await;
         }
         audit::record(
             &mut tx,
@@ -193,7 +215,7 @@ impl Store {
         )
         .await?;
         tx.commit().await?;
-        Ok(())
+        Ok(Ok(()))
     }
 
     /// The requests of customer `customer_id`, newest first.

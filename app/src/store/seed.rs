@@ -36,7 +36,7 @@ const DAY: i64 = 86_400;
 
 /// Seeds the demo catalog, customers, users and entitlements in one transaction, with
 /// one audit event. `password_hashes` holds one hash of [`DEMO_PASSWORD`] per entry of
-/// [`DEMO_USERS`]. Fails with `Conflict` if any of it exists already.
+/// [`DEMO_USERS`]. Fails with `Duplicate` if any of it exists already.
 pub async fn seed_demo(store: &Store, password_hashes: &[String], now: i64) -> Result<(), StoreError> {
     let mut tx = store.begin_write().await?;
     let actor = Actor::system("seed");

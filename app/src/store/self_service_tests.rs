@@ -6,7 +6,7 @@ use super::catalog;
 use super::customers::create_customer;
 use super::entitlements::{create_entitlement, NewEntitlement};
 use super::members::Invite;
-use super::requests::NewRequest;
+use super::requests::{FileRefusal, NewRequest, WithdrawRefusal};
 use super::seats::SeatChange;
 use super::testing::{self, TestDb};
 use super::users::{create_user, NewUser};
@@ -41,7 +41,7 @@ async fn a_hundred_concurrent_assignments_fill_a_ten_seat_entitlement_exactly() 
     for db in seeded().await {
         let s = db.store.clone();
         // A customer on Team (ten seats) with a hundred people.
-        let mut tx = ok(s.pool().begin().await);
+        let mut tx = ok(s.begin_write().await);
         let product: i64 = ok(sqlx::query_scalar("SELECT id FROM products WHERE key = 'acme-analytics'").fetch_one(&mut *tx).await);
         let team = ok(catalog::find_plan_id(&mut tx, product, "team").await);
         let customer = ok(create_customer(&mut tx, "race", "Race Ltd", NOW).await);
@@ -184,16 +184,16 @@ async fn a_request_is_filed_once_withdrawn_once_and_listed_with_its_status() {
             reason: "We need SSO".into(),
             requested_by: 4,
         };
-        let id = ok(s.file_request(&admin(), &request, NOW).await);
-        assert!(matches!(s.file_request(&admin(), &request, NOW).await, Err(StoreError::Conflict { .. })), "the same change twice");
+        let id = ok(ok(s.file_request(&admin(), &request, NOW).await));
+        assert!(matches!(s.file_request(&admin(), &request, NOW).await, Ok(Err(FileRefusal::SamePending))), "the same change twice");
         let list = ok(s.list_requests(customer).await);
         assert_eq!((list[0].id, list[0].status, list[0].target_plan.as_deref()), (id, RequestStatus::Pending, Some("Business")));
         assert_eq!(list[0].summary(), "Change plan to Business");
 
         let globex = ok(s.find_customer_by_slug("globex").await);
         assert!(matches!(s.withdraw_request(&admin(), globex.id, id, NOW).await, Err(StoreError::NotFound)), "another tenant's");
-        ok(s.withdraw_request(&admin(), customer, id, NOW).await);
-        assert!(matches!(s.withdraw_request(&admin(), customer, id, NOW).await, Err(StoreError::Conflict { .. })));
+        ok(ok(s.withdraw_request(&admin(), customer, id, NOW).await));
+        assert!(matches!(s.withdraw_request(&admin(), customer, id, NOW).await, Ok(Err(WithdrawRefusal::NotPending))));
         assert_eq!(ok(s.list_requests(customer).await)[0].status, RequestStatus::Withdrawn);
         // Filed against another customer's entitlement: nothing is written.
         let wrong = NewRequest { customer_id: globex.id, ..request };
@@ -209,7 +209,7 @@ async fn add_ons_add_features_quota_and_instances() {
         let s = &db.store;
         let (customer, entitlement) = initech(s).await;
         let addons = ok(s.list_addons(1).await);
-        let mut tx = ok(s.pool().begin().await);
+        let mut tx = ok(s.begin_write().await);
         for key in ["audit-log", "api-boost", "extra-instances"] {
             let a = addons.iter().find(|a| a.key == key).map(|a| a.id).unwrap_or_default();
             ok(catalog::add_addon(&mut tx, entitlement, a, NOW).await);
@@ -279,7 +279,7 @@ async fn two_staff_approving_the_same_request_at_once_apply_it_once() {
             reason: "growth".into(),
             requested_by: 4,
         };
-        let id = ok(s.file_request(&admin(), &request, NOW).await);
+        let id = ok(ok(s.file_request(&admin(), &request, NOW).await));
         let tasks: Vec<_> = (0..2)
             .map(|n| {
                 let s = s.clone();

@@ -28,7 +28,7 @@ pub struct NewUser<'a> {
     pub password_hash: Option<&'a str>,
 }
 
-/// Creates a user; `Conflict` when the email is taken.
+/// Creates a user; `Duplicate(Unique::UserEmail)` when the email is taken.
 pub async fn create_user(tx: &mut Write<'_>, u: &NewUser<'_>, at: i64) -> Result<i64, StoreError> {
     let row = sqlx::query(
         "INSERT INTO users (customer_id, email, name, role, password_hash, created_at)

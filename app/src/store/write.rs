@@ -30,6 +30,9 @@ pub struct Write<'s> {
     tx: Transaction<'static, Any>,
     changes: Changes,
     store: &'s Store,
+    /// The write's span: its commit and the refresh after it are traced under it.
+    span: tracing::Span,
+    started: std::time::Instant,
     _turn: Option<tokio::sync::MutexGuard<'s, ()>>,
 }
 
@@ -43,9 +46,11 @@ impl Store {
     /// Starts a write: waits for the writer's turn (SQLite takes one writer at a time)
     /// and opens its transaction.
     pub async fn begin_write(&self) -> Result<Write<'_>, StoreError> {
-        let turn = self.write_turn().await;
-        let tx = self.pool().begin().await?;
-        Ok(Write { tx, changes: Changes::default(), store: self, _turn: turn })
+        let started = std::time::Instant::now();
+        let span = tracing::debug_span!("store.write");
+        let turn = self.write_turn().instrument(span.clone()).await;
+        let tx = self.pool().begin().instrument(span.clone()).await?;
+        Ok(Write { tx, changes: Changes::default(), store: self, span, started, _turn: turn })
     }
 
     /// Sets who is told of committed writes (once, at start-up; later calls are ignored).
@@ -78,11 +83,17 @@ impl Write<'_> {
     /// Commits, then has the listener re-read what the write touched before returning
     /// what it changed.
     pub async fn commit(self) -> Result<Changes, StoreError> {
-        let Write { tx, changes, store, _turn } = self;
-        let span = tracing::debug_span!("store.commit", events = ?changes.events, customers = ?changes.customers);
-        tx.commit().instrument(span).await?;
+        let Write { tx, changes, store, span, started, _turn } = self;
+        tx.commit().instrument(span.clone()).await?;
         drop(_turn);
-        store.publish(&changes).await?;
+        tracing::debug!(
+            parent: &span,
+            events = ?changes.events,
+            customers = ?changes.customers,
+            elapsed_us = started.elapsed().as_micros() as u64,
+            "write committed"
+        );
+        store.publish(&changes).instrument(span).await?;
         Ok(changes)
     }
 

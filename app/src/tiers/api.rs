@@ -10,12 +10,10 @@ use crate::error::AppError;
 #[server(prefix = "/api", endpoint = "compare_tiers")]
 pub async fn compare_tiers() -> Result<Vec<TierMatrix>, AppError> {
     use crate::components::format::thousands;
-    use crate::ssr::internal;
-    crate::ssr::auth::require_user().await?;
-    let state = crate::ssr::AppState::current()?;
+    let state = crate::ssr::auth::Guard::new().caller().await?.state;
     let mut out = Vec::new();
-    for (id, _, name) in state.store.list_products().await.map_err(|e| internal("products", e))? {
-        let plans = state.store.list_plans(id).await.map_err(|e| internal("plans", e))?;
+    for (id, _, name) in state.store.list_products().await? {
+        let plans = state.store.list_plans(id).await?;
         let mut rows = vec![
             ("Seats".to_owned(), plans.iter().map(|p| thousands(p.seats)).collect()),
             ("Instances".to_owned(), plans.iter().map(|p| thousands(p.instances)).collect()),

@@ -10,10 +10,10 @@ use crate::error::AppError;
 /// organisation and vendor admins/staff. Errors: `Invalid` on `days` for another window.
 #[server(prefix = "/api", endpoint = "get_usage")]
 pub async fn get_usage(customer: Option<String>, days: i64) -> Result<UsageReport, AppError> {
+    use crate::ssr::auth::{Caller, Guard, Roles};
     if !super::WINDOWS.contains(&days) {
         return Err(AppError::invalid("days", "Show 30 or 90 days."));
     }
-    let (_, customer) = crate::ssr::auth::managed_customer(customer.as_deref()).await?;
-    let state = crate::ssr::AppState::current()?;
+    let Caller { state, scope: customer, .. } = Guard::new().role(Roles::MANAGERS).customer(customer.as_deref()).await?;
     super::report::build(&state, customer.id, days, crate::store::now()).await
 }

@@ -122,7 +122,7 @@ async fn live_instances(state: &AppState, customer_id: i64, entitlement_id: i64,
 }
 
 fn secs(day: NaiveDate) -> i64 {
-    day.and_hms_opt(0, 0, 0).map(|t| t.and_utc().timestamp()).unwrap_or(0)
+    crate::engine::dates::start_of_day(day)
 }
 
 /// Each day from `from` to `today` with its use and the running total of its quota

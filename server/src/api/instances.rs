@@ -89,8 +89,7 @@ pub async fn activate(
             now,
             ttl,
         )
-        .await
-        .map_err(ApiError::internal)?;
+        .await?;
     match result {
         Activation::AtCap => Err(ApiError::new(
             StatusCode::CONFLICT,
@@ -132,8 +131,7 @@ pub async fn heartbeat(
     let id = instance_id(&id)?;
     let now = app::store::now();
     let ttl = state.enforcer.instance_ttl();
-    let (beat, customer) = state.store.heartbeat_instance(key.product_id, id, now, ttl).await.map_err(ApiError::internal)?;
-    if let Some(c) = customer {}
+    let (beat, _) = state.store.heartbeat_instance(key.product_id, id, now, ttl).await?;
     match beat {
         Heartbeat::Alive => Ok(Json(HeartbeatResponse { id, alive: true, heartbeat_ttl: ttl })),
         Heartbeat::Lapsed => {
@@ -150,8 +148,7 @@ pub async fn heartbeat(
 pub async fn deactivate(State(state): State<AppState>, Caller(key): Caller, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
     let id = instance_id(&id)?;
     match state.store.deactivate_instance(&caller_actor(key.id), Some(key.product_id), None, id, app::store::now()).await {
-        Ok(customer) => Ok(StatusCode::NO_CONTENT),
         Err(StoreError::NotFound) => Err(ApiError::new(StatusCode::NOT_FOUND, "unknown_instance", format!("No active instance {id}."))),
-        Err(e) => Err(ApiError::internal(e)),
+        done => Ok(done.map(|_| StatusCode::NO_CONTENT)?),
     }
 }

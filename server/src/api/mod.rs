@@ -18,6 +18,7 @@ use serde::Serialize;
 use app::ssr::enforcer::EnforceError;
 use app::ssr::AppState;
 use app::store::api_keys::ApiKey;
+use app::store::StoreError;
 
 /// Every route of the enforcement API, under `/api/v1`. The routes carry the full path
 /// (no nested router) and the per-key rate limit is spent by the [`Caller`] extractor,
@@ -77,6 +78,17 @@ impl IntoResponse for ApiError {
             res.headers_mut().insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from(secs));
         }
         res
+    }
+}
+
+impl From<StoreError> for ApiError {
+    /// 404 `not_found` for a missing row (a handler that knows what is missing says so
+    /// itself); anything else is a 500, logged once, here.
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound => ApiError::new(StatusCode::NOT_FOUND, "not_found", "Not found."),
+            other => ApiError::internal(other),
+        }
     }
 }
 

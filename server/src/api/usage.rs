@@ -106,7 +106,7 @@ pub async fn record(
         });
     }
     let actor = Actor { user_id: None, label: format!("api-key:{}", key.id) };
-    let receipt = state.store.record_usage(&actor, &events, now).await.map_err(ApiError::internal)?;
+    let receipt = state.store.record_usage(&actor, &events, now).await?;
     // Committed: now the counters the next check reads, one update per customer.
     let owners: HashMap<i64, i64> = events.iter().map(|e| (e.entitlement_id, e.customer_id)).collect();
     let mut by_customer: HashMap<i64, Vec<(&str, i64, i64)>> = HashMap::new();

@@ -1,6 +1,7 @@
 //! `spawn_app()`: the whole application on a free loopback port with a fresh demo
 //! database, and a cookie-keeping client to talk to it.
 
+use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -108,6 +109,41 @@ impl TestApp {
 /// The JSON body of a response.
 pub async fn json(r: Response) -> serde_json::Value {
     r.json().await.unwrap_or_else(|e| panic!("json: {e}"))
+}
+
+/// The sequence number of the newest audit event (every event has the next one); 0
+/// before the first.
+pub async fn audit_head(app: &TestApp) -> i64 {
+    let newest = app.state.store.list_audit_events(None, 1).await.unwrap_or_else(|e| panic!("audit log: {e}"));
+    newest.first().map_or(0, |e| e.seq)
+}
+
+/// The kinds of the audit events recorded after event `seq`, oldest first.
+pub async fn audit_kinds_since(app: &TestApp, seq: i64) -> Vec<String> {
+    let newest = app.state.store.list_audit_events(None, 1_000).await.unwrap_or_else(|e| panic!("audit log: {e}"));
+    newest.into_iter().rev().filter(|e| e.seq > seq).map(|e| e.kind).collect()
+}
+
+/// Every `endpoint = "…"` the application declares: the name of every server function.
+pub fn declared_server_functions() -> BTreeSet<String> {
+    fn walk(dir: &std::path::Path, out: &mut BTreeSet<String>) {
+        for entry in std::fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())).flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                walk(&path, out);
+            } else if path.extension().is_some_and(|x| x == "rs") {
+                let text = std::fs::read_to_string(&path).unwrap_or_default();
+                for part in text.split("endpoint = \"").skip(1) {
+                    if let Some(name) = part.split('"').next() {
+                        out.insert(name.to_owned());
+                    }
+                }
+            }
+        }
+    }
+    let mut out = BTreeSet::new();
+    walk(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../app/src"), &mut out);
+    out
 }
 
 /// A fresh, empty PostgreSQL database on the local server, as a URL, and its name for

@@ -12,3 +12,4 @@ mod roles;
 mod self_service;
 mod sessions;
 mod tenants;
+mod writes;

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use crate::helpers::{drop_postgres, json as body, postgres_database, spawn_app_with, TestApp};
+use crate::helpers::{audit_head, audit_kinds_since, drop_postgres, json as body, postgres_database, spawn_app_with, TestApp};
 
 async fn check(app: &TestApp, user: &str) -> String {
     let r = app
@@ -50,6 +50,37 @@ async fn a_seat_changed_on_one_replica_changes_the_checks_of_another() {
     let r = b.call_as(&ada_b, "assign_seat", &[("entitlement", &ent), ("email", "bob@initech.example")]).await;
     assert!(r.status().is_success());
     assert_eq!(eventually(&a, "bob@initech.example", "ok").await, "ok");
+    drop(a);
+    drop(b);
+    drop_postgres(&name).await;
+}
+
+#[tokio::test]
+async fn a_suspension_on_one_replica_is_audited_once_and_followed_by_the_checks_of_another() {
+    let Some((url, name)) = postgres_database().await else { return };
+    let a = spawn_app_with(|c| c.database_url = url.clone()).await;
+    let b = spawn_app_with(|c| c.database_url = url.clone()).await;
+    let staff_a = a.client_for("staff@tessera.example").await;
+    let staff_b = b.client_for("staff@tessera.example").await;
+    let ent = body(a.call_as(&staff_a, "list_entitlements", &[("customer", "initech")]).await).await[0]["id"].to_string();
+    assert_eq!(check(&b, "ada@initech.example").await, "ok");
+
+    let head = audit_head(&a).await;
+    let suspend = [("entitlement", ent.as_str()), ("action", "suspend"), ("reason", "Payment overdue")];
+    let r = a.call_as(&staff_a, "change_entitlement", &suspend).await;
+    assert!(r.status().is_success(), "{}", r.status());
+    assert_eq!(check(&a, "ada@initech.example").await, "suspended", "the replica that wrote sees it at once");
+    assert_eq!(eventually(&b, "ada@initech.example", "suspended").await, "suspended", "the other replica follows");
+    assert_eq!(audit_kinds_since(&b, head).await, ["entitlement.suspended"], "one event, though both replicas reloaded Initech");
+
+    // And back, the other way round.
+    let head = audit_head(&b).await;
+    let resume = [("entitlement", ent.as_str()), ("action", "resume"), ("reason", "Paid")];
+    let r = b.call_as(&staff_b, "change_entitlement", &resume).await;
+    assert!(r.status().is_success(), "{}", r.status());
+    assert_eq!(check(&b, "ada@initech.example").await, "ok");
+    assert_eq!(eventually(&a, "ada@initech.example", "ok").await, "ok");
+    assert_eq!(audit_kinds_since(&a, head).await, ["entitlement.resumed"]);
     drop(a);
     drop(b);
     drop_postgres(&name).await;

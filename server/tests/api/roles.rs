@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 use reqwest::StatusCode;
 
-use crate::helpers::{json, new_client, spawn_app, TestApp};
+use crate::helpers::{declared_server_functions, json, new_client, spawn_app, TestApp};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Who {
@@ -67,8 +67,10 @@ async fn ids(app: &TestApp) -> Ids {
     Ids { entitlement, request, instance, bob, rule, api_key }
 }
 
-/// (function, arguments, who may call it)
-fn table(i: &Ids) -> Vec<(&'static str, Vec<(&'static str, String)>, &'static [Who])> {
+/// One row of the table: (function, arguments, who may call it).
+type Row = (&'static str, Vec<(&'static str, String)>, &'static [Who]);
+
+fn table(i: &Ids) -> Vec<Row> {
     let s = |v: &str| v.to_owned();
     let e = || ("entitlement", i.entitlement.clone());
     let reason = || ("reason", s("checking roles"));
@@ -154,35 +156,13 @@ fn table(i: &Ids) -> Vec<(&'static str, Vec<(&'static str, String)>, &'static [W
     ]
 }
 
-/// Every `endpoint = "…"` the application declares.
-fn declared_functions() -> BTreeSet<String> {
-    fn walk(dir: &std::path::Path, out: &mut BTreeSet<String>) {
-        for entry in std::fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())).flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                walk(&path, out);
-            } else if path.extension().is_some_and(|x| x == "rs") {
-                let text = std::fs::read_to_string(&path).unwrap_or_default();
-                for part in text.split("endpoint = \"").skip(1) {
-                    if let Some(name) = part.split('"').next() {
-                        out.insert(name.to_owned());
-                    }
-                }
-            }
-        }
-    }
-    let mut out = BTreeSet::new();
-    walk(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../app/src"), &mut out);
-    out
-}
-
 #[tokio::test]
 async fn the_role_table_covers_every_server_function() {
     let app = spawn_app().await;
     let ids = ids(&app).await;
     let mut covered: BTreeSet<String> = table(&ids).into_iter().map(|(name, ..)| name.to_owned()).collect();
     covered.extend(OPEN.iter().map(|s| (*s).to_owned()));
-    assert_eq!(covered, declared_functions());
+    assert_eq!(covered, declared_server_functions());
 }
 
 async fn refused_unless_allowed(who: Who) {

@@ -1,19 +1,35 @@
-//! The entitlement engine: a pure function of (snapshot, request, now) to a
-//! [`Decision`]. No I/O: the portal, the enforcement API and signed tokens all ask it
-//! the same way, so they can never disagree.
+//! Tessera's entitlement engine and its domain vocabulary.
+//!
+//! The engine is a pure function of (snapshot, request, now) to a [`Decision`]; around it,
+//! the words every part of Tessera speaks: entitlement and request statuses, the date
+//! rules of trials, renewals and grace periods, approval-rule routing, values parsed from
+//! what people type ([`Email`], [`Slug`], [`Reason`]) and typed ids.
+//!
+//! It is pure: no I/O, no clock, no database, no web framework. The server, the portal
+//! (in the browser too) and the client SDK share it, so they can never disagree.
 
+pub mod approvals;
+pub mod dates;
+pub mod entitlements;
+pub mod ids;
+pub mod requests;
 pub mod rules;
+pub mod values;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 
+pub use approvals::{route, ApprovalRule, Ask, RuleEffect};
+pub use dates::{day_of, days_between};
+pub use entitlements::{EntitlementStatus, FeatureGrant};
+pub use ids::{CustomerId, EntitlementId, UserId};
+pub use requests::{diff_features, LimitChange, RequestKind, RequestStatus};
 pub use rules::Requirement;
-
-use crate::entitlements::EntitlementStatus;
+pub use values::{Email, ParseError, Reason, Slug};
 
 /// Why a check was answered as it was. These names are stable API.
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ReasonCode {
@@ -58,7 +74,7 @@ pub struct Quota {
 }
 
 /// The period a quota resets over (UTC calendar).
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Period {
@@ -81,7 +97,7 @@ impl Period {
     /// The Unix second at which the period containing `now` starts.
     pub fn start(self, now: i64) -> i64 {
         use chrono::{Datelike, NaiveDate};
-        let day = chrono::DateTime::<chrono::Utc>::from_timestamp(now, 0).unwrap_or_default().date_naive();
+        let day = day_of(now);
         let first = match self {
             Period::Day => Some(day),
             Period::Month => NaiveDate::from_ymd_opt(day.year(), day.month(), 1),
@@ -153,7 +169,7 @@ pub struct CheckRequest {
 }
 
 /// The limits that applied to a decision.
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Limits {
     pub seats: i64,
@@ -176,8 +192,6 @@ pub struct Decision {
 
 /// How long heartbeats may lapse before an instance's slot is freed, in seconds.
 pub const DEFAULT_INSTANCE_TTL: i64 = 15 * 60;
-
-const DAY: i64 = 86_400;
 
 /// Evaluates `req` against `snap` at `now` (Unix seconds), with instances considered
 /// alive when their last heartbeat is within `instance_ttl` seconds.
@@ -240,7 +254,7 @@ fn status_gate(snap: &Snapshot, now: i64) -> Gate {
     let past_end = |end: i64| {
         if now < end {
             Gate::Open
-        } else if now < end + snap.grace_days.max(0) * DAY {
+        } else if now < dates::grace_ends_at(end, snap.grace_days) {
             Gate::Grace
         } else {
             Gate::Closed(ReasonCode::Expired)

@@ -70,10 +70,10 @@ mod from_store {
     use std::panic::Location;
 
     use super::AppError;
-    use crate::store::catalog_admin::RetireKeyRefusal;
-    use crate::store::console::AmendRefusal;
+    use crate::store::entitlements::AmendRefusal;
     use crate::store::entitlements::StatusRefusal;
-    use crate::store::requests::{FileRefusal, WithdrawRefusal};
+    use crate::store::keys::signing::RetireKeyRefusal;
+    use crate::store::requests::filing::{FileRefusal, WithdrawRefusal};
     use crate::store::{StoreError, Unique};
 
     /// The form field and the words for a duplicate a person can cause by what they

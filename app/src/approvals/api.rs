@@ -57,7 +57,7 @@ pub async fn get_request_detail(id: i64) -> Result<RequestDetail, AppError> {
 pub async fn decide_request(id: i64, decision: String, comment: String, confirm_version: Option<i64>) -> Result<DecisionOutcome, AppError> {
     use crate::ssr::auth::{Caller, Guard, Roles};
     use crate::ssr::StoreResultExt;
-    use crate::store::approvals::Decided;
+    use crate::store::requests::decisions::Decided;
     let approve = match decision.as_str() {
         "approve" => true,
         "reject" => false,

@@ -91,7 +91,7 @@ pub async fn save_plan(
 ) -> Result<i64, AppError> {
     use crate::ssr::auth::Caller;
     use crate::ssr::forms::{self, whole};
-    use crate::store::catalog_admin::PlanDraft;
+    use crate::store::catalog::changes::PlanDraft;
     let Caller { state, actor, .. } = ssr_catalog::admin().await?;
     let reason = forms::reason(&reason)?;
     let product_id = ssr_catalog::product_id(&state, &product).await?;
@@ -177,7 +177,7 @@ pub async fn add_feature(
 ) -> Result<(), AppError> {
     use crate::ssr::auth::Caller;
     use crate::ssr::forms;
-    use crate::store::catalog::NewFeature;
+    use crate::store::catalog::changes::NewFeature;
     let Caller { state, actor, .. } = ssr_catalog::admin().await?;
     let reason = forms::reason(&reason)?;
     let product_id = ssr_catalog::product_id(&state, &product).await?;
@@ -208,7 +208,7 @@ pub async fn add_addon(
     use crate::engine::Requirement;
     use crate::ssr::auth::Caller;
     use crate::ssr::forms;
-    use crate::store::catalog::NewAddon;
+    use crate::store::catalog::changes::NewAddon;
     let Caller { state, actor, .. } = ssr_catalog::admin().await?;
     let reason = forms::reason(&reason)?;
     let product_id = ssr_catalog::product_id(&state, &product).await?;

@@ -76,7 +76,7 @@ pub async fn create_customer(
 ) -> Result<CreatedCustomer, AppError> {
     use crate::ssr::auth::{Caller, Guard, Roles};
     use crate::ssr::forms;
-    use crate::store::console::NewCustomer;
+    use crate::store::members::NewCustomer;
     let Caller { state, actor, .. } = Guard::new().role(Roles::STAFF).caller().await?;
     let slug = forms::slug("slug", &slug)?;
     let name = forms::text("name", &name, 120, "Enter the customer's name (up to 120 characters).")?;
@@ -131,7 +131,7 @@ pub async fn grant_entitlement(
 ) -> Result<i64, AppError> {
     use crate::ssr::auth::{Caller, Guard, Roles};
     use crate::ssr::{forms, StoreResultExt};
-    use crate::store::console::Grant;
+    use crate::store::entitlements::lifecycle::Grant;
     let Caller { state, actor, .. } = Guard::new().role(Roles::STAFF).caller().await?;
     let reason = forms::reason(&reason)?;
     let customer = state.store.find_customer_by_slug(customer.trim()).await.or_not_found("Customer")?;
@@ -184,7 +184,7 @@ pub async fn amend_entitlement(
 ) -> Result<(), AppError> {
     use crate::ssr::auth::{Caller, Guard, Roles};
     use crate::ssr::{forms, StoreResultExt};
-    use crate::store::console::Terms;
+    use crate::store::entitlements::lifecycle::Terms;
     let Caller { state, actor, .. } = Guard::new().role(Roles::STAFF).caller().await?;
     let reason = forms::reason(&reason)?;
     let facts = state.store.entitlement_facts(entitlement).await.or_not_found("Entitlement")?;

@@ -23,7 +23,7 @@ pub async fn list_entitlements(customer: Option<String>) -> Result<Vec<Entitleme
 /// user holds one already.
 #[server(prefix = "/api", endpoint = "assign_seat")]
 pub async fn assign_seat(entitlement: i64, email: String) -> Result<(), AppError> {
-    use crate::store::seats::SeatChange;
+    use crate::store::entitlements::seats::SeatChange;
     let (caller, user) = ssr_seats::seat_holder(entitlement, &email).await?;
     let change = caller.state.store.assign_seat(&caller.actor, caller.scope.customer_id, entitlement, user, crate::store::now()).await?;
     match change {
@@ -37,7 +37,7 @@ pub async fn assign_seat(entitlement: i64, email: String) -> Result<(), AppError
 /// [`assign_seat`]; `Invalid` on `email` when the user holds no seat.
 #[server(prefix = "/api", endpoint = "free_seat")]
 pub async fn free_seat(entitlement: i64, email: String) -> Result<(), AppError> {
-    use crate::store::seats::SeatChange;
+    use crate::store::entitlements::seats::SeatChange;
     let (caller, user) = ssr_seats::seat_holder(entitlement, &email).await?;
     let change = caller.state.store.free_seat(&caller.actor, caller.scope.customer_id, entitlement, user, crate::store::now()).await?;
     match change {
@@ -51,7 +51,7 @@ mod ssr_seats {
     use crate::error::AppError;
     use crate::ssr::auth::{Caller, Guard, Roles};
     use crate::ssr::{forms, StoreResultExt};
-    use crate::store::requests::EntitlementFacts;
+    use crate::store::entitlements::EntitlementFacts;
 
     /// The caller, when they may change seats of `entitlement` (its organisation's admins,
     /// vendor admins and staff), and the id of the user with `email` in that organisation.

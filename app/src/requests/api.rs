@@ -49,7 +49,7 @@ pub async fn file_request(
     reason: String,
 ) -> Result<i64, AppError> {
     use crate::ssr::StoreResultExt;
-    use crate::store::requests::NewRequest;
+    use crate::store::requests::filing::NewRequest;
 
     let kind = ssr_requests::parse_kind(&kind)?;
     let reason = ssr_requests::parse_reason(&reason)?;

@@ -5,7 +5,7 @@ use crate::entitlements::{EntitlementView, FeatureGrant};
 use crate::error::AppError;
 use crate::ssr::{internal, AppState};
 use crate::store::catalog::{AddonRow, GrantedFeature, PlanRow};
-use crate::store::requests::EntitlementFacts;
+use crate::store::entitlements::EntitlementFacts;
 
 /// The most seats one request may ask for.
 pub const MAX_EXTRA_SEATS: i64 = 10_000;

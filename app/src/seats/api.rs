@@ -69,7 +69,7 @@ pub async fn invite_user(
     use crate::auth::Role;
     use crate::ssr::auth::Caller;
     use crate::ssr::forms;
-    use crate::store::members::Invite;
+    use crate::store::members::invitations::Invite;
     let Caller { state, actor, scope: facts, .. } = ssr_seats::managed_entitlement(entitlement).await?;
     let customer = facts.customer_id;
     let email = forms::email("email", &email)?;
@@ -88,7 +88,7 @@ pub async fn invite_user(
     if forms::checkbox(seat.as_deref()) {
         // A seat is a second change with its own audit event; at the cap the invitation stands.
         let change = state.store.assign_seat(&actor, customer, entitlement, user_id, now).await?;
-        seated = change == crate::store::seats::SeatChange::Done;
+        seated = change == crate::store::entitlements::seats::SeatChange::Done;
     }
     Ok(Invitation { email: email.into_inner(), path: format!("/invite/{token}"), expires_on: crate::store::day_of(expires_at), seated })
 }
@@ -162,7 +162,7 @@ pub async fn accept_invitation(token: String, password: String, confirm: String)
         .map_err(|e| internal("password hash", e))?;
     let user_id = state
         .store
-        .accept_invitation(&crate::store::api_keys::hash_api_key(token.trim()), &hash, crate::store::now())
+        .accept_invitation(&crate::store::keys::api_keys::hash_api_key(token.trim()), &hash, crate::store::now())
         .await
         .or_when_missing(ssr_seats::spent_link)?;
     start_session(user_id).await?;
@@ -175,8 +175,8 @@ mod ssr_seats {
     use crate::error::AppError;
     use crate::ssr::auth::{Caller, Guard, Roles};
     use crate::ssr::{AppState, StoreResultExt};
-    use crate::store::members::InvitationRow;
-    use crate::store::requests::EntitlementFacts;
+    use crate::store::entitlements::EntitlementFacts;
+    use crate::store::members::invitations::InvitationRow;
 
     /// The caller, when they may manage entitlement `id`'s organisation (its admins,
     /// vendor admins and staff), with the entitlement's facts. Errors: `Unauthenticated`;
@@ -197,7 +197,7 @@ mod ssr_seats {
         if token.is_empty() || token.len() > 100 {
             return Err(AppError::NotFound("Invitation".into()));
         }
-        let row = state.store.find_invitation(&crate::store::api_keys::hash_api_key(token)).await.or_not_found("Invitation")?;
+        let row = state.store.find_invitation(&crate::store::keys::api_keys::hash_api_key(token)).await.or_not_found("Invitation")?;
         if row.accepted_at.is_some() || row.revoked_at.is_some() || row.expires_at <= crate::store::now() {
             return Err(spent_link());
         }

@@ -7,7 +7,7 @@ use super::{internal, AppState, StoreResultExt};
 use crate::auth::{CurrentUser, CustomerRef, Role};
 use crate::error::AppError;
 use crate::store::audit::Actor;
-use crate::store::requests::EntitlementFacts;
+use crate::store::entitlements::EntitlementFacts;
 
 /// The session key holding the signed-in user's id.
 pub const USER_ID_KEY: &str = "user_id";

@@ -6,8 +6,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use crate::engine::{self, CheckRequest, Decision, ReasonCode};
-use crate::store::api_keys::{hash_api_key, ApiKey};
-use crate::store::snapshots::CustomerSnapshot;
+use crate::store::entitlements::snapshots::CustomerSnapshot;
+use crate::store::keys::api_keys::{hash_api_key, ApiKey};
 use crate::store::{Store, StoreError};
 
 /// What a check can fail with (as opposed to being answered "no").

@@ -56,6 +56,6 @@ pub fn new_token() -> (String, String) {
     let mut bytes = [0u8; 32];
     rand::rngs::OsRng.fill_bytes(&mut bytes);
     let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
-    let hash = crate::store::api_keys::hash_api_key(&token);
+    let hash = crate::store::keys::api_keys::hash_api_key(&token);
     (token, hash)
 }

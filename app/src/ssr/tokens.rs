@@ -9,7 +9,7 @@ use ed25519_dalek::{Signer as _, SigningKey};
 use serde::Serialize;
 
 use crate::store::audit::Actor;
-use crate::store::signing_keys::StoredKey;
+use crate::store::keys::signing::StoredKey;
 use crate::store::{Store, StoreError};
 
 /// The keys that sign (the newest) and verify (all not retired).

@@ -4,14 +4,15 @@
 use sqlx::Row;
 
 use super::audit::{self, Actor, NewAuditEvent};
-use super::customers::create_customer;
-use super::entitlements::{assign_seat, create_entitlement, NewEntitlement};
+use super::entitlements::lifecycle::{create_entitlement, NewEntitlement};
+use super::entitlements::seats::assign_seat;
 use super::events::EventKind;
-use super::users::{create_user, NewUser};
+use super::members::create_customer;
+use super::members::users::{create_user, NewUser};
 use super::write::Write;
 use super::{Store, StoreError};
 use crate::auth::Role;
-use crate::entitlements::EntitlementStatus;
+use crate::engine::EntitlementStatus;
 
 /// The demo customer's slug.
 pub const DEMO_SLUG: &str = "demo";

@@ -1,27 +1,19 @@
 //! The entitlement store: the only place with SQL. One code path serves SQLite and
 //! PostgreSQL through sqlx's `Any` driver; times are Unix seconds, flags 0/1.
+//!
+//! One module per aggregate (entitlements, requests, catalog, keys, members, usage),
+//! beside the write path, the event catalog and the audit log every change goes through.
 
-pub mod api_keys;
-pub mod approvals;
 pub mod audit;
 pub mod catalog;
-pub mod catalog_admin;
-pub mod console;
-pub mod customers;
 pub mod demo;
 pub mod entitlements;
 pub mod events;
-pub mod instances;
+pub mod keys;
 pub mod members;
 pub mod requests;
-pub mod rules;
-pub mod seats;
 pub mod seed;
-pub mod signing_keys;
-pub mod snapshots;
 pub mod usage;
-pub mod usage_history;
-pub mod users;
 pub mod write;
 
 pub use events::{Changes, EventKind};
@@ -260,29 +252,6 @@ pub(crate) fn flag(row: &AnyRow, column: &str) -> Result<bool, sqlx::Error> {
 }
 
 #[cfg(test)]
-mod console_tests;
-#[cfg(test)]
-mod self_service_tests;
-#[cfg(test)]
 pub(crate) mod testing;
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sqlite_urls_get_create_mode_and_memory_is_refused() {
-        let dir = std::env::temp_dir().join(format!("tessera-url-{}", std::process::id()));
-        let url = format!("sqlite://{}/t.db", dir.display());
-        let (engine, opened) = normalise_url(&url).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(engine, Engine::Sqlite);
-        assert!(opened.ends_with("?mode=rwc"));
-        assert!(dir.is_dir());
-        assert!(matches!(normalise_url("sqlite::memory:"), Err(StoreError::BadUrl(_))));
-        assert!(matches!(normalise_url("mysql://x"), Err(StoreError::BadUrl(_))));
-        assert_eq!(normalise_url("postgres://h/db").map(|x| x.0).ok(), Some(Engine::Postgres));
-    }
-}
-
-#[cfg(test)]
-mod db_tests;
+mod tests;

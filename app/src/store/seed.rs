@@ -1,18 +1,17 @@
 //! The demo data a new database gets, so that a first start shows a working portal.
 
 use super::audit::{self, Actor, NewAuditEvent};
-use super::catalog::{self, NewAddon, NewFeature, NewPlan};
-use super::customers::create_customer;
-use super::entitlements::{assign_seat, create_entitlement, NewEntitlement};
+use super::catalog::changes::{create_addon, create_feature, create_plan, create_product, NewAddon, NewFeature, NewPlan};
+use super::catalog::find_plan_id;
+use super::entitlements::lifecycle::{create_entitlement, NewEntitlement};
+use super::entitlements::seats::assign_seat;
 use super::events::EventKind;
-use super::users::{create_user, NewUser};
+use super::members::create_customer;
+use super::members::users::{create_user, NewUser};
 use super::write::Write;
 use super::{Store, StoreError};
 use crate::auth::Role;
-use crate::catalog::{ApprovalRule, RuleEffect};
-use crate::engine::Requirement;
-use crate::entitlements::EntitlementStatus;
-use crate::requests::RequestKind;
+use crate::engine::{ApprovalRule, EntitlementStatus, RequestKind, Requirement, RuleEffect};
 
 /// The password of every demo user.
 pub const DEMO_PASSWORD: &str = "tessera-demo";
@@ -41,7 +40,7 @@ pub async fn seed_demo(store: &Store, password_hashes: &[String], now: i64) -> R
     let mut tx = store.begin_write().await?;
     let actor = Actor::system("seed");
 
-    let product = catalog::create_product(&mut tx, "acme-analytics", "Acme Analytics", now).await?;
+    let product = create_product(&mut tx, "acme-analytics", "Acme Analytics", now).await?;
     let features = [
         NewFeature { key: "dashboards", name: "Dashboards", metered: false, unit: None },
         NewFeature { key: "reports.export", name: "Report export", metered: false, unit: None },
@@ -50,7 +49,7 @@ pub async fn seed_demo(store: &Store, password_hashes: &[String], now: i64) -> R
         NewFeature { key: "api.calls", name: "API calls", metered: true, unit: Some("calls") },
     ];
     for f in &features {
-        catalog::create_feature(&mut tx, product, f).await?;
+        create_feature(&mut tx, product, f).await?;
     }
     // Plain features need a seated user or a live instance; metered ones need quota left.
     let seat_or_instance = || Requirement::Any(vec![Requirement::Seat, Requirement::Instance]);
@@ -99,7 +98,7 @@ pub async fn seed_demo(store: &Store, password_hashes: &[String], now: i64) -> R
         },
     ];
     for p in &plans {
-        catalog::create_plan(&mut tx, product, p, now).await?;
+        create_plan(&mut tx, product, p, now).await?;
     }
 
     let addons = [
@@ -108,7 +107,7 @@ pub async fn seed_demo(store: &Store, password_hashes: &[String], now: i64) -> R
         NewAddon { key: "extra-instances", name: "Five more instances", seats: 0, instances: 5, features: vec![] },
     ];
     for a in &addons {
-        catalog::create_addon(&mut tx, product, a, now).await?;
+        create_addon(&mut tx, product, a, now).await?;
     }
 
     // Rules are data: a few more seats on Team need nobody; a jump of two tiers needs two people.
@@ -127,11 +126,11 @@ pub async fn seed_demo(store: &Store, password_hashes: &[String], now: i64) -> R
         ApprovalRule { min_rank_jump: Some(2), ..rule(RuleEffect::TwoApprovals, RequestKind::Plan) },
     ];
     for r in &rules {
-        super::rules::insert_rule(&mut tx, r, now).await?;
+        super::requests::rules::insert_rule(&mut tx, r, now).await?;
     }
 
     // The demo key lets a vendor try the enforcement API at once; only the seed makes it.
-    super::api_keys::create_api_key(&mut tx, product, "Demo key", DEMO_API_KEY, now).await?;
+    super::keys::api_keys::create_api_key(&mut tx, product, "Demo key", DEMO_API_KEY, now).await?;
 
     let initech = create_customer(&mut tx, "initech", "Initech", now).await?;
     let globex = create_customer(&mut tx, "globex", "Globex", now).await?;
@@ -148,9 +147,9 @@ pub async fn seed_demo(store: &Store, password_hashes: &[String], now: i64) -> R
         user_ids.push((*email, create_user(&mut tx, &user, now).await?));
     }
 
-    let team = catalog::find_plan_id(&mut tx, product, "team").await?;
-    let business = catalog::find_plan_id(&mut tx, product, "business").await?;
-    let enterprise = catalog::find_plan_id(&mut tx, product, "enterprise").await?;
+    let team = find_plan_id(&mut tx, product, "team").await?;
+    let business = find_plan_id(&mut tx, product, "business").await?;
+    let enterprise = find_plan_id(&mut tx, product, "enterprise").await?;
     let base = |customer_id, plan_id, status| NewEntitlement {
         customer_id,
         product_id: product,
@@ -292,7 +291,7 @@ async fn seed_history(
         let end = steps.get(i + 1).map(|s| s.0 - DAY).unwrap_or(to);
         let mut day = *start;
         while day <= end {
-            super::usage_history::write_day(tx, entitlement, day, *seats, *instances).await?;
+            super::usage::history::write_day(tx, entitlement, day, *seats, *instances).await?;
             day += DAY;
         }
     }
@@ -305,7 +304,7 @@ async fn seed_history(
 pub async fn seed_bench_customers(store: &Store, n: usize, now: i64) -> Result<(), StoreError> {
     let mut tx = store.begin_write().await?;
     let product: i64 = sqlx::query_scalar("SELECT id FROM products WHERE key = 'acme-analytics'").fetch_one(&mut *tx).await?;
-    let team = catalog::find_plan_id(&mut tx, product, "team").await?;
+    let team = find_plan_id(&mut tx, product, "team").await?;
     for i in 1..=n {
         let slug = format!("bench-{i:04}");
         let customer = create_customer(&mut tx, &slug, &format!("Bench {i:04}"), now).await?;

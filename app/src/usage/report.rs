@@ -150,7 +150,7 @@ pub fn period_series(used: &HashMap<i64, i64>, period: Period, first: i64, from:
 
 /// Seats and instances for each day from `from` to `today`: the day's peak where it
 /// changed, else the value the last change left; today also counts what is held now.
-pub fn capacity_series(history: &[crate::store::usage_history::CapacityDay], from: i64, today: i64, now: (i64, i64)) -> Vec<DayCapacity> {
+pub fn capacity_series(history: &[crate::store::usage::history::CapacityDay], from: i64, today: i64, now: (i64, i64)) -> Vec<DayCapacity> {
     let mut out = Vec::new();
     let mut carried = (0, 0);
     let mut rows = history.iter().peekable();
@@ -187,7 +187,7 @@ pub fn capacity_series(history: &[crate::store::usage_history::CapacityDay], fro
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::usage_history::CapacityDay;
+    use crate::store::usage::history::CapacityDay;
 
     fn day(y: i32, m: u32, d: u32) -> i64 {
         NaiveDate::from_ymd_opt(y, m, d).map(secs).unwrap_or(0)

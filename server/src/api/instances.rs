@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::{ApiError, ApiJson, Caller, Problem};
 use app::ssr::AppState;
 use app::store::audit::Actor;
-use app::store::instances::{Activation, Heartbeat};
+use app::store::entitlements::instances::{Activation, Heartbeat};
 use app::store::StoreError;
 
 pub fn router() -> Router<AppState> {

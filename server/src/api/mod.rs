@@ -17,7 +17,7 @@ use serde::Serialize;
 
 use app::ssr::enforcer::EnforceError;
 use app::ssr::AppState;
-use app::store::api_keys::ApiKey;
+use app::store::keys::api_keys::ApiKey;
 use app::store::StoreError;
 
 /// Every route of the enforcement API, under `/api/v1`. The routes carry the full path

@@ -4,9 +4,9 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use sqlx::Row;
 
-use super::{Store, StoreError};
-use crate::engine::{FeatureRule, Period, Quota, Requirement, Snapshot, Usage};
-use crate::entitlements::EntitlementStatus;
+use crate::engine::{EntitlementStatus, FeatureRule, Period, Quota, Requirement, Snapshot, Usage};
+use crate::store::catalog;
+use crate::store::{Store, StoreError};
 
 /// One customer as enforcement sees it.
 #[derive(Debug, Clone, PartialEq)]
@@ -48,11 +48,11 @@ impl Store {
                     {} AS seats_cap, {} AS instances_cap, e.regions
              FROM entitlements e JOIN products p ON p.id = e.product_id JOIN plans pl ON pl.id = e.plan_id
              WHERE e.customer_id = $1",
-            super::SEATS_CAP,
-            super::INSTANCES_CAP
+            crate::store::SEATS_CAP,
+            crate::store::INSTANCES_CAP
         );
         let rows = sqlx::query(&sql).bind(customer_id).fetch_all(pool).await?;
-        let mut features = super::catalog::entitlement_features(pool, customer_id).await?;
+        let mut features = catalog::entitlement_features(pool, customer_id).await?;
         // Oldest seat first: when more seats are assigned than the cap allows (after a
         // downgrade), the ones assigned last are held back.
         let seats = sqlx::query(

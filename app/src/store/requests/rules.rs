@@ -4,12 +4,11 @@
 use sqlx::any::AnyRow;
 use sqlx::{Any, Executor, Row};
 
-use super::audit::{self, Actor, NewAuditEvent};
-use super::events::EventKind;
-use super::write::Write;
-use super::{Store, StoreError};
-use crate::catalog::{ApprovalRule, RuleEffect};
-use crate::requests::RequestKind;
+use crate::engine::{ApprovalRule, RequestKind, RuleEffect};
+use crate::store::audit::{self, Actor, NewAuditEvent};
+use crate::store::events::EventKind;
+use crate::store::write::Write;
+use crate::store::{Store, StoreError};
 
 const RULE_SELECT: &str =
     "SELECT id, product_id, effect, kind, plan_key, min_seats, max_seats, min_rank_jump FROM approval_rules WHERE retired_at IS NULL";

@@ -1,10 +1,13 @@
-//! Assigning and freeing seats, each with its audit event in the same transaction.
+//! Assigning and freeing seats, each with its audit event in the same transaction; the
+//! cap is checked in the statement that assigns.
 
 use sqlx::Row;
 
-use super::audit::{self, Actor, NewAuditEvent};
-use super::events::EventKind;
-use super::{Store, StoreError};
+use crate::store::audit::{self, Actor, NewAuditEvent};
+use crate::store::events::EventKind;
+use crate::store::usage::history;
+use crate::store::write::Write;
+use crate::store::{Store, StoreError};
 
 /// What a seat change came to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -16,26 +19,24 @@ pub enum SeatChange {
     Unchanged,
 }
 
+/// Assigns a seat of `entitlement_id` to `user_id` unless the cap is reached; the cap
+/// is checked in the same statement that inserts, so concurrent assignments cannot
+/// overshoot it. Returns false when the cap was reached.
+pub async fn assign_seat(tx: &mut Write<'_>, entitlement_id: i64, user_id: i64, at: i64) -> Result<bool, StoreError> {
+    // Touching the entitlement first takes its row lock on PostgreSQL (and the write
+    // lock on SQLite), so two assignments never count the same free seat.
+    sqlx::query("UPDATE entitlements SET updated_at = updated_at WHERE id = $1").bind(entitlement_id).execute(&mut **tx).await?;
+    let sql = format!(
+        "INSERT INTO seats (entitlement_id, user_id, assigned_at)
+         SELECT e.id, $2, $3 FROM entitlements e JOIN plans pl ON pl.id = e.plan_id
+         WHERE e.id = $1 AND (SELECT COUNT(*) FROM seats s WHERE s.entitlement_id = e.id) < {}",
+        crate::store::SEATS_CAP
+    );
+    let done = sqlx::query(&sql).bind(entitlement_id).bind(user_id).bind(at).execute(&mut **tx).await?;
+    Ok(done.rows_affected() == 1)
+}
+
 impl Store {
-    /// The customer an entitlement belongs to; `NotFound` when there is none.
-    pub async fn entitlement_customer(&self, entitlement_id: i64) -> Result<i64, StoreError> {
-        sqlx::query_scalar("SELECT customer_id FROM entitlements WHERE id = $1")
-            .bind(entitlement_id)
-            .fetch_optional(self.pool())
-            .await?
-            .ok_or(StoreError::NotFound)
-    }
-
-    /// The id of the user with `email` in customer `customer_id`; `NotFound` otherwise.
-    pub async fn find_customer_user(&self, customer_id: i64, email: &str) -> Result<i64, StoreError> {
-        sqlx::query_scalar("SELECT id FROM users WHERE customer_id = $1 AND email = $2")
-            .bind(customer_id)
-            .bind(email.trim().to_lowercase())
-            .fetch_optional(self.pool())
-            .await?
-            .ok_or(StoreError::NotFound)
-    }
-
     /// Gives `user_id` a seat of `entitlement_id` unless the cap is reached.
     pub async fn assign_seat(
         &self,
@@ -56,10 +57,10 @@ impl Store {
         if held.is_some() {
             return tx.roll_back(Ok(SeatChange::Unchanged)).await;
         }
-        if !super::entitlements::assign_seat(&mut tx, entitlement_id, user_id, now).await? {
+        if !assign_seat(&mut tx, entitlement_id, user_id, now).await? {
             return tx.roll_back(Ok(SeatChange::AtCap)).await;
         }
-        super::usage_history::record_day(&mut tx, entitlement_id, now).await?;
+        history::record_day(&mut tx, entitlement_id, now).await?;
         audit::record(
             &mut tx,
             NewAuditEvent {
@@ -94,7 +95,7 @@ impl Store {
             .await?;
         let Some(row) = freed else { return tx.roll_back(Ok(SeatChange::Unchanged)).await };
         let seat: i64 = row.try_get("id")?;
-        super::usage_history::record_day(&mut tx, entitlement_id, now).await?;
+        history::record_day(&mut tx, entitlement_id, now).await?;
         audit::record(
             &mut tx,
             NewAuditEvent {

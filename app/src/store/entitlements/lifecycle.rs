@@ -1,28 +1,68 @@
-//! What vendor staff do to customers from the console: create a customer with its first
-//! admin, grant an entitlement, amend its terms, renew and cancel it. Each is one
-//! transaction with its audit event, and each carries the reason staff gave.
+//! What vendor staff do to an entitlement over its life: grant it with its add-ons, amend
+//! its terms, suspend and resume it, move its trial end, renew and cancel it, and move it
+//! to its plan's newest version. Each is one transaction with its audit event, and each
+//! carries the reason staff gave.
 
 use sqlx::Row;
 
-use super::audit::{self, Actor, NewAuditEvent};
-use super::entitlements::{create_entitlement, NewEntitlement, StatusRefusal};
-use super::events::EventKind;
-use super::users::{create_user, NewUser};
-use super::write::Write;
-use super::{Store, StoreError};
-use crate::auth::Role;
-use crate::entitlements::EntitlementStatus;
+use super::{AmendRefusal, StatusRefusal};
+use crate::engine::EntitlementStatus;
+use crate::store::audit::{self, Actor, NewAuditEvent};
+use crate::store::events::EventKind;
+use crate::store::usage::history;
+use crate::store::write::Write;
+use crate::store::{flag, Store, StoreError};
 
-/// A new customer and the admin who gets its first invitation.
+/// An entitlement to grant.
 #[derive(Debug, Clone)]
-pub struct NewCustomer<'a> {
-    pub slug: &'a str,
-    pub name: &'a str,
-    pub admin_email: &'a str,
-    pub admin_name: &'a str,
-    /// The hash of the admin's invitation token, and when it expires.
-    pub token_hash: &'a str,
-    pub expires_at: i64,
+pub struct NewEntitlement {
+    pub customer_id: i64,
+    pub product_id: i64,
+    pub plan_id: i64,
+    pub status: EntitlementStatus,
+    pub starts_at: i64,
+    pub ends_at: Option<i64>,
+    pub renews_at: Option<i64>,
+    pub trial_ends_at: Option<i64>,
+    pub grace_days: i64,
+    pub auto_renew: bool,
+    pub status_reason: Option<String>,
+}
+
+/// Grants an entitlement; `Duplicate(Unique::CustomerProduct)` when the customer has one for
+/// that product already.
+pub async fn create_entitlement(tx: &mut Write<'_>, e: &NewEntitlement, at: i64) -> Result<i64, StoreError> {
+    let row = sqlx::query(
+        "INSERT INTO entitlements (customer_id, product_id, plan_id, status, starts_at, ends_at, renews_at,
+                                   trial_ends_at, grace_days, auto_renew, status_reason, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12) RETURNING id",
+    )
+    .bind(e.customer_id)
+    .bind(e.product_id)
+    .bind(e.plan_id)
+    .bind(e.status.as_str())
+    .bind(e.starts_at)
+    .bind(e.ends_at)
+    .bind(e.renews_at)
+    .bind(e.trial_ends_at)
+    .bind(e.grace_days)
+    .bind(i64::from(e.auto_renew))
+    .bind(e.status_reason.as_deref())
+    .bind(at)
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(row.try_get("id")?)
+}
+
+/// Adds add-on `addon_id` to entitlement `entitlement_id`; `Conflict` when it has it.
+pub async fn add_addon(tx: &mut Write<'_>, entitlement_id: i64, addon_id: i64, at: i64) -> Result<(), StoreError> {
+    sqlx::query("INSERT INTO entitlement_addons (entitlement_id, addon_id, added_at) VALUES ($1, $2, $3) ON CONFLICT (entitlement_id, addon_id) DO NOTHING")
+        .bind(entitlement_id)
+        .bind(addon_id)
+        .bind(at)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
 }
 
 /// An entitlement as staff grant it.
@@ -77,7 +117,7 @@ async fn terms_of(tx: &mut Write<'_>, entitlement_id: i64) -> Result<Option<(i64
             "ends_at": r.try_get::<Option<i64>, _>("ends_at")?,
             "renews_at": r.try_get::<Option<i64>, _>("renews_at")?,
             "trial_ends_at": r.try_get::<Option<i64>, _>("trial_ends_at")?,
-            "auto_renew": super::flag(&r, "auto_renew")?,
+            "auto_renew": flag(&r, "auto_renew")?,
             "version": r.try_get::<i64, _>("version")?,
         }),
     )))
@@ -91,70 +131,7 @@ async fn current_terms(tx: &mut Write<'_>, id: i64) -> Result<(i64, serde_json::
     Ok((customer, terms, cancelled))
 }
 
-/// Why staff could not amend an entitlement's terms.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum AmendRefusal {
-    /// The terms asked for are the ones it has.
-    #[error("the entitlement has these terms already")]
-    Unchanged,
-}
-
 impl Store {
-    /// Creates a customer and its first admin (invited: they set their password through
-    /// the link), with audit events. `Duplicate(Unique::CustomerSlug)` when the slug is
-    /// taken, `Duplicate(Unique::UserEmail)` when the email is.
-    pub async fn create_customer_with_admin(
-        &self,
-        actor: &Actor,
-        c: &NewCustomer<'_>,
-        reason: &str,
-        now: i64,
-    ) -> Result<(i64, i64), StoreError> {
-        let mut tx = self.begin_write().await?;
-        let email = c.admin_email.trim().to_lowercase();
-        let customer = match super::customers::create_customer(&mut tx, c.slug, c.name, now).await {
-            Ok(id) => id,
-            Err(e) => return tx.roll_back(Err(e)).await,
-        };
-        let user =
-            NewUser { customer_id: Some(customer), email: &email, name: c.admin_name, role: Role::CustomerAdmin, password_hash: None };
-        let user_id = match create_user(&mut tx, &user, now).await {
-            Ok(id) => id,
-            Err(e) => return tx.roll_back(Err(e)).await,
-        };
-        super::members::insert_invitation(&mut tx, customer, user_id, c.token_hash, actor.user_id, c.expires_at, now).await?;
-        audit::record(
-            &mut tx,
-            NewAuditEvent {
-                actor,
-                customer_id: Some(customer),
-                kind: EventKind::CustomerCreated,
-                subject: format!("customer:{customer}"),
-                before: None,
-                after: Some(serde_json::json!({ "slug": c.slug, "name": c.name, "reason": reason })),
-            },
-            now,
-        )
-        .await?;
-        audit::record(
-            &mut tx,
-            NewAuditEvent {
-                actor,
-                customer_id: Some(customer),
-                kind: EventKind::UserInvited,
-                subject: format!("user:{user_id}"),
-                before: None,
-                after: Some(
-                    serde_json::json!({ "email": email, "name": c.admin_name, "role": "customer_admin", "expires_at": c.expires_at }),
-                ),
-            },
-            now,
-        )
-        .await?;
-        tx.commit().await?;
-        Ok((customer, user_id))
-    }
-
     /// Grants entitlement `g` (a trial when it has a trial end, else active) with its
     /// add-ons, audited. `Duplicate(Unique::CustomerProduct)` when the customer has one for
     /// that product already.
@@ -186,9 +163,9 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         for addon in &g.addon_ids {
-            super::catalog::add_addon(&mut tx, id, *addon, now).await?;
+            add_addon(&mut tx, id, *addon, now).await?;
         }
-        super::usage_history::record_day(&mut tx, id, now).await?;
+        history::record_day(&mut tx, id, now).await?;
         let (_, after) = terms_of(&mut tx, id).await?.ok_or(StoreError::NotFound)?;
         audit::record(
             &mut tx,
@@ -248,9 +225,106 @@ impl Store {
         .bind(now)
         .execute(&mut *tx)
         .await?;
-        super::usage_history::record_day(&mut tx, id, now).await?;
+        history::record_day(&mut tx, id, now).await?;
         finish(tx, actor, customer, id, EventKind::EntitlementAmended, before, reason, now).await?;
         Ok(Ok(customer))
+    }
+
+    /// Suspends (`suspend`) or resumes entitlement `entitlement_id` with staff's `reason`,
+    /// bumping its version, with its audit event. Returns the customer, or `NotFound`;
+    /// refused with [`StatusRefusal::NotActive`] (suspend) or
+    /// [`StatusRefusal::NotSuspended`] (resume) when its status does not allow it.
+    pub async fn set_suspended(
+        &self,
+        actor: &Actor,
+        entitlement_id: i64,
+        suspend: bool,
+        reason: &str,
+        now: i64,
+    ) -> Result<Result<i64, StatusRefusal>, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let (from, to, why) = if suspend { ("active", "suspended", Some(reason)) } else { ("suspended", "active", None) };
+        let row = sqlx::query(
+            "UPDATE entitlements SET status = $3, status_reason = $4, version = version + 1, updated_at = $5
+             WHERE id = $1 AND status = $2 RETURNING customer_id",
+        )
+        .bind(entitlement_id)
+        .bind(from)
+        .bind(to)
+        .bind(why)
+        .bind(now)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(row) = row else {
+            let exists: Option<i64> =
+                sqlx::query_scalar("SELECT id FROM entitlements WHERE id = $1").bind(entitlement_id).fetch_optional(&mut *tx).await?;
+            if exists.is_none() {
+                return tx.roll_back(Err(StoreError::NotFound)).await;
+            }
+            let refusal = if suspend { StatusRefusal::NotActive } else { StatusRefusal::NotSuspended };
+            return tx.roll_back(Ok(Err(refusal))).await;
+        };
+        let customer: i64 = row.try_get("customer_id")?;
+        audit::record(
+            &mut tx,
+            NewAuditEvent {
+                actor,
+                customer_id: Some(customer),
+                kind: if suspend { EventKind::EntitlementSuspended } else { EventKind::EntitlementResumed },
+                subject: format!("entitlement:{entitlement_id}"),
+                before: Some(serde_json::json!({ "status": from })),
+                after: Some(serde_json::json!({ "status": to, "reason": reason })),
+            },
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(Ok(customer))
+    }
+
+    /// Moves the trial end of entitlement `entitlement_id` (staff extending or ending a
+    /// trial), bumping its version, with its audit event. `NotFound` when there is none.
+    pub async fn set_trial_end(
+        &self,
+        actor: &Actor,
+        entitlement_id: i64,
+        trial_ends_at: i64,
+        reason: &str,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        let before =
+            sqlx::query("UPDATE entitlements SET updated_at = $2 WHERE id = $1 RETURNING customer_id, trial_ends_at, ends_at, version")
+                .bind(entitlement_id)
+                .bind(now)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let Some(before) = before else { return tx.roll_back(Err(StoreError::NotFound)).await };
+        let customer: i64 = before.try_get("customer_id")?;
+        let old: Option<i64> = before.try_get("trial_ends_at")?;
+        let ends_at: Option<i64> = before.try_get("ends_at")?;
+        let new_end = crate::engine::dates::end_after_trial_move(ends_at, old, trial_ends_at);
+        sqlx::query("UPDATE entitlements SET trial_ends_at = $2, ends_at = $3, version = version + 1 WHERE id = $1")
+            .bind(entitlement_id)
+            .bind(trial_ends_at)
+            .bind(new_end)
+            .execute(&mut *tx)
+            .await?;
+        audit::record(
+            &mut tx,
+            NewAuditEvent {
+                actor,
+                customer_id: Some(customer),
+                kind: EventKind::EntitlementTrialEndSet,
+                subject: format!("entitlement:{entitlement_id}"),
+                before: Some(serde_json::json!({ "trial_ends_at": old })),
+                after: Some(serde_json::json!({ "trial_ends_at": trial_ends_at, "reason": reason })),
+            },
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     /// Renews entitlement `id` for `days` more from the date it would have renewed or
@@ -324,27 +398,65 @@ impl Store {
         finish(tx, actor, customer, id, EventKind::EntitlementCancelled, before, reason, now).await?;
         Ok(Ok(customer))
     }
-}
 
-impl Store {
-    /// Records that `actor` opened customer `customer_id`'s portal read-only.
-    pub async fn record_view_as(&self, actor: &Actor, customer_id: i64, now: i64) -> Result<(), StoreError> {
+    /// Moves every entitlement on an older version of plan `key` of `product_id` to its
+    /// newest version, each with its version bumped and its audit event, in one
+    /// transaction. Returns the customers moved (none when all are current).
+    pub async fn move_to_newest_version(
+        &self,
+        actor: &Actor,
+        product_id: i64,
+        key: &str,
+        reason: &str,
+        now: i64,
+    ) -> Result<Vec<i64>, StoreError> {
         let mut tx = self.begin_write().await?;
-        audit::record(
-            &mut tx,
-            NewAuditEvent {
-                actor,
-                customer_id: Some(customer_id),
-                kind: EventKind::CustomerViewedAs,
-                subject: format!("customer:{customer_id}"),
-                before: None,
-                after: Some(serde_json::json!({ "read_only": true })),
-            },
-            now,
+        let newest = sqlx::query("SELECT id, version FROM plans WHERE product_id = $1 AND key = $2 ORDER BY version DESC LIMIT 1")
+            .bind(product_id)
+            .bind(key)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let Some(newest) = newest else {
+            return tx.roll_back(Err(StoreError::NotFound)).await;
+        };
+        let (newest_id, newest_version): (i64, i64) = (newest.try_get("id")?, newest.try_get("version")?);
+        let moving = sqlx::query(
+            "SELECT e.id, e.customer_id, pl.version FROM entitlements e JOIN plans pl ON pl.id = e.plan_id
+             WHERE pl.product_id = $1 AND pl.key = $2 AND pl.id <> $3 ORDER BY e.id",
         )
+        .bind(product_id)
+        .bind(key)
+        .bind(newest_id)
+        .fetch_all(&mut *tx)
         .await?;
+        let mut customers = Vec::new();
+        for e in &moving {
+            let (id, customer, from): (i64, i64, i64) = (e.try_get("id")?, e.try_get("customer_id")?, e.try_get("version")?);
+            sqlx::query("UPDATE entitlements SET plan_id = $2, version = version + 1, updated_at = $3 WHERE id = $1")
+                .bind(id)
+                .bind(newest_id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            history::record_day(&mut tx, id, now).await?;
+            audit::record(
+                &mut tx,
+                NewAuditEvent {
+                    actor,
+                    customer_id: Some(customer),
+                    kind: EventKind::EntitlementPlanVersionMoved,
+                    subject: format!("entitlement:{id}"),
+                    before: Some(serde_json::json!({ "plan": key, "plan_version": from })),
+                    after: Some(serde_json::json!({ "plan": key, "plan_version": newest_version, "reason": reason })),
+                },
+                now,
+            )
+            .await?;
+            customers.push(customer);
+        }
         tx.commit().await?;
-        Ok(())
+        customers.dedup();
+        Ok(customers)
     }
 }
 

@@ -1,4 +1,8 @@
-//! Products, features and plans: the catalog that entitlements point into.
+//! The catalog that entitlements point into: products, their features, plans (in their
+//! versions) and add-ons, as the portal and enforcement read them. The vendor admin's
+//! changes to it are in [`changes`].
+
+pub mod changes;
 
 use std::collections::HashMap;
 
@@ -6,155 +10,7 @@ use sqlx::Row;
 
 use super::write::Write;
 use super::StoreError;
-use crate::engine::Requirement;
-
-/// A feature to create under a product.
-#[derive(Debug, Clone)]
-pub struct NewFeature<'a> {
-    pub key: &'a str,
-    pub name: &'a str,
-    pub metered: bool,
-    pub unit: Option<&'a str>,
-}
-
-/// A plan to create: its limits and, per feature key, an optional quota per period.
-#[derive(Debug, Clone)]
-pub struct NewPlan<'a> {
-    pub key: &'a str,
-    pub name: &'a str,
-    pub rank: i64,
-    pub seats: i64,
-    pub instances: i64,
-    pub trial_days: i64,
-    pub grace_days: i64,
-    /// (feature key, quota per `month` if metered, what the feature requires)
-    pub features: Vec<(&'a str, Option<i64>, Requirement)>,
-}
-
-/// Creates a product; `Duplicate(Unique::ProductKey)` when its key is taken.
-pub async fn create_product(tx: &mut Write<'_>, key: &str, name: &str, at: i64) -> Result<i64, StoreError> {
-    let row = sqlx::query("INSERT INTO products (key, name, created_at) VALUES ($1, $2, $3) RETURNING id")
-        .bind(key)
-        .bind(name)
-        .bind(at)
-        .fetch_one(&mut **tx)
-        .await?;
-    Ok(row.try_get("id")?)
-}
-
-/// Creates a feature of `product_id`; `Duplicate(Unique::FeatureKey)` when the product has
-/// that key already.
-pub async fn create_feature(tx: &mut Write<'_>, product_id: i64, f: &NewFeature<'_>) -> Result<i64, StoreError> {
-    let row = sqlx::query("INSERT INTO features (product_id, key, name, metered, unit) VALUES ($1, $2, $3, $4, $5) RETURNING id")
-        .bind(product_id)
-        .bind(f.key)
-        .bind(f.name)
-        .bind(i64::from(f.metered))
-        .bind(f.unit)
-        .fetch_one(&mut **tx)
-        .await?;
-    Ok(row.try_get("id")?)
-}
-
-/// Creates a plan of `product_id` with its features; `NotFound` when a feature key is
-/// not one of the product's.
-pub async fn create_plan(tx: &mut Write<'_>, product_id: i64, p: &NewPlan<'_>, at: i64) -> Result<i64, StoreError> {
-    let row = sqlx::query(
-        "INSERT INTO plans (product_id, key, name, rank, seats, instances, trial_days, grace_days, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
-    )
-    .bind(product_id)
-    .bind(p.key)
-    .bind(p.name)
-    .bind(p.rank)
-    .bind(p.seats)
-    .bind(p.instances)
-    .bind(p.trial_days)
-    .bind(p.grace_days)
-    .bind(at)
-    .fetch_one(&mut **tx)
-    .await?;
-    let plan_id: i64 = row.try_get("id")?;
-    for (key, quota, rule) in &p.features {
-        let period = quota.map(|_| "month");
-        let rule = serde_json::to_string(rule).map_err(|e| StoreError::Db(sqlx::Error::Encode(e.into())))?;
-        let done = sqlx::query(
-            "INSERT INTO plan_features (plan_id, feature_id, quota, quota_period, rule)
-             SELECT $1, id, $2, $3, $4 FROM features WHERE product_id = $5 AND key = $6",
-        )
-        .bind(plan_id)
-        .bind(*quota)
-        .bind(period)
-        .bind(rule)
-        .bind(product_id)
-        .bind(*key)
-        .execute(&mut **tx)
-        .await?;
-        if done.rows_affected() != 1 {
-            return Err(StoreError::NotFound);
-        }
-    }
-    Ok(plan_id)
-}
-
-/// An add-on to create: extra seats and instances, and features with an optional quota
-/// per month that add to the plan's.
-#[derive(Debug, Clone)]
-pub struct NewAddon<'a> {
-    pub key: &'a str,
-    pub name: &'a str,
-    pub seats: i64,
-    pub instances: i64,
-    /// (feature key, quota per `month` if metered, what the feature requires)
-    pub features: Vec<(&'a str, Option<i64>, Requirement)>,
-}
-
-/// Creates an add-on of `product_id`; `Duplicate(Unique::AddonKey)` when the key is taken,
-/// `NotFound` when a feature key is not one of the product's.
-pub async fn create_addon(tx: &mut Write<'_>, product_id: i64, a: &NewAddon<'_>, at: i64) -> Result<i64, StoreError> {
-    let row = sqlx::query(
-        "INSERT INTO addons (product_id, key, name, seats, instances, created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
-    )
-    .bind(product_id)
-    .bind(a.key)
-    .bind(a.name)
-    .bind(a.seats)
-    .bind(a.instances)
-    .bind(at)
-    .fetch_one(&mut **tx)
-    .await?;
-    let addon_id: i64 = row.try_get("id")?;
-    for (key, quota, rule) in &a.features {
-        let rule = serde_json::to_string(rule).map_err(|e| StoreError::Db(sqlx::Error::Encode(e.into())))?;
-        let done = sqlx::query(
-            "INSERT INTO addon_features (addon_id, feature_id, quota, quota_period, rule)
-             SELECT $1, id, $2, $3, $4 FROM features WHERE product_id = $5 AND key = $6",
-        )
-        .bind(addon_id)
-        .bind(*quota)
-        .bind(quota.map(|_| "month"))
-        .bind(rule)
-        .bind(product_id)
-        .bind(*key)
-        .execute(&mut **tx)
-        .await?;
-        if done.rows_affected() != 1 {
-            return Err(StoreError::NotFound);
-        }
-    }
-    Ok(addon_id)
-}
-
-/// Adds add-on `addon_id` to entitlement `entitlement_id`; `Conflict` when it has it.
-pub async fn add_addon(tx: &mut Write<'_>, entitlement_id: i64, addon_id: i64, at: i64) -> Result<(), StoreError> {
-    sqlx::query("INSERT INTO entitlement_addons (entitlement_id, addon_id, added_at) VALUES ($1, $2, $3) ON CONFLICT (entitlement_id, addon_id) DO NOTHING")
-        .bind(entitlement_id)
-        .bind(addon_id)
-        .bind(at)
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
-}
+use crate::engine::FeatureGrant;
 
 /// The id of the newest version of plan `key` of product `product_id`.
 pub async fn find_plan_id(tx: &mut Write<'_>, product_id: i64, key: &str) -> Result<i64, StoreError> {
@@ -199,13 +55,8 @@ pub struct GrantedFeature {
 
 impl GrantedFeature {
     /// What the portal shows of it.
-    pub fn grant(&self) -> crate::entitlements::FeatureGrant {
-        crate::entitlements::FeatureGrant {
-            key: self.key.clone(),
-            name: self.name.clone(),
-            quota: self.quota,
-            quota_period: self.quota_period.clone(),
-        }
+    pub fn grant(&self) -> FeatureGrant {
+        FeatureGrant { key: self.key.clone(), name: self.name.clone(), quota: self.quota, quota_period: self.quota_period.clone() }
     }
 
     /// Adds what an add-on brings to what the entitlement has: quotas add up; an
@@ -364,6 +215,40 @@ impl super::Store {
                 instances: a.try_get("instances")?,
                 features: features_of(&features, "addon_id", id)?,
             });
+        }
+        Ok(out)
+    }
+
+    /// The features of `product_id`: (id, key, name, metered, unit), in the order made.
+    pub async fn list_features(&self, product_id: i64) -> Result<Vec<(i64, String, String, bool, Option<String>)>, StoreError> {
+        let rows = sqlx::query("SELECT id, key, name, metered, unit FROM features WHERE product_id = $1 ORDER BY id")
+            .bind(product_id)
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("id")?, r.try_get("key")?, r.try_get("name")?, super::flag(r, "metered")?, r.try_get("unit")?)))
+            .collect()
+    }
+
+    /// Per plan key of `product_id`: entitlements on its newest version and on older ones.
+    pub async fn plan_version_counts(&self, product_id: i64) -> Result<std::collections::HashMap<String, (i64, i64)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT pl.key, CAST(CASE WHEN pl.version = (SELECT MAX(q.version) FROM plans q WHERE q.product_id = pl.product_id AND q.key = pl.key)
+                                 THEN 1 ELSE 0 END AS BIGINT) AS newest, COUNT(e.id) AS n
+             FROM plans pl JOIN entitlements e ON e.plan_id = pl.id WHERE pl.product_id = $1 GROUP BY pl.key, newest",
+        )
+        .bind(product_id)
+        .fetch_all(self.pool())
+        .await?;
+        let mut out: std::collections::HashMap<String, (i64, i64)> = std::collections::HashMap::new();
+        for r in rows {
+            let entry = out.entry(r.try_get("key")?).or_default();
+            let n: i64 = r.try_get("n")?;
+            if r.try_get::<i64, _>("newest")? == 1 {
+                entry.0 += n;
+            } else {
+                entry.1 += n;
+            }
         }
         Ok(out)
     }

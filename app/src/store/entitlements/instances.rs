@@ -1,10 +1,12 @@
-//! Instances: running copies activated under an entitlement, kept alive by heartbeats.
+//! Instances: running copies activated under an entitlement, kept alive by heartbeats
+//! and freed when their heartbeats lapse.
 
 use sqlx::Row;
 
-use super::audit::{self, Actor, NewAuditEvent};
-use super::events::EventKind;
-use super::{Store, StoreError};
+use crate::store::audit::{self, Actor, NewAuditEvent};
+use crate::store::events::{Changes, EventKind};
+use crate::store::usage::history;
+use crate::store::{Store, StoreError};
 
 /// What an activation came to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -95,7 +97,7 @@ impl Store {
         .bind(now)
         .fetch_one(&mut *tx)
         .await?;
-        super::usage_history::record_day(&mut tx, entitlement_id, now).await?;
+        history::record_day(&mut tx, entitlement_id, now).await?;
         audit::record(
             &mut tx,
             NewAuditEvent {
@@ -127,7 +129,7 @@ impl Store {
         let customer: i64 = row.try_get("customer_id")?;
         let gone = row.try_get::<Option<i64>, _>("deactivated_at")?.is_some() || row.try_get::<i64, _>("last_heartbeat_at")? < now - ttl;
         if gone {
-            self.publish(&super::Changes::of_customer(customer)).await?;
+            self.publish(&Changes::of_customer(customer)).await?;
             return Ok((Heartbeat::Lapsed, Some(customer)));
         }
         // A heartbeat is liveness, not a change anyone made: no audit event, but the
@@ -137,7 +139,7 @@ impl Store {
             .bind(now)
             .execute(self.pool())
             .await?;
-        self.publish(&super::Changes::of_customer(customer)).await?;
+        self.publish(&Changes::of_customer(customer)).await?;
         Ok((Heartbeat::Alive, Some(customer)))
     }
 
@@ -170,7 +172,7 @@ impl Store {
             tx.rollback().await?;
             return Err(StoreError::NotFound);
         }
-        super::usage_history::record_day(&mut tx, entitlement, now).await?;
+        history::record_day(&mut tx, entitlement, now).await?;
         audit::record(
             &mut tx,
             NewAuditEvent {
@@ -198,5 +200,51 @@ impl Store {
         .bind(customer_id)
         .fetch_all(self.pool())
         .await?)
+    }
+
+    /// Deactivates every instance whose heartbeat is older than `ttl` seconds, each with
+    /// its audit event, and returns the customers whose instances lapsed.
+    pub async fn sweep_lapsed_instances(&self, now: i64, ttl: i64) -> Result<Vec<i64>, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let lapsed = sqlx::query(
+            "UPDATE instances SET deactivated_at = $1 WHERE deactivated_at IS NULL AND last_heartbeat_at < $2
+             RETURNING id, entitlement_id, last_heartbeat_at",
+        )
+        .bind(now)
+        .bind(now - ttl)
+        .fetch_all(&mut *tx)
+        .await?;
+        let mut customers = Vec::new();
+        let mut entitlements = Vec::new();
+        for r in &lapsed {
+            let id: i64 = r.try_get("id")?;
+            let entitlement: i64 = r.try_get("entitlement_id")?;
+            let customer: i64 =
+                sqlx::query_scalar("SELECT customer_id FROM entitlements WHERE id = $1").bind(entitlement).fetch_one(&mut *tx).await?;
+            audit::record(
+                &mut tx,
+                NewAuditEvent {
+                    actor: &Actor::system("heartbeat-sweep"),
+                    customer_id: Some(customer),
+                    kind: EventKind::InstanceLapsed,
+                    subject: format!("instance:{id}"),
+                    before: Some(serde_json::json!({ "last_heartbeat_at": r.try_get::<i64, _>("last_heartbeat_at")? })),
+                    after: None,
+                },
+                now,
+            )
+            .await?;
+            if !entitlements.contains(&entitlement) {
+                entitlements.push(entitlement);
+            }
+            if !customers.contains(&customer) {
+                customers.push(customer);
+            }
+        }
+        for entitlement in entitlements {
+            history::record_day(&mut tx, entitlement, now).await?;
+        }
+        tx.commit().await?;
+        Ok(customers)
     }
 }

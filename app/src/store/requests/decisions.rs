@@ -1,17 +1,17 @@
-//! Vendor staff deciding change requests: the queue, and approving (the change applied to
-//! the entitlement in the same transaction as the request's status and its audit event)
-//! or rejecting, each with a comment.
+//! Vendor staff deciding change requests: approving (the change applied to the
+//! entitlement in the same transaction as the request's status and its audit event, or
+//! scheduled for the renewal date) or rejecting, each with a comment; a second approval
+//! from someone else where a catalog rule asks for two.
 
 use sqlx::Row;
 
-use super::audit::{self, Actor, NewAuditEvent};
-use super::events::EventKind;
-use super::requests::RequestFacts;
-use super::write::Write;
-use super::{Store, StoreError, Unique};
-use crate::requests::{ChangeRequestView, RequestKind, RequestStatus};
-
-const DAY: i64 = 86_400;
+use super::{apply, entitlement_state};
+use crate::engine::{RequestKind, RequestStatus};
+use crate::store::audit::{self, Actor, NewAuditEvent};
+use crate::store::events::EventKind;
+use crate::store::usage::history;
+use crate::store::write::Write;
+use crate::store::{flag, Store, StoreError, Unique};
 
 /// How a decision went.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -107,7 +107,7 @@ impl Store {
             target_plan_id: claimed.try_get("target_plan_id")?,
             seats: claimed.try_get("seats")?,
             addon_id: claimed.try_get("addon_id")?,
-            at_renewal: super::flag(&claimed, "at_renewal")?,
+            at_renewal: flag(&claimed, "at_renewal")?,
         };
         if !approve {
             set_status(&mut tx, id, RequestStatus::Rejected, actor.user_id, comment, now).await?;
@@ -165,89 +165,6 @@ impl Store {
         tx.commit().await?;
         Ok((Decided::Done, customer))
     }
-
-    /// Pending requests, oldest first, optionally of one customer (slug) and kind.
-    pub async fn list_pending_requests(
-        &self,
-        customer: Option<&str>,
-        kind: Option<RequestKind>,
-    ) -> Result<Vec<(ChangeRequestView, RequestFacts)>, StoreError> {
-        let sql = format!(
-            "{} WHERE r.status = 'pending' AND ($1 = '' OR c.slug = $1) AND ($2 = '' OR r.kind = $2) ORDER BY r.created_at, r.id",
-            super::requests::REQUEST_SELECT
-        );
-        let rows =
-            sqlx::query(&sql).bind(customer.unwrap_or("")).bind(kind.map(RequestKind::as_str).unwrap_or("")).fetch_all(self.pool()).await?;
-        rows.iter().map(super::requests::request_view).collect()
-    }
-
-    /// Who approved request `id` so far: (name, when), oldest first.
-    pub async fn list_request_approvals(&self, id: i64) -> Result<Vec<(String, i64)>, StoreError> {
-        let rows = sqlx::query("SELECT u.name, ra.at FROM request_approvals ra JOIN users u ON u.id = ra.user_id WHERE ra.request_id = $1 ORDER BY ra.at, u.id")
-            .bind(id)
-            .fetch_all(self.pool())
-            .await?;
-        rows.iter().map(|r| Ok((r.try_get("name")?, r.try_get("at")?))).collect()
-    }
-
-    /// Applies every approved change whose renewal date has come, each in its own
-    /// transaction with its audit event; returns the customers whose entitlements changed.
-    pub async fn apply_due_changes(&self, now: i64) -> Result<Vec<i64>, StoreError> {
-        let due: Vec<i64> = sqlx::query_scalar(
-            "SELECT id FROM change_requests WHERE status = 'approved' AND applied_at IS NULL AND applies_at IS NOT NULL AND applies_at <= $1
-             ORDER BY applies_at, id",
-        )
-        .bind(now)
-        .fetch_all(self.pool())
-        .await?;
-        let actor = Actor::system("schedule");
-        let mut customers = Vec::new();
-        for id in due {
-            let mut tx = self.begin_write().await?;
-            // Claimed by the update: a second replica sweeping at once finds nothing to do.
-            let row = sqlx::query(
-                "UPDATE change_requests SET applied_at = $2, updated_at = $2 WHERE id = $1 AND applied_at IS NULL
-                 RETURNING customer_id, entitlement_id, kind, target_plan_id, seats, addon_id",
-            )
-            .bind(id)
-            .bind(now)
-            .fetch_optional(&mut *tx)
-            .await?;
-            let Some(row) = row else {
-                tx.roll_back(Ok(())).await?;
-                continue;
-            };
-            let kind: String = row.try_get("kind")?;
-            let Some(kind) = RequestKind::parse(&kind) else {
-                tx.roll_back(Ok(())).await?;
-                continue;
-            };
-            let entitlement: i64 = row.try_get("entitlement_id")?;
-            let customer: i64 = row.try_get("customer_id")?;
-            let before = entitlement_state(&mut tx, entitlement).await?;
-            apply(&mut tx, entitlement, kind, row.try_get("target_plan_id")?, row.try_get("seats")?, row.try_get("addon_id")?, now).await?;
-            super::usage_history::record_day(&mut tx, entitlement, now).await?;
-            let after = entitlement_state(&mut tx, entitlement).await?;
-            audit::record(
-                &mut tx,
-                NewAuditEvent {
-                    actor: &actor,
-                    customer_id: Some(customer),
-                    kind: EventKind::RequestApplied,
-                    subject: format!("request:{id}"),
-                    before: Some(serde_json::json!({ "entitlement": before })),
-                    after: Some(serde_json::json!({ "entitlement": after })),
-                },
-                now,
-            )
-            .await?;
-            tx.commit().await?;
-            if !customers.contains(&customer) {
-                customers.push(customer);
-            }
-        }
-        Ok(customers)
-    }
 }
 
 async fn set_status(
@@ -293,7 +210,7 @@ pub(super) async fn approve_in(
     let before = entitlement_state(tx, entitlement).await?;
     if !scheduled {
         apply(tx, entitlement, request.kind, request.target_plan_id, request.seats, request.addon_id, now).await?;
-        super::usage_history::record_day(tx, entitlement, now).await?;
+        history::record_day(tx, entitlement, now).await?;
     }
     set_status(tx, request.id, RequestStatus::Approved, actor.user_id, comment, now).await?;
     sqlx::query("UPDATE change_requests SET applies_at = $2, applied_at = $3 WHERE id = $1")
@@ -319,90 +236,5 @@ pub(super) async fn approve_in(
         now,
     )
     .await?;
-    Ok(())
-}
-
-/// What an approval changes, as the audit event records it before and after.
-async fn entitlement_state(tx: &mut Write<'_>, entitlement: i64) -> Result<serde_json::Value, StoreError> {
-    let r = sqlx::query(
-        "SELECT e.plan_id, pl.key AS plan, e.status, e.seats_override, e.renews_at, e.ends_at, e.version,
-                (SELECT COUNT(*) FROM entitlement_addons ea WHERE ea.entitlement_id = e.id) AS addons
-         FROM entitlements e JOIN plans pl ON pl.id = e.plan_id WHERE e.id = $1",
-    )
-    .bind(entitlement)
-    .fetch_one(&mut **tx)
-    .await?;
-    Ok(serde_json::json!({
-        "plan": r.try_get::<String, _>("plan")?,
-        "status": r.try_get::<String, _>("status")?,
-        "seats_override": r.try_get::<Option<i64>, _>("seats_override")?,
-        "renews_at": r.try_get::<Option<i64>, _>("renews_at")?,
-        "ends_at": r.try_get::<Option<i64>, _>("ends_at")?,
-        "addons": r.try_get::<i64, _>("addons")?,
-        "version": r.try_get::<i64, _>("version")?,
-    }))
-}
-
-/// Applies an approved change to the entitlement and moves its version on.
-async fn apply(
-    tx: &mut Write<'_>,
-    entitlement: i64,
-    kind: RequestKind,
-    plan: Option<i64>,
-    seats: Option<i64>,
-    addon: Option<i64>,
-    now: i64,
-) -> Result<(), StoreError> {
-    match kind {
-        RequestKind::Plan => {
-            // The newest version of the plan asked for: what the decision's preview showed.
-            let plan = plan.ok_or(StoreError::NotFound)?;
-            sqlx::query(
-                "UPDATE entitlements SET plan_id = (SELECT n.id FROM plans p JOIN plans n ON n.product_id = p.product_id AND n.key = p.key
-                                                    WHERE p.id = $2 ORDER BY n.version DESC LIMIT 1)
-                 WHERE id = $1",
-            )
-            .bind(entitlement)
-            .bind(plan)
-            .execute(&mut **tx)
-            .await?;
-        }
-        RequestKind::Seats => {
-            // More seats on top of what the entitlement has now (its override, or its plan's).
-            sqlx::query(
-                "UPDATE entitlements SET seats_override = COALESCE(seats_override, (SELECT seats FROM plans WHERE plans.id = entitlements.plan_id)) + $2
-                 WHERE id = $1",
-            )
-            .bind(entitlement)
-            .bind(seats.unwrap_or(0))
-            .execute(&mut **tx)
-            .await?;
-        }
-        RequestKind::Addon => {
-            let addon = addon.ok_or(StoreError::NotFound)?;
-            super::catalog::add_addon(tx, entitlement, addon, now).await?;
-        }
-        RequestKind::Renewal => {
-            // Another year from the date that would have ended it (or from today), active.
-            sqlx::query(
-                "UPDATE entitlements SET
-                    renews_at = COALESCE(renews_at, ends_at, trial_ends_at, $2) + $3,
-                    ends_at = CASE WHEN ends_at IS NULL THEN NULL ELSE COALESCE(renews_at, ends_at) + $3 END,
-                    trial_ends_at = NULL,
-                    status = 'active'
-                 WHERE id = $1 AND status <> 'cancelled'",
-            )
-            .bind(entitlement)
-            .bind(now)
-            .bind(365 * DAY)
-            .execute(&mut **tx)
-            .await?;
-        }
-    }
-    sqlx::query("UPDATE entitlements SET version = version + 1, updated_at = $2 WHERE id = $1")
-        .bind(entitlement)
-        .bind(now)
-        .execute(&mut **tx)
-        .await?;
     Ok(())
 }

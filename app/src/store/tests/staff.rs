@@ -1,16 +1,18 @@
-//! Store tests of the vendor console: approval rules, two approvals, separation of
+//! Store tests of what vendor staff do: approval rules, two approvals, separation of
 //! duties, changes scheduled for renewal, held-back seats, customers and entitlements
 //! made and changed by staff, plan versions and keys; on SQLite and PostgreSQL.
 
-use super::approvals::Decided;
-use super::audit::Actor;
-use super::catalog_admin::{PlanDraft, RetireKeyRefusal};
-use super::console::{Grant, NewCustomer, Terms};
-use super::entitlements::StatusRefusal;
-use super::requests::NewRequest;
-use super::testing::{self, TestDb};
-use super::*;
-use crate::requests::{RequestKind, RequestStatus};
+use crate::engine::{RequestKind, RequestStatus};
+use crate::store::audit::Actor;
+use crate::store::catalog::changes::PlanDraft;
+use crate::store::entitlements::lifecycle::{Grant, Terms};
+use crate::store::entitlements::StatusRefusal;
+use crate::store::keys::signing::RetireKeyRefusal;
+use crate::store::members::NewCustomer;
+use crate::store::requests::decisions::Decided;
+use crate::store::requests::filing::NewRequest;
+use crate::store::testing::{self, TestDb};
+use crate::store::*;
 
 const DAY: i64 = 86_400;
 const NOW: i64 = 1_795_435_200;
@@ -301,21 +303,21 @@ async fn api_keys_rotate_and_revoke_and_the_signing_key_in_use_cannot_be_retired
     for db in seeded().await {
         let s = &db.store;
         let product = ok(s.list_products().await)[0].0;
-        let live = |keys: Vec<(String, super::api_keys::ApiKey)>| keys.into_iter().map(|(h, _)| h).collect::<Vec<_>>();
+        let live = |keys: Vec<(String, crate::store::keys::api_keys::ApiKey)>| keys.into_iter().map(|(h, _)| h).collect::<Vec<_>>();
         let first = ok(s.issue_api_key(&admin(), product, "CI", "tsk_first", None, NOW).await);
-        assert!(live(ok(s.list_active_api_keys().await)).contains(&super::api_keys::hash_api_key("tsk_first")));
+        assert!(live(ok(s.list_active_api_keys().await)).contains(&crate::store::keys::api_keys::hash_api_key("tsk_first")));
         ok(s.issue_api_key(&admin(), product, "CI", "tsk_second", Some(first), NOW).await);
         let hashes = live(ok(s.list_active_api_keys().await));
-        assert!(!hashes.contains(&super::api_keys::hash_api_key("tsk_first")), "{}: rotated out", db.name);
-        assert!(hashes.contains(&super::api_keys::hash_api_key("tsk_second")));
+        assert!(!hashes.contains(&crate::store::keys::api_keys::hash_api_key("tsk_first")), "{}: rotated out", db.name);
+        assert!(hashes.contains(&crate::store::keys::api_keys::hash_api_key("tsk_second")));
         assert!(matches!(s.issue_api_key(&admin(), product, "CI", "tsk_third", Some(first), NOW).await, Err(StoreError::NotFound)));
         let second =
             ok(s.list_api_keys().await).into_iter().find(|k| k.revoked_at.is_none() && k.name == "CI").map(|k| k.id).unwrap_or_default();
         ok(s.revoke_api_key(&admin(), second, NOW).await);
         assert!(matches!(s.revoke_api_key(&admin(), second, NOW).await, Err(StoreError::NotFound)));
-        assert!(!live(ok(s.list_active_api_keys().await)).contains(&super::api_keys::hash_api_key("tsk_second")));
+        assert!(!live(ok(s.list_active_api_keys().await)).contains(&crate::store::keys::api_keys::hash_api_key("tsk_second")));
 
-        let key = |kid: &str| super::signing_keys::StoredKey {
+        let key = |kid: &str| crate::store::keys::signing::StoredKey {
             kid: kid.into(),
             secret: "s".into(),
             public: "p".into(),

@@ -1,14 +1,16 @@
-//! A customer's people as its admin manages them: invitations (links that let a new user
-//! set a password, once, before they expire) and removal.
+//! A customer's people as its admin manages them: who they are and whether they hold a
+//! seat, invitations (links that let a new user set a password, once, before they
+//! expire) and removal.
 
 use sqlx::Row;
 
-use super::audit::{self, Actor, NewAuditEvent};
-use super::events::EventKind;
 use super::users::{create_user, NewUser};
-use super::write::Write;
-use super::{Store, StoreError, Unique};
 use crate::auth::Role;
+use crate::store::audit::{self, Actor, NewAuditEvent};
+use crate::store::events::EventKind;
+use crate::store::usage::history;
+use crate::store::write::Write;
+use crate::store::{flag, Store, StoreError, Unique};
 
 /// One user of a customer with what the seats page shows of them.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -83,7 +85,7 @@ impl Store {
                     role: Role::parse(&role).ok_or_else(|| StoreError::Db(sqlx::Error::Decode("stored role".into())))?,
                     seat_since: r.try_get("assigned_at")?,
                     seats_before: r.try_get("seats_before")?,
-                    invited: super::flag(r, "invited")?,
+                    invited: flag(r, "invited")?,
                     invitation_expires_at: r.try_get("invitation_expires_at")?,
                 })
             })
@@ -278,7 +280,7 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         for entitlement in &freed {
-            super::usage_history::record_day(&mut tx, *entitlement, now).await?;
+            history::record_day(&mut tx, *entitlement, now).await?;
         }
         audit::record(
             &mut tx,

@@ -1,19 +1,18 @@
 //! Store tests of self-service: seats under concurrency, invitations, removal, change
 //! requests, add-ons and the daily history; on SQLite and PostgreSQL.
 
-use super::audit::Actor;
-use super::catalog;
-use super::customers::create_customer;
-use super::entitlements::{create_entitlement, NewEntitlement};
-use super::members::Invite;
-use super::requests::{FileRefusal, NewRequest, WithdrawRefusal};
-use super::seats::SeatChange;
-use super::testing::{self, TestDb};
-use super::users::{create_user, NewUser};
-use super::*;
 use crate::auth::Role;
-use crate::entitlements::EntitlementStatus;
-use crate::requests::{RequestKind, RequestStatus};
+use crate::engine::{EntitlementStatus, RequestKind, RequestStatus};
+use crate::store::audit::Actor;
+use crate::store::catalog;
+use crate::store::entitlements::lifecycle::{self, create_entitlement, NewEntitlement};
+use crate::store::entitlements::seats::SeatChange;
+use crate::store::members::create_customer;
+use crate::store::members::invitations::Invite;
+use crate::store::members::users::{create_user, NewUser};
+use crate::store::requests::filing::{FileRefusal, NewRequest, WithdrawRefusal};
+use crate::store::testing::{self, TestDb};
+use crate::store::*;
 
 const DAY: i64 = 86_400;
 const NOW: i64 = 1_795_435_200;
@@ -212,7 +211,7 @@ async fn add_ons_add_features_quota_and_instances() {
         let mut tx = ok(s.begin_write().await);
         for key in ["audit-log", "api-boost", "extra-instances"] {
             let a = addons.iter().find(|a| a.key == key).map(|a| a.id).unwrap_or_default();
-            ok(catalog::add_addon(&mut tx, entitlement, a, NOW).await);
+            ok(lifecycle::add_addon(&mut tx, entitlement, a, NOW).await);
         }
         ok(tx.commit().await);
         let e = &ok(s.list_entitlements(customer, day_of(NOW)).await)[0];
@@ -288,7 +287,7 @@ async fn two_staff_approving_the_same_request_at_once_apply_it_once() {
             .collect();
         let mut done = 0;
         for t in tasks {
-            if ok(ok(t.await)).0 == super::approvals::Decided::Done {
+            if ok(ok(t.await)).0 == crate::store::requests::decisions::Decided::Done {
                 done += 1;
             }
         }

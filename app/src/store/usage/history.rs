@@ -3,10 +3,8 @@
 
 use sqlx::Row;
 
-use super::audit::{self, Actor, NewAuditEvent};
-use super::events::EventKind;
-use super::write::Write;
-use super::{Store, StoreError};
+use crate::store::write::Write;
+use crate::store::{Store, StoreError};
 
 const DAY: i64 = 86_400;
 
@@ -90,51 +88,5 @@ impl Store {
                 })
             })
             .collect()
-    }
-
-    /// Deactivates every instance whose heartbeat is older than `ttl` seconds, each with
-    /// its audit event, and returns the customers whose instances lapsed.
-    pub async fn sweep_lapsed_instances(&self, now: i64, ttl: i64) -> Result<Vec<i64>, StoreError> {
-        let mut tx = self.begin_write().await?;
-        let lapsed = sqlx::query(
-            "UPDATE instances SET deactivated_at = $1 WHERE deactivated_at IS NULL AND last_heartbeat_at < $2
-             RETURNING id, entitlement_id, last_heartbeat_at",
-        )
-        .bind(now)
-        .bind(now - ttl)
-        .fetch_all(&mut *tx)
-        .await?;
-        let mut customers = Vec::new();
-        let mut entitlements = Vec::new();
-        for r in &lapsed {
-            let id: i64 = r.try_get("id")?;
-            let entitlement: i64 = r.try_get("entitlement_id")?;
-            let customer: i64 =
-                sqlx::query_scalar("SELECT customer_id FROM entitlements WHERE id = $1").bind(entitlement).fetch_one(&mut *tx).await?;
-            audit::record(
-                &mut tx,
-                NewAuditEvent {
-                    actor: &Actor::system("heartbeat-sweep"),
-                    customer_id: Some(customer),
-                    kind: EventKind::InstanceLapsed,
-                    subject: format!("instance:{id}"),
-                    before: Some(serde_json::json!({ "last_heartbeat_at": r.try_get::<i64, _>("last_heartbeat_at")? })),
-                    after: None,
-                },
-                now,
-            )
-            .await?;
-            if !entitlements.contains(&entitlement) {
-                entitlements.push(entitlement);
-            }
-            if !customers.contains(&customer) {
-                customers.push(customer);
-            }
-        }
-        for entitlement in entitlements {
-            record_day(&mut tx, entitlement, now).await?;
-        }
-        tx.commit().await?;
-        Ok(customers)
     }
 }

@@ -2,11 +2,11 @@
 
 use sqlx::Row;
 
-use super::audit::{self, Actor, NewAuditEvent};
-use super::events::EventKind;
-use super::write::Write;
-use super::{Store, StoreError};
 use crate::auth::{CurrentUser, CustomerRef, Role};
+use crate::store::audit::{self, Actor, NewAuditEvent};
+use crate::store::events::EventKind;
+use crate::store::write::Write;
+use crate::store::{flag, Store, StoreError};
 
 /// A user as sign-in needs them.
 #[derive(Debug, Clone)]
@@ -57,7 +57,7 @@ impl Store {
                 id: r.try_get("id")?,
                 email: r.try_get("email")?,
                 password_hash: r.try_get("password_hash")?,
-                disabled: super::flag(&r, "disabled")?,
+                disabled: flag(&r, "disabled")?,
                 customer_id: r.try_get("customer_id")?,
             })
         })

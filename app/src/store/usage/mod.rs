@@ -1,5 +1,8 @@
 //! Metered usage: events idempotent by their client event id, rolled up per day in the
-//! same transaction.
+//! same transaction. What the charts read (usage, seats and instances per day) is in
+//! [`history`].
+
+pub mod history;
 
 use std::collections::HashMap;
 

@@ -1,10 +1,10 @@
 //! Store round-trips on fresh migrated databases: SQLite always, PostgreSQL when the
 //! local server answers (required in CI with `TESSERA_REQUIRE_PG=1`).
 
-use super::testing::{self, TestDb};
-use super::*;
 use crate::auth::Role;
-use crate::entitlements::EntitlementStatus;
+use crate::engine::EntitlementStatus;
+use crate::store::testing::{self, TestDb};
+use crate::store::*;
 
 const DAY: i64 = 86_400;
 
@@ -110,8 +110,8 @@ async fn a_seat_is_never_assigned_beyond_the_cap() {
             .unwrap_or_else(|e| panic!("{e}"));
         let cy = s.find_credentials("cy@initech.example").await.ok().flatten().unwrap_or_else(|| panic!("cy")).id;
         let grace = s.find_credentials("grace@globex.example").await.ok().flatten().unwrap_or_else(|| panic!("g")).id;
-        assert!(entitlements::assign_seat(&mut tx, ent, cy, NOW).await.unwrap_or_else(|e| panic!("{e}")));
-        assert!(!entitlements::assign_seat(&mut tx, ent, grace, NOW).await.unwrap_or_else(|e| panic!("{e}")), "cap of 3 reached");
+        assert!(entitlements::seats::assign_seat(&mut tx, ent, cy, NOW).await.unwrap_or_else(|e| panic!("{e}")));
+        assert!(!entitlements::seats::assign_seat(&mut tx, ent, grace, NOW).await.unwrap_or_else(|e| panic!("{e}")), "cap of 3 reached");
         tx.commit().await.unwrap_or_else(|e| panic!("{e}"));
         let e = &s.list_entitlements(globex.id, today()).await.unwrap_or_else(|e| panic!("{e}"))[0];
         assert_eq!((e.seats_used, e.seats_cap), (3, 3), "{}", db.name);
@@ -166,7 +166,7 @@ async fn concurrent_audit_writers_keep_one_unbroken_chain() {
 
 #[tokio::test]
 async fn usage_counts_each_event_id_once_and_rolls_up_per_day() {
-    use super::usage::NewUsage;
+    use crate::store::usage::NewUsage;
     for db in seeded().await {
         let s = &db.store;
         let snap = s
@@ -186,7 +186,7 @@ async fn usage_counts_each_event_id_once_and_rolls_up_per_day() {
         let batch = vec![ev("a", 100, NOW), ev("b", 50, NOW - 3_600), ev("c", 7, NOW - 40 * DAY)];
         // The demo's history counts already; this month's seeded use is the baseline.
         let baseline = snap.entitlements["acme-analytics"].usage.get("api.calls").map(|u| u.used).unwrap_or(0);
-        let actor = super::audit::Actor::system("test");
+        let actor = crate::store::audit::Actor::system("test");
         let first = s.record_usage(&actor, &batch, NOW).await.unwrap_or_else(|e| panic!("{}: {e}", db.name));
         assert_eq!((first.accepted, first.duplicates), (3, 0));
         let again = s.record_usage(&actor, &batch, NOW).await.unwrap_or_else(|e| panic!("{e}"));
@@ -201,13 +201,13 @@ async fn usage_counts_each_event_id_once_and_rolls_up_per_day() {
 
 #[tokio::test]
 async fn activations_stop_at_the_cap_and_lapsed_instances_free_their_slot() {
-    use super::instances::Activation;
+    use crate::store::entitlements::instances::Activation;
     for db in seeded().await {
         let s = &db.store;
         let customer = s.find_customer_id("initech").await.ok().flatten().unwrap_or_default();
         let ent =
             s.load_customer_snapshot(customer, NOW).await.unwrap_or_else(|e| panic!("{e}")).entitlements["acme-analytics"].entitlement_id;
-        let actor = super::audit::Actor::system("test");
+        let actor = crate::store::audit::Actor::system("test");
         // The demo runs two of Initech's three; one slot is free.
         for n in 0..1 {
             let a = s.activate_instance(&actor, customer, ent, 3, &format!("h{n}"), None, NOW, 900).await.unwrap_or_else(|e| panic!("{e}"));
@@ -233,7 +233,7 @@ async fn concurrent_activations_never_overshoot_the_cap() {
             .map(|n| {
                 let s = s.clone();
                 tokio::spawn(async move {
-                    let actor = super::audit::Actor::system("test");
+                    let actor = crate::store::audit::Actor::system("test");
                     s.activate_instance(&actor, customer, ent, 3, &format!("c{n}"), None, NOW, 900).await
                 })
             })
@@ -241,8 +241,8 @@ async fn concurrent_activations_never_overshoot_the_cap() {
         let mut ok = 0;
         for t in tasks {
             match t.await.unwrap_or_else(|e| panic!("{e}")).unwrap_or_else(|e| panic!("{}: {e}", db.name)) {
-                super::instances::Activation::Active { .. } => ok += 1,
-                super::instances::Activation::AtCap => {}
+                crate::store::entitlements::instances::Activation::Active { .. } => ok += 1,
+                crate::store::entitlements::instances::Activation::AtCap => {}
             }
         }
         // The demo runs two of the three already: exactly one more fits.
@@ -258,7 +258,7 @@ async fn moving_a_trial_end_moves_the_end_date_and_is_audited() {
         let s = &db.store;
         let globex = s.find_customer_by_slug("globex").await.unwrap_or_else(|e| panic!("{e}"));
         let ent = s.list_entitlements(globex.id, today()).await.unwrap_or_else(|e| panic!("{e}"))[0].id;
-        let actor = super::audit::Actor::system("test");
+        let actor = crate::store::audit::Actor::system("test");
         s.set_trial_end(&actor, ent, NOW + 20 * DAY, "extended for evaluation", NOW).await.unwrap_or_else(|e| panic!("{}: {e}", db.name));
         let e = &s.list_entitlements(globex.id, today()).await.unwrap_or_else(|e| panic!("{e}"))[0];
         assert_eq!((e.trial_ends_on, e.ends_on, e.days_left), (Some(day_of(NOW + 20 * DAY)), Some(day_of(NOW + 20 * DAY)), Some(20)));
@@ -273,13 +273,13 @@ async fn moving_a_trial_end_moves_the_end_date_and_is_audited() {
 
 #[tokio::test]
 async fn audit_search_filters_by_customer_actor_kind_and_time() {
-    use super::audit::AuditFilter;
+    use crate::store::audit::AuditFilter;
     for db in seeded().await {
         let s = &db.store;
         let initech = s.find_customer_by_slug("initech").await.unwrap_or_else(|e| panic!("{e}"));
         let ent = s.list_entitlements(initech.id, today()).await.unwrap_or_else(|e| panic!("{e}"))[0].id;
         let cy = s.find_customer_user(initech.id, "cy@initech.example").await.unwrap_or_else(|e| panic!("{e}"));
-        let actor = super::audit::Actor::user(4, "ada@initech.example");
+        let actor = crate::store::audit::Actor::user(4, "ada@initech.example");
         s.assign_seat(&actor, initech.id, ent, cy, NOW + 10).await.unwrap_or_else(|e| panic!("{e}"));
         let find = |f: AuditFilter| async move { s.search_audit_events(&f, 10).await.unwrap_or_else(|e| panic!("{e}")) };
         let seat = find(AuditFilter {

@@ -1,0 +1,170 @@
+//! Customers, the tenants, and their people: a customer made by vendor staff with its
+//! first admin, found and listed, and opened read-only by staff. Accounts and sign-in are
+//! in [`users`]; how a customer admin invites and removes people, in [`invitations`].
+
+pub mod invitations;
+pub mod users;
+
+use sqlx::Row;
+
+use self::users::{create_user, NewUser};
+use super::audit::{self, Actor, NewAuditEvent};
+use super::events::EventKind;
+use super::write::Write;
+use super::{Store, StoreError};
+use crate::auth::{CustomerRef, Role};
+use crate::customers::CustomerSummary;
+
+/// A new customer and the admin who gets its first invitation.
+#[derive(Debug, Clone)]
+pub struct NewCustomer<'a> {
+    pub slug: &'a str,
+    pub name: &'a str,
+    pub admin_email: &'a str,
+    pub admin_name: &'a str,
+    /// The hash of the admin's invitation token, and when it expires.
+    pub token_hash: &'a str,
+    pub expires_at: i64,
+}
+
+/// Creates a customer; `Duplicate(Unique::CustomerSlug)` when the slug is taken.
+pub async fn create_customer(tx: &mut Write<'_>, slug: &str, name: &str, at: i64) -> Result<i64, StoreError> {
+    let row = sqlx::query("INSERT INTO customers (slug, name, created_at) VALUES ($1, $2, $3) RETURNING id")
+        .bind(slug)
+        .bind(name)
+        .bind(at)
+        .fetch_one(&mut **tx)
+        .await?;
+    Ok(row.try_get("id")?)
+}
+
+impl Store {
+    /// The customer with `slug`; `NotFound` when there is none.
+    pub async fn find_customer_by_slug(&self, slug: &str) -> Result<CustomerRef, StoreError> {
+        let row = sqlx::query("SELECT id, slug, name FROM customers WHERE slug = $1")
+            .bind(slug)
+            .fetch_optional(self.pool())
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        Ok(CustomerRef { id: row.try_get("id")?, slug: row.try_get("slug")?, name: row.try_get("name")? })
+    }
+
+    /// Every customer by name, with its user count and a line per entitlement.
+    pub async fn list_customers(&self) -> Result<Vec<CustomerSummary>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT c.id, c.slug, c.name, (SELECT COUNT(*) FROM users u WHERE u.customer_id = c.id) AS users
+             FROM customers c ORDER BY c.name, c.id",
+        )
+        .fetch_all(self.pool())
+        .await?;
+        let lines = sqlx::query(
+            "SELECT e.customer_id, p.name AS product, pl.name AS plan, e.status
+             FROM entitlements e JOIN products p ON p.id = e.product_id JOIN plans pl ON pl.id = e.plan_id
+             ORDER BY p.name",
+        )
+        .fetch_all(self.pool())
+        .await?;
+        let mut by_customer: std::collections::HashMap<i64, Vec<String>> = std::collections::HashMap::new();
+        for l in &lines {
+            let (product, plan, status): (String, String, String) = (l.try_get("product")?, l.try_get("plan")?, l.try_get("status")?);
+            by_customer.entry(l.try_get("customer_id")?).or_default().push(format!("{product} · {plan} · {status}"));
+        }
+        let mut out = Vec::with_capacity(rows.len());
+        for r in rows {
+            let id: i64 = r.try_get("id")?;
+            out.push(CustomerSummary {
+                id,
+                slug: r.try_get("slug")?,
+                name: r.try_get("name")?,
+                users: r.try_get("users")?,
+                entitlements: by_customer.remove(&id).unwrap_or_default(),
+            });
+        }
+        Ok(out)
+    }
+
+    /// The id of the user with `email` in customer `customer_id`; `NotFound` otherwise.
+    pub async fn find_customer_user(&self, customer_id: i64, email: &str) -> Result<i64, StoreError> {
+        sqlx::query_scalar("SELECT id FROM users WHERE customer_id = $1 AND email = $2")
+            .bind(customer_id)
+            .bind(email.trim().to_lowercase())
+            .fetch_optional(self.pool())
+            .await?
+            .ok_or(StoreError::NotFound)
+    }
+
+    /// Creates a customer and its first admin (invited: they set their password through
+    /// the link), with audit events. `Duplicate(Unique::CustomerSlug)` when the slug is
+    /// taken, `Duplicate(Unique::UserEmail)` when the email is.
+    pub async fn create_customer_with_admin(
+        &self,
+        actor: &Actor,
+        c: &NewCustomer<'_>,
+        reason: &str,
+        now: i64,
+    ) -> Result<(i64, i64), StoreError> {
+        let mut tx = self.begin_write().await?;
+        let email = c.admin_email.trim().to_lowercase();
+        let customer = match create_customer(&mut tx, c.slug, c.name, now).await {
+            Ok(id) => id,
+            Err(e) => return tx.roll_back(Err(e)).await,
+        };
+        let user =
+            NewUser { customer_id: Some(customer), email: &email, name: c.admin_name, role: Role::CustomerAdmin, password_hash: None };
+        let user_id = match create_user(&mut tx, &user, now).await {
+            Ok(id) => id,
+            Err(e) => return tx.roll_back(Err(e)).await,
+        };
+        invitations::insert_invitation(&mut tx, customer, user_id, c.token_hash, actor.user_id, c.expires_at, now).await?;
+        audit::record(
+            &mut tx,
+            NewAuditEvent {
+                actor,
+                customer_id: Some(customer),
+                kind: EventKind::CustomerCreated,
+                subject: format!("customer:{customer}"),
+                before: None,
+                after: Some(serde_json::json!({ "slug": c.slug, "name": c.name, "reason": reason })),
+            },
+            now,
+        )
+        .await?;
+        audit::record(
+            &mut tx,
+            NewAuditEvent {
+                actor,
+                customer_id: Some(customer),
+                kind: EventKind::UserInvited,
+                subject: format!("user:{user_id}"),
+                before: None,
+                after: Some(
+                    serde_json::json!({ "email": email, "name": c.admin_name, "role": "customer_admin", "expires_at": c.expires_at }),
+                ),
+            },
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok((customer, user_id))
+    }
+
+    /// Records that `actor` opened customer `customer_id`'s portal read-only.
+    pub async fn record_view_as(&self, actor: &Actor, customer_id: i64, now: i64) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        audit::record(
+            &mut tx,
+            NewAuditEvent {
+                actor,
+                customer_id: Some(customer_id),
+                kind: EventKind::CustomerViewedAs,
+                subject: format!("customer:{customer_id}"),
+                before: None,
+                after: Some(serde_json::json!({ "read_only": true })),
+            },
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}

@@ -25,7 +25,17 @@ pub async fn list_entitlements(customer: Option<String>) -> Result<Vec<Entitleme
 pub async fn assign_seat(entitlement: i64, email: String) -> Result<(), AppError> {
     use crate::store::entitlements::seats::SeatChange;
     let (caller, user) = ssr_seats::seat_holder(entitlement, &email).await?;
-    let change = caller.state.store.assign_seat(&caller.actor, caller.scope.customer_id, entitlement, user, crate::store::now()).await?;
+    let change = caller
+        .state
+        .store
+        .assign_seat(
+            &caller.actor,
+            crate::engine::CustomerId(caller.scope.customer_id),
+            crate::engine::EntitlementId(entitlement),
+            crate::engine::UserId(user),
+            crate::store::now(),
+        )
+        .await?;
     match change {
         SeatChange::Done => Ok(()),
         SeatChange::AtCap => Err(AppError::invalid("email", "Every seat is taken. Free one or request more seats.")),
@@ -39,7 +49,17 @@ pub async fn assign_seat(entitlement: i64, email: String) -> Result<(), AppError
 pub async fn free_seat(entitlement: i64, email: String) -> Result<(), AppError> {
     use crate::store::entitlements::seats::SeatChange;
     let (caller, user) = ssr_seats::seat_holder(entitlement, &email).await?;
-    let change = caller.state.store.free_seat(&caller.actor, caller.scope.customer_id, entitlement, user, crate::store::now()).await?;
+    let change = caller
+        .state
+        .store
+        .free_seat(
+            &caller.actor,
+            crate::engine::CustomerId(caller.scope.customer_id),
+            crate::engine::EntitlementId(entitlement),
+            crate::engine::UserId(user),
+            crate::store::now(),
+        )
+        .await?;
     match change {
         SeatChange::Done => Ok(()),
         _ => Err(AppError::invalid("email", "This user holds no seat.")),

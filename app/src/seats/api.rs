@@ -28,7 +28,7 @@ pub async fn get_seats(entitlement: i64) -> Result<SeatsView, AppError> {
         .into_iter()
         .find(|e| e.id == entitlement)
         .ok_or_else(|| AppError::NotFound("Entitlement".into()))?;
-    let members = state.store.list_members(customer, entitlement, now).await?;
+    let members = state.store.list_members(crate::engine::CustomerId(customer), crate::engine::EntitlementId(entitlement), now).await?;
     Ok(SeatsView {
         entitlement_id: entitlement,
         customer: view.customer,
@@ -87,7 +87,16 @@ pub async fn invite_user(
     let mut seated = false;
     if forms::checkbox(seat.as_deref()) {
         // A seat is a second change with its own audit event; at the cap the invitation stands.
-        let change = state.store.assign_seat(&actor, customer, entitlement, user_id, now).await?;
+        let change = state
+            .store
+            .assign_seat(
+                &actor,
+                crate::engine::CustomerId(customer),
+                crate::engine::EntitlementId(entitlement),
+                crate::engine::UserId(user_id),
+                now,
+            )
+            .await?;
         seated = change == crate::store::entitlements::seats::SeatChange::Done;
     }
     Ok(Invitation { email: email.into_inner(), path: format!("/invite/{token}"), expires_on: crate::store::day_of(expires_at), seated })
@@ -120,7 +129,11 @@ pub async fn remove_user(entitlement: i64, user: i64) -> Result<(), AppError> {
     if user == me.id {
         return Err(AppError::invalid("user", "You cannot remove yourself."));
     }
-    state.store.remove_user(&actor, facts.customer_id, user, crate::store::now()).await.or_not_found("User")?;
+    state
+        .store
+        .remove_user(&actor, crate::engine::CustomerId(facts.customer_id), crate::engine::UserId(user), crate::store::now())
+        .await
+        .or_not_found("User")?;
     Ok(())
 }
 

@@ -1,6 +1,7 @@
 //! The sales demo: one customer flagged `demo`, whose plan sales switch live and reset.
 //! Nothing here can touch a customer that is not flagged.
 
+use crate::engine::{EntitlementId, UserId};
 use sqlx::Row;
 
 use super::audit::{self, Actor, NewAuditEvent};
@@ -47,7 +48,7 @@ pub async fn create_demo_customer(tx: &mut Write<'_>, product_id: i64, now: i64)
         now,
     )
     .await?;
-    assign_seat(tx, entitlement, user, now).await?;
+    assign_seat(tx, EntitlementId(entitlement), UserId(user), now).await?;
     Ok(customer)
 }
 
@@ -123,7 +124,7 @@ impl Store {
             .await?;
         sqlx::query("DELETE FROM seats WHERE entitlement_id = $1").bind(entitlement).execute(&mut *tx).await?;
         let user: i64 = sqlx::query_scalar("SELECT id FROM users WHERE email = $1").bind(DEMO_USER).fetch_one(&mut *tx).await?;
-        assign_seat(&mut tx, entitlement, user, now).await?;
+        assign_seat(&mut tx, EntitlementId(entitlement), UserId(user), now).await?;
         audit::record(
             &mut tx,
             NewAuditEvent {

@@ -12,6 +12,7 @@ use super::write::Write;
 use super::{Store, StoreError};
 use crate::auth::Role;
 use crate::engine::{ApprovalRule, EntitlementStatus, RequestKind, Requirement, RuleEffect};
+use crate::engine::{EntitlementId, UserId};
 
 /// The password of every demo user.
 pub const DEMO_PASSWORD: &str = "tessera-demo";
@@ -195,7 +196,9 @@ pub async fn seed_demo(store: &Store, password_hashes: &[String], now: i64) -> R
     )
     .await?;
     for (email, id) in &user_ids {
-        if matches!(*email, "ada@initech.example" | "bob@initech.example") && !assign_seat(&mut tx, initech_ent, *id, now).await? {
+        if matches!(*email, "ada@initech.example" | "bob@initech.example")
+            && !assign_seat(&mut tx, EntitlementId(initech_ent), UserId(*id), now).await?
+        {
             return Err(StoreError::Conflict { constraint: "seat cap".into() });
         }
     }
@@ -331,7 +334,7 @@ pub async fn seed_bench_customers(store: &Store, n: usize, now: i64) -> Result<(
             let user =
                 NewUser { customer_id: Some(customer), email: &email, name: &email, role: Role::CustomerMember, password_hash: None };
             let id = create_user(&mut tx, &user, now).await?;
-            if u < 2 && !assign_seat(&mut tx, ent, id, now).await? {
+            if u < 2 && !assign_seat(&mut tx, EntitlementId(ent), UserId(id), now).await? {
                 return Err(StoreError::Conflict { constraint: "seat cap".into() });
             }
         }

@@ -3,6 +3,7 @@
 
 use sqlx::Row;
 
+use crate::engine::{CustomerId, EntitlementId, UserId};
 use crate::store::audit::{self, Actor, NewAuditEvent};
 use crate::store::events::EventKind;
 use crate::store::usage::history;
@@ -19,10 +20,11 @@ pub enum SeatChange {
     Unchanged,
 }
 
-/// Assigns a seat of `entitlement_id` to `user_id` unless the cap is reached; the cap
-/// is checked in the same statement that inserts, so concurrent assignments cannot
-/// overshoot it. Returns false when the cap was reached.
-pub async fn assign_seat(tx: &mut Write<'_>, entitlement_id: i64, user_id: i64, at: i64) -> Result<bool, StoreError> {
+/// Assigns a seat of `entitlement` to `user` unless the cap is reached; the cap is checked
+/// in the same statement that inserts, so concurrent assignments cannot overshoot it.
+/// Returns false when the cap was reached.
+pub async fn assign_seat(tx: &mut Write<'_>, entitlement: EntitlementId, user: UserId, at: i64) -> Result<bool, StoreError> {
+    let (entitlement_id, user_id) = (entitlement.get(), user.get());
     // Touching the entitlement first takes its row lock on PostgreSQL (and the write
     // lock on SQLite), so two assignments never count the same free seat.
     sqlx::query("UPDATE entitlements SET updated_at = updated_at WHERE id = $1").bind(entitlement_id).execute(&mut **tx).await?;
@@ -37,15 +39,16 @@ pub async fn assign_seat(tx: &mut Write<'_>, entitlement_id: i64, user_id: i64, 
 }
 
 impl Store {
-    /// Gives `user_id` a seat of `entitlement_id` unless the cap is reached.
+    /// Gives `user` a seat of `entitlement` (of `customer`) unless the cap is reached.
     pub async fn assign_seat(
         &self,
         actor: &Actor,
-        customer_id: i64,
-        entitlement_id: i64,
-        user_id: i64,
+        customer: CustomerId,
+        entitlement: EntitlementId,
+        user: UserId,
         now: i64,
     ) -> Result<SeatChange, StoreError> {
+        let (customer_id, entitlement_id, user_id) = (customer.get(), entitlement.get(), user.get());
         let mut tx = self.begin_write().await?;
         // Write first: it takes the entitlement's lock before anything is read.
         sqlx::query("UPDATE entitlements SET updated_at = updated_at WHERE id = $1").bind(entitlement_id).execute(&mut *tx).await?;
@@ -57,7 +60,7 @@ impl Store {
         if held.is_some() {
             return tx.roll_back(Ok(SeatChange::Unchanged)).await;
         }
-        if !assign_seat(&mut tx, entitlement_id, user_id, now).await? {
+        if !assign_seat(&mut tx, entitlement, user, now).await? {
             return tx.roll_back(Ok(SeatChange::AtCap)).await;
         }
         history::record_day(&mut tx, entitlement_id, now).await?;
@@ -78,15 +81,16 @@ impl Store {
         Ok(SeatChange::Done)
     }
 
-    /// Frees the seat `user_id` holds in `entitlement_id`.
+    /// Frees the seat `user` holds in `entitlement` (of `customer`).
     pub async fn free_seat(
         &self,
         actor: &Actor,
-        customer_id: i64,
-        entitlement_id: i64,
-        user_id: i64,
+        customer: CustomerId,
+        entitlement: EntitlementId,
+        user: UserId,
         now: i64,
     ) -> Result<SeatChange, StoreError> {
+        let (customer_id, entitlement_id, user_id) = (customer.get(), entitlement.get(), user.get());
         let mut tx = self.begin_write().await?;
         let freed = sqlx::query("DELETE FROM seats WHERE entitlement_id = $1 AND user_id = $2 RETURNING id")
             .bind(entitlement_id)

@@ -6,6 +6,7 @@ use sqlx::Row;
 
 use super::users::{create_user, NewUser};
 use crate::auth::Role;
+use crate::engine::{CustomerId, EntitlementId, UserId};
 use crate::store::audit::{self, Actor, NewAuditEvent};
 use crate::store::events::EventKind;
 use crate::store::usage::history;
@@ -55,9 +56,9 @@ pub struct InvitationRow {
 }
 
 impl Store {
-    /// The active users of customer `customer_id`, admins first, with whether each holds a
-    /// seat of `entitlement_id` and whether they are still invited.
-    pub async fn list_members(&self, customer_id: i64, entitlement_id: i64, now: i64) -> Result<Vec<MemberRow>, StoreError> {
+    /// The active users of `customer`, admins first, with whether each holds a seat of
+    /// `entitlement` and whether they are still invited.
+    pub async fn list_members(&self, customer: CustomerId, entitlement: EntitlementId, now: i64) -> Result<Vec<MemberRow>, StoreError> {
         let rows = sqlx::query(
             "SELECT u.id, u.email, u.name, u.role, s.assigned_at,
                     CASE WHEN s.id IS NULL THEN NULL ELSE
@@ -70,8 +71,8 @@ impl Store {
              WHERE u.customer_id = $1 AND u.disabled = 0
              ORDER BY CASE WHEN u.role = 'customer_admin' THEN 0 ELSE 1 END, u.name, u.id",
         )
-        .bind(customer_id)
-        .bind(entitlement_id)
+        .bind(customer.get())
+        .bind(entitlement.get())
         .bind(now)
         .fetch_all(self.pool())
         .await?;
@@ -259,11 +260,12 @@ impl Store {
         Ok(user_id)
     }
 
-    /// Removes user `user_id` from customer `customer_id`: their seats are freed, open
-    /// invitations revoked and the account disabled (their sessions stop working at the
-    /// next request). Returns the entitlements whose seats were freed; `NotFound` when the
-    /// user is not an active user of that customer.
-    pub async fn remove_user(&self, actor: &Actor, customer_id: i64, user_id: i64, now: i64) -> Result<Vec<i64>, StoreError> {
+    /// Removes `user` from `customer`: their seats are freed, open invitations revoked and
+    /// the account disabled (their sessions stop working at the next request). Returns the
+    /// entitlements whose seats were freed; `NotFound` when the user is not an active user
+    /// of that customer.
+    pub async fn remove_user(&self, actor: &Actor, customer: CustomerId, user: UserId, now: i64) -> Result<Vec<i64>, StoreError> {
+        let (customer_id, user_id) = (customer.get(), user.get());
         let mut tx = self.begin_write().await?;
         let user = sqlx::query("UPDATE users SET disabled = 1 WHERE id = $1 AND customer_id = $2 AND disabled = 0 RETURNING email")
             .bind(user_id)

@@ -2,7 +2,7 @@
 //! local server answers (required in CI with `TESSERA_REQUIRE_PG=1`).
 
 use crate::auth::Role;
-use crate::engine::EntitlementStatus;
+use crate::engine::{CustomerId, EntitlementId, EntitlementStatus, UserId};
 use crate::store::testing::{self, TestDb};
 use crate::store::*;
 
@@ -110,8 +110,11 @@ async fn a_seat_is_never_assigned_beyond_the_cap() {
             .unwrap_or_else(|e| panic!("{e}"));
         let cy = s.find_credentials("cy@initech.example").await.ok().flatten().unwrap_or_else(|| panic!("cy")).id;
         let grace = s.find_credentials("grace@globex.example").await.ok().flatten().unwrap_or_else(|| panic!("g")).id;
-        assert!(entitlements::seats::assign_seat(&mut tx, ent, cy, NOW).await.unwrap_or_else(|e| panic!("{e}")));
-        assert!(!entitlements::seats::assign_seat(&mut tx, ent, grace, NOW).await.unwrap_or_else(|e| panic!("{e}")), "cap of 3 reached");
+        assert!(entitlements::seats::assign_seat(&mut tx, EntitlementId(ent), UserId(cy), NOW).await.unwrap_or_else(|e| panic!("{e}")));
+        assert!(
+            !entitlements::seats::assign_seat(&mut tx, EntitlementId(ent), UserId(grace), NOW).await.unwrap_or_else(|e| panic!("{e}")),
+            "cap of 3 reached"
+        );
         tx.commit().await.unwrap_or_else(|e| panic!("{e}"));
         let e = &s.list_entitlements(globex.id, today()).await.unwrap_or_else(|e| panic!("{e}"))[0];
         assert_eq!((e.seats_used, e.seats_cap), (3, 3), "{}", db.name);
@@ -280,7 +283,7 @@ async fn audit_search_filters_by_customer_actor_kind_and_time() {
         let ent = s.list_entitlements(initech.id, today()).await.unwrap_or_else(|e| panic!("{e}"))[0].id;
         let cy = s.find_customer_user(initech.id, "cy@initech.example").await.unwrap_or_else(|e| panic!("{e}"));
         let actor = crate::store::audit::Actor::user(4, "ada@initech.example");
-        s.assign_seat(&actor, initech.id, ent, cy, NOW + 10).await.unwrap_or_else(|e| panic!("{e}"));
+        s.assign_seat(&actor, CustomerId(initech.id), EntitlementId(ent), UserId(cy), NOW + 10).await.unwrap_or_else(|e| panic!("{e}"));
         let find = |f: AuditFilter| async move { s.search_audit_events(&f, 10).await.unwrap_or_else(|e| panic!("{e}")) };
         let seat = find(AuditFilter {
             customer_id: Some(initech.id),

@@ -2,7 +2,7 @@
 //! requests, add-ons and the daily history; on SQLite and PostgreSQL.
 
 use crate::auth::Role;
-use crate::engine::{EntitlementStatus, RequestKind, RequestStatus};
+use crate::engine::{CustomerId, EntitlementId, EntitlementStatus, RequestKind, RequestStatus, UserId};
 use crate::store::audit::Actor;
 use crate::store::catalog;
 use crate::store::entitlements::lifecycle::{self, create_entitlement, NewEntitlement};
@@ -74,7 +74,9 @@ async fn a_hundred_concurrent_assignments_fill_a_ten_seat_entitlement_exactly() 
             .into_iter()
             .map(|u| {
                 let s = s.clone();
-                tokio::spawn(async move { s.assign_seat(&Actor::system("race"), customer, entitlement, u, NOW).await })
+                tokio::spawn(async move {
+                    s.assign_seat(&Actor::system("race"), CustomerId(customer), EntitlementId(entitlement), UserId(u), NOW).await
+                })
             })
             .collect();
         let mut done = 0;
@@ -144,17 +146,17 @@ async fn removing_a_user_frees_their_seat_and_disables_them() {
         let s = &db.store;
         let (customer, entitlement) = initech(s).await;
         let bob = ok(s.find_customer_user(customer, "bob@initech.example").await);
-        let freed = ok(s.remove_user(&admin(), customer, bob, NOW).await);
+        let freed = ok(s.remove_user(&admin(), CustomerId(customer), UserId(bob), NOW).await);
         assert_eq!(freed, [entitlement]);
         let list = ok(s.list_entitlements(customer, day_of(NOW)).await);
         assert_eq!(list[0].seats_used, 1, "{}", db.name);
         assert!(ok(s.find_current_user(bob).await).is_none(), "a removed user is signed out");
-        assert!(!ok(s.list_members(customer, entitlement, NOW).await).iter().any(|m| m.id == bob));
+        assert!(!ok(s.list_members(CustomerId(customer), EntitlementId(entitlement), NOW).await).iter().any(|m| m.id == bob));
         // Removing again, or from the wrong organisation, finds nobody.
-        assert!(matches!(s.remove_user(&admin(), customer, bob, NOW).await, Err(StoreError::NotFound)));
+        assert!(matches!(s.remove_user(&admin(), CustomerId(customer), UserId(bob), NOW).await, Err(StoreError::NotFound)));
         let ada = ok(s.find_customer_user(customer, "ada@initech.example").await);
         let globex = ok(s.find_customer_by_slug("globex").await);
-        assert!(matches!(s.remove_user(&admin(), globex.id, ada, NOW).await, Err(StoreError::NotFound)));
+        assert!(matches!(s.remove_user(&admin(), CustomerId(globex.id), UserId(ada), NOW).await, Err(StoreError::NotFound)));
         // Today's history shows the seat gone.
         let days = ok(s.capacity_by_day(entitlement, NOW.div_euclid(DAY) * DAY).await);
         assert_eq!(days.last().map(|d| d.seats_end), Some(1));

@@ -2,7 +2,7 @@
 //! duties, changes scheduled for renewal, held-back seats, customers and entitlements
 //! made and changed by staff, plan versions and keys; on SQLite and PostgreSQL.
 
-use crate::engine::{RequestKind, RequestStatus};
+use crate::engine::{CustomerId, EntitlementId, RequestKind, RequestStatus, UserId};
 use crate::store::audit::Actor;
 use crate::store::catalog::changes::PlanDraft;
 use crate::store::entitlements::lifecycle::{Grant, Terms};
@@ -165,11 +165,11 @@ async fn fewer_seats_than_assigned_hold_back_the_seats_assigned_last() {
         let (customer, entitlement) = initech(s).await;
         let team = plan_id(s, "team").await;
         // Ada and Bob hold a seat; Cy gets the third, last.
-        ok(s.assign_seat(&staff(), customer, entitlement, 6, NOW + 10).await);
+        ok(s.assign_seat(&staff(), CustomerId(customer), EntitlementId(entitlement), UserId(6), NOW + 10).await);
         let terms = Terms { plan_id: team, seats_override: Some(2), instances_override: None, regions: None };
         ok(ok(s.amend_entitlement(&staff(), entitlement, &terms, "contract cut to two seats", NOW + 20).await));
 
-        let members = ok(s.list_members(customer, entitlement, NOW).await);
+        let members = ok(s.list_members(CustomerId(customer), EntitlementId(entitlement), NOW).await);
         let held: Vec<&str> = members.iter().filter(|m| m.seats_before.is_some_and(|n| n >= 2)).map(|m| m.email.as_str()).collect();
         assert_eq!(held, ["cy@initech.example"], "{}", db.name);
         let snap = ok(s.load_customer_snapshot(customer, NOW).await);
@@ -177,7 +177,7 @@ async fn fewer_seats_than_assigned_hold_back_the_seats_assigned_last() {
         assert!(holders.contains(&4) && holders.contains(&5) && !holders.contains(&6), "{}: {holders:?}", db.name);
 
         // The admin chooses: Bob goes, and Cy keeps a seat.
-        ok(s.free_seat(&ada(), customer, entitlement, 5, NOW + 30).await);
+        ok(s.free_seat(&ada(), CustomerId(customer), EntitlementId(entitlement), UserId(5), NOW + 30).await);
         let snap = ok(s.load_customer_snapshot(customer, NOW).await);
         assert!(snap.entitlements["acme-analytics"].seat_holders.contains(&6), "{}", db.name);
         let e = &ok(s.list_entitlements(customer, day_of(NOW)).await)[0];

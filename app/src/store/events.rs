@@ -170,6 +170,19 @@ mod tests {
     }
 
     #[test]
+    fn the_readme_documents_every_event_of_the_catalog_and_no_other() {
+        let readme = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md"));
+        let section = readme.split("## The event catalog").nth(1).and_then(|s| s.split("\n## ").next()).unwrap_or_default();
+        let documented: Vec<&str> =
+            section.lines().filter_map(|l| l.strip_prefix("| `")).filter_map(|l| l.split_once('`')).map(|(name, _)| name).collect();
+        let catalog: Vec<&str> = EventKind::ALL.iter().map(|k| k.as_str()).collect();
+        assert_eq!(documented, catalog, "README's event catalog, in catalog order");
+        for kind in EventKind::ALL {
+            assert!(section.contains(kind.description()), "README describes {kind} as the code does");
+        }
+    }
+
+    #[test]
     fn changes_collect_customers_catalog_and_keys_from_their_events() {
         let mut changes = Changes::default();
         changes.note(EventKind::RequestFiled, Some(1));

@@ -82,3 +82,20 @@ async fn an_invitation_works_before_the_page_is_interactive() {
     let mine = crate::helpers::json(app.call_as(&gavin, "list_entitlements", &[]).await).await;
     assert_eq!(mine, serde_json::json!([]), "signed in as Gavin, whose Hooli has no entitlement yet");
 }
+
+#[tokio::test]
+async fn every_answer_carries_a_request_id_a_proxys_own_is_kept_and_a_forged_one_is_replaced() {
+    let app = spawn_app().await;
+    let id_of = |r: &reqwest::Response| r.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    let client = new_client();
+    let page = client.get(app.url("/signin")).header("accept", "text/html").send().await.unwrap_or_else(|e| panic!("{e}"));
+    let refused = client.post(app.url("/api/v1/check")).json(&serde_json::json!({})).send().await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+    let (a, b) = (id_of(&page), id_of(&refused));
+    assert_eq!((a.len(), b.len()), (36, 36), "a page and an API refusal each get a UUID: {a:?} {b:?}");
+    assert_ne!(a, b, "each request its own id");
+    let kept = client.get(app.url("/health")).header("x-request-id", "lb-1:42").send().await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(id_of(&kept), "lb-1:42");
+    let forged = client.get(app.url("/health")).header("x-request-id", "x\" level=error").send().await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(id_of(&forged).len(), 36, "an id with quotes or spaces is replaced");
+}

@@ -15,6 +15,12 @@ case "$profile" in
   *) echo "usage: $0 debug|release" >&2; exit 2 ;;
 esac
 
+if [ "$profile" = release ]; then
+  # Panic messages name their source files: the registry's path is the build machine's
+  # business, not the bundle's (shorter, too).
+  export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="--remap-path-prefix=${CARGO_HOME:-$HOME/.cargo}/registry/src/="
+fi
+
 echo "==> wasm ($profile)"
 cargo build -p app --lib --target wasm32-unknown-unknown --no-default-features --features hydrate "${wasm_flags[@]}"
 

@@ -40,8 +40,51 @@ const DAY: i64 = 86_400;
 pub async fn seed_demo(store: &Store, password_hashes: &[String], now: i64) -> Result<(), StoreError> {
     let mut tx = store.begin_write().await?;
     let actor = Actor::system("seed");
+    let product = seed_catalog(&mut tx, now).await?;
+    let (initech_ent, globex_ent, umbrella_ent) = seed_customers(&mut tx, product, password_hashes, now).await?;
 
-    let product = create_product(&mut tx, "acme-analytics", "Acme Analytics", now).await?;
+    // The sales demo's own customer, which the demo controls switch and reset.
+    super::demo::create_demo_customer(&mut tx, product, now).await?;
+
+    // Ninety days of history, so that the usage charts mean something in a demo.
+    let api_calls: i64 =
+        sqlx::query_scalar("SELECT id FROM features WHERE product_id = $1 AND key = 'api.calls'").bind(product).fetch_one(&mut *tx).await?;
+    let today = now.div_euclid(DAY) * DAY;
+    seed_history(&mut tx, initech_ent, api_calls, today - 89 * DAY, today, 320, &[(today - 89 * DAY, 1, 1), (today - 52 * DAY, 2, 2)])
+        .await?;
+    seed_history(&mut tx, globex_ent, api_calls, today - 4 * DAY, today, 900, &[(today - 4 * DAY, 0, 1)]).await?;
+    seed_history(
+        &mut tx,
+        umbrella_ent,
+        api_calls,
+        today - 89 * DAY,
+        today - 20 * DAY,
+        2_400,
+        &[(today - 89 * DAY, 0, 6), (today - 20 * DAY, 0, 0)],
+    )
+    .await?;
+
+    audit::record(
+        &mut tx,
+        NewAuditEvent {
+            actor: &actor,
+            customer_id: None,
+            kind: EventKind::DemoSeeded,
+            subject: "catalog:acme-analytics".into(),
+            before: None,
+            after: Some(serde_json::json!({"customers": ["initech", "globex", "umbrella", "demo"], "users": DEMO_USERS.len()})),
+        },
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The demo catalog: Acme Analytics with its features, four plans, three add-ons, the two
+/// approval rules and the demo API key. Returns the product's id.
+async fn seed_catalog(tx: &mut Write<'_>, now: i64) -> Result<i64, StoreError> {
+    let product = create_product(tx, "acme-analytics", "Acme Analytics", now).await?;
     let features = [
         NewFeature { key: "dashboards", name: "Dashboards", metered: false, unit: None },
         NewFeature { key: "reports.export", name: "Report export", metered: false, unit: None },
@@ -50,7 +93,7 @@ pub async fn seed_demo(store: &Store, password_hashes: &[String], now: i64) -> R
         NewFeature { key: "api.calls", name: "API calls", metered: true, unit: Some("calls") },
     ];
     for f in &features {
-        create_feature(&mut tx, product, f).await?;
+        create_feature(tx, product, f).await?;
     }
     // Plain features need a seated user or a live instance; metered ones need quota left.
     let seat_or_instance = || Requirement::Any(vec![Requirement::Seat, Requirement::Instance]);
@@ -99,7 +142,7 @@ pub async fn seed_demo(store: &Store, password_hashes: &[String], now: i64) -> R
         },
     ];
     for p in &plans {
-        create_plan(&mut tx, product, p, now).await?;
+        create_plan(tx, product, p, now).await?;
     }
 
     let addons = [
@@ -108,7 +151,7 @@ pub async fn seed_demo(store: &Store, password_hashes: &[String], now: i64) -> R
         NewAddon { key: "extra-instances", name: "Five more instances", seats: 0, instances: 5, features: vec![] },
     ];
     for a in &addons {
-        create_addon(&mut tx, product, a, now).await?;
+        create_addon(tx, product, a, now).await?;
     }
 
     // Rules are data: a few more seats on Team need nobody; a jump of two tiers needs two people.
@@ -127,15 +170,21 @@ pub async fn seed_demo(store: &Store, password_hashes: &[String], now: i64) -> R
         ApprovalRule { min_rank_jump: Some(2), ..rule(RuleEffect::TwoApprovals, RequestKind::Plan) },
     ];
     for r in &rules {
-        super::requests::rules::insert_rule(&mut tx, r, now).await?;
+        super::requests::rules::insert_rule(tx, r, now).await?;
     }
 
     // The demo key lets a vendor try the enforcement API at once; only the seed makes it.
-    super::keys::api_keys::create_api_key(&mut tx, product, "Demo key", DEMO_API_KEY, now).await?;
+    super::keys::api_keys::create_api_key(tx, product, "Demo key", DEMO_API_KEY, now).await?;
+    Ok(product)
+}
 
-    let initech = create_customer(&mut tx, "initech", "Initech", now).await?;
-    let globex = create_customer(&mut tx, "globex", "Globex", now).await?;
-    let umbrella = create_customer(&mut tx, "umbrella", "Umbrella", now).await?;
+/// The demo customers (Initech, Globex, Umbrella), their users with `password_hashes`
+/// (in [`DEMO_USERS`] order), entitlements, Initech's two seats and two running
+/// instances. Returns the three entitlements' ids.
+async fn seed_customers(tx: &mut Write<'_>, product: i64, password_hashes: &[String], now: i64) -> Result<(i64, i64, i64), StoreError> {
+    let initech = create_customer(tx, "initech", "Initech", now).await?;
+    let globex = create_customer(tx, "globex", "Globex", now).await?;
+    let umbrella = create_customer(tx, "umbrella", "Umbrella", now).await?;
     let customer_id = |slug: &str| match slug {
         "initech" => initech,
         "globex" => globex,
@@ -145,12 +194,12 @@ pub async fn seed_demo(store: &Store, password_hashes: &[String], now: i64) -> R
     let mut user_ids = Vec::with_capacity(DEMO_USERS.len());
     for ((email, name, role, slug), hash) in DEMO_USERS.iter().zip(password_hashes) {
         let user = NewUser { customer_id: slug.map(customer_id), email, name, role: *role, password_hash: Some(hash) };
-        user_ids.push((*email, create_user(&mut tx, &user, now).await?));
+        user_ids.push((*email, create_user(tx, &user, now).await?));
     }
 
-    let team = find_plan_id(&mut tx, product, "team").await?;
-    let business = find_plan_id(&mut tx, product, "business").await?;
-    let enterprise = find_plan_id(&mut tx, product, "enterprise").await?;
+    let team = find_plan_id(tx, product, "team").await?;
+    let business = find_plan_id(tx, product, "business").await?;
+    let enterprise = find_plan_id(tx, product, "enterprise").await?;
     let base = |customer_id, plan_id, status| NewEntitlement {
         customer_id,
         product_id: product,
@@ -165,13 +214,13 @@ pub async fn seed_demo(store: &Store, password_hashes: &[String], now: i64) -> R
         status_reason: None,
     };
     let initech_ent = create_entitlement(
-        &mut tx,
+        tx,
         &NewEntitlement { starts_at: now - 320 * DAY, renews_at: Some(now + 45 * DAY), ..base(initech, team, EntitlementStatus::Active) },
         now,
     )
     .await?;
     let globex_ent = create_entitlement(
-        &mut tx,
+        tx,
         &NewEntitlement {
             starts_at: now - 4 * DAY,
             trial_ends_at: Some(now + 10 * DAY),
@@ -184,7 +233,7 @@ pub async fn seed_demo(store: &Store, password_hashes: &[String], now: i64) -> R
     )
     .await?;
     let umbrella_ent = create_entitlement(
-        &mut tx,
+        tx,
         &NewEntitlement {
             starts_at: now - 700 * DAY,
             renews_at: Some(now + 120 * DAY),
@@ -197,7 +246,7 @@ pub async fn seed_demo(store: &Store, password_hashes: &[String], now: i64) -> R
     .await?;
     for (email, id) in &user_ids {
         if matches!(*email, "ada@initech.example" | "bob@initech.example")
-            && !assign_seat(&mut tx, EntitlementId(initech_ent), UserId(*id), now).await?
+            && !assign_seat(tx, EntitlementId(initech_ent), UserId(*id), now).await?
         {
             return Err(StoreError::Conflict { constraint: "seat cap".into() });
         }
@@ -213,46 +262,10 @@ pub async fn seed_demo(store: &Store, password_hashes: &[String], now: i64) -> R
         .bind(name)
         .bind(now - since * DAY)
         .bind(now)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
     }
-
-    // The sales demo's own customer, which the demo controls switch and reset.
-    super::demo::create_demo_customer(&mut tx, product, now).await?;
-
-    // Ninety days of history, so that the usage charts mean something in a demo.
-    let api_calls: i64 =
-        sqlx::query_scalar("SELECT id FROM features WHERE product_id = $1 AND key = 'api.calls'").bind(product).fetch_one(&mut *tx).await?;
-    let today = now.div_euclid(DAY) * DAY;
-    seed_history(&mut tx, initech_ent, api_calls, today - 89 * DAY, today, 320, &[(today - 89 * DAY, 1, 1), (today - 52 * DAY, 2, 2)])
-        .await?;
-    seed_history(&mut tx, globex_ent, api_calls, today - 4 * DAY, today, 900, &[(today - 4 * DAY, 0, 1)]).await?;
-    seed_history(
-        &mut tx,
-        umbrella_ent,
-        api_calls,
-        today - 89 * DAY,
-        today - 20 * DAY,
-        2_400,
-        &[(today - 89 * DAY, 0, 6), (today - 20 * DAY, 0, 0)],
-    )
-    .await?;
-
-    audit::record(
-        &mut tx,
-        NewAuditEvent {
-            actor: &actor,
-            customer_id: None,
-            kind: EventKind::DemoSeeded,
-            subject: "catalog:acme-analytics".into(),
-            before: None,
-            after: Some(serde_json::json!({"customers": ["initech", "globex", "umbrella", "demo"], "users": DEMO_USERS.len()})),
-        },
-        now,
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(())
+    Ok((initech_ent, globex_ent, umbrella_ent))
 }
 
 /// Writes plausible daily usage of `feature` for `entitlement` from day `from` through

@@ -87,9 +87,14 @@ impl ChangeListener for Refresher {
         if changes.catalog || changes.signing_keys {
             enforcer.reload_keys_and_catalog().await?;
         }
+        // Every customer is refreshed even when one fails; the first failure is reported.
+        let mut first_error = None;
         for customer in &changes.customers {
-            enforcer.refresh(*customer).await?;
+            if let Err(e) = enforcer.refresh(*customer).await {
+                tracing::error!(customer.id = *customer, error = %e, "refreshing a customer after a write failed");
+                first_error.get_or_insert(e);
+            }
         }
-        Ok(())
+        first_error.map_or(Ok(()), Err)
     }
 }

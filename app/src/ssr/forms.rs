@@ -14,9 +14,10 @@ pub fn optional(raw: Option<&str>) -> Option<&str> {
     raw.map(str::trim).filter(|s| !s.is_empty())
 }
 
-/// A checkbox: on when the browser sent `on` (or `true`, `1`), off when it sent nothing.
+/// A checkbox: a ticked box is sent with its value (`on` unless the form says otherwise),
+/// an unticked one not at all; so it is on when the field is present.
 pub fn checkbox(raw: Option<&str>) -> bool {
-    raw.is_some_and(|v| matches!(v, "on" | "true" | "1"))
+    raw.is_some()
 }
 
 /// A trimmed, non-empty text of at most `max` characters; `Invalid` on `field` with
@@ -141,11 +142,11 @@ mod tests {
     }
 
     #[test]
-    fn a_checkbox_is_on_only_when_the_browser_says_so() {
+    fn a_checkbox_is_on_when_its_field_is_sent_and_off_when_it_is_not() {
         assert!(checkbox(Some("on")));
         assert!(checkbox(Some("true")));
         assert!(!checkbox(None));
-        assert!(!checkbox(Some("off")));
+        assert!(checkbox(Some("")), "present is ticked, whatever its value");
     }
 
     #[test]

@@ -168,6 +168,23 @@ async fn a_lapsed_instance_frees_its_slot() {
 }
 
 #[tokio::test]
+async fn activating_a_live_fingerprint_again_keeps_it_alive_for_the_next_check() {
+    let app = spawn_app_with(|c| c.instance_ttl = 3).await;
+    let post = reqwest::Method::POST;
+    let activate = || app.api(post.clone(), "/instances", Some(KEY), Some(json!({"customer": "globex", "fingerprint": "kept"})));
+    let (s, v) = activate().await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let id = v["id"].clone();
+    tokio::time::sleep(std::time::Duration::from_millis(2_000)).await;
+    let (s, again) = activate().await;
+    assert_eq!((s, &again["id"]), (StatusCode::OK, &id), "the same instance, not a new slot");
+    // Past the first activation's lease, within the second's.
+    tokio::time::sleep(std::time::Duration::from_millis(1_800)).await;
+    let by_instance = app.check(json!({"customer": "globex", "feature": "dashboards", "instance": id})).await;
+    assert_eq!(by_instance["code"], "ok", "{by_instance}");
+}
+
+#[tokio::test]
 async fn a_retried_usage_batch_counts_once_and_the_next_check_sees_it() {
     let app = spawn_app().await;
     let before = app.check(json!({"customer": "initech", "feature": "api.calls"})).await["remaining"].as_i64().unwrap_or_default();

@@ -76,6 +76,8 @@ impl Store {
                 .await?;
         if let Some(id) = existing {
             sqlx::query("UPDATE instances SET last_heartbeat_at = $2 WHERE id = $1").bind(id).bind(now).execute(&mut *tx).await?;
+            // No event (the instance was active already), but its heartbeat is what checks read.
+            tx.touch_customer(customer_id);
             tx.commit().await?;
             return Ok(Activation::Active { id, created: false });
         }

@@ -87,7 +87,7 @@ impl Config {
                 .transpose()
                 .context("TESSERA_INSTANCE_TTL_SECS must be a whole number of seconds")?
                 .filter(|v| *v > 0)
-                .unwrap_or(app::engine::DEFAULT_INSTANCE_TTL),
+                .unwrap_or(tessera_engine::DEFAULT_INSTANCE_TTL),
             api_rate: {
                 let rate: f64 = var("TESSERA_API_RATE")
                     .map(|v| v.trim().parse::<f64>())

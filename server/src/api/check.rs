@@ -8,9 +8,9 @@ use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 
 use super::{ApiError, ApiJson, Caller, Problem};
-use app::engine::{Limits, ReasonCode};
 use app::ssr::enforcer::{CheckInput, CheckOutcome};
 use app::ssr::AppState;
+use tessera_engine::{Limits, ReasonCode};
 
 /// The most checks one `/checks` call may carry.
 pub const MAX_BATCH: usize = 1_000;

@@ -9,9 +9,9 @@ use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 
 use super::{ApiError, ApiJson, Caller, Problem};
-use app::engine::{self, Period};
 use app::ssr::tokens::Jwks;
 use app::ssr::AppState;
+use tessera_engine::{self as engine, Period};
 
 /// How long a token is valid at most; a client refreshes it while online.
 pub const TOKEN_TTL: i64 = 24 * 3600;

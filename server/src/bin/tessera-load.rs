@@ -144,8 +144,8 @@ fn percentile(sorted: &[u32], p: f64) -> f64 {
 }
 
 fn engine_bench() {
-    use app::engine::*;
     use std::collections::{BTreeMap, HashMap, HashSet};
+    use tessera_engine::*;
     let now = 1_795_435_200;
     let mut features = BTreeMap::new();
     features.insert(

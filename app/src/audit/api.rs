@@ -34,8 +34,8 @@ pub async fn list_audit(
         customer_id: scope.as_ref().map(|c| c.id),
         actor,
         kind,
-        from: from.map(forms::start_of),
-        to: to.map(forms::start_of),
+        from: from.map(crate::engine::dates::start_of_day),
+        to: to.map(crate::engine::dates::start_of_day),
         before_seq: before,
     };
     let rows = state.store.search_audit_events(&filter, PAGE + 1).await?;

@@ -48,8 +48,8 @@ pub async fn change_entitlement(entitlement: i64, action: String, reason: String
                 .find(|e| e.id == entitlement)
                 .and_then(|e| e.trial_ends_on)
                 .ok_or_else(|| AppError::invalid("action", "This entitlement cannot be given a longer trial in its present state."))?;
-            let base = forms::start_of(current).max(now);
-            state.store.set_trial_end(&actor, entitlement, base + days * 86_400, reason.as_str(), now).await.or_not_found("Entitlement")?;
+            let ends_at = crate::engine::dates::extended_trial_end(current, days, now);
+            state.store.set_trial_end(&actor, entitlement, ends_at, reason.as_str(), now).await.or_not_found("Entitlement")?;
         }
         Action::Renew(days) => {
             state.store.renew_entitlement(&actor, entitlement, days, reason.as_str(), now).await.or_not_found("Entitlement")??;
@@ -159,7 +159,7 @@ pub async fn grant_entitlement(
         starts_at,
         ends_at,
         renews_at,
-        trial_ends_at: (trial_days > 0).then(|| starts_at.max(now) + trial_days * 86_400),
+        trial_ends_at: (trial_days > 0).then(|| crate::engine::dates::trial_ends_at(starts_at, trial_days, now)),
         grace_days: plan_row.grace_days,
         auto_renew: forms::checkbox(auto_renew.as_deref()),
         regions: forms::regions(regions.as_deref())?,
@@ -248,7 +248,7 @@ mod ssr_console {
 
     /// An optional date (YYYY-MM-DD) as the Unix second its day starts; `None` when empty.
     pub fn date(field: &str, raw: Option<&str>) -> Result<Option<i64>, AppError> {
-        Ok(forms::date(field, raw, "Enter a date like 2027-01-31.")?.map(forms::start_of))
+        Ok(forms::date(field, raw, "Enter a date like 2027-01-31.")?.map(crate::engine::dates::start_of_day))
     }
 
     /// The product `product` (key), its plan `plan` (key, newest version) and add-ons `addons` (keys).

@@ -4,7 +4,7 @@
 
 use std::ops::RangeInclusive;
 
-use chrono::{NaiveDate, NaiveTime};
+use chrono::NaiveDate;
 
 use crate::engine::{Email, Reason, Slug};
 use crate::error::AppError;
@@ -96,11 +96,6 @@ pub fn date(field: &str, raw: Option<&str>, message: &str) -> Result<Option<Naiv
     }
 }
 
-/// The Unix second day `day` starts, in UTC.
-pub fn start_of(day: NaiveDate) -> i64 {
-    day.and_time(NaiveTime::MIN).and_utc().timestamp()
-}
-
 /// Region codes (letters, digits, dashes), comma-separated, lower-cased and joined with
 /// commas; `None` when there are none; `Invalid` on `regions` for more than 50 codes or
 /// a malformed one.
@@ -160,6 +155,6 @@ mod tests {
 
     #[test]
     fn a_day_starts_at_midnight_utc() {
-        assert_eq!(NaiveDate::from_ymd_opt(1970, 1, 2).map(start_of), Some(86_400));
+        assert_eq!(NaiveDate::from_ymd_opt(1970, 1, 2).map(crate::engine::dates::start_of_day), Some(86_400));
     }
 }

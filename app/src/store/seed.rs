@@ -11,6 +11,7 @@ use super::members::users::{create_user, NewUser};
 use super::write::Write;
 use super::{Store, StoreError};
 use crate::auth::Role;
+use crate::engine::dates::DAY;
 use crate::engine::{ApprovalRule, EntitlementStatus, RequestKind, Requirement, RuleEffect};
 use crate::engine::{EntitlementId, UserId};
 
@@ -31,8 +32,6 @@ pub const DEMO_USERS: [(&str, &str, Role, Option<&str>); 8] = [
     ("grace@globex.example", "Grace Hopper", Role::CustomerAdmin, Some("globex")),
     ("al@umbrella.example", "Al Wesker", Role::CustomerAdmin, Some("umbrella")),
 ];
-
-const DAY: i64 = 86_400;
 
 /// Seeds the demo catalog, customers, users and entitlements in one transaction, with
 /// one audit event. `password_hashes` holds one hash of [`DEMO_PASSWORD`] per entry of

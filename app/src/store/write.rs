@@ -103,12 +103,6 @@ impl Write<'_> {
         self.tx.rollback().await?;
         result
     }
-
-    /// Ends the write without changing anything.
-    pub async fn rollback(self) -> Result<(), StoreError> {
-        self.tx.rollback().await?;
-        Ok(())
-    }
 }
 
 impl Deref for Write<'_> {

@@ -86,8 +86,7 @@ impl Store {
             .fetch_one(&mut *tx)
             .await?;
         if live >= cap {
-            tx.rollback().await?;
-            return Ok(Activation::AtCap);
+            return tx.roll_back(Ok(Activation::AtCap)).await;
         }
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO instances (entitlement_id, fingerprint, name, activated_at, last_heartbeat_at)
@@ -171,8 +170,7 @@ impl Store {
         let owner_customer: i64 = owner.try_get("customer_id")?;
         let owner_product: i64 = owner.try_get("product_id")?;
         if product_id.is_some_and(|p| p != owner_product) || customer_id.is_some_and(|c| c != owner_customer) {
-            tx.rollback().await?;
-            return Err(StoreError::NotFound);
+            return tx.roll_back(Err(StoreError::NotFound)).await;
         }
         history::record_day(&mut tx, entitlement, now).await?;
         audit::record(

@@ -128,7 +128,7 @@ impl Store {
                 match create_user(&mut tx, &user, now).await {
                     Ok(id) => id,
                     Err(StoreError::Duplicate(Unique::UserEmail)) => {
-                        tx.rollback().await?;
+                        tx.roll_back(Ok(())).await?;
                         let owner: Option<Option<i64>> = sqlx::query_scalar("SELECT customer_id FROM users WHERE email = $1")
                             .bind(email.to_lowercase())
                             .fetch_optional(self.pool())

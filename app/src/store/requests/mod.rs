@@ -12,10 +12,9 @@ use sqlx::Row;
 use super::entitlements::lifecycle;
 use super::write::Write;
 use super::{Store, StoreError};
+use crate::engine::dates::DAY;
 use crate::engine::{RequestKind, RequestStatus};
 use crate::requests::ChangeRequestView;
-
-const DAY: i64 = 86_400;
 
 /// The ids a request names, beside its view.
 #[derive(Debug, Clone, PartialEq, Eq)]

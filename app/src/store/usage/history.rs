@@ -3,10 +3,9 @@
 
 use sqlx::Row;
 
+use crate::engine::dates::DAY;
 use crate::store::write::Write;
 use crate::store::{Store, StoreError};
-
-const DAY: i64 = 86_400;
 
 /// Seats and instances of one entitlement on one day.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -11,6 +11,7 @@ use sqlx::Row;
 use super::audit::{self, Actor, NewAuditEvent};
 use super::events::EventKind;
 use super::{Store, StoreError};
+use crate::engine::dates::DAY;
 
 /// One usage event, resolved to ids.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,7 +36,6 @@ pub struct UsageReceipt {
     pub counted: Vec<(i64, i64, i64, i64)>,
 }
 
-const DAY: i64 = 86_400;
 /// Rows per INSERT statement.
 const CHUNK: usize = 500;
 

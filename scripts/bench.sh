@@ -29,14 +29,23 @@ target/release/tessera-load --mode engine
 # Bare and check take turns, three rounds each, so that drift on a shared machine hits
 # both alike; the ratio reported is the median of the three rounds.
 rps() { sed -E 's/.* ([0-9]+) req\/s.*/\1/' <<<"$1"; }
-ratios=()
+# The same checks authorised by each customer's license key (check-key) take their turn
+# too, as a ratio to the vendor key's.
+ratio() { awk -v a="$(rps "$1")" -v b="$(rps "$2")" 'BEGIN { printf "%.2f", a / b }'; }
+median() { printf '%s\n' "$@" | sort -n | sed -n 2p; }
+ratios=(); key_ratios=()
 for round in 1 2 3; do
   bare=$(load_short --mode bare --connections "$conns"); echo "round $round $bare"
   check=$(load_short --mode check --connections "$conns"); echo "round $round $check"
-  ratios+=("$(awk -v c="$(rps "$check")" -v b="$(rps "$bare")" 'BEGIN { printf "%.2f", c / b }')")
+  keyed=$(load_short --mode check-key --connections "$conns"); echo "round $round $keyed"
+  ratios+=("$(ratio "$check" "$bare")")
+  key_ratios+=("$(ratio "$keyed" "$check")")
 done
 printf 'check / bare throughput per round: %s\n' "${ratios[*]}"
-printf '%s\n' "${ratios[@]}" | sort -n | sed -n 2p | sed 's/^/check \/ bare throughput (median): /'
+echo "check / bare throughput (median): $(median "${ratios[@]}")"
+printf 'license-key check / vendor-key check throughput per round: %s\n' "${key_ratios[*]}"
+echo "license-key check / vendor-key check throughput (median): $(median "${key_ratios[@]}")"
 load --mode checks --connections 4
 load --mode usage --connections 4
 load --mode tokens --connections "$conns"
+load --mode licences --connections "$conns"

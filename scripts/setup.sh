@@ -36,3 +36,10 @@ if [ "$mode" = test ] && [ ! -x /usr/bin/chromium ]; then
   echo "==> apt-get install chromium"
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
 fi
+
+# PyJWT verifies licences in the tests as an integrator would: an independent JWT library
+# holding only the JWKS.
+if [ "$mode" = test ] && ! python3 -c 'import jwt, cryptography' 2>/dev/null; then
+  echo "==> pip install pyjwt[crypto]"
+  python3 -m pip install --quiet --disable-pip-version-check 'pyjwt[crypto]>=2.8,<3'
+fi

@@ -23,6 +23,12 @@ environment:
   TESSERA_API_RATE      enforcement API requests per second per API key (default 100000)
   TESSERA_BENCH_CUSTOMERS  benchmarks only: seed N bench customers and serve /bench/bare (default 0: off)
   TESSERA_INSTANCE_TTL_SECS  seconds without a heartbeat before an instance's slot is freed (default 900)
+  TESSERA_PUBLIC_URL    where this deployment is reached, the issuer of its licences
+                        (default http://<LEPTOS_SITE_ADDR>)
+  TESSERA_SECRET        the deployment's secret, 64 hex digits; protects license keys at rest.
+                        Replicas must share it. Without it, TESSERA_SECRET_FILE is read, and
+                        created with a new secret when missing
+  TESSERA_SECRET_FILE   default: secret.key beside the SQLite database, else data/secret.key
   RUST_LOG              log filter (default info)";
 
 /// What to do.
@@ -51,6 +57,13 @@ pub struct Config {
     /// Benchmark mode: seed this many bench customers into a new database and serve
     /// the bare `/bench/bare` handler beside the API. 0 (the default) is off.
     pub bench_customers: usize,
+    /// Where this deployment is reached; `None`: `http://<site_addr>`.
+    pub public_url: Option<String>,
+    /// The deployment's secret as given (64 hex digits), if given.
+    pub secret: Option<String>,
+    /// Where the secret is kept when not given; `None`: beside the SQLite database, or
+    /// `data/secret.key`.
+    pub secret_file: Option<std::path::PathBuf>,
 }
 
 impl Config {
@@ -102,6 +115,14 @@ impl Config {
                 .transpose()
                 .context("TESSERA_BENCH_CUSTOMERS must be a whole number")?
                 .unwrap_or(0),
+            public_url: match var("TESSERA_PUBLIC_URL") {
+                Some(url) if !(url.starts_with("http://") || url.starts_with("https://")) => {
+                    bail!("TESSERA_PUBLIC_URL must start with http:// or https://, not {url:?}")
+                }
+                url => url.map(|u| u.trim().trim_end_matches('/').to_owned()),
+            },
+            secret: var("TESSERA_SECRET"),
+            secret_file: var("TESSERA_SECRET_FILE").map(std::path::PathBuf::from),
         };
         let args: Vec<String> = args.collect();
         let mut rest = args.iter().map(String::as_str).peekable();
@@ -120,6 +141,45 @@ impl Config {
             }
         }
         Ok(config)
+    }
+
+    /// The issuer of licences: the public URL, or `http://<site_addr>`.
+    pub fn public_url(&self) -> String {
+        self.public_url.clone().unwrap_or_else(|| format!("http://{}", self.site_addr))
+    }
+
+    /// The deployment's secret: `TESSERA_SECRET`, else the secret file, created with a new
+    /// random secret (readable by its owner only) when missing.
+    pub fn load_secret(&self) -> anyhow::Result<app::store::secret::Secret> {
+        use app::store::secret::Secret;
+        if let Some(text) = &self.secret {
+            return Secret::parse(text).map_err(|e| anyhow::anyhow!("TESSERA_SECRET: {e}"));
+        }
+        let path = self.secret_file.clone().unwrap_or_else(|| {
+            let sqlite = self.database_url.strip_prefix("sqlite://").or_else(|| self.database_url.strip_prefix("sqlite:"));
+            let folder =
+                sqlite.and_then(|p| std::path::Path::new(p.split('?').next().unwrap_or_default()).parent().map(|d| d.to_path_buf()));
+            folder.filter(|d| !d.as_os_str().is_empty()).unwrap_or_else(|| "data".into()).join("secret.key")
+        });
+        match std::fs::read_to_string(&path) {
+            Ok(text) => Secret::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let master = Secret::generate();
+                if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+                }
+                let mut options = std::fs::OpenOptions::new();
+                options.write(true).create_new(true);
+                #[cfg(unix)]
+                std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+                let mut file = options.open(&path).with_context(|| format!("cannot create the secret file {}", path.display()))?;
+                std::io::Write::write_all(&mut file, format!("{}\n", Secret::to_hex(&master)).as_bytes())
+                    .with_context(|| format!("cannot write {}", path.display()))?;
+                tracing::info!(path = %path.display(), "created the deployment's secret: back it up with the database");
+                Ok(Secret::from_bytes(master))
+            }
+            Err(e) => Err(anyhow::anyhow!("cannot read the secret file {}: {e}", path.display())),
+        }
     }
 
     /// The database URL with any password hidden, for logs.

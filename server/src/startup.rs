@@ -43,7 +43,8 @@ impl Application {
     /// Connects and migrates the store, seeds the demo data into a new database when
     /// asked, and opens the session store.
     pub async fn build(config: Config) -> anyhow::Result<Application> {
-        let store = Store::connect(&config.database_url)
+        let secret = config.load_secret()?;
+        let store = Store::connect(&config.database_url, secret)
             .await
             .with_context(|| format!("cannot open the database {}", config.database_for_log()))?;
         store.migrate().await.context("cannot migrate the database")?;
@@ -59,6 +60,10 @@ impl Application {
         if config.bench_customers > 0 && store.find_customer_id("bench-0001").await?.is_none() {
             seed::seed_bench_customers(&store, config.bench_customers, app::store::now()).await.context("cannot seed bench customers")?;
             tracing::info!(customers = config.bench_customers, "seeded bench customers");
+        }
+        let keyed = store.ensure_license_keys(app::store::now()).await.context("cannot give entitlements their license keys")?;
+        if keyed > 0 {
+            tracing::info!(entitlements = keyed, "gave entitlements without one a license key");
         }
         let sessions = SessionBackend::connect(&config.database_url).await.context("cannot open the session store")?;
         let leptos_options = LeptosOptions::builder()
@@ -91,6 +96,7 @@ impl Application {
             enforcer,
             tokens,
             limiter: app::ssr::rate_limit::RateLimiter::new(config.api_rate),
+            public_url: config.public_url(),
         });
         Ok(Application { state, sessions, config })
     }
@@ -185,6 +191,9 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         println!("Demo API key (Acme Analytics): {}", seed::DEMO_API_KEY);
         println!("  curl -s http://{addr}/api/v1/check -H 'Authorization: Bearer {}' \\", seed::DEMO_API_KEY);
         println!("       -H 'Content-Type: application/json' -d '{{\"customer\":\"initech\",\"feature\":\"reports.export\",\"user\":\"ada@initech.example\"}}'");
+        println!("Demo license key (Initech's Acme Analytics entitlement): {}", seed::demo_license_key());
+        println!("  curl -s http://{addr}/api/v1/check -H 'Authorization: Bearer {}' \\", seed::demo_license_key());
+        println!("       -H 'Content-Type: application/json' -d '{{\"feature\":\"reports.export\",\"user\":\"ada@initech.example\"}}'");
     }
     axum::serve(listener, app.router()).with_graceful_shutdown(shutdown_signal()).await?;
     Ok(())
@@ -193,8 +202,9 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
 /// `tessera audit verify`: recomputes the audit chain of the configured database and
 /// prints what it found. Returns false when a link is broken or the tip does not match.
 pub async fn verify_audit(config: &Config) -> anyhow::Result<bool> {
-    let store =
-        Store::connect(&config.database_url).await.with_context(|| format!("cannot open the database {}", config.database_for_log()))?;
+    let store = Store::connect(&config.database_url, config.load_secret()?)
+        .await
+        .with_context(|| format!("cannot open the database {}", config.database_for_log()))?;
     let report = store.audit_report().await.context("cannot read the audit log")?;
     match (report.broken_at, report.head_matches) {
         (Some(seq), _) => {

@@ -46,6 +46,7 @@ pub async fn get_catalog() -> Result<CatalogView, AppError> {
                         instances: p.instances,
                         trial_days: p.trial_days,
                         grace_days: p.grace_days,
+                        offline_days: p.offline_days,
                         on_this_version,
                         on_older_versions,
                     }
@@ -71,8 +72,9 @@ pub async fn get_catalog() -> Result<CatalogView, AppError> {
 /// existing one (entitlements stay on their version until moved). `features` lists the
 /// feature keys it grants; `quotas` maps metered feature keys to a monthly quota (none =
 /// unlimited); `rules` maps feature keys to what each requires (a preset of
-/// [`super::RULE_PRESETS`]; `custom` or none keeps the rule of the version before).
-/// Vendor admins only; audited with `reason`. Errors: `Invalid` on the field at fault.
+/// [`super::RULE_PRESETS`]; `custom` or none keeps the rule of the version before);
+/// `offline_days` is how long a site may stay offline on a licence (30 when not given;
+/// 0 = online only). Vendor admins only; audited with `reason`. Errors: `Invalid` on the field at fault.
 #[server(prefix = "/api", endpoint = "save_plan")]
 #[allow(clippy::too_many_arguments)]
 pub async fn save_plan(
@@ -84,6 +86,7 @@ pub async fn save_plan(
     instances: String,
     trial_days: String,
     grace_days: String,
+    offline_days: Option<String>,
     features: Option<Vec<String>>,
     quotas: Option<HashMap<String, String>>,
     rules: Option<HashMap<String, String>>,
@@ -124,6 +127,10 @@ pub async fn save_plan(
         instances: whole("instances", &instances, 1_000_000)?,
         trial_days: whole("trial_days", &trial_days, 365)?,
         grace_days: whole("grace_days", &grace_days, 365)?,
+        offline_days: match forms::optional(offline_days.as_deref()) {
+            Some(days) => whole("offline_days", days, 3650)?,
+            None => 30,
+        },
         features: chosen,
     };
     let (_, version) = state.store.save_plan_version(&actor, product_id, &draft, reason.as_str(), crate::store::now()).await?;
@@ -315,6 +322,7 @@ pub async fn get_keys() -> Result<KeysView, AppError> {
                 product: k.product,
                 name: k.name,
                 prefix: k.prefix,
+                scopes: k.scopes.names().into_iter().map(str::to_owned).collect(),
                 created_at: k.created_at,
                 revoked_at: k.revoked_at,
             })
@@ -326,14 +334,34 @@ pub async fn get_keys() -> Result<KeysView, AppError> {
     })
 }
 
-/// Creates an API key named `name` for `product`; the key is shown once, in the answer.
-/// Vendor admins only; audited. Errors: `Invalid` on `product` or `name`.
+/// Creates an API key named `name` for `product` with the scopes ticked (`enforce`,
+/// `provision`, `read`: a checkbox sent is on); the key is shown once, in the answer.
+/// Vendor admins only; audited. Errors: `Invalid` on `product` or `name`, and on
+/// `enforce` when no scope is ticked.
 #[server(prefix = "/api", endpoint = "create_api_key")]
-pub async fn create_api_key(product: String, name: String) -> Result<IssuedKey, AppError> {
+pub async fn create_api_key(
+    product: String,
+    name: String,
+    enforce: Option<String>,
+    provision: Option<String>,
+    read: Option<String>,
+) -> Result<IssuedKey, AppError> {
     let caller = ssr_catalog::admin().await?;
     let product_id = ssr_catalog::product_id(&caller.state, &product).await?;
     let name = ssr_catalog::name("name", &name)?;
-    ssr_catalog::issue(&caller, product_id, name, None).await
+    let scopes = ssr_catalog::scopes(enforce, provision, read)?;
+    ssr_catalog::issue(&caller, product_id, name, scopes, None).await
+}
+
+/// Sets what live API key `id` may do (a checkbox sent is on). Vendor admins only;
+/// audited. Errors: `NotFound` for an unknown or revoked key; `Invalid` on `enforce`
+/// when no scope is ticked.
+#[server(prefix = "/api", endpoint = "set_api_key_scopes")]
+pub async fn set_api_key_scopes(id: i64, enforce: Option<String>, provision: Option<String>, read: Option<String>) -> Result<(), AppError> {
+    use crate::ssr::StoreResultExt;
+    let caller = ssr_catalog::admin().await?;
+    let scopes = ssr_catalog::scopes(enforce, provision, read)?;
+    caller.state.store.set_api_key_scopes(&caller.actor, id, scopes, crate::store::now()).await.or_not_found("API key")
 }
 
 /// Replaces API key `id` with a new one of the same name and product: the old key stops
@@ -350,7 +378,7 @@ pub async fn rotate_api_key(id: i64) -> Result<IssuedKey, AppError> {
         .find(|(_, _, name)| *name == old.product)
         .map(|(id, ..)| *id)
         .ok_or_else(|| AppError::NotFound("Product".into()))?;
-    ssr_catalog::issue(&caller, product_id, old.name, Some(id)).await
+    ssr_catalog::issue(&caller, product_id, old.name, old.scopes, Some(id)).await
 }
 
 /// Revokes API key `id` at once. Vendor admins only; audited. Errors: `NotFound` for an
@@ -390,6 +418,7 @@ mod ssr_catalog {
     use crate::error::AppError;
     use crate::ssr::auth::{Caller, Guard, Roles};
     use crate::ssr::{AppState, StoreResultExt};
+    use crate::store::keys::api_keys::Scopes;
 
     /// The signed-in vendor admin: only they change the catalog and the keys.
     /// `Unauthenticated` or `Forbidden` for anyone else.
@@ -435,15 +464,32 @@ mod ssr_catalog {
             .ok_or_else(|| AppError::invalid("product", "There is no such product."))
     }
 
-    /// Makes a new API key for `product_id` (revoking `replaces`), audited, and makes the
-    /// enforcement API take it at once.
-    pub async fn issue(caller: &Caller, product_id: i64, name: String, replaces: Option<i64>) -> Result<IssuedKey, AppError> {
+    /// The scopes ticked in a form; `Invalid` on `enforce` when none is.
+    pub fn scopes(enforce: Option<String>, provision: Option<String>, read: Option<String>) -> Result<Scopes, AppError> {
+        use crate::ssr::forms::checkbox;
+        let scopes =
+            Scopes { enforce: checkbox(enforce.as_deref()), provision: checkbox(provision.as_deref()), read: checkbox(read.as_deref()) };
+        if scopes.is_empty() {
+            return Err(AppError::invalid("enforce", "Tick at least one scope."));
+        }
+        Ok(scopes)
+    }
+
+    /// Makes a new API key for `product_id` with `scopes` (revoking `replaces`), audited,
+    /// and makes the enforcement API take it at once.
+    pub async fn issue(
+        caller: &Caller,
+        product_id: i64,
+        name: String,
+        scopes: Scopes,
+        replaces: Option<i64>,
+    ) -> Result<IssuedKey, AppError> {
         let (token, _) = crate::ssr::new_token();
         let key = format!("tsk_{token}");
         caller
             .state
             .store
-            .issue_api_key(&caller.actor, product_id, &name, &key, replaces, crate::store::now())
+            .issue_api_key(&caller.actor, product_id, &name, &key, scopes, replaces, crate::store::now())
             .await
             .or_not_found("API key")?;
         Ok(IssuedKey { name, key })

@@ -48,6 +48,8 @@ pub struct PlanVersion {
     pub instances: i64,
     pub trial_days: i64,
     pub grace_days: i64,
+    /// How long a site may stay offline on a licence; 0: online only.
+    pub offline_days: i64,
     pub features: Vec<FeatureGrant>,
     /// Feature key → what it requires (a preset's name; `custom` for any other rule).
     pub rules: Vec<(String, String)>,
@@ -78,6 +80,8 @@ pub struct ApiKeyView {
     pub product: String,
     pub name: String,
     pub prefix: String,
+    /// What the key may do, in order: `enforce`, `provision`, `read`.
+    pub scopes: Vec<String>,
     pub created_at: i64,
     pub revoked_at: Option<i64>,
 }

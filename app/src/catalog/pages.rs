@@ -6,7 +6,7 @@ use leptos_meta::Title;
 
 use super::api::{
     get_catalog, get_keys, AddAddon, AddFeature, AddProduct, AddRule, CreateApiKey, MovePlanVersion, RetireRule, RetireSigningKey,
-    RevokeApiKey, RotateApiKey, RotateSigningKey, SavePlan,
+    RevokeApiKey, RotateApiKey, RotateSigningKey, SavePlan, SetApiKeyScopes,
 };
 use super::{FeatureDef, KeysView, PlanVersion, ProductCatalog, RuleEffect, RULE_PRESETS};
 use crate::components::format::{date, day_of_secs, thousands};
@@ -154,7 +154,7 @@ fn Product(p: ProductCatalog, actions: Actions) -> impl IntoView {
             <h3>"Plans"</h3>
             <table class="table plans">
                 <thead><tr>
-                    <th scope="col">"Plan"</th><th scope="col">"Version"</th><th scope="col">"Seats"</th><th scope="col">"Instances"</th>
+                    <th scope="col">"Plan"</th><th scope="col">"Version"</th><th scope="col">"Seats"</th><th scope="col">"Instances"</th><th scope="col">"Offline"</th>
                     <th scope="col">"Features"</th><th scope="col">"Customers"</th><th scope="col"><span class="visually-hidden">"Actions"</span></th>
                 </tr></thead>
                 <tbody>{plan_rows}</tbody>
@@ -247,6 +247,15 @@ fn Field(id: &'static str, name: &'static str, label: &'static str, #[prop(optio
     }
 }
 
+/// How long a plan's licences let a site stay offline, in words.
+fn offline_days(days: i64) -> String {
+    match days {
+        0 => "Online only".to_owned(),
+        1 => "Up to 1 day".to_owned(),
+        n => format!("Up to {n} days"),
+    }
+}
+
 #[component]
 fn PlanRow(product: String, plan: PlanVersion, features: Vec<FeatureDef>, actions: Actions) -> impl IntoView {
     let names = plan
@@ -283,6 +292,7 @@ fn PlanRow(product: String, plan: PlanVersion, features: Vec<FeatureDef>, action
             <td>{format!("v{}", plan.version)}</td>
             <td>{thousands(plan.seats)}</td>
             <td>{thousands(plan.instances)}</td>
+            <td>{offline_days(plan.offline_days)}</td>
             <td>{names}</td>
             <td>{customers} {move_form}</td>
             <td>
@@ -310,12 +320,13 @@ fn PlanForm(
         move |what: &str| format!("{prefix}-{what}")
     };
     let value = |f: fn(&PlanVersion) -> i64, default: i64| plan.as_ref().map(f).unwrap_or(default).to_string();
-    let (rank_v, seats_v, instances_v, trial_v, grace_v) = (
+    let (rank_v, seats_v, instances_v, trial_v, grace_v, offline_v) = (
         value(|p| p.rank, rank),
         value(|p| p.seats, 10),
         value(|p| p.instances, 3),
         value(|p| p.trial_days, 14),
         value(|p| p.grace_days, 7),
+        value(|p| p.offline_days, 30),
     );
     let name_v = plan.as_ref().map(|p| p.name.clone()).unwrap_or_default();
     let submit = match &plan {
@@ -354,7 +365,8 @@ fn PlanForm(
             {number.clone()("seats", "Seats", seats_v)}
             {number.clone()("instances", "Instances", instances_v)}
             {number.clone()("trial_days", "Trial days", trial_v)}
-            {number("grace_days", "Grace days", grace_v)}
+            {number.clone()("grace_days", "Grace days", grace_v)}
+            {number("offline_days", "Offline days (0: online only)", offline_v)}
             <FeatureChoices prefix=prefix.clone() features plan=plan.clone() with_rules=true/>
             <div class="field">
                 <label for=id("reason")>"Reason"</label>
@@ -456,17 +468,32 @@ fn RuleForm(product: String, plans: Vec<PlanVersion>, add: ServerAction<AddRule>
     }
 }
 
+/// What an API key may do: (scope, what it opens).
+const API_KEY_SCOPES: [(&str, &str); 3] = [
+    ("enforce", "Checks, instances, usage and licences, for any customer."),
+    ("provision", "The provisioning API."),
+    ("read", "Read-only access."),
+];
+
 /// API keys and signing keys.
 #[component]
 fn Keys(products: Vec<(String, String)>) -> impl IntoView {
     let create = ServerAction::<CreateApiKey>::new();
     let rotate = ServerAction::<RotateApiKey>::new();
     let revoke = ServerAction::<RevokeApiKey>::new();
+    let scopes = ServerAction::<SetApiKeyScopes>::new();
     let rotate_signing = ServerAction::<RotateSigningKey>::new();
     let retire = ServerAction::<RetireSigningKey>::new();
     let keys = Resource::new(
         move || {
-            (create.version().get(), rotate.version().get(), revoke.version().get(), rotate_signing.version().get(), retire.version().get())
+            (
+                create.version().get(),
+                rotate.version().get(),
+                revoke.version().get(),
+                scopes.version().get(),
+                rotate_signing.version().get(),
+                retire.version().get(),
+            )
         },
         |_| get_keys(),
     );
@@ -483,12 +510,13 @@ fn Keys(products: Vec<(String, String)>) -> impl IntoView {
             <Errors action=create done="Key created."/>
             <Errors action=rotate done="Key rotated: the old key no longer works."/>
             <Errors action=revoke done="Key revoked."/>
+            <Errors action=scopes done="Scopes saved."/>
             <Errors action=rotate_signing done="New signing key: tokens signed before still verify."/>
             <Errors action=retire done="Signing key retired: tokens it signed no longer verify."/>
             <Transition fallback=|| view! { <p class="loading">"Loading keys…"</p> }>
                 {move || Suspend::new(async move {
                     match keys.await {
-                        Ok(k) => view! { <KeyTables k rotate revoke retire/> }.into_any(),
+                        Ok(k) => view! { <KeyTables k rotate revoke scopes retire/> }.into_any(),
                         Err(error) => view! { <ErrorNotice error/> }.into_any(),
                     }
                 })}
@@ -504,6 +532,22 @@ fn Keys(products: Vec<(String, String)>) -> impl IntoView {
                     <label for="key-name">"New API key name"</label>
                     <input id="key-name" name="name" type="text" placeholder="e.g. Production"/>
                 </div>
+                <fieldset class="scopes">
+                    <legend>"Scopes"</legend>
+                    {API_KEY_SCOPES
+                        .iter()
+                        .map(|(scope, what)| {
+                            let id = format!("key-scope-{scope}");
+                            view! {
+                                <div class="scope-choice">
+                                    <input id=id.clone() type="checkbox" name=*scope value="on" checked=*scope == "enforce"/>
+                                    <label for=id>{*scope}</label>
+                                    <span class="muted small">{*what}</span>
+                                </div>
+                            }
+                        })
+                        .collect_view()}
+                </fieldset>
                 <button type="submit" class="button primary">"Create a key"</button>
             </ActionForm>
             <ActionForm action=rotate_signing attr:class="inline">
@@ -518,6 +562,7 @@ fn KeyTables(
     k: KeysView,
     rotate: ServerAction<RotateApiKey>,
     revoke: ServerAction<RevokeApiKey>,
+    scopes: ServerAction<SetApiKeyScopes>,
     retire: ServerAction<RetireSigningKey>,
 ) -> impl IntoView {
     let api_rows = k
@@ -529,6 +574,26 @@ fn KeyTables(
                 Some(at) => format!("Revoked {}", date(day_of_secs(at))),
                 None => "Live".to_owned(),
             };
+            let scope_form = live.then(|| {
+                let id = key.id;
+                let (group, label) = (format!("Scopes of the key {}", key.name), format!("Save the scopes of the key {}", key.name));
+                let boxes = API_KEY_SCOPES
+                    .iter()
+                    .map(|(scope, what)| {
+                        let on = key.scopes.iter().any(|s| s == scope);
+                        view! {
+                            <label class="check" title=*what><input type="checkbox" name=*scope value="on" checked=on/>{*scope}</label>
+                        }
+                    })
+                    .collect_view();
+                view! {
+                    <ActionForm action=scopes attr:class="inline scopes-form">
+                        <input type="hidden" name="id" value=id/>
+                        <span class="scope-boxes" role="group" aria-label=group>{boxes}</span>
+                        <button type="submit" class="button secondary small" aria-label=label>"Save scopes"</button>
+                    </ActionForm>
+                }
+            });
             let buttons = live.then(|| {
                 let id = key.id;
                 let (rotate_label, revoke_label) = (format!("Rotate the key {}", key.name), format!("Revoke the key {}", key.name));
@@ -548,6 +613,7 @@ fn KeyTables(
                     <td>{key.name.clone()}</td>
                     <td><code>{format!("{}…", key.prefix)}</code></td>
                     <td>{key.product.clone()}</td>
+                    <td class="scopes"><span class="scope-list">{key.scopes.join(", ")}</span> {scope_form}</td>
                     <td>{date(day_of_secs(key.created_at))}</td>
                     <td>{state}</td>
                     <td class="actions">{buttons}</td>
@@ -587,7 +653,8 @@ fn KeyTables(
         <table class="table api-keys">
             <caption>"API keys"</caption>
             <thead><tr>
-                <th scope="col">"Name"</th><th scope="col">"Key"</th><th scope="col">"Product"</th><th scope="col">"Created"</th>
+                <th scope="col">"Name"</th><th scope="col">"Key"</th><th scope="col">"Product"</th><th scope="col">"Scopes"</th>
+                <th scope="col">"Created"</th>
                 <th scope="col">"State"</th><th scope="col"><span class="visually-hidden">"Actions"</span></th>
             </tr></thead>
             <tbody>{api_rows}</tbody>

@@ -1,4 +1,5 @@
 //! Widgets shared by pages.
 
+pub mod browser;
 pub mod format;
 pub mod layout;

@@ -66,12 +66,57 @@ pub async fn free_seat(entitlement: i64, email: String) -> Result<(), AppError> 
     }
 }
 
+/// The license key of `entitlement`: the credential its organisation's admin types into
+/// the vendor's software. Customer admins of its organisation and vendor admins/staff.
+/// Errors: `Forbidden` for anyone else (members and other tenants alike), `NotFound` when
+/// it has no key.
+#[server(prefix = "/api", endpoint = "get_license_key")]
+pub async fn get_license_key(entitlement: i64) -> Result<super::LicenseKeyView, AppError> {
+    use crate::ssr::auth::{Guard, Roles};
+    use crate::ssr::StoreResultExt;
+    let caller = Guard::new().role(Roles::MANAGERS).entitlement(entitlement).await?;
+    let row = caller.state.store.license_key(crate::engine::EntitlementId(entitlement)).await.or_not_found("License key")?;
+    Ok(ssr_seats::key_view(row))
+}
+
+/// Replaces the license key of `entitlement` with a new one: the old key stops working at
+/// once. Same rules as [`get_license_key`]; audited.
+#[server(prefix = "/api", endpoint = "regenerate_license_key")]
+pub async fn regenerate_license_key(entitlement: i64) -> Result<super::LicenseKeyView, AppError> {
+    use crate::ssr::auth::{Guard, Roles};
+    use crate::ssr::StoreResultExt;
+    let caller = Guard::new().role(Roles::MANAGERS).entitlement(entitlement).await?;
+    let row = caller
+        .state
+        .store
+        .regenerate_license_key(
+            &caller.actor,
+            crate::engine::CustomerId(caller.scope.customer_id),
+            crate::engine::EntitlementId(entitlement),
+            crate::store::now(),
+        )
+        .await
+        .or_not_found("Entitlement")?;
+    Ok(ssr_seats::key_view(row))
+}
+
 #[cfg(feature = "ssr")]
 mod ssr_seats {
     use crate::error::AppError;
     use crate::ssr::auth::{Caller, Guard, Roles};
     use crate::ssr::{forms, StoreResultExt};
     use crate::store::entitlements::EntitlementFacts;
+    use crate::store::keys::license_keys::LicenseKeyRow;
+
+    /// A license key as the card shows it.
+    pub fn key_view(row: LicenseKeyRow) -> super::super::LicenseKeyView {
+        super::super::LicenseKeyView {
+            entitlement: row.entitlement_id,
+            key: row.key.to_string(),
+            key_id: row.key.id(),
+            created_at: row.created_at,
+        }
+    }
 
     /// The caller, when they may change seats of `entitlement` (its organisation's admins,
     /// vendor admins and staff), and the id of the user with `email` in that organisation.

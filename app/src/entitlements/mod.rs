@@ -73,3 +73,15 @@ impl EntitlementView {
         }
     }
 }
+
+/// An entitlement's license key, for its organisation's admins and vendor staff.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LicenseKeyView {
+    pub entitlement: i64,
+    /// `TLK-XXXXXXXX-XXXXXXXX-XXXXXXXX-XXXXXXXX`.
+    pub key: String,
+    /// The key's public id (`lk_…`), which names it without revealing it.
+    pub key_id: String,
+    /// Unix seconds.
+    pub created_at: i64,
+}

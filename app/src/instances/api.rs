@@ -20,12 +20,13 @@ pub async fn list_instances(customer: Option<String>) -> Result<InstancesView, A
         .into_iter()
         .map(|i| super::InstanceView {
             id: i.id,
+            live: i.last_heartbeat_at >= now - ttl || i.offline_until.is_some_and(|until| until >= now),
+            public_id: i.public_id,
             product: product_of(i.entitlement_id),
             name: i.name,
             fingerprint: i.fingerprint,
             activated_at: i.activated_at,
             last_heartbeat_at: i.last_heartbeat_at,
-            live: i.last_heartbeat_at >= now - ttl,
         })
         .collect();
     let caps = entitlements
@@ -47,4 +48,43 @@ pub async fn deactivate_instance(id: i64) -> Result<(), AppError> {
     let within = caller.own_customer().map(|own| own.id);
     caller.state.store.deactivate_instance(&caller.actor, None, within, id, crate::store::now()).await.or_not_found("Instance")?;
     Ok(())
+}
+
+/// Answers an air-gapped machine's activation request (the text of its file): takes a
+/// slot of the organisation's entitlement, held until the licence expires, and returns
+/// the licence to carry back. Customer admins of the organisation whose license key wrote
+/// the request, and vendor admins/staff (`customer` names the organisation they act in).
+/// Errors: `Invalid` on `request` with what is wrong (malformed, altered, used already,
+/// expired, another organisation's key, no free slot, entitlement not usable).
+#[server(prefix = "/api", endpoint = "activate_offline")]
+pub async fn activate_offline(customer: Option<String>, request: String) -> Result<super::OfflineLicenceView, AppError> {
+    use crate::ssr::auth::{Caller, Guard, Roles};
+    use crate::ssr::licences::{self, Within};
+    let Caller { state, actor, scope: customer, .. } = Guard::new().role(Roles::MANAGERS).customer(customer.as_deref()).await?;
+    let within = Within { customer_id: Some(customer.id), product_id: None };
+    let issued = licences::activate_offline(&state, &actor, within, &request, crate::store::now())
+        .await?
+        .map_err(|refusal| AppError::invalid("request", refusal.message()))?;
+    let claims = issued.claims;
+    Ok(super::OfflineLicenceView {
+        file_name: format!("{}-{}.jwt", claims.aud, claims.instance),
+        instance: claims.instance,
+        fingerprint: claims.fingerprint,
+        expires_at: claims.exp,
+        licence: issued.licence,
+    })
+}
+
+/// Takes an air-gapped machine's deactivation receipt (the text of its file) and frees
+/// the slot of the instance it names; returns that instance's id. Same rules as
+/// [`activate_offline`]. Errors: `Invalid` on `receipt` with what is wrong.
+#[server(prefix = "/api", endpoint = "deactivate_offline")]
+pub async fn deactivate_offline(customer: Option<String>, receipt: String) -> Result<String, AppError> {
+    use crate::ssr::auth::{Caller, Guard, Roles};
+    use crate::ssr::licences::{self, Within};
+    let Caller { state, actor, scope: customer, .. } = Guard::new().role(Roles::MANAGERS).customer(customer.as_deref()).await?;
+    let within = Within { customer_id: Some(customer.id), product_id: None };
+    licences::deactivate_offline(&state, &actor, within, &receipt, crate::store::now())
+        .await?
+        .map_err(|refusal| AppError::invalid("receipt", refusal.message()))
 }

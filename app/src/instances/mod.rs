@@ -1,5 +1,6 @@
 //! Instances: the running copies of the vendor's software activated under an
-//! organisation's entitlements, as its admin sees and deactivates them.
+//! organisation's entitlements, as its admin sees and deactivates them, and the licences
+//! that activate air-gapped machines.
 
 pub mod api;
 pub mod pages;
@@ -10,6 +11,8 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InstanceView {
     pub id: i64,
+    /// The opaque id the API and licences name it by (`ins_…`).
+    pub public_id: String,
     pub product: String,
     pub name: Option<String>,
     pub fingerprint: String,
@@ -30,4 +33,18 @@ pub struct InstancesView {
     pub ttl: i64,
     /// The server's clock when this was read, Unix seconds ("2 minutes ago" is from here).
     pub now: i64,
+}
+
+/// A licence issued for an air-gapped machine.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OfflineLicenceView {
+    /// The instance's public id (`ins_…`).
+    pub instance: String,
+    pub fingerprint: String,
+    /// The signed licence (a JWT), to carry to the machine.
+    pub licence: String,
+    /// Unix seconds.
+    pub expires_at: i64,
+    /// What to save the licence as.
+    pub file_name: String,
 }

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
-use crate::engine::{self, CheckRequest, Decision, ReasonCode};
+use crate::engine::{self, CheckRequest, Decision, LicenseKey, ReasonCode};
 use crate::store::entitlements::snapshots::CustomerSnapshot;
 use crate::store::keys::api_keys::{hash_api_key, ApiKey};
 use crate::store::{Store, StoreError};
@@ -28,7 +28,8 @@ pub struct CheckInput {
     pub feature: String,
     /// Email or external id.
     pub user: Option<String>,
-    pub instance: Option<i64>,
+    /// An instance's public id (`ins_…`).
+    pub instance: Option<String>,
     pub region: Option<String>,
     pub quantity: Option<i64>,
 }
@@ -54,9 +55,18 @@ pub struct Enforcer {
     verified: RwLock<HashMap<String, ApiKey>>,
     /// Product key → (feature key → feature id).
     catalog: RwLock<HashMap<String, HashMap<String, i64>>>,
+    /// Live license keys by keyed hash: whom each acts for.
+    license_keys: RwLock<HashMap<String, LicenseHolder>>,
     /// This process among the replicas sharing a PostgreSQL database, so that it can
     /// skip its own change notices.
     replica: String,
+}
+
+/// What a license key acts for: one customer's entitlement to one product.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LicenseHolder {
+    pub customer_id: i64,
+    pub product_key: Arc<str>,
 }
 
 /// The PostgreSQL channel on which replicas announce what they changed.
@@ -111,6 +121,7 @@ impl Enforcer {
             api_keys: RwLock::default(),
             verified: RwLock::default(),
             catalog: RwLock::default(),
+            license_keys: RwLock::default(),
             replica: {
                 use rand::Rng;
                 format!("{:016x}", rand::thread_rng().gen::<u64>())
@@ -180,6 +191,13 @@ impl Enforcer {
     async fn reload(&self, customer_id: i64) -> Result<(), StoreError> {
         match self.store.load_customer_snapshot(customer_id, crate::store::now()).await {
             Ok(snap) => {
+                {
+                    let mut keys = write(&self.license_keys);
+                    keys.retain(|_, holder| holder.customer_id != customer_id);
+                    for (lookup, product) in &snap.license_keys {
+                        keys.insert(lookup.clone(), LicenseHolder { customer_id, product_key: product.as_str().into() });
+                    }
+                }
                 write(&self.slugs).insert(snap.slug.clone(), customer_id);
                 write(&self.customers).insert(customer_id, Arc::new(snap));
                 Ok(())
@@ -187,6 +205,7 @@ impl Enforcer {
             Err(StoreError::NotFound) => {
                 write(&self.customers).remove(&customer_id);
                 write(&self.slugs).retain(|_, id| *id != customer_id);
+                write(&self.license_keys).retain(|_, holder| holder.customer_id != customer_id);
                 Ok(())
             }
             Err(e) => Err(e),
@@ -206,6 +225,25 @@ impl Enforcer {
         let found = read(&self.api_keys).get(&hash_api_key(key)).cloned()?;
         write(&self.verified).insert(key.to_owned(), found.clone());
         Some(found)
+    }
+
+    /// Whom license key `key` acts for, unless unknown or replaced.
+    pub fn license_key(&self, key: &LicenseKey) -> Option<LicenseHolder> {
+        read(&self.license_keys).get(&self.store.license_key_lookup(key)).cloned()
+    }
+
+    /// The customer with id `customer_id`, from memory (loaded once when missing).
+    pub async fn customer_by_id(&self, customer_id: i64) -> Result<Arc<CustomerSnapshot>, EnforceError> {
+        if let Some(c) = read(&self.customers).get(&customer_id).cloned() {
+            return Ok(c);
+        }
+        self.reload(customer_id).await?;
+        read(&self.customers).get(&customer_id).cloned().ok_or_else(|| EnforceError::UnknownCustomer(customer_id.to_string()))
+    }
+
+    /// The id of the entitlement of customer `customer_id` to `product`, from memory.
+    pub fn entitlement_of(&self, customer_id: i64, product: &str) -> Option<i64> {
+        read(&self.customers).get(&customer_id).and_then(|c| c.entitlements.get(product)).map(|s| s.entitlement_id)
     }
 
     /// Adds committed usage, as (feature key, at, quantity), to the in-memory counters of
@@ -272,8 +310,9 @@ impl Enforcer {
             // Most callers send the address as stored; lower-case only when that misses.
             customer.users.get(u).or_else(|| customer.users.get(&u.to_lowercase())).copied()
         });
-        let request =
-            CheckRequest { feature: input.feature, user_id, instance_id: input.instance, region: input.region, quantity: input.quantity };
+        // An instance of another entitlement, or no instance at all, is simply not one of this one's.
+        let instance_id = input.instance.as_deref().map(|i| customer.instance_ids.get(i.trim()).copied().unwrap_or(-1));
+        let request = CheckRequest { feature: input.feature, user_id, instance_id, region: input.region, quantity: input.quantity };
         let decision = engine::evaluate(snap, &request, now, self.instance_ttl);
         Ok(CheckOutcome { decision, plan: Some(snap.plan.clone()), expires_at: snap.expires_at() })
     }

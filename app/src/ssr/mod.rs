@@ -5,6 +5,7 @@ pub mod auth;
 pub mod changes;
 pub mod enforcer;
 pub mod forms;
+pub mod licences;
 pub mod password;
 pub mod rate_limit;
 pub mod session;

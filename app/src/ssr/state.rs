@@ -24,6 +24,9 @@ pub struct Parts {
     pub tokens: Arc<TokenSigner>,
     /// The enforcement API's per-key request budgets.
     pub limiter: super::rate_limit::RateLimiter,
+    /// Where this deployment is reached (`https://licensing.example.com`): the issuer of
+    /// its licences.
+    pub public_url: String,
 }
 
 impl AppState {

@@ -78,9 +78,18 @@ impl TokenSigner {
 
     /// Signs `claims` as a compact JWT with the active key; `None` when there is no key.
     pub fn sign<C: Serialize>(&self, claims: &C) -> Option<String> {
+        self.sign_typed(claims, "JWT")
+    }
+
+    /// Signs an offline licence: a JWT whose `typ` says it is one.
+    pub fn sign_licence(&self, claims: &crate::engine::LicenceClaims) -> Option<String> {
+        self.sign_typed(claims, crate::engine::licensing::LICENCE_TYP)
+    }
+
+    fn sign_typed<C: Serialize>(&self, claims: &C, typ: &str) -> Option<String> {
         let keys = self.keys.read().unwrap_or_else(std::sync::PoisonError::into_inner);
         let (stored, key) = keys.iter().find(|(k, _)| k.active).or_else(|| keys.first())?;
-        let header = serde_json::json!({"alg": "EdDSA", "typ": "JWT", "kid": stored.kid});
+        let header = serde_json::json!({"alg": "EdDSA", "typ": typ, "kid": stored.kid});
         let signing_input = format!("{}.{}", B64.encode(header.to_string()), B64.encode(serde_json::to_vec(claims).ok()?));
         let signature = key.sign(signing_input.as_bytes());
         Some(format!("{signing_input}.{}", B64.encode(signature.to_bytes())))

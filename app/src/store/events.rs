@@ -75,6 +75,9 @@ event_kinds! {
     InstanceActivated = "instance.activated" => Customer, "An instance was activated under an entitlement.";
     InstanceDeactivated = "instance.deactivated" => Customer, "An instance was deactivated, freeing its slot.";
     InstanceLapsed = "instance.lapsed" => Customer, "An instance's heartbeat lapsed and its slot was freed.";
+    InstanceLicensed = "instance.licensed" => Customer, "An offline licence was issued to an instance; it holds its slot until the licence expires.";
+    LicenseKeyCreated = "license_key.created" => Customer, "An entitlement that had no license key was given one.";
+    LicenseKeyRegenerated = "license_key.regenerated" => Customer, "An entitlement's license key was replaced; the old one stopped working at once.";
     UsageRecorded = "usage.recorded" => Nothing, "A batch of usage events was counted.";
     RequestFiled = "request.filed" => Nothing, "A customer admin asked for a change.";
     RequestWithdrawn = "request.withdrawn" => Nothing, "A pending change request was withdrawn.";
@@ -92,6 +95,7 @@ event_kinds! {
     ApiKeyCreated = "api_key.created" => Catalog, "A vendor API key was created.";
     ApiKeyRotated = "api_key.rotated" => Catalog, "A vendor API key was replaced by a new one.";
     ApiKeyRevoked = "api_key.revoked" => Catalog, "A vendor API key was revoked.";
+    ApiKeyScopesChanged = "api_key.scopes_changed" => Catalog, "A vendor API key's scopes were changed.";
     SigningKeyCreated = "signing_key.created" => SigningKeys, "A new signing key became the one that signs licences.";
     SigningKeyRetired = "signing_key.retired" => SigningKeys, "A signing key left the JWKS.";
     DemoSeeded = "demo.seeded" => Customer, "The demo data was written at first start.";

@@ -12,6 +12,7 @@ pub mod events;
 pub mod keys;
 pub mod members;
 pub mod requests;
+pub mod secret;
 pub mod seed;
 pub mod usage;
 pub mod write;
@@ -141,12 +142,15 @@ pub struct Store {
     sqlite_writer: std::sync::Arc<tokio::sync::Mutex<()>>,
     /// Told of every committed write (see [`write`]).
     listener: std::sync::Arc<std::sync::OnceLock<std::sync::Arc<dyn ChangeListener>>>,
+    /// The deployment's secret, which protects license keys at rest.
+    secret: std::sync::Arc<secret::Secret>,
 }
 
 impl Store {
     /// Connects to `url` (`sqlite://path` or `postgres://…`), creating a SQLite file and
-    /// its folder when missing. Fails on an unknown scheme or an unreachable database.
-    pub async fn connect(url: &str) -> Result<Store, StoreError> {
+    /// its folder when missing; `secret` protects credentials at rest. Fails on an unknown
+    /// scheme or an unreachable database.
+    pub async fn connect(url: &str, secret: secret::Secret) -> Result<Store, StoreError> {
         sqlx::any::install_default_drivers();
         let (engine, url) = normalise_url(url)?;
         let max = if engine == Engine::Sqlite { 8 } else { 16 };
@@ -155,7 +159,7 @@ impl Store {
             // WAL lets readers go on while one writer commits; it is a property of the file.
             sqlx::query("PRAGMA journal_mode = WAL").execute(&pool).await?;
         }
-        Ok(Store { pool, engine, sqlite_writer: Default::default(), listener: Default::default() })
+        Ok(Store { pool, engine, sqlite_writer: Default::default(), listener: Default::default(), secret: std::sync::Arc::new(secret) })
     }
 
     /// Applies the migrations of this store's engine that are not applied yet.
@@ -179,6 +183,11 @@ impl Store {
     /// The engine behind this store.
     pub fn engine(&self) -> Engine {
         self.engine
+    }
+
+    /// The deployment's secret, for the store's modules.
+    pub(crate) fn secret(&self) -> &secret::Secret {
+        &self.secret
     }
 
     /// The pool, for the store's modules.

@@ -21,6 +21,22 @@ pub const DEMO_PASSWORD: &str = "tessera-demo";
 /// The Acme Analytics API key of the demo data.
 pub const DEMO_API_KEY: &str = "tsk_demo_acme";
 
+/// The license key of Initech's demo entitlement, known so that the README can show it.
+pub fn demo_license_key() -> crate::engine::LicenseKey {
+    crate::engine::LicenseKey::from_bytes(*b"initech-demo-key")
+}
+
+/// The license key of bench customer `slug` (`bench-0001`…), known so that the load
+/// generator can act as each customer's installed software. For benchmarks only: it is
+/// derived from the slug.
+pub fn bench_license_key(slug: &str) -> crate::engine::LicenseKey {
+    let mut bytes = *b"################";
+    for (b, s) in bytes.iter_mut().zip(slug.bytes()) {
+        *b = s;
+    }
+    crate::engine::LicenseKey::from_bytes(bytes)
+}
+
 /// The demo users: (email, name, role, customer slug).
 pub const DEMO_USERS: [(&str, &str, Role, Option<&str>); 8] = [
     ("admin@tessera.example", "Vera Admin", Role::VendorAdmin, None),
@@ -173,7 +189,7 @@ async fn seed_catalog(tx: &mut Write<'_>, now: i64) -> Result<i64, StoreError> {
     }
 
     // The demo key lets a vendor try the enforcement API at once; only the seed makes it.
-    super::keys::api_keys::create_api_key(tx, product, "Demo key", DEMO_API_KEY, now).await?;
+    super::keys::api_keys::create_api_key(tx, product, "Demo key", DEMO_API_KEY, super::keys::api_keys::Scopes::ALL, now).await?;
     Ok(product)
 }
 
@@ -218,6 +234,7 @@ async fn seed_customers(tx: &mut Write<'_>, product: i64, password_hashes: &[Str
         now,
     )
     .await?;
+    super::keys::license_keys::replace_license_key(tx, initech_ent, &demo_license_key(), now).await?;
     let globex_ent = create_entitlement(
         tx,
         &NewEntitlement {
@@ -254,9 +271,10 @@ async fn seed_customers(tx: &mut Write<'_>, product: i64, password_hashes: &[Str
     // Two of Initech's servers are running (until their heartbeats lapse).
     for (name, fingerprint, since) in [("ci-runner-01", "fp-7d2c9a41e0b3", 52), ("analytics-worker", "fp-1b88e03f5c62", 89)] {
         sqlx::query(
-            "INSERT INTO instances (entitlement_id, fingerprint, name, activated_at, last_heartbeat_at) VALUES ($1, $2, $3, $4, $5)",
+            "INSERT INTO instances (entitlement_id, public_id, fingerprint, name, activated_at, last_heartbeat_at) VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(initech_ent)
+        .bind(super::entitlements::instances::new_public_id())
         .bind(fingerprint)
         .bind(name)
         .bind(now - since * DAY)
@@ -315,7 +333,7 @@ async fn seed_history(
 
 /// Seeds `n` demo-like customers for benchmarks, `bench-0001` …: each on Team, active,
 /// with three users `u0..u2@bench-NNNN.example` (no password) of whom u0 and u1 hold
-/// seats. One transaction and one audit event.
+/// seats, and the license key [`bench_license_key`]. One transaction and one audit event.
 pub async fn seed_bench_customers(store: &Store, n: usize, now: i64) -> Result<(), StoreError> {
     let mut tx = store.begin_write().await?;
     let product: i64 = sqlx::query_scalar("SELECT id FROM products WHERE key = 'acme-analytics'").fetch_one(&mut *tx).await?;
@@ -341,6 +359,7 @@ pub async fn seed_bench_customers(store: &Store, n: usize, now: i64) -> Result<(
             now,
         )
         .await?;
+        super::keys::license_keys::replace_license_key(&mut tx, ent, &bench_license_key(&slug), now).await?;
         for u in 0..3 {
             let email = format!("u{u}@{slug}.example");
             let user =

@@ -22,10 +22,15 @@ fn unique(prefix: &str) -> String {
     format!("{prefix}_{}_{}_{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed), nanos)
 }
 
+/// A random deployment secret.
+fn test_secret() -> crate::store::secret::Secret {
+    crate::store::secret::Secret::from_bytes(crate::store::secret::Secret::generate())
+}
+
 /// A fresh SQLite store in the temp folder.
 pub async fn sqlite() -> TestDb {
     let path = std::env::temp_dir().join(format!("{}.db", unique("tessera_test")));
-    let store = Store::connect(&format!("sqlite://{}", path.display())).await.unwrap_or_else(|e| panic!("sqlite: {e}"));
+    let store = Store::connect(&format!("sqlite://{}", path.display()), test_secret()).await.unwrap_or_else(|e| panic!("sqlite: {e}"));
     store.migrate().await.unwrap_or_else(|e| panic!("migrate: {e}"));
     TestDb { store, name: "sqlite".into(), cleanup: Cleanup::File(path) }
 }
@@ -44,7 +49,7 @@ pub async fn postgres() -> Option<TestDb> {
     };
     let db = unique("tessera_test");
     sqlx::query(&format!("CREATE DATABASE {db}")).execute(&mut admin).await.unwrap_or_else(|e| panic!("create db: {e}"));
-    let store = Store::connect(&format!("{base}/{db}")).await.unwrap_or_else(|e| panic!("pg: {e}"));
+    let store = Store::connect(&format!("{base}/{db}"), test_secret()).await.unwrap_or_else(|e| panic!("pg: {e}"));
     store.migrate().await.unwrap_or_else(|e| panic!("migrate: {e}"));
     Some(TestDb { store, name: "postgres".into(), cleanup: Cleanup::Postgres { admin_url, db } })
 }

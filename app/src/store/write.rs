@@ -68,7 +68,12 @@ impl Store {
     }
 }
 
-impl Write<'_> {
+impl<'s> Write<'s> {
+    /// The store this write belongs to.
+    pub(crate) fn store(&self) -> &'s Store {
+        self.store
+    }
+
     /// Notes that this write changed `customer` in a way enforcement reads, without an
     /// event of its own (a heartbeat that revived an instance).
     pub fn touch_customer(&mut self, customer: i64) {

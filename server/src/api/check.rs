@@ -23,18 +23,19 @@ pub fn router() -> Router<AppState> {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CheckBody {
-    /// Customer slug (`initech`) or id.
-    pub customer: String,
+    /// Customer slug (`initech`) or id. Required with a vendor API key; with a license key
+    /// it may be left out (naming another customer is 403 `wrong_customer`).
+    pub customer: Option<String>,
     /// Feature key (`reports.export`).
     pub feature: String,
     /// The user's email or external id.
     pub user: Option<String>,
-    /// An activated instance's id.
-    pub instance: Option<i64>,
+    /// An activated instance's id (`ins_…`).
+    pub instance: Option<String>,
     pub region: Option<String>,
     /// Units about to be consumed (metered features); default 1.
     pub quantity: Option<i64>,
-    /// The product; when given it must be the API key's.
+    /// The product; when given it must be the key's.
     pub product: Option<String>,
 }
 
@@ -66,33 +67,36 @@ pub struct ChecksResponse {
 
 /// May this user / instance use this feature now?
 #[utoipa::path(post, path = "/api/v1/check", tag = "enforcement", request_body = CheckBody, security(("api_key" = [])),
-    responses((status = 200, description = "The decision (a refusal is still a 200)", body = CheckResponse), (status = 400, description = "Bad input", body = Problem), (status = 401, description = "Missing or invalid API key", body = Problem),
-              (status = 403, description = "The key is for another product", body = Problem),
+    responses((status = 200, description = "The decision (a refusal is still a 200)", body = CheckResponse), (status = 400, description = "Bad input", body = Problem), (status = 401, description = "Missing or invalid key", body = Problem),
+              (status = 403, description = "`wrong_scope`: the key is for another product; `wrong_customer`: a license key naming another customer; `missing_scope`", body = Problem),
               (status = 404, description = "Unknown customer or feature", body = Problem)))]
 pub async fn check(
     State(state): State<AppState>,
-    Caller(key): Caller,
+    caller: Caller,
     ApiJson(body): ApiJson<CheckBody>,
 ) -> Result<Json<CheckResponse>, ApiError> {
-    Ok(Json(answer(&state, &key.product_key, body, app::store::now()).await?))
+    caller.enforce()?;
+    Ok(Json(answer(&state, &caller, body, app::store::now()).await?))
 }
 
 /// Up to 1,000 checks in one call, answered in order.
 #[utoipa::path(post, path = "/api/v1/checks", tag = "enforcement", request_body = ChecksBody, security(("api_key" = [])),
-    responses((status = 200, description = "One decision per check, in order", body = ChecksResponse), (status = 400, description = "Bad input", body = Problem), (status = 401, description = "Missing or invalid API key", body = Problem),
+    responses((status = 200, description = "One decision per check, in order", body = ChecksResponse), (status = 400, description = "Bad input", body = Problem), (status = 401, description = "Missing or invalid key", body = Problem),
+              (status = 403, description = "`wrong_scope`, `wrong_customer` or `missing_scope`, as for one check", body = Problem),
               (status = 404, description = "Unknown customer or feature in one of the checks", body = Problem)))]
 pub async fn checks(
     State(state): State<AppState>,
-    Caller(key): Caller,
+    caller: Caller,
     ApiJson(body): ApiJson<ChecksBody>,
 ) -> Result<Json<ChecksResponse>, ApiError> {
+    caller.enforce()?;
     if body.checks.len() > MAX_BATCH {
         return Err(ApiError::bad_request(format!("At most {MAX_BATCH} checks per call; this one has {}.", body.checks.len())));
     }
     let now = app::store::now();
     let mut results = Vec::with_capacity(body.checks.len());
     for (i, c) in body.checks.into_iter().enumerate() {
-        let r = answer(&state, &key.product_key, c, now).await.map_err(|mut e| {
+        let r = answer(&state, &caller, c, now).await.map_err(|mut e| {
             e.message = format!("checks[{i}]: {}", e.message);
             e
         })?;
@@ -101,10 +105,8 @@ pub async fn checks(
     Ok(Json(ChecksResponse { results }))
 }
 
-async fn answer(state: &AppState, product: &str, body: CheckBody, now: i64) -> Result<CheckResponse, ApiError> {
-    if body.customer.trim().is_empty() {
-        return Err(ApiError::bad_request("`customer` must name a customer (slug or id)."));
-    }
+async fn answer(state: &AppState, caller: &Caller, body: CheckBody, now: i64) -> Result<CheckResponse, ApiError> {
+    let product = caller.product();
     if body.feature.trim().is_empty() {
         return Err(ApiError::bad_request("`feature` must name a feature key."));
     }
@@ -114,9 +116,9 @@ async fn answer(state: &AppState, product: &str, body: CheckBody, now: i64) -> R
         }
     }
     if body.product.as_deref().is_some_and(|p| p != product) {
-        return Err(ApiError::new(StatusCode::FORBIDDEN, "wrong_scope", format!("This API key is for product {product:?}.")));
+        return Err(ApiError::new(StatusCode::FORBIDDEN, "wrong_scope", format!("This key is for product {product:?}.")));
     }
-    let customer = state.enforcer.customer(body.customer.trim()).await?;
+    let customer = caller.customer(state, body.customer.as_deref()).await?;
     let input =
         CheckInput { feature: body.feature, user: body.user, instance: body.instance, region: body.region, quantity: body.quantity };
     let CheckOutcome { decision, plan, expires_at } = state.enforcer.check(&customer, product, input, now)?;

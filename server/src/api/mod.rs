@@ -1,5 +1,6 @@
 //! The enforcement API under `/api/v1`: JSON over HTTP for the vendor's software,
-//! authenticated by `Authorization: Bearer <api key>`.
+//! authenticated by `Authorization: Bearer <key>`: a vendor API key (within its scopes)
+//! or a customer's license key (for its own entitlement).
 
 mod check;
 mod instances;
@@ -15,10 +16,16 @@ use axum::response::{IntoResponse, Response};
 use axum::{Json, Router};
 use serde::Serialize;
 
-use app::ssr::enforcer::EnforceError;
+use std::sync::Arc;
+
+use app::ssr::enforcer::{EnforceError, LicenseHolder};
 use app::ssr::AppState;
-use app::store::keys::api_keys::ApiKey;
+use app::store::audit::Actor;
+use app::store::entitlements::instances::InstanceRef;
+use app::store::entitlements::snapshots::CustomerSnapshot;
+use app::store::keys::api_keys::{ApiKey, Scopes};
 use app::store::StoreError;
+use tessera_engine::LicenseKey;
 
 /// Every route of the enforcement API, under `/api/v1`. The routes carry the full path
 /// (no nested router) and the per-key rate limit is spent by the [`Caller`] extractor,
@@ -104,32 +111,158 @@ impl From<EnforceError> for ApiError {
     }
 }
 
-/// The caller's API key, from `Authorization: Bearer …`; 401 when missing, unknown or revoked.
-pub struct Caller(pub ApiKey);
+/// Who is calling, from `Authorization: Bearer …`: the vendor's API key (server-side, for
+/// any customer of its product, within its scopes) or a customer's license key (for its
+/// own entitlement only). 401 when missing, malformed, unknown or revoked.
+#[derive(Debug, Clone)]
+pub enum Caller {
+    Vendor(ApiKey),
+    License { key_id: String, holder: LicenseHolder },
+}
+
+/// A scope a vendor API key may hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    Enforce,
+    Provision,
+    Read,
+}
+
+impl Scope {
+    fn name(self) -> &'static str {
+        match self {
+            Scope::Enforce => "enforce",
+            Scope::Provision => "provision",
+            Scope::Read => "read",
+        }
+    }
+
+    fn held_by(self, scopes: Scopes) -> bool {
+        match self {
+            Scope::Enforce => scopes.enforce,
+            Scope::Provision => scopes.provision,
+            Scope::Read => scopes.read,
+        }
+    }
+}
+
+fn missing_scope(message: String) -> ApiError {
+    ApiError::new(StatusCode::FORBIDDEN, "missing_scope", message)
+}
+
+impl Caller {
+    /// The product the caller acts for.
+    pub fn product(&self) -> &str {
+        match self {
+            Caller::Vendor(key) => &key.product_key,
+            Caller::License { holder, .. } => &holder.product_key,
+        }
+    }
+
+    /// Who the audit log names.
+    pub fn actor(&self) -> Actor {
+        let label = match self {
+            Caller::Vendor(key) => format!("api-key:{}", key.id),
+            Caller::License { key_id, .. } => format!("license-key:{key_id}"),
+        };
+        Actor { user_id: None, label }
+    }
+
+    /// For what a license key may do for its own entitlement (checks, its instances, its
+    /// usage, their licences): a vendor key needs `enforce`.
+    pub fn enforce(&self) -> Result<(), ApiError> {
+        match self {
+            Caller::Vendor(key) if !Scope::Enforce.held_by(key.scopes) => {
+                Err(missing_scope("This API key lacks the `enforce` scope.".into()))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// For what only a vendor API key with `scope` may do.
+    pub fn vendor(&self, scope: Scope) -> Result<&ApiKey, ApiError> {
+        match self {
+            Caller::Vendor(key) if scope.held_by(key.scopes) => Ok(key),
+            Caller::Vendor(_) => Err(missing_scope(format!("This API key lacks the `{}` scope.", scope.name()))),
+            Caller::License { .. } => {
+                Err(missing_scope(format!("A license key cannot do this; it takes a vendor API key with the `{}` scope.", scope.name())))
+            }
+        }
+    }
+
+    /// The customer a call is about. A vendor key names it (`customer`: slug or id); a
+    /// license key acts for its own, which `customer` may name or leave out (naming
+    /// another is 403 `wrong_customer`).
+    pub async fn customer(&self, state: &AppState, named: Option<&str>) -> Result<Arc<CustomerSnapshot>, ApiError> {
+        let named = named.map(str::trim).filter(|n| !n.is_empty());
+        match self {
+            Caller::Vendor(_) => {
+                let named = named.ok_or_else(|| ApiError::bad_request("`customer` must name a customer (slug or id)."))?;
+                Ok(state.enforcer.customer(named).await?)
+            }
+            Caller::License { holder, .. } => {
+                let own = state.enforcer.customer_by_id(holder.customer_id).await?;
+                match named {
+                    Some(n) if n != own.slug && n != own.customer_id.to_string() => {
+                        Err(ApiError::new(StatusCode::FORBIDDEN, "wrong_customer", "This license key acts for its own organisation only."))
+                    }
+                    _ => Ok(own),
+                }
+            }
+        }
+    }
+
+    /// Whether `instance` is the caller's to act on: of the API key's product, or of the
+    /// license key's own entitlement. Callers answer 404 otherwise, as for no instance.
+    pub fn owns(&self, instance: &InstanceRef, state: &AppState) -> bool {
+        match self {
+            Caller::Vendor(key) => instance.product_id == key.product_id,
+            Caller::License { holder, .. } => {
+                instance.customer_id == holder.customer_id
+                    && state.enforcer.entitlement_of(holder.customer_id, &holder.product_key) == Some(instance.entitlement_id)
+            }
+        }
+    }
+
+    /// The rate limiter's bucket: API keys by id, license keys by customer (negative, so
+    /// the two never share one).
+    fn bucket(&self) -> i64 {
+        match self {
+            Caller::Vendor(key) => key.id,
+            Caller::License { holder, .. } => -holder.customer_id,
+        }
+    }
+}
 
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let unauthorized = |m: &str| ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", m);
-        let header = parts
-            .headers
-            .get(axum::http::header::AUTHORIZATION)
-            .ok_or_else(|| unauthorized("Send the API key as `Authorization: Bearer <key>`."))?;
+        let unauthorized = |code: &'static str, m: &str| ApiError::new(StatusCode::UNAUTHORIZED, code, m);
+        let send = "Send an API key or a license key as `Authorization: Bearer <key>`.";
+        let header = parts.headers.get(axum::http::header::AUTHORIZATION).ok_or_else(|| unauthorized("unauthorized", send))?;
         let key = header
             .to_str()
             .ok()
             .and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")))
             .map(str::trim)
             .filter(|k| !k.is_empty())
-            .ok_or_else(|| unauthorized("Send the API key as `Authorization: Bearer <key>`."))?;
-        let key = state.enforcer.api_key(key).ok_or_else(|| unauthorized("This API key is not valid."))?;
-        if let Err(wait) = state.limiter.take(key.id) {
-            let mut e = ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "Too many requests for this API key; slow down.");
+            .ok_or_else(|| unauthorized("unauthorized", send))?;
+        let caller = if key.get(..3).is_some_and(|p| p.eq_ignore_ascii_case("TLK")) {
+            let parsed = LicenseKey::parse(key)
+                .map_err(|e| unauthorized("invalid_license_key", &format!("This is not a valid license key: {e}.")))?;
+            let holder =
+                state.enforcer.license_key(&parsed).ok_or_else(|| unauthorized("unauthorized", "This license key is not valid."))?;
+            Caller::License { key_id: parsed.id(), holder }
+        } else {
+            Caller::Vendor(state.enforcer.api_key(key).ok_or_else(|| unauthorized("unauthorized", "This API key is not valid."))?)
+        };
+        if let Err(wait) = state.limiter.take(caller.bucket()) {
+            let mut e = ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "Too many requests for this key; slow down.");
             e.retry_after = Some(wait.ceil().max(1.0) as u64);
             return Err(e);
         }
-        Ok(Caller(key))
+        Ok(caller)
     }
 }
 

@@ -9,8 +9,9 @@ use super::{check, instances, tokens, usage, Problem};
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Tessera enforcement API", version = "1", description = "Checks, instances, usage and signed license tokens. Authenticate with `Authorization: Bearer <api key>`."),
-    paths(check::check, check::checks, instances::activate, instances::heartbeat, instances::deactivate, usage::record, tokens::issue, tokens::jwks),
+    info(title = "Tessera enforcement API", version = "1", description = "Checks, instances, usage, offline licences and air-gapped activation. Authenticate with `Authorization: Bearer <key>`: a vendor API key (`tsk_…`, within its scopes `enforce`, `provision`, `read`; a call outside them is 403 `missing_scope`) or a customer's license key (`TLK-…`), which acts for its own entitlement only: checks, its instances, its usage and their licences (naming another customer is 403 `wrong_customer`)."),
+    paths(check::check, check::checks, instances::activate, instances::heartbeat, instances::deactivate, instances::licence,
+          instances::offline_activation, instances::offline_deactivation, usage::record, tokens::issue, tokens::jwks),
     components(schemas(Problem)),
     modifiers(&BearerKey)
 )]

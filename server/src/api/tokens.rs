@@ -31,8 +31,8 @@ pub async fn jwks(State(state): State<AppState>) -> Json<Jwks> {
 #[serde(deny_unknown_fields)]
 pub struct TokenBody {
     pub customer: String,
-    /// An active instance to bind the token to.
-    pub instance: Option<i64>,
+    /// An active instance (`ins_…`) to name in the token.
+    pub instance: Option<String>,
 }
 
 /// What a feature grants, in a token.
@@ -60,7 +60,7 @@ pub struct LicenseClaims {
     pub instances: i64,
     /// When the entitlement (or its trial) ends; null when open-ended.
     pub entitlement_expires_at: Option<i64>,
-    pub instance: Option<i64>,
+    pub instance: Option<String>,
     pub warnings: Vec<engine::ReasonCode>,
 }
 
@@ -70,16 +70,20 @@ pub struct TokenResponse {
     pub expires_at: String,
 }
 
-/// A signed license token (JWT, EdDSA) for offline use.
+/// A signed token (JWT, EdDSA) of a customer's entitlement, valid a day at most, for the
+/// vendor's servers. Machines at a customer's site use offline licences instead
+/// (`POST /api/v1/instances/{id}/licence`). Vendor API keys with `enforce` only.
 #[utoipa::path(post, path = "/api/v1/tokens", tag = "tokens", request_body = TokenBody, security(("api_key" = [])),
     responses((status = 200, description = "Signed", body = TokenResponse), (status = 400, description = "Bad input", body = Problem), (status = 401, description = "Missing or invalid API key", body = Problem),
+              (status = 403, description = "`missing_scope` (license keys too)", body = Problem),
               (status = 404, description = "Unknown customer or instance", body = Problem),
               (status = 409, description = "Not usable now: `suspended`, `expired`, `trial_ended`, `not_entitled`", body = Problem)))]
 pub async fn issue(
     State(state): State<AppState>,
-    Caller(key): Caller,
+    caller: Caller,
     ApiJson(body): ApiJson<TokenBody>,
 ) -> Result<Json<TokenResponse>, ApiError> {
+    let key = caller.vendor(super::Scope::Enforce)?;
     let customer = state.enforcer.customer(body.customer.trim()).await?;
     let Some(snap) = customer.entitlements.get(&*key.product_key) else {
         return Err(ApiError::new(StatusCode::CONFLICT, "not_entitled", "This customer has no entitlement to the product."));
@@ -88,10 +92,14 @@ pub async fn issue(
     let warnings = engine::usable(snap, now).map_err(|code| {
         ApiError::new(StatusCode::CONFLICT, code.as_str(), format!("The entitlement is not usable now ({}).", code.as_str()))
     })?;
-    if let Some(id) = body.instance {
-        let alive = snap.instances.get(&id).is_some_and(|beat| now - beat <= state.enforcer.instance_ttl());
+    if let Some(id) = body.instance.as_deref() {
+        let alive = customer
+            .instance_ids
+            .get(id.trim())
+            .and_then(|i| snap.instances.get(i))
+            .is_some_and(|beat| now - beat <= state.enforcer.instance_ttl());
         if !alive {
-            return Err(ApiError::new(StatusCode::NOT_FOUND, "unknown_instance", format!("No active instance {id}.")));
+            return Err(ApiError::new(StatusCode::NOT_FOUND, "unknown_instance", format!("No active instance {id:?}.")));
         }
     }
     let entitlement_end = snap.expires_at();

@@ -9,9 +9,7 @@ use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 
 use super::{ApiError, ApiJson, Caller, Problem};
-use app::ssr::enforcer::EnforceError;
 use app::ssr::AppState;
-use app::store::audit::Actor;
 use app::store::usage::NewUsage;
 
 /// The most events one call may carry.
@@ -27,7 +25,8 @@ pub fn router() -> Router<AppState> {
 pub struct UsageEventBody {
     /// The client's id for this event; a retry with the same id counts once.
     pub event_id: String,
-    pub customer: String,
+    /// Customer slug or id; may be left out with a license key (its own customer).
+    pub customer: Option<String>,
     pub feature: String,
     pub quantity: i64,
     /// When it happened (RFC 3339); now when absent.
@@ -49,14 +48,17 @@ pub struct UsageResponse {
 
 /// Records a batch of usage events; a retried event id counts once. Answered after commit.
 #[utoipa::path(post, path = "/api/v1/usage", tag = "usage", request_body = UsageBody, security(("api_key" = [])),
-    responses((status = 200, description = "Committed", body = UsageResponse), (status = 400, description = "Bad input", body = Problem), (status = 401, description = "Missing or invalid API key", body = Problem),
+    responses((status = 200, description = "Committed", body = UsageResponse), (status = 400, description = "Bad input", body = Problem), (status = 401, description = "Missing or invalid key", body = Problem),
+              (status = 403, description = "`wrong_customer`: a license key naming another customer; `missing_scope`", body = Problem),
               (status = 404, description = "Unknown customer or feature", body = Problem),
               (status = 409, description = "`not_entitled`", body = Problem)))]
 pub async fn record(
     State(state): State<AppState>,
-    Caller(key): Caller,
+    caller: Caller,
     ApiJson(body): ApiJson<UsageBody>,
 ) -> Result<Json<UsageResponse>, ApiError> {
+    caller.enforce()?;
+    let product = caller.product();
     if body.events.is_empty() || body.events.len() > MAX_EVENTS {
         return Err(ApiError::bad_request(format!("Send 1 to {MAX_EVENTS} events per call.")));
     }
@@ -81,14 +83,13 @@ pub async fn record(
         if at > now + 300 {
             return Err(bad("`at` is in the future.".into()));
         }
-        let at_event = |err: EnforceError| {
-            let mut err = ApiError::from(err);
+        let at_event = |mut err: ApiError| {
             err.message = format!("events[{i}]: {}", err.message);
             err
         };
-        let customer = state.enforcer.customer(e.customer.trim()).await.map_err(at_event)?;
-        let feature_id = state.enforcer.feature_id(&key.product_key, &e.feature).map_err(at_event)?;
-        let Some(snap) = customer.entitlements.get(&*key.product_key) else {
+        let customer = caller.customer(&state, e.customer.as_deref()).await.map_err(at_event)?;
+        let feature_id = state.enforcer.feature_id(product, &e.feature).map_err(|e| at_event(ApiError::from(e)))?;
+        let Some(snap) = customer.entitlements.get(product) else {
             return Err(ApiError::new(
                 axum::http::StatusCode::CONFLICT,
                 "not_entitled",
@@ -105,8 +106,7 @@ pub async fn record(
             at,
         });
     }
-    let actor = Actor { user_id: None, label: format!("api-key:{}", key.id) };
-    let receipt = state.store.record_usage(&actor, &events, now).await?;
+    let receipt = state.store.record_usage(&caller.actor(), &events, now).await?;
     // Committed: now the counters the next check reads, one update per customer.
     let owners: HashMap<i64, i64> = events.iter().map(|e| (e.entitlement_id, e.customer_id)).collect();
     let mut by_customer: HashMap<i64, Vec<(&str, i64, i64)>> = HashMap::new();
@@ -116,7 +116,7 @@ pub async fn record(
         }
     }
     for (customer, counted) in by_customer {
-        state.enforcer.apply_usage(customer, &key.product_key, &counted, now);
+        state.enforcer.apply_usage(customer, product, &counted, now);
     }
     Ok(Json(UsageResponse { accepted: receipt.accepted, duplicates: receipt.duplicates }))
 }

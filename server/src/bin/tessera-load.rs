@@ -2,8 +2,13 @@
 //! connections on loopback, each sending requests one after another; prints requests/s
 //! and latency percentiles. `--mode engine` times the engine in-process instead.
 //!
-//! usage: tessera-load --mode check|bare|checks|usage|tokens|engine [--url http://127.0.0.1:3000]
-//!        [--connections 32] [--seconds 10] [--customers 1000] [--key tsk_demo_acme]
+//! usage: tessera-load --mode check|check-key|bare|checks|usage|tokens|licences|engine
+//!        [--url http://127.0.0.1:3000] [--connections 32] [--seconds 10] [--customers 1000]
+//!        [--key tsk_demo_acme]
+//!
+//! `check-key` sends the checks of `check` authorised by each bench customer's license key
+//! instead of the vendor's API key; `licences` first activates one instance per customer
+//! with its license key, then asks for offline licences for them.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -21,6 +26,10 @@ struct Opts {
     seconds: u64,
     customers: usize,
     key: String,
+    /// Each bench customer's license key, in customer order (`check-key`, `licences`).
+    license_keys: Arc<Vec<String>>,
+    /// (license key, instance id) per customer (`licences`).
+    instances: Arc<Vec<(String, String)>>,
 }
 
 fn parse() -> anyhow::Result<Opts> {
@@ -31,6 +40,8 @@ fn parse() -> anyhow::Result<Opts> {
         seconds: 10,
         customers: 1000,
         key: "tsk_demo_acme".into(),
+        license_keys: Arc::default(),
+        instances: Arc::default(),
     };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -48,12 +59,22 @@ fn parse() -> anyhow::Result<Opts> {
     Ok(o)
 }
 
-/// Request number `n` of connection `c` for the mode: (path, JSON body, units of work it carries).
-fn request(o: &Opts, c: usize, n: u64) -> (&'static str, String, u64) {
-    let customer = format!("bench-{:04}", (c * 7919 + n as usize) % o.customers.max(1) + 1);
+/// Request number `n` of connection `c` for the mode: (path, JSON body, units of work it
+/// carries, the bearer credential).
+fn request(o: &Opts, c: usize, n: u64) -> (String, String, u64, &str) {
+    let index = (c * 7919 + n as usize) % o.customers.max(1);
+    let customer = format!("bench-{:04}", index + 1);
     let user = format!("u{}@{customer}.example", n % 3);
-    match o.mode.as_str() {
+    let (path, body, units) = match o.mode.as_str() {
         "bare" => ("/bench/bare", format!(r#"{{"customer":"{customer}","feature":"reports.export","user":"{user}"}}"#), 1),
+        "check-key" => {
+            let key = o.license_keys[index % o.license_keys.len()].as_str();
+            return ("/api/v1/check".into(), format!(r#"{{"feature":"reports.export","user":"{user}"}}"#), 1, key);
+        }
+        "licences" => {
+            let (key, instance) = &o.instances[index % o.instances.len()];
+            return (format!("/api/v1/instances/{instance}/licence"), String::new(), 1, key.as_str());
+        }
         "checks" => {
             let items: Vec<String> = (0..1_000)
                 .map(|i| {
@@ -74,11 +95,13 @@ fn request(o: &Opts, c: usize, n: u64) -> (&'static str, String, u64) {
         }
         "tokens" => ("/api/v1/tokens", format!(r#"{{"customer":"{customer}"}}"#), 1),
         _ => ("/api/v1/check", format!(r#"{{"customer":"{customer}","feature":"reports.export","user":"{user}"}}"#), 1),
-    }
+    };
+    (path.to_owned(), body, units, o.key.as_str())
 }
 
-/// Reads one HTTP/1.1 response with a Content-Length body; returns its status.
-async fn read_response(stream: &mut TcpStream, buf: &mut Vec<u8>) -> anyhow::Result<u16> {
+/// Reads one HTTP/1.1 response with a Content-Length body into `buf`; returns its status
+/// and where the body starts.
+async fn read_response(stream: &mut TcpStream, buf: &mut Vec<u8>) -> anyhow::Result<(u16, usize)> {
     buf.clear();
     let mut chunk = [0u8; 16 * 1024];
     loop {
@@ -97,7 +120,7 @@ async fn read_response(stream: &mut TcpStream, buf: &mut Vec<u8>) -> anyhow::Res
                 }
                 buf.extend_from_slice(&chunk[..n]);
             }
-            return Ok(status);
+            return Ok((status, end + 4));
         }
         let n = stream.read(&mut chunk).await?;
         if n == 0 {
@@ -114,16 +137,11 @@ async fn connection(o: Opts, c: usize, deadline: Instant, done: Arc<AtomicU64>, 
     let mut buf = Vec::with_capacity(64 * 1024);
     let mut n = 0u64;
     while Instant::now() < deadline {
-        let (path, body, units) = request(&o, c, n);
-        let req = format!(
-            "POST {path} HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-            o.host,
-            o.key,
-            body.len()
-        );
+        let (path, body, units, key) = request(&o, c, n);
+        let req = post(&o.host, &path, key, &body);
         let start = Instant::now();
         stream.write_all(req.as_bytes()).await?;
-        let status = read_response(&mut stream, &mut buf).await?;
+        let (status, _) = read_response(&mut stream, &mut buf).await?;
         latencies.push(start.elapsed().as_micros().min(u32::MAX as u128) as u32);
         if status == 200 {
             done.fetch_add(units, Ordering::Relaxed);
@@ -133,6 +151,32 @@ async fn connection(o: Opts, c: usize, deadline: Instant, done: Arc<AtomicU64>, 
         n += 1;
     }
     Ok(latencies)
+}
+
+fn post(host: &str, path: &str, key: &str, body: &str) -> String {
+    format!(
+        "POST {path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {key}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+}
+
+/// Activates one instance per bench customer with its license key (or finds the one
+/// already there): (key, instance id) pairs.
+async fn activate_instances(o: &Opts) -> anyhow::Result<Vec<(String, String)>> {
+    let mut stream = TcpStream::connect(&o.host).await?;
+    let mut buf = Vec::with_capacity(16 * 1024);
+    let mut out = Vec::with_capacity(o.license_keys.len());
+    for key in o.license_keys.iter() {
+        let body = r#"{"fingerprint":"tessera-load","name":"Load generator"}"#;
+        stream.write_all(post(&o.host, "/api/v1/instances", key, body).as_bytes()).await?;
+        let (status, start) = read_response(&mut stream, &mut buf).await?;
+        let answer: serde_json::Value = serde_json::from_slice(&buf[start..]).context("activation answer")?;
+        match answer["id"].as_str() {
+            Some(id) if status == 200 || status == 201 => out.push((key.clone(), id.to_owned())),
+            _ => bail!("activation refused: {status} {answer}"),
+        }
+    }
+    Ok(out)
 }
 
 fn percentile(sorted: &[u32], p: f64) -> f64 {
@@ -195,7 +239,14 @@ fn engine_bench() {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let o = parse()?;
+    let mut o = parse()?;
+    if matches!(o.mode.as_str(), "check-key" | "licences") {
+        o.license_keys =
+            Arc::new((1..=o.customers.max(1)).map(|i| app::store::seed::bench_license_key(&format!("bench-{i:04}")).to_string()).collect());
+    }
+    if o.mode == "licences" {
+        o.instances = Arc::new(activate_instances(&o).await?);
+    }
     if o.mode == "engine" {
         engine_bench();
         return Ok(());

@@ -259,7 +259,9 @@ async fn a_new_plan_version_reaches_customers_only_when_they_are_moved() {
 async fn a_new_api_key_works_at_once_and_stops_when_rotated_or_revoked() {
     let app = spawn_app().await;
     let admin = app.client_for("admin@tessera.example").await;
-    let issued = json(app.call_as(&admin, "create_api_key", &[("product", "acme-analytics"), ("name", "Production")]).await).await;
+    let issued =
+        json(app.call_as(&admin, "create_api_key", &[("product", "acme-analytics"), ("name", "Production"), ("enforce", "on")]).await)
+            .await;
     let key = issued["key"].as_str().unwrap_or_default().to_owned();
     assert!(key.starts_with("tsk_"), "{issued}");
     assert_eq!(check_with(&app, &key, "initech", "dashboards", "ada@initech.example").await.0, StatusCode::OK);

@@ -118,13 +118,15 @@ async fn instances_are_capped_and_a_deactivated_slot_is_free_at_once() {
         let (s, v) =
             app.api(post.clone(), "/instances", Some(KEY), Some(json!({"customer": "initech", "fingerprint": format!("host-{n}")}))).await;
         assert_eq!(s, StatusCode::CREATED, "{v}");
-        ids.push(v["id"].as_i64().unwrap_or_default());
+        let id = v["id"].as_str().unwrap_or_default().to_owned();
+        assert!(id.len() == 36 && id.starts_with("ins_") && id[4..].chars().all(|c| c.is_ascii_hexdigit()), "an opaque id: {id}");
+        ids.push(id);
     }
     let (s, v) = app.api(post.clone(), "/instances", Some(KEY), Some(json!({"customer": "initech", "fingerprint": "host-3"}))).await;
     assert_eq!((s, v["code"].as_str()), (StatusCode::CONFLICT, Some("instance_limit")));
     // Activating a live fingerprint again is the same instance, not a new slot.
     let (s, v) = app.api(post.clone(), "/instances", Some(KEY), Some(json!({"customer": "initech", "fingerprint": "host-0"}))).await;
-    assert_eq!((s, v["id"].as_i64()), (StatusCode::OK, Some(ids[0])));
+    assert_eq!((s, v["id"].as_str()), (StatusCode::OK, Some(ids[0].as_str())));
 
     let by_instance = app.check(json!({"customer": "initech", "feature": "dashboards", "instance": ids[0]})).await;
     assert_eq!(by_instance["code"], "ok");
@@ -137,8 +139,10 @@ async fn instances_are_capped_and_a_deactivated_slot_is_free_at_once() {
     assert_eq!(gone["allowed"], false);
     let (s, _) = app.api(post.clone(), "/instances", Some(KEY), Some(json!({"customer": "initech", "fingerprint": "host-3"}))).await;
     assert_eq!(s, StatusCode::CREATED);
-    let (s, v) = app.api(reqwest::Method::DELETE, "/instances/999999", Some(KEY), None).await;
-    assert_eq!((s, v["code"].as_str()), (StatusCode::NOT_FOUND, Some("unknown_instance")));
+    for unknown in ["999999", "1", "ins_00000000000000000000000000000000"] {
+        let (s, v) = app.api(reqwest::Method::DELETE, &format!("/instances/{unknown}"), Some(KEY), None).await;
+        assert_eq!((s, v["code"].as_str()), (StatusCode::NOT_FOUND, Some("unknown_instance")), "{unknown}");
+    }
     let (s, v) = app.api(post.clone(), "/instances/not-a-number/heartbeat", Some(KEY), None).await;
     assert_eq!((s, v["code"].as_str()), (StatusCode::NOT_FOUND, Some("unknown_instance")));
 }
@@ -150,20 +154,23 @@ async fn a_lapsed_instance_frees_its_slot() {
     // Initech (Team) has three slots; the demo's two servers may have lapsed already
     // (one second is short): fill whatever is free until the cap answers.
     let mut filled = 0;
+    let mut first = None;
     loop {
-        let (s, _) =
+        let (s, v) =
             app.api(post.clone(), "/instances", Some(KEY), Some(json!({"customer": "initech", "fingerprint": format!("h{filled}")}))).await;
         if s == StatusCode::CONFLICT {
             break;
         }
         assert_eq!(s, StatusCode::CREATED);
+        first.get_or_insert(v["id"].as_str().unwrap_or_default().to_owned());
         filled += 1;
         assert!(filled <= 3, "more than three instances were activated");
     }
     tokio::time::sleep(std::time::Duration::from_millis(2_100)).await;
     let (s, v) = app.api(post.clone(), "/instances", Some(KEY), Some(json!({"customer": "initech", "fingerprint": "late"}))).await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
-    let (s, v) = app.api(post.clone(), "/instances/1/heartbeat", Some(KEY), None).await;
+    let first = first.unwrap_or_else(|| panic!("no slot was free"));
+    let (s, v) = app.api(post.clone(), &format!("/instances/{first}/heartbeat"), Some(KEY), None).await;
     assert_eq!((s, v["code"].as_str()), (StatusCode::GONE, Some("instance_lapsed")));
 }
 
@@ -340,6 +347,9 @@ async fn the_openapi_document_describes_every_endpoint() {
         "/api/v1/instances",
         "/api/v1/instances/{id}/heartbeat",
         "/api/v1/instances/{id}",
+        "/api/v1/instances/{id}/licence",
+        "/api/v1/offline/activations",
+        "/api/v1/offline/deactivations",
         "/api/v1/usage",
         "/api/v1/tokens",
         "/.well-known/jwks.json",
@@ -372,7 +382,7 @@ async fn a_key_over_its_rate_gets_429_with_retry_after() {
 #[tokio::test]
 async fn an_ended_trial_answers_trial_ended_at_the_next_check() {
     let app = spawn_app().await;
-    let grace = json!({"customer": "globex", "feature": "dashboards", "instance": 0});
+    let grace = json!({"customer": "globex", "feature": "dashboards", "instance": "ins_0"});
     assert_eq!(app.check(grace.clone()).await["code"], "no_seat", "an unknown instance and no user: no seat");
     let customer = app.state.enforcer.customer("globex").await.unwrap_or_else(|e| panic!("{e}"));
     let ent = customer.entitlements["acme-analytics"].entitlement_id;

@@ -50,6 +50,9 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
         instance_ttl: 900,
         api_rate: server::api::rate_limit::RateLimit { per_second: 100_000.0, burst: 100_000.0 },
         bench_customers: 0,
+        public_url: None,
+        secret: None,
+        secret_file: None,
     };
     tweak(&mut config);
     let app = Application::build(config).await.unwrap_or_else(|e| panic!("build: {e:#}"));

@@ -115,7 +115,9 @@ async fn sign_in_audits_who_signed_in() {
 
 async fn app_store(app: &crate::helpers::TestApp) -> app::store::Store {
     let db = app.database_url();
-    app::store::Store::connect(&db).await.unwrap_or_else(|e| panic!("{e}"))
+    app::store::Store::connect(&db, app::store::secret::Secret::from_bytes(app::store::secret::Secret::generate()))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn session_cookie(r: &reqwest::Response) -> String {

@@ -46,6 +46,7 @@ const READ_ONLY: &[&str] = &[
     "get_demo",
     "get_catalog",
     "get_keys",
+    "get_license_key",
 ];
 
 /// The enforcement API's operations, other than GETs, that change nothing, and why. The
@@ -60,8 +61,9 @@ const API_READS: &[(&str, &str)] = &[
 const CHANGING_METHODS: &[&str] = &["put", "post", "delete", "options", "head", "patch", "trace"];
 
 /// Kinds of the event catalog that no call of the walk records: the benchmark seed alone
-/// writes it.
-const NOT_WALKED: &[EventKind] = &[BenchSeeded];
+/// writes the first; the second is written at start for entitlements granted before
+/// license keys existed (the walk's are all granted with one).
+const NOT_WALKED: &[EventKind] = &[BenchSeeded, LicenseKeyCreated];
 
 /// A question to the enforcement API whose answer shows a change.
 #[derive(Debug, Clone)]
@@ -100,6 +102,35 @@ fn export_with_issued_key(issued: &Value) -> Probe {
 /// Dashboards on the instance of Initech that `made` describes.
 fn on_made_instance(made: &Value) -> Probe {
     check(on_instance("initech", "dashboards", &made["id"]))
+}
+
+/// Dashboards on the instance an air-gapped activation took.
+fn on_licensed_instance(licensed: &Value) -> Probe {
+    check(on_instance("initech", "dashboards", &licensed["instance"]))
+}
+
+/// An air-gapped activation request of the machine `fingerprint`, written now with the
+/// demo license key.
+fn offline_request(fingerprint: &str, nonce: &str) -> String {
+    use tessera_engine::licensing::{ActivationRequest, OfflineDocument};
+    let key = app::store::seed::demo_license_key();
+    let request =
+        ActivationRequest { key: key.id(), fingerprint: fingerprint.into(), name: None, nonce: nonce.into(), issued_at: app::store::now() };
+    OfflineDocument::Activation(request).seal(&key)
+}
+
+/// The deactivation receipt the machine `fingerprint` writes for `instance`.
+fn offline_receipt(instance: &Value, fingerprint: &str, nonce: &str) -> String {
+    use tessera_engine::licensing::{DeactivationReceipt, OfflineDocument};
+    let key = app::store::seed::demo_license_key();
+    let receipt = DeactivationReceipt {
+        key: key.id(),
+        instance: instance.as_str().unwrap_or_default().into(),
+        fingerprint: fingerprint.into(),
+        nonce: nonce.into(),
+        issued_at: app::store::now(),
+    };
+    OfflineDocument::Deactivation(receipt).seal(&key)
 }
 
 /// What the next answer of the enforcement API shows of a change.
@@ -286,9 +317,9 @@ async fn walk(app: &TestApp) {
     let accept = [("token", token.as_str()), ("password", password), ("confirm", password)];
     w.call(&new_client(), "accept_invitation", &accept, &[UserInvitationAccepted], None).await;
     w.call(&ada, "remove_user", &[e, ("user", dee.as_str())], &[UserRemoved], is(export(DEE), "/code", "no_seat")).await;
-    let instance = json(app.call_as(&ada, "list_instances", &[]).await).await["instances"][0]["id"].clone();
-    let on_it = check(on_instance("initech", "dashboards", &instance));
-    let id = instance.to_string();
+    let instance = json(app.call_as(&ada, "list_instances", &[]).await).await["instances"][0].clone();
+    let on_it = check(on_instance("initech", "dashboards", &instance["public_id"]));
+    let id = instance["id"].to_string();
     w.call(&ada, "deactivate_instance", &[("id", id.as_str())], &[InstanceDeactivated], is(on_it, "/code", "no_seat")).await;
 
     // Change requests: filed and withdrawn, approved by a rule, by one person and by two, rejected.
@@ -387,9 +418,13 @@ async fn walk(app: &TestApp) {
 
     // API keys: a new one works at once, a rotated or revoked one stops at once.
     let works = is_from(export_with_issued_key, "/code", "ok");
-    let issued = w.call(&admin, "create_api_key", &[("product", "acme-analytics"), ("name", "Walk")], &[ApiKeyCreated], works).await;
+    let create = [("product", "acme-analytics"), ("name", "Walk"), ("enforce", "on")];
+    let issued = w.call(&admin, "create_api_key", &create, &[ApiKeyCreated], works).await;
     let old = issued["key"].as_str().unwrap_or_default().to_owned();
     let id = live_key_id(app, &admin, "Walk").await;
+    // A key that may only read is refused checks.
+    let scoped = is(check_with(&old, ask("initech", "reports.export", ADA)), "/code", "missing_scope");
+    w.call(&admin, "set_api_key_scopes", &[("id", id.as_str()), ("read", "on")], &[ApiKeyScopesChanged], scoped).await;
     let stopped = is(check_with(&old, ask("initech", "reports.export", ADA)), "/code", "unauthorized");
     let rotated = w.call(&admin, "rotate_api_key", &[("id", id.as_str())], &[ApiKeyRotated], stopped).await;
     let new = rotated["key"].as_str().unwrap_or_default().to_owned();
@@ -406,12 +441,35 @@ async fn walk(app: &TestApp) {
     let alive = is_from(on_made_instance, "/code", "ok");
     let host = j!({"customer": "initech", "fingerprint": "walk-host"});
     let made = w.rest("POST /api/v1/instances", "/api/v1/instances", Some(host), &[InstanceActivated], alive).await;
-    let id = made["id"].clone();
+    let id = made["id"].as_str().unwrap_or_default().to_owned();
     // A heartbeat is liveness, not a change anyone made: it records nothing, and the
     // instance it keeps alive was alive already.
     w.rest("POST /api/v1/instances/{id}/heartbeat", &format!("/api/v1/instances/{id}/heartbeat"), None, &[], None).await;
-    let gone = is(check(on_instance("initech", "dashboards", &id)), "/code", "no_seat");
+    // An offline licence holds the slot until it expires.
+    w.rest("POST /api/v1/instances/{id}/licence", &format!("/api/v1/instances/{id}/licence"), None, &[InstanceLicensed], None).await;
+    let gone = is(check(on_instance("initech", "dashboards", &made["id"])), "/code", "no_seat");
     w.rest("DELETE /api/v1/instances/{id}", &format!("/api/v1/instances/{id}"), None, &[InstanceDeactivated], gone).await;
+
+    // Air-gapped machines, through the API and through the portal: a request takes a slot,
+    // a receipt frees it.
+    let alive = is_from(on_licensed_instance, "/code", "ok");
+    let document = j!({"document": offline_request("walk-gapped", "walk-nonce-1")});
+    let path = "/api/v1/offline/activations";
+    let licensed = w.rest("POST /api/v1/offline/activations", path, Some(document), &[InstanceActivated], alive).await;
+    let gone = is(check(on_instance("initech", "dashboards", &licensed["instance"])), "/code", "no_seat");
+    let document = j!({"document": offline_receipt(&licensed["instance"], "walk-gapped", "walk-nonce-2")});
+    let path = "/api/v1/offline/deactivations";
+    w.rest("POST /api/v1/offline/deactivations", path, Some(document), &[InstanceDeactivated], gone).await;
+    let request = offline_request("walk-portal", "walk-nonce-3");
+    let alive = is_from(on_licensed_instance, "/code", "ok");
+    let licensed = w.call(&ada, "activate_offline", &[("request", request.as_str())], &[InstanceActivated], alive).await;
+    let gone = is(check(on_instance("initech", "dashboards", &licensed["instance"])), "/code", "no_seat");
+    let receipt = offline_receipt(&licensed["instance"], "walk-portal", "walk-nonce-4");
+    w.call(&ada, "deactivate_offline", &[("receipt", receipt.as_str())], &[InstanceDeactivated], gone).await;
+
+    // The license key: a regenerated one replaces the old at once.
+    let by_key = check_with(&app::store::seed::demo_license_key().to_string(), j!({"feature": "reports.export", "user": ADA}));
+    w.call(&ada, "regenerate_license_key", &[e], &[LicenseKeyRegenerated], is(by_key, "/code", "unauthorized")).await;
     let usage = j!({"events": [{"event_id": "walk-1", "customer": "globex", "feature": "api.calls", "quantity": 1_000_000_000_i64}]});
     let spent = is(check(j!({"customer": "globex", "feature": "api.calls"})), "/code", "quota_exceeded");
     w.rest("POST /api/v1/usage", "/api/v1/usage", Some(usage), &[UsageRecorded], spent).await;
@@ -442,6 +500,7 @@ async fn walk(app: &TestApp) {
             "get_request_detail" => (&staff, vec![("id", filed.as_str())]),
             "get_demo" => (&sales, vec![]),
             "get_catalog" | "get_keys" => (&admin, vec![]),
+            "get_license_key" => (&ada, vec![e]),
             other => panic!("{other} is listed as read-only, but the walk does not call it"),
         };
         w.read(client, name, &form).await;

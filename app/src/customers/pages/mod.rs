@@ -136,11 +136,13 @@ pub fn CustomerPage() -> impl IntoView {
             {move || {
                 let slug = params.read().get("slug");
                 let portal = slug.clone().map(|s| format!("/customers/{s}/portal"));
+                let instances = slug.clone().map(|s| format!("/instances?customer={s}"));
                 view! {
                     <p class="page-links">
                         <a href="/customers">"← All customers"</a>
                         <Show when=move || is_staff(auth)>
                             <a class="button secondary small" href=portal.clone()>"View as the customer"</a>
+                            <a class="button secondary small" href=instances.clone()>"Instances"</a>
                         </Show>
                     </p>
                     <EntitlementsOf customer=slug.clone() version/>

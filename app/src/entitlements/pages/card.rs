@@ -1,9 +1,12 @@
 use leptos::prelude::*;
 
 use crate::auth::Role;
-use crate::components::format::{date, days_left, thousands};
-use crate::components::layout::Auth;
-use crate::entitlements::{EntitlementStatus, EntitlementView};
+use crate::components::browser::{copy_text, select_contents};
+use crate::components::format::{date, day_of_secs, days_left, thousands};
+use crate::components::layout::{Auth, ErrorNotice};
+use crate::entitlements::api::{get_license_key, RegenerateLicenseKey};
+use crate::entitlements::{EntitlementStatus, EntitlementView, LicenseKeyView};
+use crate::error::AppError;
 
 /// Present in the context while vendor staff view a customer's portal read-only.
 #[derive(Debug, Clone, Copy)]
@@ -35,6 +38,8 @@ pub fn EntitlementCard(e: EntitlementView) -> impl IntoView {
             auth.user.get().and_then(Result::ok).flatten().map(|u| u.role)
         }
     };
+    // Customer admins and vendor staff manage seats and see the license key; members do not.
+    let manages = move || matches!(role(), Some(Role::CustomerAdmin | Role::VendorAdmin | Role::VendorStaff));
     let id = e.id;
     let addons = (!e.addons.is_empty()).then(|| format!("Add-ons: {}", e.addons.join(", ")));
     view! {
@@ -83,7 +88,8 @@ pub fn EntitlementCard(e: EntitlementView) -> impl IntoView {
             {addons.map(|a| view! { <p class="addons">{a}</p> })}
             <h3>"Features"</h3>
             <ul class="features">{features}</ul>
-            <Show when=move || matches!(role(), Some(Role::CustomerAdmin | Role::VendorAdmin | Role::VendorStaff))>
+            <Show when=manages>
+                <LicenseKeyBlock entitlement=id/>
                 <p class="card-links">
                     <a href=format!("/entitlements/{id}/seats")>"Manage seats"</a>
                     <Show when=move || role() == Some(Role::CustomerAdmin)>
@@ -92,6 +98,97 @@ pub fn EntitlementCard(e: EntitlementView) -> impl IntoView {
                 </p>
             </Show>
         </article>
+    }
+}
+
+/// The entitlement's license key, read when the card is shown: the credential its
+/// organisation's admin types into the vendor's software. Copied from here, and replaced
+/// (the old one stops working at once) after a second, explicit click.
+#[component]
+fn LicenseKeyBlock(entitlement: i64) -> impl IntoView {
+    let regenerate = ServerAction::<RegenerateLicenseKey>::new();
+    let key = Resource::new(|| (), move |_| get_license_key(entitlement));
+    // The confirmation shows from the click on Regenerate until the regeneration is done.
+    let asked = RwSignal::new(None::<usize>);
+    let confirming = move || asked.get().is_some_and(|v| v == regenerate.version().get());
+    let failed = move || regenerate.value().get().and_then(Result::err);
+    let heading = format!("license-key-{entitlement}");
+    let labelled_by = heading.clone();
+    view! {
+        <section class="license-key" aria-labelledby=labelled_by>
+            <h3 id=heading>"License key"</h3>
+            <Transition fallback=|| view! { <p class="loading small">"Loading the license key…"</p> }>
+                {move || {
+                    // A regenerated key is shown as the answer brings it.
+                    let fresh = regenerate.value().get().and_then(Result::ok);
+                    Suspend::new(async move {
+                        let current = match fresh {
+                            Some(k) => Ok(k),
+                            None => key.await,
+                        };
+                        match current {
+                            Ok(k) => view! { <KeyShown k/> }.into_any(),
+                            Err(AppError::NotFound(_)) => {
+                                view! { <p class="muted small">"No license key yet: Regenerate makes one."</p> }.into_any()
+                            }
+                            Err(error) => view! { <ErrorNotice error/> }.into_any(),
+                        }
+                    })
+                }}
+            </Transition>
+            <div class="key-actions">
+                <Show
+                    when=confirming
+                    fallback=move || view! {
+                        <button
+                            type="button"
+                            class="button secondary small"
+                            on:click=move |_| asked.set(Some(regenerate.version().get_untracked()))
+                        >
+                            "Regenerate"
+                        </button>
+                    }
+                >
+                    <ActionForm action=regenerate attr:class="inline">
+                        <input type="hidden" name="entitlement" value=entitlement/>
+                        <button type="submit" class="button danger small" disabled=move || regenerate.pending().get()>
+                            "Yes, regenerate: the old key stops working"
+                        </button>
+                    </ActionForm>
+                    <button type="button" class="button secondary small" on:click=move |_| asked.set(None)>"Cancel"</button>
+                </Show>
+            </div>
+            {move || failed().map(|e| view! { <p class="form-error" role="alert">{e.to_string()}</p> })}
+        </section>
+    }
+}
+
+/// A license key with its Copy button, id and date. Without a clipboard (or before the
+/// page is interactive) a click on the key selects it whole.
+#[component]
+fn KeyShown(k: LicenseKeyView) -> impl IntoView {
+    let code = NodeRef::<leptos::html::Code>::new();
+    let note = RwSignal::new(None::<&'static str>);
+    let text = k.key.clone();
+    let copy = move |_| {
+        copy_text(&text, move |copied| {
+            if !copied {
+                if let Some(element) = code.get_untracked() {
+                    select_contents(&element);
+                }
+            }
+            note.set(Some(if copied { "Copied." } else { "Selected: press Ctrl+C to copy it." }));
+        })
+    };
+    view! {
+        <div class="key-line">
+            <code class="secret" data-testid="license-key" node_ref=code>{k.key.clone()}</code>
+            <button type="button" class="button secondary small" aria-label="Copy the license key" on:click=copy>"Copy"</button>
+            <span class="copy-note small" aria-live="polite">{move || note.get()}</span>
+        </div>
+        <p class="key-meta small muted">
+            "Key id " <code>{k.key_id.clone()}</code> {format!(", created {}", date(day_of_secs(k.created_at)))}
+        </p>
     }
 }
 

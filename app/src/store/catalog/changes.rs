@@ -157,6 +157,8 @@ pub struct PlanDraft {
     pub instances: i64,
     pub trial_days: i64,
     pub grace_days: i64,
+    /// How long a site may stay offline on an offline licence; 0 = online only.
+    pub offline_days: i64,
     /// (feature id, monthly quota for a metered feature, the rule as JSON: `None` keeps
     /// the rule of the version before, or the default for a new feature)
     pub features: Vec<(i64, Option<i64>, Option<String>)>,
@@ -198,8 +200,8 @@ impl Store {
             None => (None, 1),
         };
         let plan_id: i64 = sqlx::query_scalar(
-            "INSERT INTO plans (product_id, key, name, version, rank, seats, instances, trial_days, grace_days, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+            "INSERT INTO plans (product_id, key, name, version, rank, seats, instances, trial_days, grace_days, offline_days, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
         )
         .bind(product_id)
         .bind(&draft.key)
@@ -210,6 +212,7 @@ impl Store {
         .bind(draft.instances)
         .bind(draft.trial_days)
         .bind(draft.grace_days)
+        .bind(draft.offline_days)
         .bind(now)
         .fetch_one(&mut *tx)
         .await?;

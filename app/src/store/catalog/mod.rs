@@ -132,6 +132,7 @@ pub struct PlanRow {
     pub version: i64,
     pub trial_days: i64,
     pub grace_days: i64,
+    pub offline_days: i64,
     pub features: Vec<GrantedFeature>,
 }
 
@@ -156,7 +157,7 @@ impl super::Store {
     /// The newest version of every plan of `product_id`, by rank, with its features.
     pub async fn list_plans(&self, product_id: i64) -> Result<Vec<PlanRow>, StoreError> {
         let plans = sqlx::query(
-            "SELECT id, key, name, rank, seats, instances, version, trial_days, grace_days FROM plans p
+            "SELECT id, key, name, rank, seats, instances, version, trial_days, grace_days, offline_days FROM plans p
              WHERE product_id = $1 AND version = (SELECT MAX(version) FROM plans q WHERE q.product_id = p.product_id AND q.key = p.key)
              ORDER BY rank, id",
         )
@@ -184,6 +185,7 @@ impl super::Store {
                 version: p.try_get("version")?,
                 trial_days: p.try_get("trial_days")?,
                 grace_days: p.try_get("grace_days")?,
+                offline_days: p.try_get("offline_days")?,
                 features: features_of(&features, "plan_id", id)?,
             });
         }

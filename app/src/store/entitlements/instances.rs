@@ -11,10 +11,61 @@ use crate::store::{Store, StoreError};
 /// What an activation came to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Activation {
-    /// A new instance (or the live one with the same fingerprint) with its id.
-    Active { id: i64, created: bool },
+    /// A new instance (or the live one with the same fingerprint) with its ids.
+    Active { id: i64, public_id: String, created: bool },
     /// Every slot is taken by a live instance.
     AtCap,
+    /// The air-gapped request was used before.
+    Replayed,
+}
+
+/// An instance to activate under an entitlement.
+#[derive(Debug, Clone)]
+pub struct NewInstance<'a> {
+    pub customer_id: i64,
+    pub entitlement_id: i64,
+    /// Live instances allowed.
+    pub cap: i64,
+    pub fingerprint: &'a str,
+    pub name: Option<&'a str>,
+    /// For an air-gapped machine: the request it came with, and until when its offline
+    /// licence holds the slot.
+    pub offline: Option<OfflineHold<'a>>,
+}
+
+/// An air-gapped activation's request (taken once) and the hold of its licence.
+#[derive(Debug, Clone)]
+pub struct OfflineHold<'a> {
+    pub key_id: &'a str,
+    pub nonce: &'a str,
+    pub until: i64,
+}
+
+/// An instance as found by its public id, with what it belongs to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InstanceRef {
+    pub id: i64,
+    pub public_id: String,
+    pub entitlement_id: i64,
+    pub customer_id: i64,
+    pub product_id: i64,
+    pub fingerprint: String,
+}
+
+/// A new opaque instance id: `ins_` and 128 random bits in hex.
+pub fn new_public_id() -> String {
+    use rand::RngCore;
+    let mut bytes = [0u8; 16];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    format!("ins_{}", bytes.iter().map(|b| format!("{b:02x}")).collect::<String>())
+}
+
+/// SQL: instance `i` neither heartbeats nor holds an offline licence any more at `$now`
+/// with heartbeats due every `$ttl` seconds (the two given as `now` and `cutoff = now - ttl`).
+const LAPSED: &str = "i.last_heartbeat_at < {cutoff} AND (i.offline_until IS NULL OR i.offline_until < {now})";
+
+fn lapsed_sql(now: &str, cutoff: &str) -> String {
+    LAPSED.replace("{cutoff}", cutoff).replace("{now}", now)
 }
 
 /// What a heartbeat came to.
@@ -30,97 +81,177 @@ pub enum Heartbeat {
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct InstanceRow {
     pub id: i64,
+    pub public_id: String,
     pub entitlement_id: i64,
     pub fingerprint: String,
     pub name: Option<String>,
     pub activated_at: i64,
     pub last_heartbeat_at: i64,
+    /// Until when an offline licence holds the slot.
+    pub offline_until: Option<i64>,
 }
 
 impl Store {
-    /// Activates an instance under `entitlement_id` unless `cap` live instances exist;
-    /// instances whose heartbeat lapsed more than `ttl` seconds ago are freed first. The
-    /// entitlement's row is locked first, so concurrent activations cannot overshoot.
-    #[allow(clippy::too_many_arguments)]
-    pub async fn activate_instance(
-        &self,
-        actor: &Actor,
-        customer_id: i64,
-        entitlement_id: i64,
-        cap: i64,
-        fingerprint: &str,
-        name: Option<&str>,
-        now: i64,
-        ttl: i64,
-    ) -> Result<Activation, StoreError> {
+    /// Activates an instance under its entitlement unless `cap` live instances exist;
+    /// instances whose heartbeat lapsed more than `ttl` seconds ago (and hold no offline
+    /// licence) are freed first. The entitlement's row is locked first, so concurrent
+    /// activations cannot overshoot. An air-gapped activation takes its request's nonce
+    /// in the same transaction ([`Activation::Replayed`] the second time).
+    pub async fn activate_instance(&self, actor: &Actor, new: &NewInstance<'_>, now: i64, ttl: i64) -> Result<Activation, StoreError> {
         let mut tx = self.begin_write().await?;
         let locked =
-            sqlx::query("UPDATE entitlements SET updated_at = updated_at WHERE id = $1").bind(entitlement_id).execute(&mut *tx).await?;
+            sqlx::query("UPDATE entitlements SET updated_at = updated_at WHERE id = $1").bind(new.entitlement_id).execute(&mut *tx).await?;
         if locked.rows_affected() == 0 {
             return tx.roll_back(Err(StoreError::NotFound)).await;
         }
-        sqlx::query(
-            "UPDATE instances SET deactivated_at = $2
-             WHERE entitlement_id = $1 AND deactivated_at IS NULL AND last_heartbeat_at < $3",
-        )
-        .bind(entitlement_id)
+        if let Some(hold) = &new.offline {
+            let fresh = sqlx::query(
+                "INSERT INTO offline_nonces (key_id, nonce, used_at) VALUES ($1, $2, $3) ON CONFLICT (key_id, nonce) DO NOTHING RETURNING nonce",
+            )
+            .bind(hold.key_id)
+            .bind(hold.nonce)
+            .bind(now)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if fresh.is_none() {
+                return tx.roll_back(Ok(Activation::Replayed)).await;
+            }
+        }
+        sqlx::query(&format!(
+            "UPDATE instances SET deactivated_at = $2 WHERE id IN (SELECT i.id FROM instances i WHERE i.entitlement_id = $1
+             AND i.deactivated_at IS NULL AND {})",
+            lapsed_sql("$2", "$3")
+        ))
+        .bind(new.entitlement_id)
         .bind(now)
         .bind(now - ttl)
         .execute(&mut *tx)
         .await?;
-        let existing: Option<i64> =
-            sqlx::query_scalar("SELECT id FROM instances WHERE entitlement_id = $1 AND fingerprint = $2 AND deactivated_at IS NULL")
-                .bind(entitlement_id)
-                .bind(fingerprint)
+        let hold_until = new.offline.as_ref().map(|h| h.until);
+        let existing =
+            sqlx::query("SELECT id, public_id FROM instances WHERE entitlement_id = $1 AND fingerprint = $2 AND deactivated_at IS NULL")
+                .bind(new.entitlement_id)
+                .bind(new.fingerprint)
                 .fetch_optional(&mut *tx)
                 .await?;
-        if let Some(id) = existing {
-            sqlx::query("UPDATE instances SET last_heartbeat_at = $2 WHERE id = $1").bind(id).bind(now).execute(&mut *tx).await?;
+        if let Some(row) = existing {
+            let (id, public_id): (i64, String) = (row.try_get("id")?, row.try_get("public_id")?);
+            sqlx::query("UPDATE instances SET last_heartbeat_at = $2, offline_until = COALESCE($3, offline_until) WHERE id = $1")
+                .bind(id)
+                .bind(now)
+                .bind(hold_until)
+                .execute(&mut *tx)
+                .await?;
             // No event (the instance was active already), but its heartbeat is what checks read.
-            tx.touch_customer(customer_id);
+            tx.touch_customer(new.customer_id);
             tx.commit().await?;
-            return Ok(Activation::Active { id, created: false });
+            return Ok(Activation::Active { id, public_id, created: false });
         }
         let live: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM instances WHERE entitlement_id = $1 AND deactivated_at IS NULL")
-            .bind(entitlement_id)
+            .bind(new.entitlement_id)
             .fetch_one(&mut *tx)
             .await?;
-        if live >= cap {
+        if live >= new.cap {
             return tx.roll_back(Ok(Activation::AtCap)).await;
         }
+        let public_id = new_public_id();
         let id: i64 = sqlx::query_scalar(
-            "INSERT INTO instances (entitlement_id, fingerprint, name, activated_at, last_heartbeat_at)
-             VALUES ($1, $2, $3, $4, $4) RETURNING id",
+            "INSERT INTO instances (entitlement_id, public_id, fingerprint, name, activated_at, last_heartbeat_at, offline_until)
+             VALUES ($1, $2, $3, $4, $5, $5, $6) RETURNING id",
         )
-        .bind(entitlement_id)
-        .bind(fingerprint)
-        .bind(name)
+        .bind(new.entitlement_id)
+        .bind(&public_id)
+        .bind(new.fingerprint)
+        .bind(new.name)
         .bind(now)
+        .bind(hold_until)
         .fetch_one(&mut *tx)
         .await?;
-        history::record_day(&mut tx, entitlement_id, now).await?;
+        history::record_day(&mut tx, new.entitlement_id, now).await?;
         audit::record(
             &mut tx,
             NewAuditEvent {
                 actor,
-                customer_id: Some(customer_id),
+                customer_id: Some(new.customer_id),
                 kind: EventKind::InstanceActivated,
-                subject: format!("instance:{id}"),
+                subject: format!("instance:{public_id}"),
                 before: None,
-                after: Some(serde_json::json!({"entitlement": entitlement_id, "fingerprint": fingerprint, "name": name})),
+                after: Some(serde_json::json!({
+                    "entitlement": new.entitlement_id, "fingerprint": new.fingerprint, "name": new.name,
+                    "offline_until": hold_until,
+                })),
             },
             now,
         )
         .await?;
         tx.commit().await?;
-        Ok(Activation::Active { id, created: true })
+        Ok(Activation::Active { id, public_id, created: true })
+    }
+
+    /// The instance with public id `public_id` (live or not); `NotFound` when there is none.
+    /// Callers compare what it belongs to with what they may reach.
+    pub async fn find_instance(&self, public_id: &str) -> Result<InstanceRef, StoreError> {
+        let row = sqlx::query(
+            "SELECT i.id, i.public_id, i.entitlement_id, i.fingerprint, e.customer_id, e.product_id
+             FROM instances i JOIN entitlements e ON e.id = i.entitlement_id WHERE i.public_id = $1",
+        )
+        .bind(public_id)
+        .fetch_one(self.pool())
+        .await?;
+        Ok(InstanceRef {
+            id: row.try_get("id")?,
+            public_id: row.try_get("public_id")?,
+            entitlement_id: row.try_get("entitlement_id")?,
+            customer_id: row.try_get("customer_id")?,
+            product_id: row.try_get("product_id")?,
+            fingerprint: row.try_get("fingerprint")?,
+        })
+    }
+
+    /// Notes that live instance `id` holds an offline licence `jti` until `until`: its slot
+    /// stays taken until then, heartbeats or not. Audited; `NotFound` when it is not live.
+    pub async fn hold_instance_offline(
+        &self,
+        actor: &Actor,
+        instance: &InstanceRef,
+        jti: &str,
+        until: i64,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        let done = sqlx::query(
+            "UPDATE instances SET offline_until = CASE WHEN offline_until IS NULL OR offline_until < $2 THEN $2 ELSE offline_until END
+             WHERE id = $1 AND deactivated_at IS NULL RETURNING id",
+        )
+        .bind(instance.id)
+        .bind(until)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if done.is_none() {
+            return tx.roll_back(Err(StoreError::NotFound)).await;
+        }
+        audit::record(
+            &mut tx,
+            NewAuditEvent {
+                actor,
+                customer_id: Some(instance.customer_id),
+                kind: EventKind::InstanceLicensed,
+                subject: format!("instance:{}", instance.public_id),
+                before: None,
+                after: Some(serde_json::json!({ "licence": jti, "until": until })),
+            },
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     /// Records a heartbeat of instance `id` of an entitlement of `product_id`.
     pub async fn heartbeat_instance(&self, product_id: i64, id: i64, now: i64, ttl: i64) -> Result<(Heartbeat, Option<i64>), StoreError> {
         let row = sqlx::query(
-            "SELECT i.deactivated_at, i.last_heartbeat_at, e.customer_id FROM instances i JOIN entitlements e ON e.id = i.entitlement_id
-             WHERE i.id = $1 AND e.product_id = $2",
+            "SELECT i.deactivated_at, i.last_heartbeat_at, i.offline_until, e.customer_id FROM instances i
+             JOIN entitlements e ON e.id = i.entitlement_id WHERE i.id = $1 AND e.product_id = $2",
         )
         .bind(id)
         .bind(product_id)
@@ -128,7 +259,9 @@ impl Store {
         .await?;
         let Some(row) = row else { return Ok((Heartbeat::NotFound, None)) };
         let customer: i64 = row.try_get("customer_id")?;
-        let gone = row.try_get::<Option<i64>, _>("deactivated_at")?.is_some() || row.try_get::<i64, _>("last_heartbeat_at")? < now - ttl;
+        let held = row.try_get::<Option<i64>, _>("offline_until")?.is_some_and(|until| until >= now);
+        let gone = row.try_get::<Option<i64>, _>("deactivated_at")?.is_some()
+            || (row.try_get::<i64, _>("last_heartbeat_at")? < now - ttl && !held);
         if gone {
             self.publish(&Changes::of_customer(customer)).await?;
             return Ok((Heartbeat::Lapsed, Some(customer)));
@@ -154,10 +287,37 @@ impl Store {
         id: i64,
         now: i64,
     ) -> Result<i64, StoreError> {
+        Ok(self.deactivate_instance_with(actor, product_id, customer_id, id, None, now).await?.unwrap_or_default())
+    }
+
+    /// [`deactivate_instance`](Store::deactivate_instance) for an air-gapped receipt
+    /// `(key id, nonce)`: `Ok(None)` when the receipt was used before.
+    pub async fn deactivate_instance_with(
+        &self,
+        actor: &Actor,
+        product_id: Option<i64>,
+        customer_id: Option<i64>,
+        id: i64,
+        receipt: Option<(&str, &str)>,
+        now: i64,
+    ) -> Result<Option<i64>, StoreError> {
         let mut tx = self.begin_write().await?;
+        if let Some((key_id, nonce)) = receipt {
+            let fresh = sqlx::query(
+                "INSERT INTO offline_nonces (key_id, nonce, used_at) VALUES ($1, $2, $3) ON CONFLICT (key_id, nonce) DO NOTHING RETURNING nonce",
+            )
+            .bind(key_id)
+            .bind(nonce)
+            .bind(now)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if fresh.is_none() {
+                return tx.roll_back(Ok(None)).await;
+            }
+        }
         let row = sqlx::query(
             "UPDATE instances SET deactivated_at = $2 WHERE id = $1 AND deactivated_at IS NULL
-             RETURNING entitlement_id",
+             RETURNING entitlement_id, public_id",
         )
         .bind(id)
         .bind(now)
@@ -165,6 +325,7 @@ impl Store {
         .await?;
         let Some(row) = row else { return tx.roll_back(Err(StoreError::NotFound)).await };
         let entitlement: i64 = row.try_get("entitlement_id")?;
+        let public_id: String = row.try_get("public_id")?;
         let owner =
             sqlx::query("SELECT customer_id, product_id FROM entitlements WHERE id = $1").bind(entitlement).fetch_one(&mut *tx).await?;
         let owner_customer: i64 = owner.try_get("customer_id")?;
@@ -179,7 +340,7 @@ impl Store {
                 actor,
                 customer_id: Some(owner_customer),
                 kind: EventKind::InstanceDeactivated,
-                subject: format!("instance:{id}"),
+                subject: format!("instance:{public_id}"),
                 before: None,
                 after: None,
             },
@@ -187,13 +348,13 @@ impl Store {
         )
         .await?;
         tx.commit().await?;
-        Ok(owner_customer)
+        Ok(Some(owner_customer))
     }
 
     /// The live (not deactivated) instances of customer `customer_id`.
     pub async fn list_instances(&self, customer_id: i64) -> Result<Vec<InstanceRow>, StoreError> {
         Ok(sqlx::query_as::<_, InstanceRow>(
-            "SELECT i.id, i.entitlement_id, i.fingerprint, i.name, i.activated_at, i.last_heartbeat_at
+            "SELECT i.id, i.public_id, i.entitlement_id, i.fingerprint, i.name, i.activated_at, i.last_heartbeat_at, i.offline_until
              FROM instances i JOIN entitlements e ON e.id = i.entitlement_id
              WHERE e.customer_id = $1 AND i.deactivated_at IS NULL ORDER BY i.id",
         )
@@ -206,10 +367,11 @@ impl Store {
     /// its audit event, and returns the customers whose instances lapsed.
     pub async fn sweep_lapsed_instances(&self, now: i64, ttl: i64) -> Result<Vec<i64>, StoreError> {
         let mut tx = self.begin_write().await?;
-        let lapsed = sqlx::query(
-            "UPDATE instances SET deactivated_at = $1 WHERE deactivated_at IS NULL AND last_heartbeat_at < $2
-             RETURNING id, entitlement_id, last_heartbeat_at",
-        )
+        let lapsed = sqlx::query(&format!(
+            "UPDATE instances SET deactivated_at = $1 WHERE id IN (SELECT i.id FROM instances i WHERE i.deactivated_at IS NULL AND {})
+             RETURNING id, public_id, entitlement_id, last_heartbeat_at",
+            lapsed_sql("$1", "$2")
+        ))
         .bind(now)
         .bind(now - ttl)
         .fetch_all(&mut *tx)
@@ -217,7 +379,7 @@ impl Store {
         let mut customers = Vec::new();
         let mut entitlements = Vec::new();
         for r in &lapsed {
-            let id: i64 = r.try_get("id")?;
+            let id: String = r.try_get("public_id")?;
             let entitlement: i64 = r.try_get("entitlement_id")?;
             let customer: i64 =
                 sqlx::query_scalar("SELECT customer_id FROM entitlements WHERE id = $1").bind(entitlement).fetch_one(&mut *tx).await?;

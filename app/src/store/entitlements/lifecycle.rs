@@ -9,6 +9,7 @@ use super::{AmendRefusal, StatusRefusal};
 use crate::engine::EntitlementStatus;
 use crate::store::audit::{self, Actor, NewAuditEvent};
 use crate::store::events::EventKind;
+use crate::store::keys::license_keys;
 use crate::store::usage::history;
 use crate::store::write::Write;
 use crate::store::{flag, Store, StoreError};
@@ -29,8 +30,8 @@ pub struct NewEntitlement {
     pub status_reason: Option<String>,
 }
 
-/// Grants an entitlement; `Duplicate(Unique::CustomerProduct)` when the customer has one for
-/// that product already.
+/// Grants an entitlement with a new license key; `Duplicate(Unique::CustomerProduct)` when
+/// the customer has one for that product already.
 pub async fn create_entitlement(tx: &mut Write<'_>, e: &NewEntitlement, at: i64) -> Result<i64, StoreError> {
     let row = sqlx::query(
         "INSERT INTO entitlements (customer_id, product_id, plan_id, status, starts_at, ends_at, renews_at,
@@ -51,7 +52,9 @@ pub async fn create_entitlement(tx: &mut Write<'_>, e: &NewEntitlement, at: i64)
     .bind(at)
     .fetch_one(&mut **tx)
     .await?;
-    Ok(row.try_get("id")?)
+    let id = row.try_get("id")?;
+    license_keys::create_license_key(tx, id, &license_keys::random_key(), at).await?;
+    Ok(id)
 }
 
 /// Adds add-on `addon_id` to entitlement `entitlement_id`; `Conflict` when it has it.

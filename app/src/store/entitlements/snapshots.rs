@@ -17,6 +17,22 @@ pub struct CustomerSnapshot {
     pub entitlements: HashMap<String, Snapshot>,
     /// Lower-case email and external id → user id, for the customer's users.
     pub users: HashMap<String, i64>,
+    /// User id → email, for what licences say about seat holders.
+    pub emails: HashMap<i64, String>,
+    /// Live instances' public ids (`ins_…`) → their ids in the snapshots.
+    pub instance_ids: HashMap<String, i64>,
+    /// Product key → what an offline licence of that entitlement needs beyond the engine.
+    pub licensing: HashMap<String, LicensingTerms>,
+    /// The keyed hashes of the live license keys, with the product of each one's entitlement.
+    pub license_keys: Vec<(String, String)>,
+}
+
+/// What an entitlement's plan says about licences.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LicensingTerms {
+    pub plan_version: i64,
+    /// How long a site may stay offline; 0 = online only.
+    pub offline_days: i64,
 }
 
 fn decode(what: &str) -> StoreError {
@@ -44,7 +60,7 @@ impl Store {
             .await?
             .ok_or(StoreError::NotFound)?;
         let sql = format!(
-            "SELECT e.id, p.key AS product, pl.key AS plan, e.status, e.ends_at, e.trial_ends_at, e.grace_days,
+            "SELECT e.id, p.key AS product, pl.key AS plan, pl.version AS plan_version, pl.offline_days, e.status, e.ends_at, e.trial_ends_at, e.grace_days,
                     {} AS seats_cap, {} AS instances_cap, e.regions
              FROM entitlements e JOIN products p ON p.id = e.product_id JOIN plans pl ON pl.id = e.plan_id
              WHERE e.customer_id = $1",
@@ -63,8 +79,8 @@ impl Store {
         .fetch_all(pool)
         .await?;
         let instances = sqlx::query(
-            "SELECT i.id, i.entitlement_id, i.last_heartbeat_at FROM instances i JOIN entitlements e ON e.id = i.entitlement_id
-             WHERE e.customer_id = $1 AND i.deactivated_at IS NULL",
+            "SELECT i.id, i.public_id, i.entitlement_id, i.last_heartbeat_at, i.offline_until FROM instances i
+             JOIN entitlements e ON e.id = i.entitlement_id WHERE e.customer_id = $1 AND i.deactivated_at IS NULL",
         )
         .bind(customer_id)
         .fetch_all(pool)
@@ -82,6 +98,14 @@ impl Store {
             .bind(customer_id)
             .fetch_all(pool)
             .await?;
+        let keys = sqlx::query(
+            "SELECT k.lookup, p.key AS product FROM license_keys k JOIN entitlements e ON e.id = k.entitlement_id
+             JOIN products p ON p.id = e.product_id WHERE e.customer_id = $1 AND k.revoked_at IS NULL",
+        )
+        .bind(customer_id)
+        .fetch_all(pool)
+        .await?;
+        let mut licensing = HashMap::new();
 
         let mut entitlements = HashMap::new();
         for r in rows {
@@ -126,20 +150,37 @@ impl Store {
                 instances: instances
                     .iter()
                     .filter(|i| i.try_get::<i64, _>("entitlement_id").ok() == Some(id))
-                    .map(|i| Ok((i.try_get("id")?, i.try_get("last_heartbeat_at")?)))
+                    // A slot held by an offline licence counts as seen until the hold ends.
+                    .map(|i| {
+                        let beat: i64 = i.try_get("last_heartbeat_at")?;
+                        Ok((i.try_get("id")?, beat.max(i.try_get::<Option<i64>, _>("offline_until")?.unwrap_or(beat))))
+                    })
                     .collect::<Result<HashMap<i64, i64>, sqlx::Error>>()?,
                 usage: used,
             };
-            entitlements.insert(r.try_get::<String, _>("product")?, snapshot);
+            let product: String = r.try_get("product")?;
+            licensing.insert(
+                product.clone(),
+                LicensingTerms { plan_version: r.try_get("plan_version")?, offline_days: r.try_get("offline_days")? },
+            );
+            entitlements.insert(product, snapshot);
         }
         let mut by_name = HashMap::new();
+        let mut emails = HashMap::new();
         for u in users {
             let id: i64 = u.try_get("id")?;
-            by_name.insert(u.try_get::<String, _>("email")?.to_lowercase(), id);
+            let email: String = u.try_get("email")?;
+            by_name.insert(email.to_lowercase(), id);
+            emails.insert(id, email);
             if let Some(ext) = u.try_get::<Option<String>, _>("external_id")? {
                 by_name.insert(ext.to_lowercase(), id);
             }
         }
-        Ok(CustomerSnapshot { customer_id, slug, entitlements, users: by_name })
+        let instance_ids = instances
+            .iter()
+            .map(|i| Ok((i.try_get::<Option<String>, _>("public_id")?.unwrap_or_default(), i.try_get("id")?)))
+            .collect::<Result<HashMap<String, i64>, sqlx::Error>>()?;
+        let license_keys = keys.iter().map(|k| Ok((k.try_get("lookup")?, k.try_get("product")?))).collect::<Result<_, sqlx::Error>>()?;
+        Ok(CustomerSnapshot { customer_id, slug, entitlements, users: by_name, emails, instance_ids, licensing, license_keys })
     }
 }

@@ -202,6 +202,18 @@ async fn usage_counts_each_event_id_once_and_rolls_up_per_day() {
     }
 }
 
+/// An online activation under Initech's entitlement.
+fn instance(customer: i64, entitlement: i64, fingerprint: &str) -> crate::store::entitlements::instances::NewInstance<'_> {
+    crate::store::entitlements::instances::NewInstance {
+        customer_id: customer,
+        entitlement_id: entitlement,
+        cap: 3,
+        fingerprint,
+        name: None,
+        offline: None,
+    }
+}
+
 #[tokio::test]
 async fn activations_stop_at_the_cap_and_lapsed_instances_free_their_slot() {
     use crate::store::entitlements::instances::Activation;
@@ -213,12 +225,13 @@ async fn activations_stop_at_the_cap_and_lapsed_instances_free_their_slot() {
         let actor = crate::store::audit::Actor::system("test");
         // The demo runs two of Initech's three; one slot is free.
         for n in 0..1 {
-            let a = s.activate_instance(&actor, customer, ent, 3, &format!("h{n}"), None, NOW, 900).await.unwrap_or_else(|e| panic!("{e}"));
+            let a =
+                s.activate_instance(&actor, &instance(customer, ent, &format!("h{n}")), NOW, 900).await.unwrap_or_else(|e| panic!("{e}"));
             assert!(matches!(a, Activation::Active { created: true, .. }), "{}: {a:?}", db.name);
         }
-        let full = s.activate_instance(&actor, customer, ent, 3, "h3", None, NOW + 10, 900).await.unwrap_or_else(|e| panic!("{e}"));
+        let full = s.activate_instance(&actor, &instance(customer, ent, "h3"), NOW + 10, 900).await.unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(full, Activation::AtCap);
-        let later = s.activate_instance(&actor, customer, ent, 3, "h3", None, NOW + 901, 900).await.unwrap_or_else(|e| panic!("{e}"));
+        let later = s.activate_instance(&actor, &instance(customer, ent, "h3"), NOW + 901, 900).await.unwrap_or_else(|e| panic!("{e}"));
         assert!(matches!(later, Activation::Active { created: true, .. }), "{}: {later:?}", db.name);
         assert_eq!(s.list_instances(customer).await.unwrap_or_else(|e| panic!("{e}")).len(), 1);
         db.drop_db().await;
@@ -237,7 +250,7 @@ async fn concurrent_activations_never_overshoot_the_cap() {
                 let s = s.clone();
                 tokio::spawn(async move {
                     let actor = crate::store::audit::Actor::system("test");
-                    s.activate_instance(&actor, customer, ent, 3, &format!("c{n}"), None, NOW, 900).await
+                    s.activate_instance(&actor, &instance(customer, ent, &format!("c{n}")), NOW, 900).await
                 })
             })
             .collect();
@@ -246,6 +259,7 @@ async fn concurrent_activations_never_overshoot_the_cap() {
             match t.await.unwrap_or_else(|e| panic!("{e}")).unwrap_or_else(|e| panic!("{}: {e}", db.name)) {
                 crate::store::entitlements::instances::Activation::Active { .. } => ok += 1,
                 crate::store::entitlements::instances::Activation::AtCap => {}
+                other => panic!("{}: {other:?}", db.name),
             }
         }
         // The demo runs two of the three already: exactly one more fits.

@@ -7,6 +7,7 @@ use crate::store::audit::Actor;
 use crate::store::catalog::changes::PlanDraft;
 use crate::store::entitlements::lifecycle::{Grant, Terms};
 use crate::store::entitlements::StatusRefusal;
+use crate::store::keys::api_keys::Scopes;
 use crate::store::keys::signing::RetireKeyRefusal;
 use crate::store::members::NewCustomer;
 use crate::store::requests::decisions::Decided;
@@ -269,6 +270,7 @@ async fn a_plan_change_is_a_new_version_and_entitlements_keep_theirs_until_moved
             instances: 3,
             trial_days: 14,
             grace_days: 7,
+            offline_days: 30,
             features: vec![
                 (id_of("dashboards"), None, None),
                 (id_of("reports.export"), None, None),
@@ -304,13 +306,16 @@ async fn api_keys_rotate_and_revoke_and_the_signing_key_in_use_cannot_be_retired
         let s = &db.store;
         let product = ok(s.list_products().await)[0].0;
         let live = |keys: Vec<(String, crate::store::keys::api_keys::ApiKey)>| keys.into_iter().map(|(h, _)| h).collect::<Vec<_>>();
-        let first = ok(s.issue_api_key(&admin(), product, "CI", "tsk_first", None, NOW).await);
+        let first = ok(s.issue_api_key(&admin(), product, "CI", "tsk_first", Scopes::ENFORCE, None, NOW).await);
         assert!(live(ok(s.list_active_api_keys().await)).contains(&crate::store::keys::api_keys::hash_api_key("tsk_first")));
-        ok(s.issue_api_key(&admin(), product, "CI", "tsk_second", Some(first), NOW).await);
+        ok(s.issue_api_key(&admin(), product, "CI", "tsk_second", Scopes::ENFORCE, Some(first), NOW).await);
         let hashes = live(ok(s.list_active_api_keys().await));
         assert!(!hashes.contains(&crate::store::keys::api_keys::hash_api_key("tsk_first")), "{}: rotated out", db.name);
         assert!(hashes.contains(&crate::store::keys::api_keys::hash_api_key("tsk_second")));
-        assert!(matches!(s.issue_api_key(&admin(), product, "CI", "tsk_third", Some(first), NOW).await, Err(StoreError::NotFound)));
+        assert!(matches!(
+            s.issue_api_key(&admin(), product, "CI", "tsk_third", Scopes::ENFORCE, Some(first), NOW).await,
+            Err(StoreError::NotFound)
+        ));
         let second =
             ok(s.list_api_keys().await).into_iter().find(|k| k.revoked_at.is_none() && k.name == "CI").map(|k| k.id).unwrap_or_default();
         ok(s.revoke_api_key(&admin(), second, NOW).await);
@@ -352,6 +357,7 @@ async fn approving_a_plan_saved_anew_since_the_request_gives_its_newest_version(
             instances: business.instances,
             trial_days: business.trial_days,
             grace_days: business.grace_days,
+            offline_days: 30,
             features: business.features.iter().map(|f| (f.feature_id, f.quota, None)).collect(),
         };
         ok(s.save_plan_version(&admin(), product, &draft, "more seats on Business", NOW).await);

@@ -101,13 +101,18 @@ pub fn EntitlementCard(e: EntitlementView) -> impl IntoView {
     }
 }
 
-/// The entitlement's license key, read when the card is shown: the credential its
+/// The entitlement's license key, read when the card is shown in the browser: the credential its
 /// organisation's admin types into the vendor's software. Copied from here, and replaced
 /// (the old one stops working at once) after a second, explicit click.
 #[component]
 fn LicenseKeyBlock(entitlement: i64) -> impl IntoView {
     let regenerate = ServerAction::<RegenerateLicenseKey>::new();
-    let key = Resource::new(|| (), move |_| get_license_key(entitlement));
+    // Read in the browser once the page is interactive: the key is not part of the page's
+    // HTML (nor of any cache of it), and the card hydrates as it was rendered.
+    let key = RwSignal::new(None::<Result<LicenseKeyView, AppError>>);
+    Effect::new(move |_| {
+        leptos::task::spawn_local(async move { key.set(Some(get_license_key(entitlement).await)) });
+    });
     // The confirmation shows from the click on Regenerate until the regeneration is done.
     let asked = RwSignal::new(None::<usize>);
     let confirming = move || asked.get().is_some_and(|v| v == regenerate.version().get());
@@ -117,25 +122,18 @@ fn LicenseKeyBlock(entitlement: i64) -> impl IntoView {
     view! {
         <section class="license-key" aria-labelledby=labelled_by>
             <h3 id=heading>"License key"</h3>
-            <Transition fallback=|| view! { <p class="loading small">"Loading the license key…"</p> }>
-                {move || {
-                    // A regenerated key is shown as the answer brings it.
-                    let fresh = regenerate.value().get().and_then(Result::ok);
-                    Suspend::new(async move {
-                        let current = match fresh {
-                            Some(k) => Ok(k),
-                            None => key.await,
-                        };
-                        match current {
-                            Ok(k) => view! { <KeyShown k/> }.into_any(),
-                            Err(AppError::NotFound(_)) => {
-                                view! { <p class="muted small">"No license key yet: Regenerate makes one."</p> }.into_any()
-                            }
-                            Err(error) => view! { <ErrorNotice error/> }.into_any(),
-                        }
-                    })
-                }}
-            </Transition>
+            {move || {
+                // A regenerated key is shown as the answer brings it.
+                let current = regenerate.value().get().and_then(Result::ok).map(Ok).or_else(|| key.get());
+                match current {
+                    None => view! { <p class="loading small">"Loading the license key…"</p> }.into_any(),
+                    Some(Ok(k)) => view! { <KeyShown k/> }.into_any(),
+                    Some(Err(AppError::NotFound(_))) => {
+                        view! { <p class="muted small">"No license key yet: Regenerate makes one."</p> }.into_any()
+                    }
+                    Some(Err(error)) => view! { <ErrorNotice error/> }.into_any(),
+                }
+            }}
             <div class="key-actions">
                 <Show
                     when=confirming

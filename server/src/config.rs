@@ -149,18 +149,24 @@ impl Config {
     }
 
     /// The deployment's secret: `TESSERA_SECRET`, else the secret file, created with a new
-    /// random secret (readable by its owner only) when missing.
+    /// random secret (readable by its owner only) when missing. With SQLite the file is by
+    /// default beside the database; with PostgreSQL one of the two must be given, since every
+    /// replica needs the same secret.
     pub fn load_secret(&self) -> anyhow::Result<app::store::secret::Secret> {
         use app::store::secret::Secret;
         if let Some(text) = &self.secret {
             return Secret::parse(text).map_err(|e| anyhow::anyhow!("TESSERA_SECRET: {e}"));
         }
-        let path = self.secret_file.clone().unwrap_or_else(|| {
-            let sqlite = self.database_url.strip_prefix("sqlite://").or_else(|| self.database_url.strip_prefix("sqlite:"));
-            let folder =
-                sqlite.and_then(|p| std::path::Path::new(p.split('?').next().unwrap_or_default()).parent().map(|d| d.to_path_buf()));
-            folder.filter(|d| !d.as_os_str().is_empty()).unwrap_or_else(|| "data".into()).join("secret.key")
-        });
+        let path = match &self.secret_file {
+            Some(path) => path.clone(),
+            None => {
+                let Some(sqlite) = self.database_url.strip_prefix("sqlite://").or_else(|| self.database_url.strip_prefix("sqlite:")) else {
+                    bail!("set TESSERA_SECRET (64 hex digits) or TESSERA_SECRET_FILE: with PostgreSQL every replica must share the secret");
+                };
+                let folder = std::path::Path::new(sqlite.split('?').next().unwrap_or_default()).parent().map(|d| d.to_path_buf());
+                folder.filter(|d| !d.as_os_str().is_empty()).unwrap_or_else(|| ".".into()).join("secret.key")
+            }
+        };
         match std::fs::read_to_string(&path) {
             Ok(text) => Secret::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display())),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {

@@ -38,7 +38,9 @@ pub async fn list_instances(customer: Option<String>) -> Result<InstancesView, A
 
 /// Deactivates instance `id` and frees its slot at once (the next activation through
 /// the API may take it). Customer admins of its organisation and vendor admins/staff.
-/// Errors: `NotFound` for an unknown, already deactivated or another tenant's instance.
+/// Errors: `NotFound` for an unknown, already deactivated or another tenant's instance;
+/// `Invalid` on `id` when its offline licence is valid and the entitlement has freed as
+/// many licensed instances early within 30 days as its cap.
 #[server(prefix = "/api", endpoint = "deactivate_instance")]
 pub async fn deactivate_instance(id: i64) -> Result<(), AppError> {
     use crate::ssr::auth::{Guard, Roles};
@@ -46,8 +48,14 @@ pub async fn deactivate_instance(id: i64) -> Result<(), AppError> {
     let caller = Guard::new().role(Roles::MANAGERS).caller().await?;
     // A customer admin reaches only their own organisation's instances; another's is not found.
     let within = caller.own_customer().map(|own| own.id);
-    caller.state.store.deactivate_instance(&caller.actor, None, within, id, crate::store::now()).await.or_not_found("Instance")?;
-    Ok(())
+    let done =
+        caller.state.store.deactivate_instance(&caller.actor, None, within, id, crate::store::now()).await.or_not_found("Instance")?;
+    match done {
+        crate::store::entitlements::instances::Deactivation::HeldByLicence { until } => {
+            Err(AppError::invalid("id", crate::ssr::licences::held_by_licence(until)))
+        }
+        _ => Ok(()),
+    }
 }
 
 /// Answers an air-gapped machine's activation request (the text of its file): takes a

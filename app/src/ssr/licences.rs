@@ -13,7 +13,7 @@ use crate::engine::licensing::{user_hash, LicenceClaims, OfflineDocument, Sealed
 use crate::engine::{self, dates, LicenseKey, ReasonCode};
 use crate::ssr::AppState;
 use crate::store::audit::Actor;
-use crate::store::entitlements::instances::{Activation, InstanceRef, NewInstance, OfflineHold};
+use crate::store::entitlements::instances::{Activation, Deactivation, InstanceRef, NewInstance, OfflineHold};
 use crate::store::entitlements::snapshots::CustomerSnapshot;
 use crate::store::keys::license_keys::LicenseGrant;
 use crate::store::StoreError;
@@ -80,6 +80,9 @@ pub enum OfflineRefusal {
     UnknownInstance,
     /// Every slot is taken.
     AtCap(i64),
+    /// The instance's licence is valid until then and the entitlement has freed as many
+    /// licensed instances early lately as its cap.
+    HeldByLicence(i64),
     /// No licence can be issued.
     Licence(LicenceRefusal),
 }
@@ -97,6 +100,7 @@ impl OfflineRefusal {
             OfflineRefusal::FromTheFuture => "clock_skew",
             OfflineRefusal::UnknownInstance => "unknown_instance",
             OfflineRefusal::AtCap(_) => "instance_limit",
+            OfflineRefusal::HeldByLicence(_) => "held_by_licence",
             OfflineRefusal::Licence(r) => r.code(),
         }
     }
@@ -114,6 +118,7 @@ impl OfflineRefusal {
             OfflineRefusal::FromTheFuture => "This document is dated in the future: check the machine's clock.".into(),
             OfflineRefusal::UnknownInstance => "The receipt names no live instance of this license key on this machine.".into(),
             OfflineRefusal::AtCap(cap) => format!("All {cap} instance slots are taken; deactivate one first."),
+            OfflineRefusal::HeldByLicence(until) => held_by_licence(*until),
             OfflineRefusal::Licence(r) => r.message(),
         }
     }
@@ -251,13 +256,14 @@ async fn open_document(
         Err(StoreError::NotFound) => return Ok(Err(OfflineRefusal::UnknownKey)),
         Err(e) => return Err(e),
     };
-    if within.customer_id.is_some_and(|customer| customer != grant.customer_id) {
-        return Ok(Err(OfflineRefusal::WrongCustomer));
-    }
+    // The seal first, so that an unsealed document tells nobody whose key it names.
     let document = match sealed.verify(&key) {
         Ok(document) => document.clone(),
         Err(_) => return Ok(Err(OfflineRefusal::Signature)),
     };
+    if within.customer_id.is_some_and(|customer| customer != grant.customer_id) {
+        return Ok(Err(OfflineRefusal::WrongCustomer));
+    }
     if document.issued_at() > now + CLOCK_SKEW {
         return Ok(Err(OfflineRefusal::FromTheFuture));
     }
@@ -346,9 +352,19 @@ pub async fn deactivate_offline(
         .deactivate_instance_with(actor, None, Some(grant.customer_id), instance.id, Some((&grant.key_id, &receipt.nonce)), now)
         .await;
     match freed {
-        Ok(Some(_)) => Ok(Ok(instance.public_id)),
-        Ok(None) => Ok(Err(OfflineRefusal::Replayed)),
+        Ok(Deactivation::Done(_)) => Ok(Ok(instance.public_id)),
+        Ok(Deactivation::Replayed) => Ok(Err(OfflineRefusal::Replayed)),
+        Ok(Deactivation::HeldByLicence { until }) => Ok(Err(OfflineRefusal::HeldByLicence(until))),
         Err(StoreError::NotFound) => Ok(Err(OfflineRefusal::UnknownInstance)),
         Err(e) => Err(e),
     }
+}
+
+/// Why a licensed instance keeps its slot, in words.
+pub fn held_by_licence(until: i64) -> String {
+    let day = crate::store::day_of(until);
+    format!(
+        "This instance's offline licence is valid until {day}, and as many licensed instances as the plan allows were freed early in \
+         the last 30 days: its slot frees when the licence expires."
+    )
 }

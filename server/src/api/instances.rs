@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use super::{ApiError, ApiJson, Caller, Problem, Scope};
 use app::ssr::licences::{self, IssuedLicence, LicenceRefusal, OfflineRefusal, Within};
 use app::ssr::AppState;
-use app::store::entitlements::instances::{Activation, Heartbeat, InstanceRef, NewInstance};
+use app::store::entitlements::instances::{Activation, Deactivation, Heartbeat, InstanceRef, NewInstance};
 use app::store::StoreError;
 
 pub fn router() -> Router<AppState> {
@@ -156,7 +156,8 @@ pub async fn heartbeat(State(state): State<AppState>, caller: Caller, Path(id): 
 #[utoipa::path(delete, path = "/api/v1/instances/{id}", tag = "instances", params(("id" = String, Path, description = "Instance id (`ins_…`)")),
     security(("api_key" = [])),
     responses((status = 204, description = "Deactivated"), (status = 400, description = "Bad input", body = Problem), (status = 401, description = "Missing or invalid key", body = Problem),
-              (status = 403, description = "`missing_scope`", body = Problem), (status = 404, description = "Unknown instance (or another's)", body = Problem)))]
+              (status = 403, description = "`missing_scope`", body = Problem), (status = 404, description = "Unknown instance (or another's)", body = Problem),
+              (status = 409, description = "`held_by_licence`: its offline licence is valid, and as many licensed instances as the cap were freed early in 30 days", body = Problem)))]
 pub async fn deactivate(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
     caller.enforce()?;
     let instance = own_instance(&state, &caller, &id).await?;
@@ -166,6 +167,9 @@ pub async fn deactivate(State(state): State<AppState>, caller: Caller, Path(id):
         .await;
     match done {
         Err(StoreError::NotFound) => Err(ApiError::new(StatusCode::NOT_FOUND, "unknown_instance", format!("No active instance {id:?}."))),
+        Ok(Deactivation::HeldByLicence { until }) => {
+            Err(ApiError::new(StatusCode::CONFLICT, "held_by_licence", app::ssr::licences::held_by_licence(until)))
+        }
         done => Ok(done.map(|_| StatusCode::NO_CONTENT)?),
     }
 }
@@ -212,7 +216,7 @@ impl From<OfflineRefusal> for ApiError {
             }
             OfflineRefusal::UnknownKey | OfflineRefusal::UnknownInstance => StatusCode::NOT_FOUND,
             OfflineRefusal::WrongCustomer => StatusCode::FORBIDDEN,
-            OfflineRefusal::Replayed | OfflineRefusal::AtCap(_) => StatusCode::CONFLICT,
+            OfflineRefusal::Replayed | OfflineRefusal::AtCap(_) | OfflineRefusal::HeldByLicence(_) => StatusCode::CONFLICT,
             OfflineRefusal::Licence(l) => return ApiError::from(l.clone()),
         };
         ApiError::new(status, r.code(), r.message())

@@ -55,6 +55,10 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
         secret_file: None,
     };
     tweak(&mut config);
+    if config.database_url.starts_with("postgres") && config.secret.is_none() {
+        // Replicas share the deployment's secret, as they must.
+        config.secret = Some("7e55e7a5".repeat(8));
+    }
     let app = Application::build(config).await.unwrap_or_else(|e| panic!("build: {e:#}"));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap_or_else(|e| panic!("bind: {e}"));
     let addr = listener.local_addr().unwrap_or_else(|e| panic!("{e}"));

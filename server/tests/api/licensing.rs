@@ -464,3 +464,46 @@ async fn a_copy_of_the_database_alone_can_neither_find_nor_read_a_license_key() 
     assert!(db.license_key(tessera_engine::EntitlementId(ent)).await.is_err());
     assert!(!rows.iter().any(|r| r.contains(&db.license_key_lookup(&parsed))));
 }
+
+#[tokio::test]
+async fn freeing_licensed_instances_early_cannot_multiply_the_cap() {
+    let app = spawn_app().await;
+    let key = initech_key();
+    let ada = app.client_for(ADA).await;
+    // Team allows 3 instances; Initech runs 2. Each round takes the third slot, takes a
+    // licence for it and frees it at once, as a script would to license machine after machine.
+    let mut freed = Vec::new();
+    for round in 0..3 {
+        let id = activate(&app, &key, None, &format!("looped-{round}")).await;
+        let (s, v) = api(&app, Method::POST, &format!("/api/v1/instances/{id}/licence"), &key, None).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        let (s, v) = api(&app, Method::DELETE, &format!("/api/v1/instances/{id}"), &key, None).await;
+        assert_eq!(s, StatusCode::NO_CONTENT, "round {round}: {v}");
+        freed.push(id);
+    }
+    // The fourth licensed instance keeps its slot until its licence expires, whoever asks.
+    let id = activate(&app, &key, None, "looped-3").await;
+    let (s, _) = api(&app, Method::POST, &format!("/api/v1/instances/{id}/licence"), &key, None).await;
+    assert_eq!(s, StatusCode::OK);
+    let before = audit_head(&app).await;
+    let (s, v) = api(&app, Method::DELETE, &format!("/api/v1/instances/{id}"), &key, None).await;
+    assert_eq!((s, code(&v)), (StatusCode::CONFLICT, Some("held_by_licence")), "{v}");
+    assert!(v["message"].as_str().unwrap_or_default().contains("frees when the licence expires"), "{v}");
+    let (s, v) = api(&app, Method::DELETE, &format!("/api/v1/instances/{id}"), VENDOR, None).await;
+    assert_eq!((s, code(&v)), (StatusCode::CONFLICT, Some("held_by_licence")), "{v}");
+    let listed = body_of(app.call_as(&ada, "list_instances", &[]).await).await;
+    let row = listed["instances"].as_array().and_then(|rows| rows.iter().find(|r| r["public_id"] == json!(id)).cloned());
+    let internal = row.unwrap_or_else(|| panic!("still listed: {listed}"))["id"].to_string();
+    let r = app.call_as(&ada, "deactivate_instance", &[("id", internal.as_str())]).await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert!(r.text().await.unwrap_or_default().contains("frees when the licence expires"));
+    assert!(audit_kinds_since(&app, before).await.is_empty(), "nothing changed");
+    // The slot is still taken: no fifth machine.
+    let (s, v) = post(&app, "/api/v1/instances", &key, json!({"fingerprint": "looped-4"})).await;
+    assert_eq!((s, code(&v)), (StatusCode::CONFLICT, Some("instance_limit")), "{v}");
+    // An instance without a licence is freed as before.
+    let seeded = listed["instances"][0]["public_id"].as_str().unwrap_or_default().to_owned();
+    assert!(!freed.contains(&seeded) && seeded != id);
+    let (s, v) = api(&app, Method::DELETE, &format!("/api/v1/instances/{seeded}"), &key, None).await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{v}");
+}

@@ -91,6 +91,22 @@ pub struct InstanceRow {
     pub offline_until: Option<i64>,
 }
 
+/// The window over which early releases of licensed instances are counted: 30 days.
+pub const EARLY_RELEASE_WINDOW: i64 = 30 * 86_400;
+
+/// What became of a deactivation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Deactivation {
+    /// The slot is free; the customer the instance belonged to.
+    Done(i64),
+    /// The air-gapped receipt was used before.
+    Replayed,
+    /// The instance holds an offline licence valid until `until`, and its entitlement has
+    /// already freed as many licensed instances early within [`EARLY_RELEASE_WINDOW`] as
+    /// its cap: the slot frees when the licence expires.
+    HeldByLicence { until: i64 },
+}
+
 impl Store {
     /// Activates an instance under its entitlement unless `cap` live instances exist;
     /// instances whose heartbeat lapsed more than `ttl` seconds ago (and hold no offline
@@ -142,7 +158,23 @@ impl Store {
                 .bind(hold_until)
                 .execute(&mut *tx)
                 .await?;
-            // No event (the instance was active already), but its heartbeat is what checks read.
+            // Active already: no activation, but a licence that now holds its slot is
+            // audited; its heartbeat is what checks read.
+            if let Some(until) = hold_until {
+                audit::record(
+                    &mut tx,
+                    NewAuditEvent {
+                        actor,
+                        customer_id: Some(new.customer_id),
+                        kind: EventKind::InstanceLicensed,
+                        subject: format!("instance:{public_id}"),
+                        before: None,
+                        after: Some(serde_json::json!({ "until": until, "fingerprint": new.fingerprint })),
+                    },
+                    now,
+                )
+                .await?;
+            }
             tx.touch_customer(new.customer_id);
             tx.commit().await?;
             return Ok(Activation::Active { id, public_id, created: false });
@@ -278,7 +310,8 @@ impl Store {
     }
 
     /// Deactivates instance `id` of an entitlement of `product_id` (when `product_id` is
-    /// given) and frees its slot; returns the customer, or `NotFound`.
+    /// given) and frees its slot, unless an offline licence holds it (see [`Deactivation`]);
+    /// `NotFound` when there is no such live instance.
     pub async fn deactivate_instance(
         &self,
         actor: &Actor,
@@ -286,12 +319,12 @@ impl Store {
         customer_id: Option<i64>,
         id: i64,
         now: i64,
-    ) -> Result<i64, StoreError> {
-        Ok(self.deactivate_instance_with(actor, product_id, customer_id, id, None, now).await?.unwrap_or_default())
+    ) -> Result<Deactivation, StoreError> {
+        self.deactivate_instance_with(actor, product_id, customer_id, id, None, now).await
     }
 
-    /// [`deactivate_instance`](Store::deactivate_instance) for an air-gapped receipt
-    /// `(key id, nonce)`: `Ok(None)` when the receipt was used before.
+    /// [`deactivate_instance`](Store::deactivate_instance), or with an air-gapped receipt
+    /// `(key id, nonce)`: [`Deactivation::Replayed`] when the receipt was used before.
     pub async fn deactivate_instance_with(
         &self,
         actor: &Actor,
@@ -300,7 +333,7 @@ impl Store {
         id: i64,
         receipt: Option<(&str, &str)>,
         now: i64,
-    ) -> Result<Option<i64>, StoreError> {
+    ) -> Result<Deactivation, StoreError> {
         let mut tx = self.begin_write().await?;
         if let Some((key_id, nonce)) = receipt {
             let fresh = sqlx::query(
@@ -312,12 +345,12 @@ impl Store {
             .fetch_optional(&mut *tx)
             .await?;
             if fresh.is_none() {
-                return tx.roll_back(Ok(None)).await;
+                return tx.roll_back(Ok(Deactivation::Replayed)).await;
             }
         }
         let row = sqlx::query(
             "UPDATE instances SET deactivated_at = $2 WHERE id = $1 AND deactivated_at IS NULL
-             RETURNING entitlement_id, public_id",
+             RETURNING entitlement_id, public_id, offline_until",
         )
         .bind(id)
         .bind(now)
@@ -332,6 +365,32 @@ impl Store {
         let owner_product: i64 = owner.try_get("product_id")?;
         if product_id.is_some_and(|p| p != owner_product) || customer_id.is_some_and(|c| c != owner_customer) {
             return tx.roll_back(Err(StoreError::NotFound)).await;
+        }
+        // Freeing a slot whose licence is still valid takes the software's word that it
+        // deleted the licence; an entitlement may do so at most as often as its cap within
+        // EARLY_RELEASE_WINDOW, so that the cap cannot be multiplied by freeing and asking
+        // again.
+        let held_until: Option<i64> = row.try_get("offline_until")?;
+        if let Some(until) = held_until.filter(|u| *u > now) {
+            let early: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM instances WHERE entitlement_id = $1 AND id <> $2 AND deactivated_at >= $3
+                   AND offline_until > deactivated_at",
+            )
+            .bind(entitlement)
+            .bind(id)
+            .bind(now - EARLY_RELEASE_WINDOW)
+            .fetch_one(&mut *tx)
+            .await?;
+            let cap: i64 = sqlx::query_scalar(&format!(
+                "SELECT {} FROM entitlements e JOIN plans pl ON pl.id = e.plan_id WHERE e.id = $1",
+                crate::store::INSTANCES_CAP
+            ))
+            .bind(entitlement)
+            .fetch_one(&mut *tx)
+            .await?;
+            if early >= cap.max(1) {
+                return tx.roll_back(Ok(Deactivation::HeldByLicence { until })).await;
+            }
         }
         history::record_day(&mut tx, entitlement, now).await?;
         audit::record(
@@ -348,7 +407,7 @@ impl Store {
         )
         .await?;
         tx.commit().await?;
-        Ok(Some(owner_customer))
+        Ok(Deactivation::Done(owner_customer))
     }
 
     /// The live (not deactivated) instances of customer `customer_id`.

@@ -149,8 +149,7 @@ impl LicenseKey {
     /// and on screen without revealing it.
     pub fn id(&self) -> String {
         let digest = Sha256::new().chain_update(b"tessera license key id\0").chain_update(self.0).finalize();
-        let hex: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
-        format!("lk_{hex}")
+        format!("lk_{}", hex(&digest[..8]))
     }
 }
 
@@ -176,10 +175,27 @@ impl fmt::Debug for LicenseKey {
 /// same keys can pass for a licence.
 pub const LICENCE_TYP: &str = "tessera-licence+jwt";
 
-/// The hash a licence carries for a seat holder's email: SHA-256 of the lower-cased
-/// address, hex. A check names the user, and the SDK compares hashes.
-pub fn user_hash(email: &str) -> String {
-    Sha256::digest(email.trim().to_lowercase().as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+/// `bytes` in lower-case hex.
+pub fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 15)]));
+    }
+    out
+}
+
+/// The hash a licence carries for a seat holder's email: SHA-256 of the licence's `jti`, a
+/// zero byte and the lower-cased address, hex. Salted by the licence, so that the same
+/// address hashes differently in every licence and no table of likely addresses serves
+/// them all. A check names the user, and the SDK compares hashes.
+pub fn user_hash(jti: &str, email: &str) -> String {
+    let mut hash = Sha256::new();
+    hash.update(jti.as_bytes());
+    hash.update([0u8]);
+    hash.update(email.trim().to_lowercase().as_bytes());
+    hex(&hash.finalize())
 }
 
 /// The claims of an offline licence: a JWT (EdDSA) bound to one instance of one
@@ -280,7 +296,7 @@ impl LicenceClaims {
         now: i64,
         extra_usage: &HashMap<String, i64>,
     ) -> Decision {
-        let user_id = user.map(user_hash).and_then(|h| self.seat_holders.iter().position(|s| *s == h)).map(|i| i as i64);
+        let user_id = user.map(|u| user_hash(&self.jti, u)).and_then(|h| self.seat_holders.iter().position(|s| *s == h)).map(|i| i as i64);
         let request = CheckRequest {
             feature: feature.to_owned(),
             user_id,
@@ -573,7 +589,7 @@ mod tests {
             seats: 5,
             instances: 2,
             regions: Some(vec!["eu".into()]),
-            seat_holders: vec![user_hash("Ann@Initech.example")],
+            seat_holders: vec![user_hash("j1", "Ann@Initech.example")],
             usage: BTreeMap::from([("api.calls".to_owned(), Usage { period_start: Period::Month.start(now), used: 8 })]),
             nonce: None,
         };

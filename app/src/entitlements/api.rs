@@ -68,14 +68,23 @@ pub async fn free_seat(entitlement: i64, email: String) -> Result<(), AppError> 
 
 /// The license key of `entitlement`: the credential its organisation's admin types into
 /// the vendor's software. Customer admins of its organisation and vendor admins/staff.
-/// Errors: `Forbidden` for anyone else (members and other tenants alike), `NotFound` when
-/// it has no key.
+/// A reading by vendor staff is audited. Errors: `Forbidden` for anyone else (members and
+/// other tenants alike), `NotFound` when it has no key.
 #[server(prefix = "/api", endpoint = "get_license_key")]
 pub async fn get_license_key(entitlement: i64) -> Result<super::LicenseKeyView, AppError> {
     use crate::ssr::auth::{Guard, Roles};
     use crate::ssr::StoreResultExt;
     let caller = Guard::new().role(Roles::MANAGERS).entitlement(entitlement).await?;
-    let row = caller.state.store.license_key(crate::engine::EntitlementId(entitlement)).await.or_not_found("License key")?;
+    let id = crate::engine::EntitlementId(entitlement);
+    let store = &caller.state.store;
+    let row = match caller.own_customer() {
+        Some(_) => store.license_key(id).await,
+        None => {
+            let customer = crate::engine::CustomerId(caller.scope.customer_id);
+            store.reveal_license_key(&caller.actor, customer, id, crate::store::now()).await
+        }
+    }
+    .or_not_found("License key")?;
     Ok(ssr_seats::key_view(row))
 }
 

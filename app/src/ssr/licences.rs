@@ -156,11 +156,12 @@ pub fn licence_claims(
     let refresh_at = now + ((exp - now) / 2).min(dates::DAY);
     let mut jti = [0u8; 16];
     rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut jti);
+    let jti = crate::engine::licensing::hex(&jti);
     Ok(LicenceClaims {
         iss: state.public_url.clone(),
         aud: product.to_owned(),
         sub: snap.entitlement_id.to_string(),
-        jti: jti.iter().map(|b| format!("{b:02x}")).collect(),
+        jti: jti.clone(),
         iat: now,
         nbf: now,
         exp,
@@ -180,7 +181,8 @@ pub fn licence_claims(
         instances: snap.instances_cap,
         regions: snap.regions.clone(),
         seat_holders: {
-            let mut hashes: Vec<String> = snap.seat_holders.iter().filter_map(|u| customer.emails.get(u)).map(|e| user_hash(e)).collect();
+            let mut hashes: Vec<String> =
+                snap.seat_holders.iter().filter_map(|u| customer.emails.get(u)).map(|e| user_hash(&jti, e)).collect();
             hashes.sort();
             hashes
         },

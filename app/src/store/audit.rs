@@ -82,7 +82,7 @@ pub fn chain_hash(
             None => h.update(u64::MAX.to_be_bytes()),
         }
     }
-    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    crate::engine::licensing::hex(&h.finalize())
 }
 
 /// Appends `event` inside `tx`. Moving the chain's head first takes the write lock on

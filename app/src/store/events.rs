@@ -78,6 +78,7 @@ event_kinds! {
     InstanceLicensed = "instance.licensed" => Customer, "An offline licence was issued to an instance; it holds its slot until the licence expires.";
     LicenseKeyCreated = "license_key.created" => Customer, "An entitlement that had no license key was given one.";
     LicenseKeyRegenerated = "license_key.regenerated" => Customer, "An entitlement's license key was replaced; the old one stopped working at once.";
+    LicenseKeyViewed = "license_key.viewed" => Nothing, "Vendor staff read a customer's license key.";
     UsageRecorded = "usage.recorded" => Nothing, "A batch of usage events was counted.";
     RequestFiled = "request.filed" => Nothing, "A customer admin asked for a change.";
     RequestWithdrawn = "request.withdrawn" => Nothing, "A pending change request was withdrawn.";

@@ -12,8 +12,8 @@ use sha2::Sha256;
 /// Keys derived from the deployment's secret, one per use.
 #[derive(Clone)]
 pub struct Secret {
-    /// Keyed hashes that credentials are looked up by.
-    lookup: [u8; 32],
+    /// Keyed hashes that credentials are looked up by (the HMAC keyed once, cloned per use).
+    lookup: Hmac<Sha256>,
     /// Authenticated encryption of what must be shown again (license keys).
     seal: XChaCha20Poly1305,
 }
@@ -34,7 +34,8 @@ impl Secret {
     /// The keys derived from `master`.
     pub fn from_bytes(master: [u8; 32]) -> Secret {
         Secret {
-            lookup: derive(&master, "tessera credential lookup v1"),
+            lookup: <Hmac<Sha256> as Mac>::new_from_slice(&derive(&master, "tessera credential lookup v1"))
+                .unwrap_or_else(|_| unreachable!("HMAC accepts any key length")),
             seal: XChaCha20Poly1305::new(&derive(&master, "tessera credential seal v1").into()),
         }
     }
@@ -62,14 +63,14 @@ impl Secret {
 
     /// `master` written as [`parse`](Secret::parse) reads it.
     pub fn to_hex(master: &[u8; 32]) -> String {
-        master.iter().map(|b| format!("{b:02x}")).collect()
+        crate::engine::licensing::hex(master)
     }
 
     /// The keyed hash of `credential`, hex: what a credential is stored and found by.
     pub fn lookup(&self, credential: &[u8]) -> String {
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.lookup).unwrap_or_else(|_| unreachable!("HMAC accepts any key length"));
+        let mut mac = self.lookup.clone();
         mac.update(credential);
-        mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect()
+        crate::engine::licensing::hex(&mac.finalize().into_bytes())
     }
 
     /// `plaintext` encrypted and authenticated (XChaCha20-Poly1305, random nonce), as

@@ -117,7 +117,7 @@ impl From<EnforceError> for ApiError {
 #[derive(Debug, Clone)]
 pub enum Caller {
     Vendor(ApiKey),
-    License { key_id: String, holder: LicenseHolder },
+    License { key: LicenseKey, holder: LicenseHolder },
 }
 
 /// A scope a vendor API key may hold.
@@ -163,7 +163,7 @@ impl Caller {
     pub fn actor(&self) -> Actor {
         let label = match self {
             Caller::Vendor(key) => format!("api-key:{}", key.id),
-            Caller::License { key_id, .. } => format!("license-key:{key_id}"),
+            Caller::License { key, .. } => format!("license-key:{}", key.id()),
         };
         Actor { user_id: None, label }
     }
@@ -253,7 +253,7 @@ impl FromRequestParts<AppState> for Caller {
                 .map_err(|e| unauthorized("invalid_license_key", &format!("This is not a valid license key: {e}.")))?;
             let holder =
                 state.enforcer.license_key(&parsed).ok_or_else(|| unauthorized("unauthorized", "This license key is not valid."))?;
-            Caller::License { key_id: parsed.id(), holder }
+            Caller::License { key: parsed, holder }
         } else {
             Caller::Vendor(state.enforcer.api_key(key).ok_or_else(|| unauthorized("unauthorized", "This API key is not valid."))?)
         };

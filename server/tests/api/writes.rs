@@ -46,7 +46,6 @@ const READ_ONLY: &[&str] = &[
     "get_demo",
     "get_catalog",
     "get_keys",
-    "get_license_key",
 ];
 
 /// The enforcement API's operations, other than GETs, that change nothing, and why. The
@@ -470,6 +469,9 @@ async fn walk(app: &TestApp) {
     // The license key: a regenerated one replaces the old at once.
     let by_key = check_with(&app::store::seed::demo_license_key().to_string(), j!({"feature": "reports.export", "user": ADA}));
     w.call(&ada, "regenerate_license_key", &[e], &[LicenseKeyRegenerated], is(by_key, "/code", "unauthorized")).await;
+    // Staff reading a customer's key is audited; its own admin reading it is not.
+    w.call(&staff, "get_license_key", &[e], &[LicenseKeyViewed], None).await;
+    w.read(&ada, "get_license_key", &[e]).await;
     let usage = j!({"events": [{"event_id": "walk-1", "customer": "globex", "feature": "api.calls", "quantity": 1_000_000_000_i64}]});
     let spent = is(check(j!({"customer": "globex", "feature": "api.calls"})), "/code", "quota_exceeded");
     w.rest("POST /api/v1/usage", "/api/v1/usage", Some(usage), &[UsageRecorded], spent).await;
@@ -500,7 +502,6 @@ async fn walk(app: &TestApp) {
             "get_request_detail" => (&staff, vec![("id", filed.as_str())]),
             "get_demo" => (&sales, vec![]),
             "get_catalog" | "get_keys" => (&admin, vec![]),
-            "get_license_key" => (&ada, vec![e]),
             other => panic!("{other} is listed as read-only, but the walk does not call it"),
         };
         w.read(client, name, &form).await;

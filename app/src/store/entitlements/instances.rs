@@ -57,7 +57,7 @@ pub fn new_public_id() -> String {
     use rand::RngCore;
     let mut bytes = [0u8; 16];
     rand::rngs::OsRng.fill_bytes(&mut bytes);
-    format!("ins_{}", bytes.iter().map(|b| format!("{b:02x}")).collect::<String>())
+    format!("ins_{}", crate::engine::licensing::hex(&bytes))
 }
 
 /// SQL: instance `i` neither heartbeats nor holds an offline licence any more at `$now`

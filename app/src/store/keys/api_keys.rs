@@ -60,7 +60,7 @@ pub struct ApiKey {
 /// The stored hash of an API key: SHA-256, hex. Keys are long random strings, so a
 /// fast hash is enough (unlike passwords).
 pub fn hash_api_key(key: &str) -> String {
-    Sha256::digest(key.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+    crate::engine::licensing::hex(&Sha256::digest(key.as_bytes()))
 }
 
 /// Stores a key for `product_id`; returns its id. `Duplicate(Unique::ApiKey)` if the key

@@ -155,6 +155,42 @@ impl Store {
         Ok(LicenseKeyRow { entitlement_id: entitlement.get(), key, created_at: now })
     }
 
+    /// The live license key of `entitlement` of `customer`, read by vendor staff: audited.
+    /// `NotFound` when it has none (or is another customer's).
+    pub async fn reveal_license_key(
+        &self,
+        actor: &Actor,
+        customer: CustomerId,
+        entitlement: EntitlementId,
+        now: i64,
+    ) -> Result<LicenseKeyRow, StoreError> {
+        let row = self.license_key(entitlement).await?;
+        let mut tx = self.begin_write().await?;
+        let owned = sqlx::query("SELECT id FROM entitlements WHERE id = $1 AND customer_id = $2")
+            .bind(entitlement.get())
+            .bind(customer.get())
+            .fetch_optional(&mut *tx)
+            .await?;
+        if owned.is_none() {
+            return tx.roll_back(Err(StoreError::NotFound)).await;
+        }
+        audit::record(
+            &mut tx,
+            NewAuditEvent {
+                actor,
+                customer_id: Some(customer.get()),
+                kind: EventKind::LicenseKeyViewed,
+                subject: format!("entitlement:{}", entitlement.get()),
+                before: None,
+                after: Some(serde_json::json!({ "key_id": row.key.id() })),
+            },
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(row)
+    }
+
     /// Gives every entitlement without a live key one (those granted before license
     /// keys existed), each with its audit event; returns how many.
     pub async fn ensure_license_keys(&self, now: i64) -> Result<usize, StoreError> {

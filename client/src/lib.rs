@@ -424,7 +424,9 @@ impl Client {
 
     /// Gives the instance's slot back and deletes the stored licence and instance. They are
     /// deleted whatever the server answers; an error says it was not told (the slot then
-    /// frees when the heartbeats have lapsed).
+    /// frees when the heartbeats have lapsed), or refused with `held_by_licence` (the
+    /// entitlement freed as many licensed instances early lately as its cap: the slot frees
+    /// when the licence expires).
     pub async fn deactivate(&self) -> Result<(), Error> {
         let instance = self.read(|s| s.instance.clone());
         let told = match instance {

@@ -11,6 +11,7 @@ use super::api::{
 use super::{FeatureDef, KeysView, PlanVersion, ProductCatalog, RuleEffect, RULE_PRESETS};
 use crate::components::format::{date, day_of_secs, thousands};
 use crate::components::layout::{ErrorNotice, Portal};
+use crate::error::AppError;
 use crate::requests::RequestKind;
 
 /// The catalog's forms, shared so that any change reloads the page's data.
@@ -59,7 +60,6 @@ pub fn CatalogPage() -> impl IntoView {
                 {move || Suspend::new(async move {
                     match catalog.await {
                         Ok(c) => {
-                            let products: Vec<(String, String)> = c.products.iter().map(|p| (p.key.clone(), p.name.clone())).collect();
                             view! {
                                 {c.products.into_iter().map(|p| view! { <Product p actions/> }).collect_view()}
                                 <details class="catalog-form">
@@ -72,7 +72,6 @@ pub fn CatalogPage() -> impl IntoView {
                                     </ActionForm>
                                 </details>
                                 <Errors action=actions.add_product done="Product added: give it features, plans and an API key."/>
-                                <Keys products/>
                             }
                             .into_any()
                         }
@@ -80,6 +79,9 @@ pub fn CatalogPage() -> impl IntoView {
                     }
                 })}
             </Transition>
+            // Beside the catalog rather than inside it: a section that loads on its own
+            // hydrates the same however fast either answer came.
+            <Keys catalog/>
         </Portal>
     }
 }
@@ -477,7 +479,7 @@ const API_KEY_SCOPES: [(&str, &str); 3] = [
 
 /// API keys and signing keys.
 #[component]
-fn Keys(products: Vec<(String, String)>) -> impl IntoView {
+fn Keys(catalog: Resource<Result<super::CatalogView, AppError>>) -> impl IntoView {
     let create = ServerAction::<CreateApiKey>::new();
     let rotate = ServerAction::<RotateApiKey>::new();
     let revoke = ServerAction::<RevokeApiKey>::new();
@@ -515,45 +517,59 @@ fn Keys(products: Vec<(String, String)>) -> impl IntoView {
             <Errors action=retire done="Signing key retired: tokens it signed no longer verify."/>
             <Transition fallback=|| view! { <p class="loading">"Loading keys…"</p> }>
                 {move || Suspend::new(async move {
-                    match keys.await {
-                        Ok(k) => view! { <KeyTables k rotate revoke scopes retire/> }.into_any(),
-                        Err(error) => view! { <ErrorNotice error/> }.into_any(),
+                    match (keys.await, catalog.await) {
+                        (Ok(k), Ok(c)) => {
+                            let products: Vec<(String, String)> = c.products.iter().map(|p| (p.key.clone(), p.name.clone())).collect();
+                            view! {
+                                <KeyTables k rotate revoke scopes retire/>
+                                <NewKeyForm products create/>
+                            }
+                            .into_any()
+                        }
+                        (Err(error), _) | (_, Err(error)) => view! { <ErrorNotice error/> }.into_any(),
                     }
                 })}
             </Transition>
-            <ActionForm action=create attr:class="form inline-form" attr:novalidate=true>
-                <div class="field">
-                    <label for="key-product">"Product"</label>
-                    <select id="key-product" name="product">
-                        {products.into_iter().map(|(key, name)| view! { <option value=key>{name}</option> }).collect_view()}
-                    </select>
-                </div>
-                <div class="field">
-                    <label for="key-name">"New API key name"</label>
-                    <input id="key-name" name="name" type="text" placeholder="e.g. Production"/>
-                </div>
-                <fieldset class="scopes">
-                    <legend>"Scopes"</legend>
-                    {API_KEY_SCOPES
-                        .iter()
-                        .map(|(scope, what)| {
-                            let id = format!("key-scope-{scope}");
-                            view! {
-                                <div class="scope-choice">
-                                    <input id=id.clone() type="checkbox" name=*scope value="on" checked=*scope == "enforce"/>
-                                    <label for=id>{*scope}</label>
-                                    <span class="muted small">{*what}</span>
-                                </div>
-                            }
-                        })
-                        .collect_view()}
-                </fieldset>
-                <button type="submit" class="button primary">"Create a key"</button>
-            </ActionForm>
             <ActionForm action=rotate_signing attr:class="inline">
                 <button type="submit" class="button secondary">"Rotate the signing key"</button>
             </ActionForm>
         </section>
+    }
+}
+
+/// Makes an API key for one of `products`, with its scopes (`enforce` ticked at first).
+#[component]
+fn NewKeyForm(products: Vec<(String, String)>, create: ServerAction<CreateApiKey>) -> impl IntoView {
+    view! {
+        <ActionForm action=create attr:class="form inline-form" attr:novalidate=true>
+            <div class="field">
+                <label for="key-product">"Product"</label>
+                <select id="key-product" name="product">
+                    {products.into_iter().map(|(key, name)| view! { <option value=key>{name}</option> }).collect_view()}
+                </select>
+            </div>
+            <div class="field">
+                <label for="key-name">"New API key name"</label>
+                <input id="key-name" name="name" type="text" placeholder="e.g. Production"/>
+            </div>
+            <fieldset class="scopes">
+                <legend>"Scopes"</legend>
+                {API_KEY_SCOPES
+                    .iter()
+                    .map(|(scope, what)| {
+                        let id = format!("key-scope-{scope}");
+                        view! {
+                            <div class="scope-choice">
+                                <input id=id.clone() type="checkbox" name=*scope value="on" checked=*scope == "enforce"/>
+                                <label for=id>{*scope}</label>
+                                <span class="muted small">{*what}</span>
+                            </div>
+                        }
+                    })
+                    .collect_view()}
+            </fieldset>
+            <button type="submit" class="button primary">"Create a key"</button>
+        </ActionForm>
     }
 }
 

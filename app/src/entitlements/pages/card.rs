@@ -4,7 +4,7 @@ use crate::auth::Role;
 use crate::components::browser::{copy_text, select_contents};
 use crate::components::format::{date, day_of_secs, days_left, thousands};
 use crate::components::layout::{Auth, ErrorNotice};
-use crate::entitlements::api::{get_license_key, RegenerateLicenseKey};
+use crate::entitlements::api::{GetLicenseKey, RegenerateLicenseKey};
 use crate::entitlements::{EntitlementStatus, EntitlementView, LicenseKeyView};
 use crate::error::AppError;
 
@@ -107,12 +107,9 @@ pub fn EntitlementCard(e: EntitlementView) -> impl IntoView {
 #[component]
 fn LicenseKeyBlock(entitlement: i64) -> impl IntoView {
     let regenerate = ServerAction::<RegenerateLicenseKey>::new();
-    // Read in the browser once the page is interactive: the key is not part of the page's
-    // HTML (nor of any cache of it), and the card hydrates as it was rendered.
-    let key = RwSignal::new(None::<Result<LicenseKeyView, AppError>>);
-    Effect::new(move |_| {
-        leptos::task::spawn_local(async move { key.set(Some(get_license_key(entitlement).await)) });
-    });
+    // Read when asked for, as secrets are: the key is in no page's HTML (nor any cache of
+    // it), and staff's readings are audited one by one.
+    let reveal = ServerAction::<GetLicenseKey>::new();
     // The confirmation shows from the click on Regenerate until the regeneration is done.
     let asked = RwSignal::new(None::<usize>);
     let confirming = move || asked.get().is_some_and(|v| v == regenerate.version().get());
@@ -124,9 +121,21 @@ fn LicenseKeyBlock(entitlement: i64) -> impl IntoView {
             <h3 id=heading>"License key"</h3>
             {move || {
                 // A regenerated key is shown as the answer brings it.
-                let current = regenerate.value().get().and_then(Result::ok).map(Ok).or_else(|| key.get());
+                let current = regenerate.value().get().and_then(Result::ok).map(Ok).or_else(|| reveal.value().get());
                 match current {
-                    None => view! { <p class="loading small">"Loading the license key…"</p> }.into_any(),
+                    None if reveal.pending().get() => view! { <p class="loading small">"Reading the license key…"</p> }.into_any(),
+                    None => view! {
+                        <button
+                            type="button"
+                            class="button secondary small"
+                            on:click=move |_| {
+                                reveal.dispatch(GetLicenseKey { entitlement });
+                            }
+                        >
+                            "Show the license key"
+                        </button>
+                    }
+                    .into_any(),
                     Some(Ok(k)) => view! { <KeyShown k/> }.into_any(),
                     Some(Err(AppError::NotFound(_))) => {
                         view! { <p class="muted small">"No license key yet: Regenerate makes one."</p> }.into_any()

@@ -7,7 +7,7 @@ use leptos_router::{path, SsrMode};
 
 use crate::approvals::pages::{ApprovalsPage, RequestDetailPage};
 use crate::audit::pages::AuditPage;
-use crate::auth::pages::{HomePage, SignInPage};
+use crate::auth::pages::{AccountPage, HomePage, SignInPage};
 use crate::catalog::pages::CatalogPage;
 use crate::components::layout::NotFound;
 use crate::customers::pages::{CustomerPage, CustomersPage, ViewAsPage};
@@ -61,6 +61,7 @@ pub fn App() -> impl IntoView {
                 <Routes fallback=|| view! { <NotFound/> }>
                     <Route path=path!("/") ssr=SsrMode::Async view=HomePage/>
                     <Route path=path!("/signin") ssr=SsrMode::Async view=SignInPage/>
+                    <Route path=path!("/account") ssr=SsrMode::Async view=AccountPage/>
                     <Route path=path!("/entitlements") ssr=SsrMode::Async view=EntitlementsPage/>
                     <Route path=path!("/entitlements/:id/seats") ssr=SsrMode::Async view=SeatsPage/>
                     <Route path=path!("/usage") ssr=SsrMode::Async view=UsagePage/>

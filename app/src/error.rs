@@ -23,6 +23,13 @@ pub enum AppError {
     /// Sign-in failed; the same message whether the email or the password was wrong.
     #[error("The email or password is not correct.")]
     BadCredentials,
+    /// Sign-in is held back after failures in a row: the next attempt is heard in `secs`
+    /// seconds, or the lock lasts that long.
+    #[error("{}", held_message(*secs, *locked))]
+    SignInHeld { secs: i64, locked: bool },
+    /// Too much of one costly kind of work is under way: try again shortly.
+    #[error("The server is busy: please try again in a few seconds.")]
+    Busy,
     /// The request itself was malformed (missing or undecodable arguments).
     #[error("The request was not understood: {0}")]
     BadRequest(String),
@@ -44,7 +51,17 @@ impl AppError {
             AppError::Forbidden => 403,
             AppError::NotFound(_) => 404,
             AppError::Invalid { .. } | AppError::BadRequest(_) => 400,
+            AppError::SignInHeld { .. } | AppError::Busy => 429,
             AppError::Internal => 500,
+        }
+    }
+
+    /// Seconds to wait before trying again, for an error that says so.
+    pub fn retry_after(&self) -> Option<i64> {
+        match self {
+            AppError::SignInHeld { secs, .. } => Some(*secs),
+            AppError::Busy => Some(2),
+            _ => None,
         }
     }
 
@@ -62,6 +79,19 @@ impl AppError {
             AppError::Invalid { field: f, message } if f == field => Some(message.clone()),
             _ => None,
         }
+    }
+}
+
+fn held_message(secs: i64, locked: bool) -> String {
+    if locked {
+        let minutes = (secs + 59) / 60;
+        format!(
+            "Too many failed sign-ins: signing in is locked for {minutes} more minute{}. If these attempts were not yours, \
+             ask your admin for a password reset link.",
+            if minutes == 1 { "" } else { "s" }
+        )
+    } else {
+        format!("Too many failed sign-ins: wait {secs} second{} before trying again.", if secs == 1 { "" } else { "s" })
     }
 }
 

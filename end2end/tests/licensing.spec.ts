@@ -152,6 +152,7 @@ test("vendor staff see the key and the instances from the customer's page, not i
   await expect(page.getByRole('region', { name: 'Offline activation' })).toBeVisible();
 
   await open(page, '/customers/initech/portal');
+  await page.getByRole('button', { name: "Open the customer's portal" }).click();
   await expect(new PortalPage(page).entitlement('Acme Analytics')).toContainText('Team plan');
   await expect(page.getByTestId('license-key')).toHaveCount(0);
 });

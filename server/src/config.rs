@@ -18,8 +18,12 @@ environment:
   LEPTOS_SITE_ADDR      address to listen on (default 127.0.0.1:3000)
   LEPTOS_SITE_ROOT      folder with the built site: pkg/ and static files (default target/site)
   TESSERA_DEMO          1 (default) seeds demo data into a new database; 0 does not
-  TESSERA_SESSION_HOURS sign-in lifetime without activity, in hours (default 12)
-  TESSERA_COOKIE_SECURE 1 marks the session cookie Secure (serve behind https)
+  TESSERA_SESSION_HOURS how long a sign-in lasts without activity, in hours (default 12)
+  TESSERA_SESSION_MAX_HOURS  how long a sign-in lasts however active, in hours (default 168)
+  TESSERA_COOKIE_SECURE 1 marks the session cookie Secure; it is, with the __Host- prefix,
+                        whenever TESSERA_PUBLIC_URL is https
+  TESSERA_FORWARDED     1: behind a proxy the deployment trusts, the client's address is the
+                        last one in X-Forwarded-For (default 0: the connection's peer)
   TESSERA_API_RATE      enforcement API requests per second per API key (default 100000)
   TESSERA_BENCH_CUSTOMERS  benchmarks only: seed N bench customers and serve /bench/bare (default 0: off)
   TESSERA_INSTANCE_TTL_SECS  seconds without a heartbeat before an instance's slot is freed (default 900)
@@ -30,6 +34,17 @@ environment:
                         created with a new secret when missing
   TESSERA_SECRET_FILE   default: secret.key beside the SQLite database, else data/secret.key
   RUST_LOG              log filter (default info)";
+
+/// A secret as configured; its `Debug` shows none of it, so that no log of the
+/// configuration carries it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SecretText(pub String);
+
+impl std::fmt::Debug for SecretText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SecretText(***)")
+    }
+}
 
 /// What to do.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,8 +63,13 @@ pub struct Config {
     pub site_addr: SocketAddr,
     pub site_root: String,
     pub seed_demo: bool,
+    /// How long a sign-in lasts without activity.
     pub session_idle: Duration,
+    /// How long a sign-in lasts however active.
+    pub session_lifetime: Duration,
     pub cookie_secure: bool,
+    /// Whether the client's address is taken from `X-Forwarded-For` (a trusted proxy's).
+    pub forwarded: bool,
     /// Seconds an instance's heartbeat may lapse before its slot is freed.
     pub instance_ttl: i64,
     /// Enforcement API requests per second per key, and the burst above it.
@@ -60,7 +80,7 @@ pub struct Config {
     /// Where this deployment is reached; `None`: `http://<site_addr>`.
     pub public_url: Option<String>,
     /// The deployment's secret as given (64 hex digits), if given.
-    pub secret: Option<String>,
+    pub secret: Option<SecretText>,
     /// Where the secret is kept when not given; `None`: beside the SQLite database, or
     /// `data/secret.key`.
     pub secret_file: Option<std::path::PathBuf>,
@@ -87,6 +107,14 @@ impl Config {
         if hours == 0 {
             bail!("TESSERA_SESSION_HOURS must be at least 1");
         }
+        let max_hours: u64 = var("TESSERA_SESSION_MAX_HOURS")
+            .map(|h| h.trim().parse())
+            .transpose()
+            .context("TESSERA_SESSION_MAX_HOURS must be a whole number of hours")?
+            .unwrap_or(168);
+        if max_hours < hours {
+            bail!("TESSERA_SESSION_MAX_HOURS ({max_hours}) must be at least TESSERA_SESSION_HOURS ({hours})");
+        }
         let mut config = Config {
             command: Command::Serve,
             database_url: var("DATABASE_URL").unwrap_or_else(|| "sqlite://data/tessera.db".into()),
@@ -94,7 +122,9 @@ impl Config {
             site_root: var("LEPTOS_SITE_ROOT").unwrap_or_else(|| "target/site".into()),
             seed_demo: flag("TESSERA_DEMO", true)?,
             session_idle: Duration::from_secs(hours * 3600),
+            session_lifetime: Duration::from_secs(max_hours * 3600),
             cookie_secure: flag("TESSERA_COOKIE_SECURE", false)?,
+            forwarded: flag("TESSERA_FORWARDED", false)?,
             instance_ttl: var("TESSERA_INSTANCE_TTL_SECS")
                 .map(|v| v.trim().parse::<i64>())
                 .transpose()
@@ -121,7 +151,7 @@ impl Config {
                 }
                 url => url.map(|u| u.trim().trim_end_matches('/').to_owned()),
             },
-            secret: var("TESSERA_SECRET"),
+            secret: var("TESSERA_SECRET").map(SecretText),
             secret_file: var("TESSERA_SECRET_FILE").map(std::path::PathBuf::from),
         };
         let args: Vec<String> = args.collect();
@@ -143,6 +173,17 @@ impl Config {
         Ok(config)
     }
 
+    /// Whether the deployment is reached over https (its public URL says so).
+    pub fn https(&self) -> bool {
+        self.public_url.as_deref().is_some_and(|u| u.starts_with("https://"))
+    }
+
+    /// How long sign-ins last.
+    pub fn session_policy(&self) -> app::store::members::sign_ins::SessionPolicy {
+        let secs = |d: Duration| i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
+        app::store::members::sign_ins::SessionPolicy { idle: secs(self.session_idle), lifetime: secs(self.session_lifetime) }
+    }
+
     /// The issuer of licences: the public URL, or `http://<site_addr>`.
     pub fn public_url(&self) -> String {
         self.public_url.clone().unwrap_or_else(|| format!("http://{}", self.site_addr))
@@ -154,7 +195,7 @@ impl Config {
     /// replica needs the same secret.
     pub fn load_secret(&self) -> anyhow::Result<app::store::secret::Secret> {
         use app::store::secret::Secret;
-        if let Some(text) = &self.secret {
+        if let Some(SecretText(text)) = &self.secret {
             return Secret::parse(text).map_err(|e| anyhow::anyhow!("TESSERA_SECRET: {e}"));
         }
         let path = match &self.secret_file {

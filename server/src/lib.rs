@@ -1,6 +1,7 @@
 //! The `tessera` server: configuration and the axum application around the portal.
 
 pub mod api;
+pub mod boundary;
 pub mod config;
 pub mod startup;
 pub mod trace;

@@ -48,6 +48,11 @@ impl Application {
             .await
             .with_context(|| format!("cannot open the database {}", config.database_for_log()))?;
         store.migrate().await.context("cannot migrate the database")?;
+        check_secret(&store).await?;
+        let sealed = store.seal_signing_keys().await.context("cannot seal the signing keys")?;
+        if sealed > 0 {
+            tracing::info!(keys = sealed, "sealed signing keys stored before they were sealed under the deployment's secret");
+        }
         if config.seed_demo && store.is_empty().await.context("cannot read the database")? {
             let hashes = tokio::task::spawn_blocking(|| {
                 seed::DEMO_USERS.iter().map(|_| app::ssr::password::hash_password(seed::DEMO_PASSWORD)).collect::<Result<Vec<_>, _>>()
@@ -97,6 +102,8 @@ impl Application {
             tokens,
             limiter: app::ssr::rate_limit::RateLimiter::new(config.api_rate),
             public_url: config.public_url(),
+            sessions: config.session_policy(),
+            hashing: Default::default(),
         });
         Ok(Application { state, sessions, config })
     }
@@ -111,23 +118,30 @@ impl Application {
 /// functions (behind sessions), static files.
 pub fn router(state: AppState, sessions: SessionBackend, config: &Config) -> Router {
     let routes = generate_route_list(App);
+    // Over https the cookie is `__Host-`: Secure, for this host only, on every path.
+    let https = config.https();
     let session_layer = SessionManagerLayer::new(sessions)
-        .with_name("tessera_session")
+        .with_name(if https { "__Host-tessera_session" } else { "tessera_session" })
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
-        .with_secure(config.cookie_secure)
+        .with_secure(https || config.cookie_secure)
+        .with_path("/")
         .with_expiry(Expiry::OnInactivity(
             tower_sessions::cookie::time::Duration::try_from(config.session_idle)
                 .unwrap_or(tower_sessions::cookie::time::Duration::hours(12)),
         ));
     let portal = Router::new()
-        .leptos_routes(&state, routes, {
+        .leptos_routes_with_context(&state, routes, crate::boundary::provide_nonce, {
             let options = state.leptos_options.clone();
             move || shell(options.clone())
         })
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(crate::boundary::provide_nonce, shell))
         .layer(middleware::from_fn(server_fn_status))
-        .layer(session_layer);
+        .layer(session_layer)
+        .layer(middleware::from_fn_with_state(
+            crate::boundary::Boundary::new(&config.public_url(), config.forwarded),
+            crate::boundary::guard,
+        ));
     let mut router = Router::new().route("/health", get(health));
     if config.bench_customers > 0 {
         router = router.route("/bench/bare", axum::routing::post(bare));
@@ -169,6 +183,9 @@ async fn server_fn_status(req: Request<Body>, next: Next) -> Response {
     if let Ok(error) = serde_json::from_slice::<AppError>(&bytes) {
         parts.status = StatusCode::from_u16(error.status_code()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         parts.headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        if let Some(secs) = error.retry_after() {
+            parts.headers.insert(header::RETRY_AFTER, HeaderValue::from(secs.max(1)));
+        }
     }
     Response::from_parts(parts, Body::from(bytes))
 }
@@ -195,8 +212,23 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         println!("  curl -s http://{addr}/api/v1/check -H 'Authorization: Bearer {}' \\", seed::demo_license_key());
         println!("       -H 'Content-Type: application/json' -d '{{\"feature\":\"reports.export\",\"user\":\"ada@initech.example\"}}'");
     }
-    axum::serve(listener, app.router()).with_graceful_shutdown(shutdown_signal()).await?;
+    axum::serve(listener, app.router().into_make_service_with_connect_info::<std::net::SocketAddr>())
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
     Ok(())
+}
+
+/// Stops with a message that says what to do when the deployment's secret is not the one
+/// the database was set up with.
+async fn check_secret(store: &Store) -> anyhow::Result<()> {
+    match store.check_secret().await {
+        Ok(()) => Ok(()),
+        Err(app::store::StoreError::WrongSecret) => anyhow::bail!(
+            "the deployment's secret (TESSERA_SECRET, or the secret file) is not the one this database was set up with: \
+             license keys and signing keys cannot be opened under it. Start with the secret the database was made with"
+        ),
+        Err(e) => Err(anyhow::Error::new(e).context("cannot read the database")),
+    }
 }
 
 /// `tessera audit verify`: recomputes the audit chain of the configured database and

@@ -14,12 +14,15 @@ pub async fn get_current_user() -> Result<Option<CurrentUser>, AppError> {
 /// Signs in with email and password, starts a new session (a fresh id) and sends the
 /// browser to `next` when it is a local path, else to the user's home page.
 /// Errors: `Invalid` for an empty or malformed field; `BadCredentials`, the same for
-/// an unknown email, a wrong password or a disabled account.
+/// an unknown email, a wrong password or a disabled account; `SignInHeld` (429) after
+/// failures in a row for the account or from the client's address, before any password
+/// is checked; `Busy` (429) when too many passwords are being checked at once.
 #[server(prefix = "/api", endpoint = "sign_in")]
 pub async fn sign_in(email: String, password: String, next: Option<String>) -> Result<CurrentUser, AppError> {
-    use crate::ssr::auth::start_session;
+    use crate::ssr::auth::{client, start_session};
     use crate::ssr::password::{verify_nothing, verify_password};
-    use crate::ssr::{internal, AppState};
+    use crate::ssr::AppState;
+    use crate::store::members::throttle::{FailedSignIn, Hold};
 
     let email = crate::ssr::forms::email("email", &email)?;
     if password.is_empty() {
@@ -29,28 +32,39 @@ pub async fn sign_in(email: String, password: String, next: Option<String>) -> R
         return Err(AppError::invalid("password", "That password is too long."));
     }
     let state = AppState::current()?;
+    let address = client().address;
+    let held = |hold: Hold| AppError::SignInHeld { secs: hold.secs(), locked: matches!(hold, Hold::Locked { .. }) };
+    if let Some(hold) = state.store.sign_in_hold(email.as_str(), &address, crate::store::now()).await? {
+        tracing::info!(email = %email, address = %address, "sign-in held back");
+        return Err(held(hold));
+    }
     let credentials = state.store.find_credentials(email.as_str()).await?;
+    let known = credentials.as_ref().map(|c| (c.id, c.customer_id));
 
-    // Verification is slow on purpose: keep it off the async workers.
-    let user = tokio::task::spawn_blocking(move || match credentials {
-        Some(c) if !c.disabled => match &c.password_hash {
-            Some(hash) if verify_password(&password, hash) => Some(c),
-            _ => None,
-        },
-        _ => {
-            verify_nothing(&password);
-            None
-        }
-    })
-    .await
-    .map_err(|e| internal("password check", e))?;
+    // Verification is slow on purpose: off the async workers, a bounded number at once.
+    let user = state
+        .hashing
+        .run(move || match credentials {
+            Some(c) if !c.disabled => match &c.password_hash {
+                Some(hash) if verify_password(&password, hash) => Some(c),
+                _ => None,
+            },
+            _ => {
+                verify_nothing(&password);
+                None
+            }
+        })
+        .await?;
     let Some(user) = user else {
         tracing::info!(email = %email, "sign-in refused");
-        return Err(AppError::BadCredentials);
+        let failed = FailedSignIn { email: email.as_str(), user: known, address: &address };
+        return Err(match state.store.record_sign_in_failure(&failed, crate::store::now()).await? {
+            Some(hold @ Hold::Locked { .. }) => held(hold),
+            _ => AppError::BadCredentials,
+        });
     };
 
     start_session(user.id).await?;
-    state.store.record_sign_in(&user, crate::store::now()).await?;
     let current = state.store.find_current_user(user.id).await?.ok_or(AppError::BadCredentials)?;
     tracing::info!(user.id = current.id, "signed in");
     let target = next.as_deref().and_then(super::local_path).unwrap_or(current.home());
@@ -58,11 +72,55 @@ pub async fn sign_in(email: String, password: String, next: Option<String>) -> R
     Ok(current)
 }
 
-/// Ends the session on the server and sends the browser to the sign-in page.
+/// Ends this sign-in (audited) and sends the browser to the sign-in page.
 #[server(prefix = "/api", endpoint = "sign_out")]
 pub async fn sign_out() -> Result<(), AppError> {
-    let session = crate::ssr::auth::session().await?;
-    session.flush().await.map_err(|e| crate::ssr::internal("session flush", e))?;
+    use crate::ssr::auth::{session, signed_in};
+    use crate::store::audit::Actor;
+    use crate::store::members::sign_ins::Ending;
+    if let Some((user, handle)) = signed_in().await? {
+        let state = crate::ssr::AppState::current()?;
+        let actor = Actor::user(user.id, &user.email);
+        state.store.end_sign_ins(&actor, user.customer.map(|c| c.id), Ending::One(&handle), crate::store::now()).await?;
+    }
+    session().await?.flush().await.map_err(|e| crate::ssr::internal("session flush", e))?;
     leptos_axum::redirect("/signin");
     Ok(())
+}
+
+/// The caller's live sign-ins, the most recently used first; `current` marks this one.
+#[server(prefix = "/api", endpoint = "list_sign_ins")]
+pub async fn list_sign_ins() -> Result<Vec<super::SignInView>, AppError> {
+    let (user, handle) = crate::ssr::auth::signed_in().await?.ok_or(AppError::Unauthenticated)?;
+    let state = crate::ssr::AppState::current()?;
+    let rows = state.store.list_sign_ins(user.id, crate::store::now(), state.sessions).await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| super::SignInView {
+            current: r.handle == handle,
+            started_at: r.started_at,
+            last_seen_at: r.last_seen_at,
+            address: r.address,
+            browser: super::browser_name(&r.user_agent),
+        })
+        .collect())
+}
+
+/// Ends the caller's sign-ins on every other browser, or with `everywhere` on this one
+/// too (then the browser goes to the sign-in page); audited. Returns how many ended.
+#[server(prefix = "/api", endpoint = "sign_out_everywhere")]
+pub async fn sign_out_everywhere(everywhere: Option<String>) -> Result<u64, AppError> {
+    use crate::store::audit::Actor;
+    use crate::store::members::sign_ins::Ending;
+    let (user, handle) = crate::ssr::auth::signed_in().await?.ok_or(AppError::Unauthenticated)?;
+    let state = crate::ssr::AppState::current()?;
+    let actor = Actor::user(user.id, &user.email);
+    let all = everywhere.is_some_and(|v| !v.is_empty());
+    let ending = if all { Ending::All } else { Ending::AllBut(&handle) };
+    let ended = state.store.end_sign_ins(&actor, user.customer.map(|c| c.id), ending, crate::store::now()).await?;
+    if all {
+        crate::ssr::auth::session().await?.flush().await.map_err(|e| crate::ssr::internal("session flush", e))?;
+        leptos_axum::redirect("/signin");
+    }
+    Ok(ended)
 }

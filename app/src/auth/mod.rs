@@ -81,6 +81,46 @@ pub struct CustomerRef {
     pub name: String,
 }
 
+/// One of a user's live sign-ins, as their account page lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignInView {
+    /// The sign-in of this very browser.
+    pub current: bool,
+    pub started_at: i64,
+    pub last_seen_at: i64,
+    /// The client address it signed in from.
+    pub address: String,
+    /// The browser and system, in a few words (`Chrome on Linux`).
+    pub browser: String,
+}
+
+/// A few words for a browser's `User-Agent`: the browser and the system it runs on.
+pub fn browser_name(user_agent: &str) -> String {
+    let browser = [
+        ("Edg/", "Edge"),
+        ("OPR/", "Opera"),
+        ("Firefox/", "Firefox"),
+        ("Chrome/", "Chrome"),
+        ("Chromium/", "Chromium"),
+        ("Safari/", "Safari"),
+    ]
+    .into_iter()
+    .find(|(mark, _)| user_agent.contains(mark))
+    .map(|(_, name)| name);
+    let system =
+        [("Android", "Android"), ("iPhone", "iOS"), ("iPad", "iOS"), ("Windows", "Windows"), ("Mac OS X", "macOS"), ("Linux", "Linux")]
+            .into_iter()
+            .find(|(mark, _)| user_agent.contains(mark))
+            .map(|(_, name)| name);
+    match (browser, system) {
+        (Some(b), Some(s)) => format!("{b} on {s}"),
+        (Some(b), None) => b.to_owned(),
+        (None, Some(s)) => format!("A browser on {s}"),
+        (None, None) if user_agent.is_empty() => "Unknown client".to_owned(),
+        (None, None) => user_agent.chars().take(40).collect(),
+    }
+}
+
 /// Returns `next` when it is a path on this site, else `None`; this keeps the
 /// sign-in redirect from sending anyone to another site.
 pub fn local_path(next: &str) -> Option<&str> {
@@ -102,6 +142,15 @@ mod tests {
             assert_eq!(Role::parse(role.as_str()), Some(role));
         }
         assert_eq!(Role::parse("root"), None);
+    }
+
+    #[test]
+    fn a_browser_is_named_by_its_kind_and_system() {
+        let chrome = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36";
+        assert_eq!(browser_name(chrome), "Chrome on Linux");
+        assert_eq!(browser_name("Mozilla/5.0 (Windows NT 10.0; rv:130.0) Gecko/20100101 Firefox/130.0"), "Firefox on Windows");
+        assert_eq!(browser_name("curl/8.5.0"), "curl/8.5.0");
+        assert_eq!(browser_name(""), "Unknown client");
     }
 
     #[test]

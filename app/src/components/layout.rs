@@ -106,10 +106,10 @@ fn Header(user: CurrentUser) -> impl IntoView {
             <a class="brand" href=user.home()>"Tessera"</a>
             <span class="org">{org}</span>
             <nav aria-label="Main">{nav}</nav>
-            <span class="who">
+            <a class="who" href="/account" title="Your account and sign-ins">
                 <span class="who-name">{user.name.clone()}</span>
                 <span class="who-role">{user.role.label()}</span>
-            </span>
+            </a>
             <ActionForm action=sign_out attr:class="signout">
                 <button type="submit" class="button secondary">"Sign out"</button>
             </ActionForm>

@@ -283,13 +283,37 @@ mod ssr_console {
     }
 }
 
-/// Opens `customer`'s portal for vendor staff to see it as the customer does, read-only;
-/// every opening is recorded in the audit log. Returns the customer's name. Vendor
-/// admins and staff only. Errors: `NotFound` for an unknown customer.
+/// Whether the caller has opened `customer`'s portal in this session (within the hour),
+/// and the customer's name. Reading changes nothing: the opening itself is
+/// [`open_customer_portal`]'s, a POST, so that no link from anywhere writes to the audit
+/// log in a staff member's name. Vendor admins and staff only. Errors: `NotFound` for an
+/// unknown customer.
 #[server(prefix = "/api", endpoint = "view_as_customer")]
-pub async fn view_as_customer(customer: String) -> Result<String, AppError> {
-    use crate::ssr::auth::{Caller, Guard, Roles};
+pub async fn view_as_customer(customer: String) -> Result<super::ViewAs, AppError> {
+    use crate::ssr::auth::{session, Caller, Guard, Roles};
+    let Caller { scope: found, .. } = Guard::new().role(Roles::STAFF).customer(Some(customer.trim())).await?;
+    let opened: Option<(String, i64)> = session().await?.get(VIEWING_KEY).await.map_err(|e| crate::ssr::internal("session read", e))?;
+    let opened = opened.is_some_and(|(slug, at)| slug == found.slug && crate::store::now() - at < VIEWING_SECS);
+    Ok(super::ViewAs { name: found.name, opened })
+}
+
+/// The session key naming the customer whose portal the caller opened, and when.
+#[cfg(feature = "ssr")]
+const VIEWING_KEY: &str = "viewing";
+/// How long an opening lasts before the portal asks again.
+#[cfg(feature = "ssr")]
+const VIEWING_SECS: i64 = 3600;
+
+/// Opens `customer`'s portal for vendor staff to see it as the customer does, read-only:
+/// the opening is recorded in the audit log and the browser goes to the portal. Vendor
+/// admins and staff only. Errors: `NotFound` for an unknown customer.
+#[server(prefix = "/api", endpoint = "open_customer_portal")]
+pub async fn open_customer_portal(customer: String) -> Result<(), AppError> {
+    use crate::ssr::auth::{session, Caller, Guard, Roles};
     let Caller { state, actor, scope: found, .. } = Guard::new().role(Roles::STAFF).customer(Some(customer.trim())).await?;
-    state.store.record_view_as(&actor, found.id, crate::store::now()).await?;
-    Ok(found.name)
+    let now = crate::store::now();
+    state.store.record_view_as(&actor, found.id, now).await?;
+    session().await?.insert(VIEWING_KEY, (&found.slug, now)).await.map_err(|e| crate::ssr::internal("session write", e))?;
+    leptos_axum::redirect(&format!("/customers/{}/portal", found.slug));
+    Ok(())
 }

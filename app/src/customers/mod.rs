@@ -6,6 +6,14 @@ pub mod pages;
 use serde::{Deserialize, Serialize};
 
 /// One customer in the vendor's list, with a one-line summary of each entitlement.
+/// A customer's portal as vendor staff may view it: its name, and whether they opened it
+/// (the opening recorded in the audit log) in this session.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ViewAs {
+    pub name: String,
+    pub opened: bool,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CustomerSummary {
     pub id: i64,

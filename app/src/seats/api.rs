@@ -169,10 +169,8 @@ pub async fn accept_invitation(token: String, password: String, confirm: String)
     }
     let state = crate::ssr::AppState::current()?;
     ssr_seats::open_invitation(&state, &token).await?;
-    let hash = tokio::task::spawn_blocking(move || crate::ssr::password::hash_password(&password))
-        .await
-        .map_err(|e| internal("password hash", e))?
-        .map_err(|e| internal("password hash", e))?;
+    let hash =
+        state.hashing.run(move || crate::ssr::password::hash_password(&password)).await?.map_err(|e| internal("password hash", e))?;
     let user_id = state
         .store
         .accept_invitation(&crate::store::keys::api_keys::hash_api_key(token.trim()), &hash, crate::store::now())

@@ -8,33 +8,78 @@ use crate::auth::{CurrentUser, CustomerRef, Role};
 use crate::error::AppError;
 use crate::store::audit::Actor;
 use crate::store::entitlements::EntitlementFacts;
+use crate::store::members::sign_ins::Client;
 
-/// The session key holding the signed-in user's id.
-pub const USER_ID_KEY: &str = "user_id";
+/// The session key holding the handle of the sign-in the session belongs to.
+pub const SIGN_IN_KEY: &str = "sign_in";
+/// The session key holding when the session last renewed itself: writing it moves the
+/// cookie's and the stored session's idle expiry along with the user's activity.
+const RENEWED_KEY: &str = "renewed_at";
+/// How often (seconds, at most) a used sign-in records that it was used.
+const RENEW_EVERY: i64 = 60;
+
+/// The address of the client that sent the request, as the server saw it (the peer, or
+/// the forwarded address from a proxy the deployment trusts).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientAddress(pub String);
 
 /// The request's session.
 pub async fn session() -> Result<Session, AppError> {
     leptos_axum::extract::<Session>().await.map_err(|e| internal("session layer", e))
 }
 
-/// Signs user `user_id` in on this request's session, under a new session id: an id
-/// planted before sign-in is worthless after it.
+/// Where the request came from: its client address and browser.
+pub fn client() -> Client {
+    let parts = leptos::prelude::use_context::<axum::http::request::Parts>();
+    let address = parts.as_ref().and_then(|p| p.extensions.get::<ClientAddress>()).map(|a| a.0.clone()).unwrap_or_default();
+    let user_agent = parts
+        .as_ref()
+        .and_then(|p| p.headers.get(axum::http::header::USER_AGENT))
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    Client { address, user_agent }
+}
+
+/// Signs user `user_id` in on this request's session, under a new session id (an id
+/// planted before sign-in is worthless after it) and a new sign-in, audited.
 pub async fn start_session(user_id: i64) -> Result<(), AppError> {
     let session = session().await?;
+    let state = AppState::current()?;
     session.cycle_id().await.map_err(|e| internal("session cycle", e))?;
-    session.insert(USER_ID_KEY, user_id).await.map_err(|e| internal("session write", e))?;
+    let handle = crate::engine::licensing::hex(&rand::random::<[u8; 16]>());
+    let now = crate::store::now();
+    state.store.start_sign_in(user_id, &handle, &client(), now).await?;
+    session.insert(SIGN_IN_KEY, &handle).await.map_err(|e| internal("session write", e))?;
+    session.insert(RENEWED_KEY, now).await.map_err(|e| internal("session write", e))?;
     Ok(())
 }
 
-/// The signed-in user, or `None`. A user removed or disabled since signing in is
-/// treated as signed out.
+/// The signed-in user, or `None`. A sign-in that was ended, idled out or outlived its
+/// lifetime, and a user removed or disabled since, count as signed out.
 pub async fn current_user() -> Result<Option<CurrentUser>, AppError> {
+    Ok(signed_in().await?.map(|(user, _)| user))
+}
+
+/// The signed-in user and the handle of their sign-in, or `None`; renews a used sign-in
+/// (at most once a minute) so that idle time counts from the last request.
+pub async fn signed_in() -> Result<Option<(CurrentUser, String)>, AppError> {
     let session = session().await?;
-    let Some(id) = session.get::<i64>(USER_ID_KEY).await.map_err(|e| internal("session read", e))? else {
+    let Some(handle) = session.get::<String>(SIGN_IN_KEY).await.map_err(|e| internal("session read", e))? else {
         return Ok(None);
     };
     let state = AppState::current()?;
-    Ok(state.store.find_current_user(id).await?)
+    let now = crate::store::now();
+    let Some(found) = state.store.find_signed_in(&handle, now, state.sessions).await? else {
+        // Ended elsewhere or expired: the cookie names nothing any more.
+        session.flush().await.map_err(|e| internal("session flush", e))?;
+        return Ok(None);
+    };
+    if now - found.last_seen_at >= (state.sessions.idle / 8).clamp(1, RENEW_EVERY) {
+        state.store.touch_sign_in(&handle, now).await?;
+        session.insert(RENEWED_KEY, now).await.map_err(|e| internal("session write", e))?;
+    }
+    Ok(Some((found.user, handle)))
 }
 
 /// A set of roles: who a server function admits.

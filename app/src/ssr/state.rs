@@ -27,6 +27,10 @@ pub struct Parts {
     /// Where this deployment is reached (`https://licensing.example.com`): the issuer of
     /// its licences.
     pub public_url: String,
+    /// How long sign-ins last: idle and in all.
+    pub sessions: crate::store::members::sign_ins::SessionPolicy,
+    /// The turns of password hashing.
+    pub hashing: super::password::HashGate,
 }
 
 impl AppState {

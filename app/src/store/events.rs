@@ -56,6 +56,10 @@ macro_rules! event_kinds {
 
 event_kinds! {
     UserSignedIn = "user.signed_in" => Nothing, "A user signed in with a password.";
+    UserSignedOut = "user.signed_out" => Nothing, "A user signed out, ending that sign-in.";
+    UserSignedOutEverywhere = "user.signed_out_everywhere" => Nothing, "A user ended their sign-ins on other browsers, or on all of them.";
+    UserSignInFailed = "user.sign_in_failed" => Nothing, "A sign-in was refused: a wrong password, or an unknown or disabled account.";
+    UserSignInLocked = "user.sign_in_locked" => Nothing, "Sign-ins to an account, or from a client address, were locked for a while after failures in a row.";
     UserInvited = "user.invited" => Customer, "A user was invited to an organisation; the invitation link was made.";
     UserInvitationReissued = "user.invitation_reissued" => Nothing, "A new invitation link replaced the old one.";
     UserInvitationAccepted = "user.invitation_accepted" => Customer, "An invited user set a password and joined.";

@@ -58,6 +58,10 @@ pub enum StoreError {
     /// Applying the migrations failed.
     #[error(transparent)]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The deployment's secret is not the one this database was set up with: what it
+    /// protects cannot be opened, and nothing must be written under it.
+    #[error("the deployment's secret is not the one this database was set up with")]
+    WrongSecret,
 }
 
 impl From<sqlx::Error> for StoreError {
@@ -183,6 +187,30 @@ impl Store {
     /// The engine behind this store.
     pub fn engine(&self) -> Engine {
         self.engine
+    }
+
+    /// Checks that the deployment's secret is the one this database was set up with (the
+    /// first start records a keyed hash of a fixed text under it). `WrongSecret` if not.
+    pub async fn check_secret(&self) -> Result<(), StoreError> {
+        let check = self.secret.lookup(b"tessera deployment secret check v1");
+        let stored: Option<String> =
+            sqlx::query_scalar("SELECT secret_check FROM deployment WHERE id = 1").fetch_optional(&self.pool).await?;
+        match stored {
+            Some(stored) if stored == check => Ok(()),
+            Some(_) => Err(StoreError::WrongSecret),
+            None => {
+                sqlx::query("INSERT INTO deployment (id, secret_check) VALUES (1, $1) ON CONFLICT (id) DO NOTHING")
+                    .bind(&check)
+                    .execute(&self.pool)
+                    .await?;
+                let stored: String = sqlx::query_scalar("SELECT secret_check FROM deployment WHERE id = 1").fetch_one(&self.pool).await?;
+                if stored == check {
+                    Ok(())
+                } else {
+                    Err(StoreError::WrongSecret)
+                }
+            }
+        }
     }
 
     /// The deployment's secret, for the store's modules.

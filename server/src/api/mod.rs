@@ -266,7 +266,11 @@ impl FromRequestParts<AppState> for Caller {
     }
 }
 
-/// A JSON body whose rejection is a JSON problem (400) rather than plain text.
+/// The largest body the API reads (axum's default limit): larger is 413 `payload_too_large`.
+pub const BODY_LIMIT: usize = 2 << 20;
+
+/// A JSON body whose rejection is a JSON problem (400, or 413 when too large) rather than
+/// plain text.
 pub struct ApiJson<T>(pub T);
 
 impl<T, S> FromRequest<S> for ApiJson<T>
@@ -285,7 +289,14 @@ where
         if !json {
             return Err(ApiError::new(StatusCode::BAD_REQUEST, "bad_request", "Send JSON with `Content-Type: application/json`."));
         }
-        let body = axum::body::Bytes::from_request(req, state).await.map_err(|e| ApiError::bad_request(e.body_text()))?;
+        let body = axum::body::Bytes::from_request(req, state).await.map_err(|e| match e.status() {
+            StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                format!("The body is larger than the {} MiB this API accepts.", BODY_LIMIT >> 20),
+            ),
+            _ => ApiError::bad_request(e.body_text()),
+        })?;
         serde_json::from_slice(&body).map(ApiJson).map_err(|e| ApiError::bad_request(format!("The JSON body is not valid: {e}")))
     }
 }

@@ -17,6 +17,8 @@ pub struct TestApp {
     pub client: Client,
     pub state: app::ssr::AppState,
     dir: std::path::PathBuf,
+    /// The database it was started on.
+    database: String,
 }
 
 impl Drop for TestApp {
@@ -46,7 +48,9 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
         site_root: dir.join("site").display().to_string(),
         seed_demo: true,
         session_idle: Duration::from_secs(3600),
+        session_lifetime: Duration::from_secs(7 * 86_400),
         cookie_secure: false,
+        forwarded: false,
         instance_ttl: 900,
         api_rate: server::api::rate_limit::RateLimit { per_second: 100_000.0, burst: 100_000.0 },
         bench_customers: 0,
@@ -57,15 +61,16 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
     tweak(&mut config);
     if config.database_url.starts_with("postgres") && config.secret.is_none() {
         // Replicas share the deployment's secret, as they must.
-        config.secret = Some("7e55e7a5".repeat(8));
+        config.secret = Some(server::config::SecretText("7e55e7a5".repeat(8)));
     }
+    let database = config.database_url.clone();
     let app = Application::build(config).await.unwrap_or_else(|e| panic!("build: {e:#}"));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap_or_else(|e| panic!("bind: {e}"));
     let addr = listener.local_addr().unwrap_or_else(|e| panic!("{e}"));
     let router = app.router();
     let state = app.state.clone();
-    tokio::spawn(async move { axum::serve(listener, router).await });
-    TestApp { addr, client: new_client(), dir, state }
+    tokio::spawn(async move { axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>()).await });
+    TestApp { addr, client: new_client(), dir, state, database }
 }
 
 /// A client with an empty cookie jar that does not follow redirects.
@@ -76,7 +81,27 @@ pub fn new_client() -> Client {
 impl TestApp {
     /// The application's database.
     pub fn database_url(&self) -> String {
-        format!("sqlite://{}/tessera.db", self.dir.display())
+        self.database.clone()
+    }
+
+    /// Runs `sql` on the application's database with `binds`, as someone with the
+    /// database in hand (an attacker with a backup, or a test moving the clock) would.
+    pub async fn sql(&self, sql: &str, binds: &[i64]) {
+        let pool = sqlx::AnyPool::connect(&self.database_url()).await.unwrap_or_else(|e| panic!("{e}"));
+        let mut query = sqlx::query(sql);
+        for b in binds {
+            query = query.bind(*b);
+        }
+        query.execute(&pool).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+        pool.close().await;
+    }
+
+    /// The strings `sql` selects from the application's database.
+    pub async fn sql_strings(&self, sql: &str) -> Vec<String> {
+        let pool = sqlx::AnyPool::connect(&self.database_url()).await.unwrap_or_else(|e| panic!("{e}"));
+        let rows = sqlx::query_scalar(sql).fetch_all(&pool).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+        pool.close().await;
+        rows
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -4,6 +4,7 @@ mod helpers;
 
 mod approvals;
 mod audit;
+mod boundary;
 mod console;
 mod enforcement;
 mod licensing;

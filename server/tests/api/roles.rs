@@ -76,6 +76,9 @@ fn table(i: &Ids) -> Vec<Row> {
     let reason = || ("reason", s("checking roles"));
     let product = || ("product", s("acme-analytics"));
     vec![
+        // One's own account.
+        ("list_sign_ins", vec![], EVERYONE),
+        ("sign_out_everywhere", vec![], EVERYONE),
         // The customer's portal.
         ("list_entitlements", vec![("customer", s("initech"))], &[VendorAdmin, Staff, Sales, Admin, Member]),
         ("compare_tiers", vec![], EVERYONE),
@@ -104,6 +107,7 @@ fn table(i: &Ids) -> Vec<Row> {
         // Customers and their entitlements.
         ("list_customers", vec![], VENDOR),
         ("view_as_customer", vec![("customer", s("initech"))], STAFF),
+        ("open_customer_portal", vec![("customer", s("initech"))], STAFF),
         (
             "create_customer",
             vec![

@@ -46,6 +46,8 @@ const READ_ONLY: &[&str] = &[
     "get_demo",
     "get_catalog",
     "get_keys",
+    "list_sign_ins",
+    "view_as_customer",
 ];
 
 /// The enforcement API's operations, other than GETs, that change nothing, and why. The
@@ -219,6 +221,15 @@ impl Walk<'_> {
         self.step(format!("the sweep as of {at}"), kinds, seen, act).await
     }
 
+    /// Calls server function `name`, which must be refused (4xx) and record exactly `kinds`.
+    async fn refused(&self, client: &Client, name: &str, form: &[(&str, &str)], kinds: &[EventKind]) {
+        let head = audit_head(self.app).await;
+        let (status, text) = call_fn(self.app, client, name, form).await;
+        assert!(status.is_client_error(), "{name} {form:?}: {status} {text}");
+        let expected: Vec<&str> = kinds.iter().map(|k| k.as_str()).collect();
+        assert_eq!(audit_kinds_since(self.app, head).await, expected, "{name} {form:?}: the audit events it recorded");
+    }
+
     /// Calls server function `name`, which must answer and record nothing.
     async fn read(&self, client: &Client, name: &str, form: &[(&str, &str)]) {
         self.step(format!("{name} {form:?}, which only reads"), &[], None, call_fn(self.app, client, name, form)).await;
@@ -298,10 +309,19 @@ async fn walk(app: &TestApp) {
     let export = |user: &str| check(ask("initech", "reports.export", user));
     let mut w = Walk { app, functions: BTreeSet::new(), operations: BTreeSet::new() };
 
-    // Signing in is audited; signing out ends the session, which the audit log does not record.
+    // Signing in and out are audited, and so are failed sign-ins and the lock that enough of
+    // them sets.
     let visitor = new_client();
     w.call(&visitor, "sign_in", &[("email", "cy@initech.example"), ("password", PASSWORD)], &[UserSignedIn], None).await;
-    w.call(&visitor, "sign_out", &[], &[], None).await;
+    w.call(&visitor, "sign_out", &[], &[UserSignedOut], None).await;
+    let again = new_client();
+    w.call(&again, "sign_in", &[("email", "cy@initech.example"), ("password", PASSWORD)], &[UserSignedIn], None).await;
+    w.call(&again, "sign_out_everywhere", &[("everywhere", "1")], &[UserSignedOutEverywhere], None).await;
+    let guess = [("email", "nobody@initech.example"), ("password", "guess")];
+    w.refused(&new_client(), "sign_in", &guess, &[UserSignInFailed]).await;
+    app.sql("UPDATE sign_in_failures SET failures = 9, last_failure_at = last_failure_at - 120 WHERE subject = 'account:nobody@initech.example'", &[])
+        .await;
+    w.refused(&new_client(), "sign_in", &guess, &[UserSignInFailed, UserSignInLocked]).await;
 
     // The customer's portal: seats, invitations, users and instances.
     w.call(&ada, "free_seat", &[e, ("email", BOB)], &[SeatFreed], is(export(BOB), "/code", "no_seat")).await;
@@ -314,7 +334,7 @@ async fn walk(app: &TestApp) {
     let token = reissued["path"].as_str().unwrap_or_default().trim_start_matches("/invite/").to_owned();
     let password = "a long enough password";
     let accept = [("token", token.as_str()), ("password", password), ("confirm", password)];
-    w.call(&new_client(), "accept_invitation", &accept, &[UserInvitationAccepted], None).await;
+    w.call(&new_client(), "accept_invitation", &accept, &[UserInvitationAccepted, UserSignedIn], None).await;
     w.call(&ada, "remove_user", &[e, ("user", dee.as_str())], &[UserRemoved], is(export(DEE), "/code", "no_seat")).await;
     let instance = json(app.call_as(&ada, "list_instances", &[]).await).await["instances"][0].clone();
     let on_it = check(on_instance("initech", "dashboards", &instance["public_id"]));
@@ -346,7 +366,7 @@ async fn walk(app: &TestApp) {
     w.call(&admin, "decide_request", &approve, &[RequestApproved], is(sso, "/code", "ok")).await;
 
     // The vendor console: customers and their entitlements.
-    w.call(&staff, "view_as_customer", &[("customer", "initech")], &[CustomerViewedAs], None).await;
+    w.call(&staff, "open_customer_portal", &[("customer", "initech")], &[CustomerViewedAs], None).await;
     let hooli = || check(ask("hooli", "dashboards", GAVIN));
     let customer = [("slug", "hooli"), ("name", "Hooli"), ("admin_email", GAVIN), ("admin_name", "Gavin Belson"), ("reason", "Signed")];
     let created = w.call(&staff, "create_customer", &customer, &[CustomerCreated, UserInvited], is(hooli(), "/code", "not_entitled")).await;
@@ -502,6 +522,8 @@ async fn walk(app: &TestApp) {
             "get_request_detail" => (&staff, vec![("id", filed.as_str())]),
             "get_demo" => (&sales, vec![]),
             "get_catalog" | "get_keys" => (&admin, vec![]),
+            "list_sign_ins" => (&ada, vec![]),
+            "view_as_customer" => (&staff, vec![("customer", "initech")]),
             other => panic!("{other} is listed as read-only, but the walk does not call it"),
         };
         w.read(client, name, &form).await;

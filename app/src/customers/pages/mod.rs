@@ -10,7 +10,9 @@ use crate::catalog::api::get_catalog;
 use crate::catalog::ProductCatalog;
 use crate::components::format::date;
 use crate::components::layout::{Auth, ErrorNotice, Portal};
-use crate::customers::api::{list_customers, view_as_customer, AmendEntitlement, ChangeEntitlement, CreateCustomer, GrantEntitlement};
+use crate::customers::api::{
+    list_customers, view_as_customer, AmendEntitlement, ChangeEntitlement, CreateCustomer, GrantEntitlement, OpenCustomerPortal,
+};
 use crate::entitlements::api::list_entitlements;
 use crate::entitlements::pages::list::EntitlementsOf;
 use crate::entitlements::pages::ViewingAs;
@@ -135,16 +137,17 @@ pub fn CustomerPage() -> impl IntoView {
         <Portal>
             {move || {
                 let slug = params.read().get("slug");
-                let portal = slug.clone().map(|s| format!("/customers/{s}/portal"));
                 let instances = slug.clone().map(|s| format!("/instances?customer={s}"));
+                let customer = slug.clone().unwrap_or_default();
+                let open = ServerAction::<OpenCustomerPortal>::new();
                 view! {
-                    <p class="page-links">
+                    <div class="page-links">
                         <a href="/customers">"← All customers"</a>
                         <Show when=move || is_staff(auth)>
-                            <a class="button secondary small" href=portal.clone()>"View as the customer"</a>
+                            <OpenPortalButton open customer=customer.clone() label="View as the customer"/>
                             <a class="button secondary small" href=instances.clone()>"Instances"</a>
                         </Show>
-                    </p>
+                    </div>
                     <EntitlementsOf customer=slug.clone() version/>
                     <Show when=move || is_staff(auth)>
                         <StaffControls slug=slug.clone() change grant amend version/>
@@ -340,13 +343,27 @@ fn GrantForm(
     .into_any()
 }
 
+/// Opens `customer`'s portal (a POST: the opening is recorded in the audit log), then the
+/// browser goes there.
+#[component]
+fn OpenPortalButton(open: ServerAction<OpenCustomerPortal>, customer: String, label: &'static str) -> impl IntoView {
+    view! {
+        <ActionForm action=open attr:class="inline">
+            <input type="hidden" name="customer" value=customer/>
+            <button type="submit" class="button secondary small">{label}</button>
+        </ActionForm>
+    }
+}
+
 /// `/customers/:slug/portal`: the customer's entitlements and requests as their admin
-/// sees them, read-only, under a banner; every opening is in the audit log.
+/// sees them, read-only, under a banner. Reading the address changes nothing: the portal
+/// shows once it has been opened with a button, and every opening is in the audit log.
 #[component]
 pub fn ViewAsPage() -> impl IntoView {
     provide_context(ViewingAs);
     let slug = params_slug();
-    let opened = Resource::new(move || slug.clone(), view_as_customer);
+    let open = ServerAction::<OpenCustomerPortal>::new();
+    let opened = Resource::new(move || (slug.clone(), open.version().get()), |(slug, _)| view_as_customer(slug));
     let slug = StoredValue::new(params_slug());
     view! {
         <Title text="Customer's portal"/>
@@ -356,13 +373,21 @@ pub fn ViewAsPage() -> impl IntoView {
                     let slug = slug.get_value();
                     Suspend::new(async move {
                         match opened.await {
-                            Ok(name) => view! {
+                            Ok(view_as) if view_as.opened => view! {
                                 <div class="banner view-as" role="status">
-                                    {format!("You are viewing {name}'s portal as they see it. Read-only; this view is recorded in the audit log. ")}
+                                    {format!("You are viewing {}'s portal as they see it. Read-only; this view is recorded in the audit log. ", view_as.name)}
                                     <a href=format!("/customers/{slug}")>"Back to the console"</a>
                                 </div>
                                 <EntitlementsOf customer=Some(slug.clone())/>
                                 <CustomerRequests slug=slug.clone()/>
+                            }.into_any(),
+                            Ok(view_as) => view! {
+                                <section class="card">
+                                    <h1>{format!("{}'s portal", view_as.name)}</h1>
+                                    <p>"You can view it read-only, as the customer's admins see it. Opening it is recorded in the audit log."</p>
+                                    <OpenPortalButton open customer=slug.clone() label="Open the customer's portal"/>
+                                    <p><a href=format!("/customers/{slug}")>"Back to the console"</a></p>
+                                </section>
                             }.into_any(),
                             Err(error) => view! { <ErrorNotice error/> }.into_any(),
                         }

@@ -37,15 +37,22 @@ pub fn NewRequestPage() -> impl IntoView {
             at_renewal: text("at_renewal").is_some(),
         }
     });
-    // The entitlement asked about, or the organisation's first.
-    let options = Resource::new(
-        move || ask.get().entitlement,
-        |entitlement| async move {
-            let id = match entitlement {
+    // The entitlement asked about (or the organisation's first), its options, and the
+    // preview of the change asked for: one load, so that the page hydrates as it was
+    // rendered whichever answer came first.
+    let loaded = Resource::new(
+        move || ask.get(),
+        |ask| async move {
+            let id = match ask.entitlement {
                 Some(id) => id,
                 None => list_entitlements(None).await?.first().map(|e| e.id).ok_or_else(|| AppError::NotFound("Entitlement".into()))?,
             };
-            get_change_options(id).await
+            let options = get_change_options(id).await?;
+            let preview = match ask.kind.clone() {
+                Some(kind) => Some(preview_change(id, kind, ask.plan.clone(), ask.seats, ask.addon.clone()).await),
+                None => None,
+            };
+            Ok::<_, AppError>((options, preview))
         },
     );
     view! {
@@ -55,8 +62,8 @@ pub fn NewRequestPage() -> impl IntoView {
             <h1>"Request a change"</h1>
             <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
                 {move || Suspend::new(async move {
-                    match options.await {
-                        Ok(options) => view! { <ChangeForm options ask=ask.get()/> }.into_any(),
+                    match loaded.await {
+                        Ok((options, preview)) => view! { <ChangeForm options preview ask=ask.get()/> }.into_any(),
                         Err(error) => view! { <ErrorNotice error/> }.into_any(),
                     }
                 })}
@@ -66,17 +73,9 @@ pub fn NewRequestPage() -> impl IntoView {
 }
 
 #[component]
-fn ChangeForm(options: ChangeOptions, ask: Ask) -> impl IntoView {
+fn ChangeForm(options: ChangeOptions, preview: Option<Result<ChangePreview, AppError>>, ask: Ask) -> impl IntoView {
     let kind = ask.kind.as_deref().and_then(RequestKind::parse).unwrap_or(RequestKind::Plan);
     let id = options.entitlement_id;
-    let preview_wanted = ask.kind.is_some();
-    let preview = Resource::new(
-        {
-            let ask = ask.clone();
-            move || ask.clone()
-        },
-        move |a| async move { preview_change(id, a.kind.unwrap_or_default(), a.plan, a.seats, a.addon).await },
-    );
     let plan_options = options
         .plans
         .iter()
@@ -129,24 +128,15 @@ fn ChangeForm(options: ChangeOptions, ask: Ask) -> impl IntoView {
             <label class="check"><input type="checkbox" name="at_renewal" checked=ask.at_renewal/>" At the next renewal"</label>
             <button type="submit" class="button secondary">"Preview the change"</button>
         </form>
-        {preview_wanted.then(|| view! {
-            <Suspense fallback=|| view! { <p class="loading">"Working out what changes…"</p> }>
-                {move || {
-                    let ask = ask.clone();
-                    Suspend::new(async move {
-                        match preview.await {
-                            Ok(p) => view! { <Preview p at_renewal=ask.at_renewal/> }.into_any(),
-                            Err(e) => {
-                                let message = match &e {
-                                    AppError::Invalid { message, .. } => message.clone(),
-                                    other => other.to_string(),
-                                };
-                                view! { <p class="notice error" role="alert">{message}</p> }.into_any()
-                            }
-                        }
-                    })
-                }}
-            </Suspense>
+        {preview.map(|preview| match preview {
+            Ok(p) => view! { <Preview p at_renewal=ask.at_renewal/> }.into_any(),
+            Err(e) => {
+                let message = match &e {
+                    AppError::Invalid { message, .. } => message.clone(),
+                    other => other.to_string(),
+                };
+                view! { <p class="notice error" role="alert">{message}</p> }.into_any()
+            }
         })}
     }
 }

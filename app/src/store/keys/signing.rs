@@ -7,9 +7,11 @@ use crate::store::audit::{self, Actor, NewAuditEvent};
 use crate::store::events::EventKind;
 use crate::store::{flag, Store, StoreError};
 
-/// A stored signing key: `secret` is the 32-byte seed and `public` the 32-byte public
-/// key, both base64url without padding.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A signing key: `secret` is the 32-byte seed and `public` the 32-byte public key, both
+/// base64url without padding. The database holds the seed sealed under the deployment's
+/// secret (`sealed:` and [`Secret::seal`](crate::store::secret::Secret::seal)'s text), so a
+/// copy of a backup cannot sign; the store seals and opens it. Its `Debug` leaves the seed out.
+#[derive(Clone, PartialEq, Eq)]
 pub struct StoredKey {
     pub kid: String,
     pub secret: String,
@@ -17,6 +19,21 @@ pub struct StoredKey {
     pub created_at: i64,
     pub active: bool,
 }
+
+impl std::fmt::Debug for StoredKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoredKey")
+            .field("kid", &self.kid)
+            .field("secret", &"***")
+            .field("public", &self.public)
+            .field("created_at", &self.created_at)
+            .field("active", &self.active)
+            .finish()
+    }
+}
+
+/// How a sealed seed is marked in the database.
+const SEALED: &str = "sealed:";
 
 /// A signing key as the catalog page lists it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,9 +62,10 @@ impl Store {
         .await?;
         rows.into_iter()
             .map(|r| {
+                let stored: String = r.try_get("secret_key")?;
                 Ok(StoredKey {
                     kid: r.try_get("kid")?,
-                    secret: r.try_get("secret_key")?,
+                    secret: self.open_seed(&stored)?,
                     public: r.try_get("public_key")?,
                     created_at: r.try_get("created_at")?,
                     active: flag(&r, "active")?,
@@ -62,7 +80,7 @@ impl Store {
         sqlx::query("UPDATE signing_keys SET active = 0 WHERE active = 1").execute(&mut *tx).await?;
         sqlx::query("INSERT INTO signing_keys (kid, secret_key, public_key, created_at, active) VALUES ($1, $2, $3, $4, 1)")
             .bind(&key.kid)
-            .bind(&key.secret)
+            .bind(format!("{SEALED}{}", self.secret().seal(key.secret.as_bytes())))
             .bind(&key.public)
             .bind(key.created_at)
             .execute(&mut *tx)
@@ -82,6 +100,34 @@ impl Store {
         .await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// A stored seed as it was given: opened when sealed (`WrongSecret` when the
+    /// deployment's secret does not open it), as it is when written before sealing.
+    fn open_seed(&self, stored: &str) -> Result<String, StoreError> {
+        match stored.strip_prefix(SEALED) {
+            Some(sealed) => self.secret().open(sealed).and_then(|b| String::from_utf8(b).ok()).ok_or(StoreError::WrongSecret),
+            None => Ok(stored.to_owned()),
+        }
+    }
+
+    /// Seals the seeds written before they were sealed; returns how many. Run at start.
+    pub async fn seal_signing_keys(&self) -> Result<usize, StoreError> {
+        let plain: Vec<(String, String)> = sqlx::query("SELECT kid, secret_key FROM signing_keys WHERE secret_key NOT LIKE 'sealed:%'")
+            .fetch_all(self.pool())
+            .await?
+            .iter()
+            .map(|r| Ok((r.try_get("kid")?, r.try_get("secret_key")?)))
+            .collect::<Result<_, StoreError>>()?;
+        for (kid, seed) in &plain {
+            sqlx::query("UPDATE signing_keys SET secret_key = $2 WHERE kid = $1 AND secret_key = $3")
+                .bind(kid)
+                .bind(format!("{SEALED}{}", self.secret().seal(seed.as_bytes())))
+                .bind(seed)
+                .execute(self.pool())
+                .await?;
+        }
+        Ok(plain.len())
     }
 
     /// Every signing key, the active one first, then by age.

@@ -122,7 +122,11 @@ impl Store {
         .fetch_optional(&mut *tx)
         .await?;
         let user_id = match returning {
-            Some(id) => id,
+            Some(id) => {
+                // A new membership never revives a sign-in of the old one.
+                super::sign_ins::end_all(&mut tx, id, now).await?;
+                id
+            }
             None => {
                 let user = NewUser { customer_id: Some(customer_id), email, name, role, password_hash: None };
                 match create_user(&mut tx, &user, now).await {
@@ -276,6 +280,7 @@ impl Store {
         let email: String = user.try_get("email")?;
         let freed: Vec<i64> =
             sqlx::query_scalar("DELETE FROM seats WHERE user_id = $1 RETURNING entitlement_id").bind(user_id).fetch_all(&mut *tx).await?;
+        let signed_out = super::sign_ins::end_all(&mut tx, user_id, now).await?;
         sqlx::query("UPDATE invitations SET revoked_at = $2 WHERE user_id = $1 AND accepted_at IS NULL AND revoked_at IS NULL")
             .bind(user_id)
             .bind(now)
@@ -291,7 +296,7 @@ impl Store {
                 customer_id: Some(customer_id),
                 kind: EventKind::UserRemoved,
                 subject: format!("user:{user_id}"),
-                before: Some(serde_json::json!({ "email": email, "seats": freed })),
+                before: Some(serde_json::json!({ "email": email, "seats": freed, "sign_ins_ended": signed_out })),
                 after: None,
             },
             now,

@@ -3,6 +3,8 @@
 //! in [`users`]; how a customer admin invites and removes people, in [`invitations`].
 
 pub mod invitations;
+pub mod sign_ins;
+pub mod throttle;
 pub mod users;
 
 use sqlx::Row;

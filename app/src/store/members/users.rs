@@ -3,8 +3,6 @@
 use sqlx::Row;
 
 use crate::auth::{CurrentUser, CustomerRef, Role};
-use crate::store::audit::{self, Actor, NewAuditEvent};
-use crate::store::events::EventKind;
 use crate::store::write::Write;
 use crate::store::{flag, Store, StoreError};
 
@@ -82,27 +80,6 @@ impl Store {
             None => None,
         };
         Ok(Some(CurrentUser { id: r.try_get("id")?, email: r.try_get("email")?, name: r.try_get("name")?, role, customer }))
-    }
-
-    /// Records a successful sign-in in the audit log.
-    pub async fn record_sign_in(&self, user: &Credentials, at: i64) -> Result<(), StoreError> {
-        let mut tx = self.begin_write().await?;
-        let actor = Actor::user(user.id, &user.email);
-        audit::record(
-            &mut tx,
-            NewAuditEvent {
-                actor: &actor,
-                customer_id: user.customer_id,
-                kind: EventKind::UserSignedIn,
-                subject: format!("user:{}", user.id),
-                before: None,
-                after: None,
-            },
-            at,
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(())
     }
 
     /// True when no user exists yet: the database is new.

@@ -128,7 +128,7 @@ async fn the_audit_chain_verifies_and_a_tampered_row_is_found() {
         let s = &db.store;
         for email in ["ada@initech.example", "grace@globex.example", "staff@tessera.example"] {
             let c = s.find_credentials(email).await.ok().flatten().unwrap_or_else(|| panic!("{email}"));
-            s.record_sign_in(&c, NOW + 60).await.unwrap_or_else(|e| panic!("{e}"));
+            s.start_sign_in(c.id, &format!("h-{}", c.id), &Default::default(), NOW + 60).await.unwrap_or_else(|e| panic!("{e}"));
         }
         assert_eq!(s.verify_audit_chain().await.unwrap_or_else(|e| panic!("{e}")), None, "{}", db.name);
         let events = s.list_audit_events(None, 10).await.unwrap_or_else(|e| panic!("{e}"));
@@ -155,7 +155,7 @@ async fn concurrent_audit_writers_keep_one_unbroken_chain() {
         let tasks: Vec<_> = (0..20)
             .map(|i| {
                 let (s, c) = (s.clone(), c.clone());
-                tokio::spawn(async move { s.record_sign_in(&c, NOW + i).await })
+                tokio::spawn(async move { s.start_sign_in(c.id, &format!("h-{i}"), &Default::default(), NOW + i).await })
             })
             .collect();
         for t in tasks {

@@ -1,0 +1,392 @@
+//! The browser boundary tried as an attacker would: requests from another site carrying a
+//! signed-in user's cookie, guessed passwords, floods of sign-ins, sessions that outlive
+//! their welcome, and the headers every page must carry.
+
+use reqwest::{Client, StatusCode};
+use serde_json::Value;
+
+use crate::helpers::{audit_head, audit_kinds_since, json, new_client, spawn_app, spawn_app_with, TestApp, PASSWORD};
+
+const ADA: &str = "ada@initech.example";
+
+/// Calls server function `name` from `client` as a browser on another site would.
+async fn call_cross_site(app: &TestApp, client: &Client, name: &str, form: &[(&str, &str)], headers: &[(&str, &str)]) -> reqwest::Response {
+    let mut request = client.post(app.url(&format!("/api/{name}"))).header("accept", "application/json").form(form);
+    for (k, v) in headers {
+        request = request.header(*k, *v);
+    }
+    request.send().await.unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+async fn seats_used(app: &TestApp, ada: &Client, entitlement: &str) -> i64 {
+    json(app.call_as(ada, "get_seats", &[("entitlement", entitlement)]).await).await["seats_used"].as_i64().unwrap_or(-1)
+}
+
+#[tokio::test]
+async fn a_server_function_called_from_another_site_is_refused_and_changes_nothing() {
+    let app = spawn_app().await;
+    let ada = app.client_for(ADA).await;
+    let entitlement = json(app.call_as(&ada, "list_entitlements", &[]).await).await[0]["id"].to_string();
+    let before = seats_used(&app, &ada, &entitlement).await;
+    let head = audit_head(&app).await;
+    let invite = [("entitlement", entitlement.as_str()), ("email", "mallory@initech.example"), ("name", "Mallory"), ("seat", "on")];
+    for headers in [
+        vec![("origin", "https://evil.example"), ("sec-fetch-site", "cross-site")],
+        vec![("origin", "https://evil.example")],
+        vec![("sec-fetch-site", "same-site")],
+        vec![("origin", "null")],
+    ] {
+        let r = call_cross_site(&app, &ada, "invite_user", &invite, &headers).await;
+        assert_eq!(r.status(), StatusCode::FORBIDDEN, "{headers:?}");
+        let body = json(r).await;
+        assert_eq!(body["code"], "cross_site", "{headers:?}");
+        assert!(body["message"].as_str().unwrap_or_default().contains("another site"), "{body}");
+    }
+    assert_eq!(seats_used(&app, &ada, &entitlement).await, before);
+    assert_eq!(audit_kinds_since(&app, head).await, Vec::<String>::new(), "nothing was recorded");
+
+    // The site's own pages (and clients that are no browser) go through.
+    let own = app.url("");
+    let r = call_cross_site(&app, &ada, "invite_user", &invite, &[("origin", own.as_str()), ("sec-fetch-site", "same-origin")]).await;
+    assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap_or_default());
+    assert_eq!(audit_kinds_since(&app, head).await, ["user.invited", "seat.assigned"]);
+}
+
+#[tokio::test]
+async fn a_sign_in_from_another_site_sets_no_session() {
+    let app = spawn_app().await;
+    let browser = new_client();
+    let r = call_cross_site(
+        &app,
+        &browser,
+        "sign_in",
+        &[("email", ADA), ("password", PASSWORD)],
+        &[("origin", "https://evil.example"), ("sec-fetch-site", "cross-site")],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    assert!(r.headers().get("set-cookie").is_none(), "no session cookie");
+    assert_eq!(json(app.call_as(&browser, "whoami", &[]).await).await, Value::Null);
+}
+
+#[tokio::test]
+async fn pages_carry_a_csp_whose_nonce_their_scripts_hold_and_the_other_security_headers() {
+    let app = spawn_app().await;
+    let r = app.client.get(app.url("/signin")).send().await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status(), StatusCode::OK);
+    let header = |name: &str| r.headers().get(name).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    let csp = header("content-security-policy");
+    assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+    assert!(csp.contains("object-src 'none'") && csp.contains("base-uri 'none'"), "{csp}");
+    assert!(!csp.contains("unsafe-inline") && !csp.contains("'unsafe-eval'"), "{csp}");
+    assert_eq!(header("x-content-type-options"), "nosniff");
+    assert_eq!(header("x-frame-options"), "DENY");
+    assert_eq!(header("referrer-policy"), "same-origin");
+    assert_eq!(header("strict-transport-security"), "", "no HSTS over plain http");
+    let nonce = csp.split("'nonce-").nth(1).and_then(|rest| rest.split('\'').next()).unwrap_or_default().to_owned();
+    assert!(nonce.len() >= 22, "a nonce of 128 bits: {csp}");
+    let html = r.text().await.unwrap_or_default();
+    assert!(html.contains(&format!("nonce=\"{nonce}\"")), "the page's own scripts carry the nonce");
+    let tags: Vec<&str> = html.split("<script").skip(1).map(|rest| rest.split('>').next().unwrap_or_default()).collect();
+    assert!(!tags.is_empty());
+    for tag in tags {
+        assert!(tag.contains(&format!("nonce=\"{nonce}\"")), "every script carries the nonce: <script{tag}>");
+    }
+
+    let again = app.client.get(app.url("/signin")).send().await.unwrap_or_else(|e| panic!("{e}"));
+    let other = again.headers().get("content-security-policy").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    assert_ne!(other, csp, "a fresh nonce for every page");
+}
+
+#[tokio::test]
+async fn over_https_the_cookie_is_host_only_and_secure_and_pages_ask_for_hsts() {
+    let app = spawn_app_with(|c| c.public_url = Some("https://licences.example.com".into())).await;
+    let r = app.call("sign_in", &[("email", ADA), ("password", PASSWORD)]).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let cookie = r.headers().get("set-cookie").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    assert!(cookie.starts_with("__Host-tessera_session="), "{cookie}");
+    assert!(cookie.contains("Secure") && cookie.contains("Path=/") && !cookie.contains("Domain"), "{cookie}");
+    let page = app.client.get(app.url("/signin")).send().await.unwrap_or_else(|e| panic!("{e}"));
+    let hsts = page.headers().get("strict-transport-security").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    assert!(hsts.starts_with("max-age=31536000"), "{hsts}");
+    // A browser on the public origin is the site's own; any other is not.
+    let ada = new_client();
+    let own =
+        call_cross_site(&app, &ada, "sign_in", &[("email", ADA), ("password", PASSWORD)], &[("origin", "https://licences.example.com")])
+            .await;
+    assert_eq!(own.status(), StatusCode::OK);
+    let other =
+        call_cross_site(&app, &ada, "sign_in", &[("email", ADA), ("password", PASSWORD)], &[("origin", "http://licences.example.com")])
+            .await;
+    assert_eq!(other.status(), StatusCode::FORBIDDEN, "another scheme is another origin");
+}
+
+/// Signs in as `email` with `password` from a fresh browser.
+async fn attempt(app: &TestApp, email: &str, password: &str) -> reqwest::Response {
+    app.call_as(&new_client(), "sign_in", &[("email", email), ("password", password)]).await
+}
+
+#[tokio::test]
+async fn guessing_a_password_slows_down_then_locks_the_account_and_the_owner_is_told() {
+    let app = spawn_app().await;
+    let head = audit_head(&app).await;
+    for _ in 0..3 {
+        assert_eq!(attempt(&app, ADA, "guess").await.status(), StatusCode::UNAUTHORIZED);
+    }
+    // The fourth comes too soon: answered at once, with when to come back.
+    let r = attempt(&app, ADA, "guess").await;
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    let retry: i64 = r.headers().get("retry-after").and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok()).unwrap_or(0);
+    assert!((1..=2).contains(&retry), "{retry}");
+    assert_eq!(json(r).await["SignInHeld"]["locked"], false);
+    // Even the right password waits its turn: the guesser cannot tell.
+    assert_eq!(attempt(&app, ADA, PASSWORD).await.status(), StatusCode::TOO_MANY_REQUESTS);
+    let kinds = audit_kinds_since(&app, head).await;
+    assert_eq!(kinds, ["user.sign_in_failed"; 3], "each failure is audited, a held attempt is not a failure");
+
+    // Nine failures in a row, the last a minute ago: the tenth locks the account.
+    let now = app::store::now();
+    app.sql("UPDATE sign_in_failures SET failures = 9, last_failure_at = $1 WHERE subject = 'account:ada@initech.example'", &[now - 61])
+        .await;
+    let r = attempt(&app, ADA, "guess-10").await;
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    let retry: i64 = r.headers().get("retry-after").and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok()).unwrap_or(0);
+    assert!(retry > 14 * 60, "locked for 15 minutes: {retry}");
+    let body = json(r).await;
+    assert_eq!(body["SignInHeld"]["locked"], true, "{body}");
+    let r = attempt(&app, ADA, PASSWORD).await;
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS, "locked against the right password too");
+    assert_eq!(json(r).await["SignInHeld"]["locked"], true);
+    let ada_log = app.state.store.list_audit_events(None, 3).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(ada_log[0].kind, "user.sign_in_locked");
+    assert_eq!(ada_log[1].kind, "user.sign_in_failed");
+    let initech = app.state.store.find_customer_by_slug("initech").await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(ada_log[0].customer_id, Some(initech.id), "Initech's admins see it in their audit log");
+
+    // Another account from elsewhere is not held by Ada's lock.
+    let bob = attempt(&app, "bob@initech.example", PASSWORD).await;
+    assert_eq!(bob.status(), StatusCode::OK);
+
+    // When the lock has run out, the right password works and the count starts again.
+    app.sql("UPDATE sign_in_failures SET locked_until = $1 WHERE subject = 'account:ada@initech.example'", &[now - 1]).await;
+    assert_eq!(attempt(&app, ADA, PASSWORD).await.status(), StatusCode::OK);
+    let left = app.sql_strings("SELECT subject FROM sign_in_failures WHERE subject = 'account:ada@initech.example'").await;
+    assert_eq!(left, Vec::<String>::new(), "a successful sign-in forgets the failures");
+}
+
+#[tokio::test]
+async fn unknown_emails_are_held_and_locked_like_real_ones() {
+    let app = spawn_app().await;
+    let mut statuses = Vec::new();
+    for _ in 0..4 {
+        statuses.push(attempt(&app, "nobody@initech.example", "guess").await.status());
+    }
+    assert_eq!(statuses, [StatusCode::UNAUTHORIZED, StatusCode::UNAUTHORIZED, StatusCode::UNAUTHORIZED, StatusCode::TOO_MANY_REQUESTS]);
+}
+
+#[tokio::test]
+async fn a_flood_of_sign_ins_is_answered_busy_beyond_a_bounded_queue_and_never_fails() {
+    let app = spawn_app().await;
+    // Many accounts at once, as a credential-stuffing run would try them.
+    let tries: Vec<_> = (0..80)
+        .map(|i| {
+            let (client, url) = (new_client(), app.url("/api/sign_in"));
+            tokio::spawn(async move {
+                let email = format!("user{i}@flood.example");
+                let r = client
+                    .post(url)
+                    .header("accept", "application/json")
+                    .form(&[("email", email.as_str()), ("password", "guess")])
+                    .send()
+                    .await;
+                r.map(|r| r.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+            })
+        })
+        .collect();
+    let mut seen = Vec::new();
+    for t in tries {
+        seen.push(t.await.unwrap_or_else(|e| panic!("{e}")));
+    }
+    let refused = seen.iter().filter(|s| **s == StatusCode::TOO_MANY_REQUESTS).count();
+    assert!(seen.iter().all(|s| *s == StatusCode::UNAUTHORIZED || *s == StatusCode::TOO_MANY_REQUESTS), "{seen:?}");
+    assert!(refused > 0, "beyond the queue, the flood is turned away: {seen:?}");
+    // The enforcement API answers meanwhile and after.
+    let r = app
+        .client
+        .post(app.url("/api/v1/check"))
+        .bearer_auth("tsk_demo_acme")
+        .json(&serde_json::json!({"customer": "initech", "feature": "reports.export", "user": ADA}))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status(), StatusCode::OK);
+}
+
+/// Moves the times of every live sign-in of Ada's by `started` and `seen` seconds.
+async fn age_sign_ins(app: &TestApp, started: i64, seen: i64) {
+    app.sql(
+        "UPDATE sign_ins SET started_at = started_at - $1, last_seen_at = last_seen_at - $2
+         WHERE user_id = (SELECT id FROM users WHERE email = 'ada@initech.example')",
+        &[started, seen],
+    )
+    .await;
+}
+
+async fn who(app: &TestApp, client: &Client) -> Value {
+    json(app.call_as(client, "whoami", &[]).await).await["email"].clone()
+}
+
+#[tokio::test]
+async fn a_sign_in_ends_after_the_idle_timeout_unless_used_and_after_its_lifetime_in_any_case() {
+    let app = spawn_app().await;
+    let ada = app.client_for(ADA).await;
+    // 55 minutes idle of the hour allowed: still signed in, and using it starts the hour again.
+    age_sign_ins(&app, 55 * 60, 55 * 60).await;
+    assert_eq!(who(&app, &ada).await, ADA);
+    age_sign_ins(&app, 10 * 60, 10 * 60).await;
+    assert_eq!(who(&app, &ada).await, ADA, "65 minutes after sign-in, 10 after the last use");
+    // An hour without use ends it.
+    age_sign_ins(&app, 61 * 60, 61 * 60).await;
+    assert_eq!(who(&app, &ada).await, Value::Null);
+
+    // However active, a week after sign-in it ends.
+    let ada = app.client_for(ADA).await;
+    age_sign_ins(&app, 7 * 86_400 + 1, 0).await;
+    assert_eq!(who(&app, &ada).await, Value::Null);
+}
+
+#[tokio::test]
+async fn a_user_sees_their_sign_ins_and_signs_out_everywhere_else_or_everywhere() {
+    let app = spawn_app().await;
+    let laptop = app.client_for(ADA).await;
+    let phone = app.client_for(ADA).await;
+    let tablet = app.client_for(ADA).await;
+    let listed = json(app.call_as(&laptop, "list_sign_ins", &[]).await).await;
+    let listed = listed.as_array().cloned().unwrap_or_default();
+    assert_eq!(listed.len(), 3);
+    assert_eq!(listed.iter().filter(|s| s["current"] == true).count(), 1);
+    assert_eq!(listed.iter().find(|s| s["current"] == true).map(|s| s["address"].clone()), Some(Value::from("127.0.0.1")));
+
+    let head = audit_head(&app).await;
+    assert_eq!(json(app.call_as(&laptop, "sign_out_everywhere", &[]).await).await, 2);
+    assert_eq!(who(&app, &laptop).await, ADA, "this browser stays signed in");
+    assert_eq!(who(&app, &phone).await, Value::Null);
+    assert_eq!(who(&app, &tablet).await, Value::Null);
+    assert_eq!(json(app.call_as(&laptop, "list_sign_ins", &[]).await).await.as_array().map(Vec::len), Some(1));
+
+    let phone = app.client_for(ADA).await;
+    let r = app.call_as(&laptop, "sign_out_everywhere", &[("everywhere", "1")]).await;
+    assert!(r.status().is_success() || r.status().is_redirection(), "{}", r.status());
+    assert_eq!(who(&app, &laptop).await, Value::Null);
+    assert_eq!(who(&app, &phone).await, Value::Null);
+    let kinds = audit_kinds_since(&app, head).await;
+    assert_eq!(kinds, ["user.signed_out_everywhere", "user.signed_in", "user.signed_out_everywhere"]);
+}
+
+#[tokio::test]
+async fn signing_out_ends_the_sign_in_for_good_and_is_audited() {
+    let app = spawn_app().await;
+    let ada = app.client_for(ADA).await;
+    // The cookie as it was, kept by someone who copied it.
+    let copied = new_client();
+    let cookie = {
+        let r = app.call_as(&copied, "sign_in", &[("email", ADA), ("password", PASSWORD)]).await;
+        r.headers().get("set-cookie").and_then(|v| v.to_str().ok()).unwrap_or_default().split(';').next().unwrap_or_default().to_owned()
+    };
+    let head = audit_head(&app).await;
+    let r = app.call_as(&copied, "sign_out", &[]).await;
+    assert!(r.status().is_success() || r.status().is_redirection());
+    assert_eq!(audit_kinds_since(&app, head).await, ["user.signed_out"]);
+    let replayed = app
+        .client
+        .post(app.url("/api/whoami"))
+        .header("cookie", &cookie)
+        .header("accept", "application/json")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(json(replayed).await, Value::Null, "the copied cookie signs no one in");
+    assert_eq!(who(&app, &ada).await, ADA, "the other browser is untouched");
+}
+
+#[tokio::test]
+async fn a_removed_user_re_invited_does_not_get_their_old_session_back() {
+    let app = spawn_app().await;
+    let ada = app.client_for(ADA).await;
+    let bob = app.client_for("bob@initech.example").await;
+    let entitlement = json(app.call_as(&ada, "list_entitlements", &[]).await).await[0]["id"].to_string();
+    let seats = json(app.call_as(&ada, "get_seats", &[("entitlement", &entitlement)]).await).await;
+    let bob_id = seats["members"]
+        .as_array()
+        .and_then(|m| m.iter().find(|m| m["email"] == "bob@initech.example"))
+        .map(|m| m["id"].to_string())
+        .unwrap_or_default();
+    let r = app.call_as(&ada, "remove_user", &[("entitlement", &entitlement), ("user", &bob_id)]).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = app
+        .call_as(
+            &ada,
+            "invite_user",
+            &[("entitlement", &entitlement), ("email", "bob@initech.example"), ("name", "Bob"), ("admin", "on"), ("seat", "on")],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap_or_default());
+    assert_eq!(who(&app, &bob).await, Value::Null, "no way back in but the new invitation");
+    let r = app.call_as(&bob, "list_pending_requests", &[]).await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn opening_a_customer_portal_by_a_link_records_nothing_and_the_button_records_it() {
+    let app = spawn_app().await;
+    let staff = app.client_for("staff@tessera.example").await;
+    let head = audit_head(&app).await;
+    let page = staff.get(app.url("/customers/initech/portal")).send().await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.unwrap_or_default();
+    assert!(html.contains("Open the customer"), "asks before opening");
+    assert!(!html.contains("You are viewing"), "shows nothing yet");
+    assert_eq!(audit_kinds_since(&app, head).await, Vec::<String>::new(), "a GET writes nothing");
+
+    let r = app.call_as(&staff, "open_customer_portal", &[("customer", "initech")]).await;
+    assert!(r.status().is_success() || r.status().is_redirection(), "{}", r.status());
+    assert_eq!(audit_kinds_since(&app, head).await, ["customer.viewed_as"]);
+    let html =
+        staff.get(app.url("/customers/initech/portal")).send().await.unwrap_or_else(|e| panic!("{e}")).text().await.unwrap_or_default();
+    assert!(html.contains("You are viewing Initech"), "opened");
+    let r = call_cross_site(&app, &staff, "open_customer_portal", &[("customer", "initech")], &[("sec-fetch-site", "cross-site")]).await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN, "nor from another site");
+}
+
+#[tokio::test]
+async fn a_body_too_large_for_the_api_is_413_with_a_json_problem() {
+    let app = spawn_app().await;
+    let big = format!("{{\"events\": [{{\"event_id\": \"{}\"}}]}}", "x".repeat(3 << 20));
+    let r = app
+        .client
+        .post(app.url("/api/v1/usage"))
+        .bearer_auth("tsk_demo_acme")
+        .header("content-type", "application/json")
+        .body(big)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(json(r).await["code"], "payload_too_large");
+}
+
+#[tokio::test]
+async fn signing_keys_are_sealed_at_rest_and_a_wrong_secret_stops_the_server_with_a_clear_message() {
+    let app = spawn_app().await;
+    let stored = app.sql_strings("SELECT secret_key FROM signing_keys").await;
+    assert!(!stored.is_empty());
+    assert!(stored.iter().all(|s| s.starts_with("sealed:")), "{stored:?}");
+
+    let mut config = server::config::Config::from_env_and_args(std::iter::empty()).unwrap_or_else(|e| panic!("{e}"));
+    config.database_url = app.database_url();
+    config.seed_demo = false;
+    config.secret = Some(server::config::SecretText("0123abcd".repeat(8)));
+    let refused = server::startup::Application::build(config).await.err().map(|e| format!("{e:#}")).unwrap_or_default();
+    assert!(refused.contains("is not the one this database was set up with"), "{refused}");
+    assert!(!format!("{:?}", server::config::SecretText("0123abcd".repeat(8))).contains("0123abcd"), "no secret in Debug output");
+}

@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import { expect, test } from './fixtures/server';
 import { SeatsPage, signInAs } from './fixtures/self_service';
-import { SignInPage } from './fixtures/portal';
+import { SignInPage, waitForHydration } from './fixtures/portal';
 
 /** A page on another origin (another port of the same host: the same site, as far as the
  * browser's cookies go) whose form posts at once to `target` with `fields`. */
@@ -95,4 +95,28 @@ test('staff open a customer portal with a button; the address alone shows nothin
   await page.getByRole('button', { name: "Open the customer's portal" }).click();
   await expect(page.getByRole('status').filter({ hasText: "You are viewing Initech's portal as they see it." })).toBeVisible();
   await expect(page.getByRole('article', { name: 'Acme Analytics entitlement' })).toContainText('2 of 10 used');
+});
+
+test('a user changes their password on their account page; a common one is refused', async ({ page }) => {
+  await signInAs(page, 'ada@initech.example');
+  await page.goto('/account');
+  await waitForHydration(page);
+  const form = page.getByRole('region', { name: 'Change your password' });
+  await form.getByLabel('Current password').fill('tessera-demo');
+  await form.getByLabel('New password').fill('password123');
+  await form.getByLabel('Repeat the new password').fill('password123');
+  await form.getByRole('button', { name: 'Change the password' }).click();
+  await expect(form).toContainText('That is one of the most common passwords');
+
+  await form.getByLabel('New password').fill('a long new passphrase');
+  await form.getByLabel('Repeat the new password').fill('a long new passphrase');
+  await form.getByRole('button', { name: 'Change the password' }).click();
+  await expect(form.getByRole('status')).toHaveText('Password changed.');
+
+  await page.getByRole('button', { name: 'Sign out', exact: true }).click();
+  await expect(page).toHaveURL(/\/signin$/);
+  const signIn = new SignInPage(page);
+  await signIn.goto();
+  await signIn.signIn('ada@initech.example', 'a long new passphrase');
+  await expect(page).toHaveURL(/\/entitlements$/);
 });

@@ -29,3 +29,7 @@ CREATE TABLE deployment (
     id            INTEGER  PRIMARY KEY CHECK (id = 1),
     secret_check  TEXT    NOT NULL
 );
+
+-- What a link made for a user is for: `join` (an invitation) or `reset` (a new password
+-- for someone who has one).
+ALTER TABLE invitations ADD COLUMN purpose TEXT NOT NULL DEFAULT 'join' CHECK (purpose IN ('join', 'reset'));

@@ -124,3 +124,41 @@ pub async fn sign_out_everywhere(everywhere: Option<String>) -> Result<u64, AppE
     }
     Ok(ended)
 }
+
+/// Changes the caller's password: `current` must be right (a wrong one counts as a failed
+/// sign-in), and the new one passes the same rules as an invitation's. Every other sign-in
+/// of theirs ends; audited. Returns how many ended. Errors: `Invalid` on `current`,
+/// `password` or `confirm`; `SignInHeld` while the account is held back.
+#[server(prefix = "/api", endpoint = "change_password")]
+pub async fn change_password(current: String, password: String, confirm: String) -> Result<u64, AppError> {
+    use crate::ssr::password::{check_new_password, hash_password, verify_password};
+    use crate::store::audit::Actor;
+    use crate::store::members::throttle::{FailedSignIn, Hold};
+    let (user, handle) = crate::ssr::auth::signed_in().await?.ok_or(AppError::Unauthenticated)?;
+    let state = crate::ssr::AppState::current()?;
+    if current.is_empty() || current.len() > 1024 {
+        return Err(AppError::invalid("current", "Enter your current password."));
+    }
+    check_new_password(&password, &confirm, &user.email, crate::seats::api::MIN_PASSWORD)?;
+    let address = crate::ssr::auth::client().address;
+    let now = crate::store::now();
+    if let Some(hold) = state.store.sign_in_hold(&user.email, &address, now).await? {
+        return Err(AppError::SignInHeld { secs: hold.secs(), locked: matches!(hold, Hold::Locked { .. }) });
+    }
+    let stored = state.store.find_credentials(&user.email).await?.and_then(|c| c.password_hash);
+    let hashed = state
+        .hashing
+        .run(move || match stored {
+            Some(stored) if verify_password(&current, &stored) => hash_password(&password).map(Some),
+            _ => Ok(None),
+        })
+        .await?
+        .map_err(|e| crate::ssr::internal("password hash", e))?;
+    let Some(hash) = hashed else {
+        let failed = FailedSignIn { email: &user.email, user: Some((user.id, user.customer.as_ref().map(|c| c.id))), address: &address };
+        state.store.record_sign_in_failure(&failed, crate::store::now()).await?;
+        return Err(AppError::invalid("current", "That is not your current password."));
+    };
+    let actor = Actor::user(user.id, &user.email);
+    Ok(state.store.change_password(&actor, user.customer.map(|c| c.id), &hash, &handle, crate::store::now()).await?)
+}

@@ -118,6 +118,25 @@ pub async fn reissue_invitation(entitlement: i64, user: i64) -> Result<Invitatio
     Ok(Invitation { email, path: format!("/invite/{token}"), expires_on: crate::store::day_of(expires_at), seated: false })
 }
 
+/// Hours a password reset link works.
+pub const RESET_HOURS: i64 = 24;
+
+/// A password reset link for user `user` of the organisation of `entitlement`, who has a
+/// password: it lets them set a new one, once, within [`RESET_HOURS`] hours, and then every
+/// sign-in they had ends. Same rules as [`get_seats`]. Errors: `NotFound` when `user` is
+/// not a user of the organisation with a password (an invited user gets a new invitation).
+#[server(prefix = "/api", endpoint = "issue_password_reset")]
+pub async fn issue_password_reset(entitlement: i64, user: i64) -> Result<Invitation, AppError> {
+    use crate::ssr::auth::Caller;
+    use crate::ssr::StoreResultExt;
+    let Caller { state, actor, scope: facts, .. } = ssr_seats::managed_entitlement(entitlement).await?;
+    let (token, hash) = crate::ssr::new_token();
+    let now = crate::store::now();
+    let expires_at = now + RESET_HOURS * 3600;
+    let email = state.store.issue_password_reset(&actor, facts.customer_id, user, &hash, expires_at, now).await.or_not_found("User")?;
+    Ok(Invitation { email, path: format!("/invite/{token}"), expires_on: crate::store::day_of(expires_at), seated: false })
+}
+
 /// Removes user `user` from the organisation of `entitlement`: every seat they hold is
 /// freed and they can no longer sign in. Same rules as [`get_seats`]. Errors: `Invalid`
 /// on `user` for oneself; `NotFound` for a user not in the organisation.
@@ -148,6 +167,7 @@ pub async fn get_invitation(token: String) -> Result<InvitationInfo, AppError> {
         name: row.name,
         organisation: row.organisation,
         expires_on: crate::store::day_of(row.expires_at),
+        reset: row.reset,
     })
 }
 
@@ -158,17 +178,9 @@ pub async fn get_invitation(token: String) -> Result<InvitationInfo, AppError> {
 pub async fn accept_invitation(token: String, password: String, confirm: String) -> Result<(), AppError> {
     use crate::ssr::auth::start_session;
     use crate::ssr::{internal, StoreResultExt};
-    if password.chars().count() < MIN_PASSWORD {
-        return Err(AppError::invalid("password", format!("Use at least {MIN_PASSWORD} characters.")));
-    }
-    if password.len() > 1024 {
-        return Err(AppError::invalid("password", "That password is too long."));
-    }
-    if password != confirm {
-        return Err(AppError::invalid("confirm", "The two passwords differ."));
-    }
     let state = crate::ssr::AppState::current()?;
-    ssr_seats::open_invitation(&state, &token).await?;
+    let invitation = ssr_seats::open_invitation(&state, &token).await?;
+    crate::ssr::password::check_new_password(&password, &confirm, &invitation.email, MIN_PASSWORD)?;
     let hash =
         state.hashing.run(move || crate::ssr::password::hash_password(&password)).await?.map_err(|e| internal("password hash", e))?;
     let user_id = state

@@ -71,4 +71,6 @@ pub struct InvitationInfo {
     pub name: String,
     pub organisation: String,
     pub expires_on: NaiveDate,
+    /// A link to set a new password (the user has one), not to join.
+    pub reset: bool,
 }

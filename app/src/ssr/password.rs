@@ -45,6 +45,42 @@ impl HashGate {
     }
 }
 
+/// The most common passwords of 10 or more characters (10 is the shortest allowed), from
+/// the 30,000 of zxcvbn's frequency list (MIT), one per line.
+const COMMON: &str = include_str!("common-passwords.txt");
+
+/// Whether `password` is one of the most common ones (any case, surrounding spaces aside).
+pub fn is_common(password: &str) -> bool {
+    static SET: OnceLock<std::collections::HashSet<&'static str>> = OnceLock::new();
+    let set = SET.get_or_init(|| COMMON.lines().map(str::trim).filter(|l| !l.is_empty()).collect());
+    set.contains(password.trim().to_lowercase().as_str())
+}
+
+/// Checks a new password for the account `email`, typed twice: long enough (at least
+/// `min` characters) but not absurdly, not one of the most common, not the email or
+/// its name part, and the same both times. Errors: `Invalid` on `password` or `confirm`.
+pub fn check_new_password(password: &str, confirm: &str, email: &str, min: usize) -> Result<(), AppError> {
+    if password.chars().count() < min {
+        return Err(AppError::invalid("password", format!("Use at least {min} characters.")));
+    }
+    if password.len() > 1024 {
+        return Err(AppError::invalid("password", "That password is too long."));
+    }
+    let lower = password.trim().to_lowercase();
+    let email = email.trim().to_lowercase();
+    let name = email.split('@').next().unwrap_or_default();
+    if lower == email || (!name.is_empty() && lower == name) {
+        return Err(AppError::invalid("password", "Choose a password that is not your email address."));
+    }
+    if is_common(password) {
+        return Err(AppError::invalid("password", "That is one of the most common passwords, which are tried first: choose another."));
+    }
+    if password != confirm {
+        return Err(AppError::invalid("confirm", "The two passwords differ."));
+    }
+    Ok(())
+}
+
 /// Hashes `password` with argon2id and a fresh salt, in PHC string form.
 pub fn hash_password(password: &str) -> Result<String, argon2::password_hash::Error> {
     let salt = SaltString::generate(&mut OsRng);
@@ -77,6 +113,20 @@ mod tests {
         assert!(verify_password("correct horse", &hash));
         assert!(!verify_password("Correct horse", &hash));
         assert!(!verify_password("correct horse", "not a hash"));
+    }
+
+    #[test]
+    fn new_passwords_must_be_long_uncommon_not_the_email_and_typed_twice_alike() {
+        let check = |p: &str, c: &str| {
+            check_new_password(p, c, "ada.lovelace@initech.example", 10).err().and_then(|e| e.for_field_name().map(str::to_owned))
+        };
+        assert_eq!(check("analytical engine 1843", "analytical engine 1843"), None);
+        assert_eq!(check("short", "short"), Some("password".into()));
+        assert_eq!(check("Password123", "Password123"), Some("password".into()), "common, whatever the case");
+        assert_eq!(check("qwertyuiop", "qwertyuiop"), Some("password".into()));
+        assert_eq!(check("ADA.lovelace@initech.example", "ADA.lovelace@initech.example"), Some("password".into()));
+        assert_eq!(check("analytical engine 1843", "analytical engine 1842"), Some("confirm".into()));
+        assert!(COMMON.lines().count() > 1_000 && COMMON.lines().all(|l| l.chars().count() >= 10));
     }
 
     #[test]

@@ -60,6 +60,9 @@ event_kinds! {
     UserSignedOutEverywhere = "user.signed_out_everywhere" => Nothing, "A user ended their sign-ins on other browsers, or on all of them.";
     UserSignInFailed = "user.sign_in_failed" => Nothing, "A sign-in was refused: a wrong password, or an unknown or disabled account.";
     UserSignInLocked = "user.sign_in_locked" => Nothing, "Sign-ins to an account, or from a client address, were locked for a while after failures in a row.";
+    UserPasswordChanged = "user.password_changed" => Nothing, "A user changed their password; their other sign-ins ended.";
+    UserPasswordResetIssued = "user.password_reset_issued" => Nothing, "An admin made a password reset link for a user.";
+    UserPasswordReset = "user.password_reset" => Nothing, "A user set a new password with a reset link; their sign-ins ended.";
     UserInvited = "user.invited" => Customer, "A user was invited to an organisation; the invitation link was made.";
     UserInvitationReissued = "user.invitation_reissued" => Nothing, "A new invitation link replaced the old one.";
     UserInvitationAccepted = "user.invitation_accepted" => Customer, "An invited user set a password and joined.";

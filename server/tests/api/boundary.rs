@@ -390,3 +390,76 @@ async fn signing_keys_are_sealed_at_rest_and_a_wrong_secret_stops_the_server_wit
     assert!(refused.contains("is not the one this database was set up with"), "{refused}");
     assert!(!format!("{:?}", server::config::SecretText("0123abcd".repeat(8))).contains("0123abcd"), "no secret in Debug output");
 }
+
+#[tokio::test]
+async fn a_user_changes_their_password_and_their_other_sign_ins_end() {
+    let app = spawn_app().await;
+    let laptop = app.client_for(ADA).await;
+    let phone = app.client_for(ADA).await;
+    let change = |current: &'static str, password: &'static str, confirm: &'static str| {
+        let laptop = laptop.clone();
+        let app = &app;
+        async move { app.call_as(&laptop, "change_password", &[("current", current), ("password", password), ("confirm", confirm)]).await }
+    };
+    let field = |v: Value| v["Invalid"]["field"].as_str().unwrap_or_default().to_owned();
+    assert_eq!(field(json(change("not it", "a long new passphrase", "a long new passphrase").await).await), "current");
+    assert_eq!(field(json(change(PASSWORD, "password123", "password123").await).await), "password", "a common password");
+    assert_eq!(field(json(change(PASSWORD, "ada@initech.example", "ada@initech.example").await).await), "password");
+    assert_eq!(field(json(change(PASSWORD, "a long new passphrase", "a long new passphrase!").await).await), "confirm");
+    assert_eq!(who(&app, &phone).await, ADA, "nothing changed yet");
+
+    let r = change(PASSWORD, "a long new passphrase", "a long new passphrase").await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(json(r).await, 1, "the phone's sign-in ended");
+    assert_eq!(who(&app, &laptop).await, ADA, "this browser stays signed in");
+    assert_eq!(who(&app, &phone).await, Value::Null);
+    assert_eq!(attempt(&app, ADA, PASSWORD).await.status(), StatusCode::UNAUTHORIZED, "the old password is gone");
+    assert_eq!(attempt(&app, ADA, "a long new passphrase").await.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn an_admin_makes_a_reset_link_that_works_once_and_ends_the_old_sign_ins() {
+    let app = spawn_app().await;
+    let ada = app.client_for(ADA).await;
+    let bob = app.client_for("bob@initech.example").await;
+    let entitlement = json(app.call_as(&ada, "list_entitlements", &[]).await).await[0]["id"].to_string();
+    let seats = json(app.call_as(&ada, "get_seats", &[("entitlement", &entitlement)]).await).await;
+    let id_of = |email: &str| {
+        seats["members"].as_array().and_then(|m| m.iter().find(|m| m["email"] == email)).map(|m| m["id"].to_string()).unwrap_or_default()
+    };
+    // Another organisation's admin cannot make one for Bob.
+    let grace = app.client_for("grace@globex.example").await;
+    let r = app.call_as(&grace, "issue_password_reset", &[("entitlement", &entitlement), ("user", &id_of("bob@initech.example"))]).await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+
+    let r = app.call_as(&ada, "issue_password_reset", &[("entitlement", &entitlement), ("user", &id_of("bob@initech.example"))]).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let link = json(r).await;
+    let token = link["path"].as_str().unwrap_or_default().trim_start_matches("/invite/").to_owned();
+    assert_eq!(who(&app, &bob).await, "bob@initech.example", "nothing ends until the link is used");
+    let info = json(app.call("get_invitation", &[("token", &token)]).await).await;
+    assert_eq!(info["reset"], true);
+
+    let stranger = new_client();
+    let new_password = "correct horse battery staple";
+    let form = [("token", token.as_str()), ("password", new_password), ("confirm", new_password)];
+    let r = app
+        .call_as(&stranger, "accept_invitation", &[("token", token.as_str()), ("password", "1234567890"), ("confirm", "1234567890")])
+        .await;
+    assert_eq!(json(r).await["Invalid"]["field"], "password", "a common password is refused here too");
+    let r = app.call_as(&stranger, "accept_invitation", &form).await;
+    assert!(r.status().is_success() || r.status().is_redirection(), "{}", r.status());
+    assert_eq!(who(&app, &stranger).await, "bob@initech.example", "signed in with the new password");
+    assert_eq!(who(&app, &bob).await, Value::Null, "the old sign-in ended");
+    assert_eq!(attempt(&app, "bob@initech.example", PASSWORD).await.status(), StatusCode::UNAUTHORIZED);
+    let again = app.call_as(&new_client(), "accept_invitation", &form).await;
+    assert_eq!(json(again).await["Invalid"]["field"], "token", "a link works once");
+    // An invited user without a password gets a new invitation, not a reset link.
+    let r = app.call_as(&ada, "invite_user", &[("entitlement", &entitlement), ("email", "new@initech.example"), ("name", "New")]).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let seats = json(app.call_as(&ada, "get_seats", &[("entitlement", &entitlement)]).await).await;
+    let new_id =
+        seats["members"].as_array().and_then(|m| m.iter().find(|m| m["email"] == "new@initech.example")).map(|m| m["id"].to_string());
+    let r = app.call_as(&ada, "issue_password_reset", &[("entitlement", &entitlement), ("user", &new_id.unwrap_or_default())]).await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+}

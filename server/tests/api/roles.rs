@@ -79,6 +79,11 @@ fn table(i: &Ids) -> Vec<Row> {
         // One's own account.
         ("list_sign_ins", vec![], EVERYONE),
         ("sign_out_everywhere", vec![], EVERYONE),
+        (
+            "change_password",
+            vec![("current", s("not it")), ("password", s("a long new passphrase")), ("confirm", s("a long new passphrase"))],
+            EVERYONE,
+        ),
         // The customer's portal.
         ("list_entitlements", vec![("customer", s("initech"))], &[VendorAdmin, Staff, Sales, Admin, Member]),
         ("compare_tiers", vec![], EVERYONE),
@@ -87,6 +92,7 @@ fn table(i: &Ids) -> Vec<Row> {
         ("free_seat", vec![e(), ("email", s("cy@initech.example"))], STAFF_AND_ADMIN),
         ("invite_user", vec![e(), ("email", s("new@initech.example")), ("name", s("New"))], STAFF_AND_ADMIN),
         ("reissue_invitation", vec![e(), ("user", i.bob.clone())], STAFF_AND_ADMIN),
+        ("issue_password_reset", vec![e(), ("user", i.bob.clone())], STAFF_AND_ADMIN),
         ("get_usage", vec![("customer", s("initech")), ("days", s("30"))], STAFF_AND_ADMIN),
         ("list_instances", vec![("customer", s("initech"))], STAFF_AND_ADMIN),
         ("deactivate_instance", vec![("id", i.instance.clone())], STAFF_AND_ADMIN),

@@ -335,6 +335,15 @@ async fn walk(app: &TestApp) {
     let password = "a long enough password";
     let accept = [("token", token.as_str()), ("password", password), ("confirm", password)];
     w.call(&new_client(), "accept_invitation", &accept, &[UserInvitationAccepted, UserSignedIn], None).await;
+    // A password changed by its owner, and one reset with a link an admin made.
+    let change = [("current", PASSWORD), ("password", password), ("confirm", password)];
+    w.call(&app.client_for(BOB).await, "change_password", &change, &[UserPasswordChanged], None).await;
+    let bob = member_id(app, &ada, &ent, BOB).await;
+    let reset = w.call(&ada, "issue_password_reset", &[e, ("user", bob.as_str())], &[UserPasswordResetIssued], None).await;
+    let token = reset["path"].as_str().unwrap_or_default().trim_start_matches("/invite/").to_owned();
+    let renewed = "another long enough password";
+    let accept = [("token", token.as_str()), ("password", renewed), ("confirm", renewed)];
+    w.call(&new_client(), "accept_invitation", &accept, &[UserPasswordReset, UserSignedIn], None).await;
     w.call(&ada, "remove_user", &[e, ("user", dee.as_str())], &[UserRemoved], is(export(DEE), "/code", "no_seat")).await;
     let instance = json(app.call_as(&ada, "list_instances", &[]).await).await["instances"][0].clone();
     let on_it = check(on_instance("initech", "dashboards", &instance["public_id"]));

@@ -1,7 +1,7 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use crate::auth::api::{list_sign_ins, SignOutEverywhere};
+use crate::auth::api::{list_sign_ins, ChangePassword, SignOutEverywhere};
 use crate::components::format::date_time;
 use crate::components::layout::{ErrorNotice, Portal};
 
@@ -10,7 +10,8 @@ use crate::components::layout::{ErrorNotice, Portal};
 #[component]
 pub fn AccountPage() -> impl IntoView {
     let end = ServerAction::<SignOutEverywhere>::new();
-    let sign_ins = Resource::new(move || end.version().get(), |_| list_sign_ins());
+    let change = ServerAction::<ChangePassword>::new();
+    let sign_ins = Resource::new(move || (end.version().get(), change.version().get()), |_| list_sign_ins());
     let ended = move || {
         end.value().get().and_then(Result::ok).map(|n| match n {
             0 => "You were signed in nowhere else.".to_owned(),
@@ -66,6 +67,46 @@ pub fn AccountPage() -> impl IntoView {
                     </ActionForm>
                 </div>
             </section>
+            <PasswordForm change/>
         </Portal>
+    }
+}
+
+/// "Change your password": the current one, then the new one twice.
+#[component]
+fn PasswordForm(change: ServerAction<ChangePassword>) -> impl IntoView {
+    let error = move || change.value().get().and_then(Result::err);
+    let field_error = move |field: &'static str| move || error().and_then(|e| e.for_field(field));
+    let form_error = move || error().filter(|e| e.for_field_name().is_none()).map(|e| e.to_string());
+    let done = move || {
+        change.value().get().and_then(Result::ok).map(|ended| match ended {
+            0 => "Password changed.".to_owned(),
+            1 => "Password changed. 1 other browser was signed out.".to_owned(),
+            n => format!("Password changed. {n} other browsers were signed out."),
+        })
+    };
+    let field = move |id: &'static str, label: &'static str, autocomplete: &'static str| {
+        view! {
+            <div class="field">
+                <label for=id>{label}</label>
+                <input id=id name=id type="password" autocomplete=autocomplete
+                    aria-invalid=move || field_error(id)().is_some().to_string()/>
+                <p class="field-error">{field_error(id)}</p>
+            </div>
+        }
+    };
+    view! {
+        <section class="card" aria-labelledby="password-heading">
+            <h2 id="password-heading">"Change your password"</h2>
+            <ActionForm action=change attr:class="form" attr:novalidate=true>
+                {field("current", "Current password", "current-password")}
+                {field("password", "New password", "new-password")}
+                <p class="muted small">"At least 10 characters, and not one of the most common passwords."</p>
+                {field("confirm", "Repeat the new password", "new-password")}
+                <p class="form-error" role="alert">{form_error}</p>
+                {move || done().map(|message| view! { <p class="notice ok" role="status">{message}</p> })}
+                <button type="submit" class="button primary" disabled=move || change.pending().get()>"Change the password"</button>
+            </ActionForm>
+        </section>
     }
 }

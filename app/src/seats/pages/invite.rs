@@ -29,8 +29,17 @@ pub fn InvitePage() -> impl IntoView {
                     {move || Suspend::new(async move {
                         match info.await {
                             Ok(inv) => view! {
-                                <h1>"Join " {inv.organisation.clone()} " on Tessera"</h1>
-                                <p>{format!("Welcome, {}. You sign in as ", inv.name)} <strong>{inv.email.clone()}</strong> "."</p>
+                                {if inv.reset {
+                                    view! {
+                                        <h1>"Choose a new password"</h1>
+                                        <p>{format!("{}, this sets a new password for ", inv.name)} <strong>{inv.email.clone()}</strong> ". Every browser signed in with the old one is signed out."</p>
+                                    }.into_any()
+                                } else {
+                                    view! {
+                                        <h1>"Join " {inv.organisation.clone()} " on Tessera"</h1>
+                                        <p>{format!("Welcome, {}. You sign in as ", inv.name)} <strong>{inv.email.clone()}</strong> "."</p>
+                                    }.into_any()
+                                }}
                                 <p class="muted">{format!("This link works once, until {}.", date(inv.expires_on))}</p>
                                 <ActionForm action=accept attr:class="form" attr:novalidate=true>
                                     <input type="hidden" name="token" value=token/>
@@ -39,7 +48,7 @@ pub fn InvitePage() -> impl IntoView {
                                         <input id="password" name="password" type="password" autocomplete="new-password"
                                             aria-describedby="password-help"
                                             aria-invalid=move || field_error("password")().is_some().to_string()/>
-                                        <p class="muted small" id="password-help">"At least 10 characters."</p>
+                                        <p class="muted small" id="password-help">"At least 10 characters, and not one of the most common passwords."</p>
                                         <p class="field-error">{field_error("password")}</p>
                                     </div>
                                     <div class="field">

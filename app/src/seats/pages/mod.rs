@@ -12,7 +12,7 @@ use crate::components::format::date;
 use crate::components::layout::{ErrorNotice, Portal};
 use crate::entitlements::api::{AssignSeat, FreeSeat};
 use crate::error::AppError;
-use crate::seats::api::{get_seats, InviteUser, ReissueInvitation, RemoveUser};
+use crate::seats::api::{get_seats, InviteUser, IssuePasswordReset, ReissueInvitation, RemoveUser, RESET_HOURS};
 use crate::seats::{Invitation, Member, SeatsView};
 
 /// `/entitlements/:id/seats`: who holds a seat of an entitlement, and the organisation's
@@ -26,6 +26,7 @@ pub fn SeatsPage() -> impl IntoView {
     let remove = ServerAction::<RemoveUser>::new();
     let invite = ServerAction::<InviteUser>::new();
     let reissue = ServerAction::<ReissueInvitation>::new();
+    let reset = ServerAction::<IssuePasswordReset>::new();
     let seats = Resource::new(
         move || {
             (id(), assign.version().get(), free.version().get(), remove.version().get(), invite.version().get(), reissue.version().get())
@@ -34,10 +35,16 @@ pub fn SeatsPage() -> impl IntoView {
     );
     // The last failed action's error, shown above the table.
     let action_error = move || {
-        [assign.value().get(), free.value().get(), remove.value().get(), reissue.value().get().map(|r| r.map(|_| ()))]
-            .into_iter()
-            .flatten()
-            .find_map(Result::err)
+        [
+            assign.value().get(),
+            free.value().get(),
+            remove.value().get(),
+            reissue.value().get().map(|r| r.map(|_| ())),
+            reset.value().get().map(|r| r.map(|_| ())),
+        ]
+        .into_iter()
+        .flatten()
+        .find_map(Result::err)
     };
     view! {
         <Title text="Seats"/>
@@ -47,7 +54,7 @@ pub fn SeatsPage() -> impl IntoView {
                 {move || Suspend::new(async move {
                     match seats.await {
                         Ok(view) => view! {
-                            <SeatsTable view assign free remove reissue/>
+                            <SeatsTable view assign free remove reissue reset/>
                         }.into_any(),
                         Err(error) => view! { <ErrorNotice error/> }.into_any(),
                     }
@@ -56,6 +63,7 @@ pub fn SeatsPage() -> impl IntoView {
             <p class="form-error" role="alert">{move || action_error().map(|e| e.to_string())}</p>
             <InviteForm entitlement=Signal::derive(id) invite/>
             <ReissuedLink reissue/>
+            <ResetLink reset/>
         </Portal>
     }
 }
@@ -67,12 +75,17 @@ fn SeatsTable(
     free: ServerAction<FreeSeat>,
     remove: ServerAction<RemoveUser>,
     reissue: ServerAction<ReissueInvitation>,
+    reset: ServerAction<IssuePasswordReset>,
 ) -> impl IntoView {
     let at_cap = view.at_cap();
     let id = view.entitlement_id;
     let me = view.me;
-    let rows =
-        view.members.iter().cloned().map(|m| view! { <MemberRow m entitlement=id me at_cap assign free remove reissue/> }).collect_view();
+    let rows = view
+        .members
+        .iter()
+        .cloned()
+        .map(|m| view! { <MemberRow m entitlement=id me at_cap assign free remove reissue reset/> })
+        .collect_view();
     view! {
         <h1>"Seats — " {view.product.clone()} " (" {view.plan.clone()} ")"</h1>
         <p class="seat-count" class:full=at_cap>{format!("{} of {} seats used", view.seats_used, view.seats_cap)}</p>
@@ -122,6 +135,7 @@ fn MemberRow(
     free: ServerAction<FreeSeat>,
     remove: ServerAction<RemoveUser>,
     reissue: ServerAction<ReissueInvitation>,
+    reset: ServerAction<IssuePasswordReset>,
 ) -> impl IntoView {
     let seat = match m.seat_since {
         Some(d) if m.held_back => format!("Held back (assigned {})", date(d)),
@@ -165,6 +179,16 @@ fn MemberRow(
             </ActionForm>
         }
     });
+    let reset_button = (!m.invited && m.id != me).then(|| {
+        let label = format!("Password reset link for {}", m.name);
+        view! {
+            <ActionForm action=reset attr:class="inline">
+                <input type="hidden" name="entitlement" value=entitlement/>
+                <input type="hidden" name="user" value=m.id/>
+                <button type="submit" class="button secondary small" aria-label=label>"Reset link"</button>
+            </ActionForm>
+        }
+    });
     let remove_button = (m.id != me).then(|| {
         let label = format!("Remove {} from the organisation", m.name);
         view! {
@@ -181,7 +205,7 @@ fn MemberRow(
             <td>{m.email.clone()}</td>
             <td>{m.role.label()}</td>
             <td class:muted=m.seat_since.is_none() class:held-back=m.held_back>{seat}</td>
-            <td class="actions">{seat_button} {reissue_button} {remove_button}</td>
+            <td class="actions">{seat_button} {reissue_button} {reset_button} {remove_button}</td>
         </tr>
     }
 }
@@ -224,6 +248,32 @@ fn InviteForm(entitlement: Signal<i64>, invite: ServerAction<InviteUser>) -> imp
 #[component]
 fn ReissuedLink(reissue: ServerAction<ReissueInvitation>) -> impl IntoView {
     move || reissue.value().get().and_then(Result::ok).map(|inv| view! { <section class="card invite"><InvitationLink inv/></section> })
+}
+
+/// A password reset link made by "Reset link", shown once.
+#[component]
+fn ResetLink(reset: ServerAction<IssuePasswordReset>) -> impl IntoView {
+    move || {
+        reset.value().get().and_then(Result::ok).map(|inv| {
+            let link = format!("{}{}", crate::components::format::page_origin(), inv.path);
+            view! {
+                <section class="card invite">
+                    <div class="invitation" role="status">
+                        <div class="field">
+                            <label for="reset-link">"Password reset link"</label>
+                            <input id="reset-link" type="text" readonly=true value=link/>
+                        </div>
+                        <p>
+                            {format!(
+                                "Send it to {} yourself: it works once, for {RESET_HOURS} hours. Once they set a new password, every sign-in they had ends.",
+                                inv.email
+                            )}
+                        </p>
+                    </div>
+                </section>
+            }
+        })
+    }
 }
 
 /// The link to copy and send; it is shown only now (only its hash is kept).

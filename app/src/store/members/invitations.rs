@@ -53,7 +53,13 @@ pub struct InvitationRow {
     pub expires_at: i64,
     pub accepted_at: Option<i64>,
     pub revoked_at: Option<i64>,
+    /// A password reset link (for a user who has a password), not an invitation to join.
+    pub reset: bool,
 }
+
+/// What an invitation link is for, as stored in `invitations.purpose`.
+const JOIN: &str = "join";
+const RESET: &str = "reset";
 
 impl Store {
     /// The active users of `customer`, admins first, with whether each holds a seat of
@@ -198,10 +204,50 @@ impl Store {
         Ok(email)
     }
 
+    /// A password reset link for user `user_id` of `customer_id`, who has a password: the
+    /// link whose token hashes to `token_hash` lets them set a new one until `expires_at`
+    /// (their earlier open links stop working); audited. Returns their email. `NotFound`
+    /// when there is no such active user with a password (an invited user gets a new
+    /// invitation instead).
+    pub async fn issue_password_reset(
+        &self,
+        actor: &Actor,
+        customer_id: i64,
+        user_id: i64,
+        token_hash: &str,
+        expires_at: i64,
+        now: i64,
+    ) -> Result<String, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let email: Option<String> =
+            sqlx::query_scalar("SELECT email FROM users WHERE id = $1 AND customer_id = $2 AND disabled = 0 AND password_hash IS NOT NULL")
+                .bind(user_id)
+                .bind(customer_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let Some(email) = email else { return tx.roll_back(Err(StoreError::NotFound)).await };
+        insert_link(&mut tx, RESET, customer_id, user_id, token_hash, actor.user_id, expires_at, now).await?;
+        audit::record(
+            &mut tx,
+            NewAuditEvent {
+                actor,
+                customer_id: Some(customer_id),
+                kind: EventKind::UserPasswordResetIssued,
+                subject: format!("user:{user_id}"),
+                before: None,
+                after: Some(serde_json::json!({ "expires_at": expires_at })),
+            },
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(email)
+    }
+
     /// The invitation whose token hashes to `token_hash`; `NotFound` when there is none.
     pub async fn find_invitation(&self, token_hash: &str) -> Result<InvitationRow, StoreError> {
         let r = sqlx::query(
-            "SELECT i.user_id, i.customer_id, u.email, u.name, c.name AS organisation, i.expires_at, i.accepted_at, i.revoked_at
+            "SELECT i.user_id, i.customer_id, u.email, u.name, c.name AS organisation, i.expires_at, i.accepted_at, i.revoked_at, i.purpose
              FROM invitations i JOIN users u ON u.id = i.user_id JOIN customers c ON c.id = i.customer_id
              WHERE i.token_hash = $1",
         )
@@ -218,6 +264,7 @@ impl Store {
             expires_at: r.try_get("expires_at")?,
             accepted_at: r.try_get("accepted_at")?,
             revoked_at: r.try_get("revoked_at")?,
+            reset: r.try_get::<String, _>("purpose")? == RESET,
         })
     }
 
@@ -230,7 +277,7 @@ impl Store {
         let claimed = sqlx::query(
             "UPDATE invitations SET accepted_at = $2
              WHERE token_hash = $1 AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > $2
-             RETURNING user_id, customer_id",
+             RETURNING user_id, customer_id, purpose",
         )
         .bind(token_hash)
         .bind(now)
@@ -239,6 +286,7 @@ impl Store {
         let Some(claimed) = claimed else { return tx.roll_back(Err(StoreError::NotFound)).await };
         let user_id: i64 = claimed.try_get("user_id")?;
         let customer_id: i64 = claimed.try_get("customer_id")?;
+        let reset = claimed.try_get::<String, _>("purpose")? == RESET;
         let set = sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1 AND disabled = 0")
             .bind(user_id)
             .bind(password_hash)
@@ -247,15 +295,17 @@ impl Store {
         if set.rows_affected() != 1 {
             return tx.roll_back(Err(StoreError::NotFound)).await;
         }
+        // A new password ends every sign-in made with the old one.
+        let ended = super::sign_ins::end_all(&mut tx, user_id, now).await?;
         audit::record(
             &mut tx,
             NewAuditEvent {
-                actor: &Actor::user(user_id, "invitee"),
+                actor: &Actor::user(user_id, if reset { "reset link" } else { "invitee" }),
                 customer_id: Some(customer_id),
-                kind: EventKind::UserInvitationAccepted,
+                kind: if reset { EventKind::UserPasswordReset } else { EventKind::UserInvitationAccepted },
                 subject: format!("user:{user_id}"),
                 before: None,
-                after: None,
+                after: reset.then(|| serde_json::json!({ "sign_ins_ended": ended })),
             },
             now,
         )
@@ -317,14 +367,29 @@ pub(super) async fn insert_invitation(
     expires_at: i64,
     now: i64,
 ) -> Result<(), StoreError> {
+    insert_link(tx, JOIN, customer_id, user_id, token_hash, invited_by, expires_at, now).await
+}
+
+/// Stores a link of `purpose` for `user_id`; the user's earlier open links stop working.
+#[allow(clippy::too_many_arguments)]
+async fn insert_link(
+    tx: &mut Write<'_>,
+    purpose: &str,
+    customer_id: i64,
+    user_id: i64,
+    token_hash: &str,
+    invited_by: Option<i64>,
+    expires_at: i64,
+    now: i64,
+) -> Result<(), StoreError> {
     sqlx::query("UPDATE invitations SET revoked_at = $2 WHERE user_id = $1 AND accepted_at IS NULL AND revoked_at IS NULL")
         .bind(user_id)
         .bind(now)
         .execute(&mut **tx)
         .await?;
     sqlx::query(
-        "INSERT INTO invitations (customer_id, user_id, token_hash, invited_by, created_at, expires_at)
-         VALUES ($1, $2, $3, $4, $5, $6)",
+        "INSERT INTO invitations (customer_id, user_id, token_hash, invited_by, created_at, expires_at, purpose)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(customer_id)
     .bind(user_id)
@@ -332,6 +397,7 @@ pub(super) async fn insert_invitation(
     .bind(invited_by)
     .bind(now)
     .bind(expires_at)
+    .bind(purpose)
     .execute(&mut **tx)
     .await?;
     Ok(())

@@ -210,6 +210,53 @@ impl Store {
     }
 }
 
+impl Store {
+    /// Sets `actor`'s password to `password_hash` and ends their sign-ins but `kept` (the
+    /// browser that changed it), audited as `user.password_changed`: one transaction.
+    /// Returns how many sign-ins ended.
+    pub async fn change_password(
+        &self,
+        actor: &Actor,
+        customer_id: Option<i64>,
+        password_hash: &str,
+        kept: &str,
+        at: i64,
+    ) -> Result<u64, StoreError> {
+        let user_id = actor.user_id.ok_or(StoreError::NotFound)?;
+        let mut tx = self.begin_write().await?;
+        let set = sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1 AND disabled = 0")
+            .bind(user_id)
+            .bind(password_hash)
+            .execute(&mut *tx)
+            .await?;
+        if set.rows_affected() != 1 {
+            return tx.roll_back(Err(StoreError::NotFound)).await;
+        }
+        let ended = sqlx::query("UPDATE sign_ins SET ended_at = $3 WHERE user_id = $1 AND id <> $2 AND ended_at IS NULL")
+            .bind(user_id)
+            .bind(kept)
+            .bind(at)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        audit::record(
+            &mut tx,
+            NewAuditEvent {
+                actor,
+                customer_id,
+                kind: EventKind::UserPasswordChanged,
+                subject: format!("user:{user_id}"),
+                before: None,
+                after: Some(serde_json::json!({ "other_sign_ins_ended": ended })),
+            },
+            at,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(ended)
+    }
+}
+
 /// Which of a user's sign-ins to end.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Ending<'a> {

@@ -222,10 +222,10 @@ test('audit verify finds a tampered row', async ({ page, database }) => {
   expect(intact.status).toBe(0);
   expect(intact.stdout).toContain('audit chain intact');
 
-  // Someone with access to the database rewrites who did something.
+  // Someone who owns the database drops the log's guard and rewrites who did something.
   execFileSync('python3', [
     '-c',
-    "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.execute(\"UPDATE audit_events SET actor = 'mallory@example.com' WHERE seq = 2\"); c.commit()",
+    "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.execute('DROP TRIGGER audit_events_no_update'); c.execute(\"UPDATE audit_events SET actor = 'mallory@example.com' WHERE seq = 2\"); c.commit()",
     database,
   ]);
   const broken = verify();

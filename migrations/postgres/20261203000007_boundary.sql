@@ -33,3 +33,30 @@ CREATE TABLE deployment (
 -- What a link made for a user is for: `join` (an invitation) or `reset` (a new password
 -- for someone who has one).
 ALTER TABLE invitations ADD COLUMN purpose TEXT NOT NULL DEFAULT 'join' CHECK (purpose IN ('join', 'reset'));
+
+-- How each audit event's link was computed: 1, SHA-256 (events written before this
+-- migration); 2, HMAC-SHA-256 under a key derived from the deployment's secret, over the
+-- actor's id too.
+ALTER TABLE audit_events ADD COLUMN chain BIGINT NOT NULL DEFAULT 1;
+
+-- Signed checkpoints of the chain's head, written periodically and by
+-- `tessera audit checkpoint`: kept elsewhere, one shows whether the log was cut or
+-- rewritten after it.
+CREATE TABLE audit_checkpoints (
+    seq    BIGINT  PRIMARY KEY,
+    hash   TEXT    NOT NULL,
+    at     BIGINT  NOT NULL,
+    token  TEXT    NOT NULL
+);
+
+-- The audit log is append-only: rows are never changed or removed, and the head never
+-- moves back.
+CREATE FUNCTION audit_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'the audit log is append-only';
+END;
+$$;
+CREATE TRIGGER audit_events_no_change BEFORE UPDATE OR DELETE ON audit_events
+    FOR EACH ROW EXECUTE FUNCTION audit_append_only();
+CREATE TRIGGER audit_head_forward_only BEFORE UPDATE ON audit_head
+    FOR EACH ROW WHEN (NEW.seq < OLD.seq) EXECUTE FUNCTION audit_append_only();

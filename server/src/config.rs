@@ -11,7 +11,11 @@ pub const USAGE: &str = "\
 tessera — license entitlements portal
 
 usage: tessera [--no-demo]        serve the portal and the enforcement API
-       tessera audit verify      recompute the audit log's hash chain; exit 1 if it is broken
+       tessera audit verify [--checkpoint FILE]
+                                 recompute the audit log's hash chain, and with a checkpoint
+                                 check that nothing was cut or rewritten after it; exit 1 if not
+       tessera audit checkpoint  sign a checkpoint of the audit log's head, print it and keep
+                                 it; store the printed text somewhere else
 
 environment:
   DATABASE_URL          sqlite://data/tessera.db (default) or postgres://user@host/db
@@ -50,8 +54,11 @@ impl std::fmt::Debug for SecretText {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
     Serve,
-    /// Recompute the audit chain and report the first broken link.
-    AuditVerify,
+    /// Recompute the audit chain and report the first broken link; with a checkpoint file,
+    /// also whether the log still holds the event it names, as it was.
+    AuditVerify { checkpoint: Option<std::path::PathBuf> },
+    /// Sign a checkpoint of the chain's head and print it.
+    AuditCheckpoint,
     Help,
 }
 
@@ -159,8 +166,18 @@ impl Config {
         if rest.peek() == Some(&"audit") {
             rest.next();
             match rest.next() {
-                Some("verify") => config.command = Command::AuditVerify,
-                other => bail!("unknown audit command {other:?}; try `tessera audit verify`\n\n{USAGE}"),
+                Some("verify") => {
+                    let checkpoint = match rest.peek() {
+                        Some(&"--checkpoint") => {
+                            rest.next();
+                            Some(rest.next().map(std::path::PathBuf::from).context("--checkpoint needs a file")?)
+                        }
+                        _ => None,
+                    };
+                    config.command = Command::AuditVerify { checkpoint };
+                }
+                Some("checkpoint") => config.command = Command::AuditCheckpoint,
+                other => bail!("unknown audit command {other:?}; try `tessera audit verify` or `tessera audit checkpoint`\n\n{USAGE}"),
             }
         }
         for arg in rest {

@@ -9,12 +9,13 @@ async fn main() -> anyhow::Result<()> {
     startup::init_tracing();
     match config.command {
         Command::Serve => startup::serve(config).await,
-        Command::AuditVerify => {
-            if !startup::verify_audit(&config).await? {
+        Command::AuditVerify { ref checkpoint } => {
+            if !startup::verify_audit(&config, checkpoint.as_deref()).await? {
                 std::process::exit(1);
             }
             Ok(())
         }
+        Command::AuditCheckpoint => startup::checkpoint_audit(&config).await,
         Command::Help => {
             println!("{}", config::USAGE);
             Ok(())

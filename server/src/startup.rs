@@ -231,31 +231,83 @@ async fn check_secret(store: &Store) -> anyhow::Result<()> {
     }
 }
 
-/// `tessera audit verify`: recomputes the audit chain of the configured database and
-/// prints what it found. Returns false when a link is broken or the tip does not match.
-pub async fn verify_audit(config: &Config) -> anyhow::Result<bool> {
+/// Opens the configured database for an audit command, checking the secret.
+async fn open_for_audit(config: &Config) -> anyhow::Result<Store> {
     let store = Store::connect(&config.database_url, config.load_secret()?)
         .await
         .with_context(|| format!("cannot open the database {}", config.database_for_log()))?;
+    check_secret(&store).await?;
+    Ok(store)
+}
+
+/// `tessera audit verify [--checkpoint FILE]`: recomputes the audit chain of the configured
+/// database and, given a checkpoint, checks that the event it names is still there as it
+/// was; prints what it found. Returns false when anything does not hold.
+pub async fn verify_audit(config: &Config, checkpoint: Option<&std::path::Path>) -> anyhow::Result<bool> {
+    use app::ssr::checkpoints::{self, Standing};
+    let store = open_for_audit(config).await?;
     let report = store.audit_report().await.context("cannot read the audit log")?;
-    match (report.broken_at, report.head_matches) {
+    let chain_holds = match (report.broken_at, report.head_matches) {
         (Some(seq), _) => {
             println!(
                 "audit chain BROKEN at event #{seq}: it was edited, inserted or an event before it was removed ({} events read)",
                 report.events
             );
-            Ok(false)
+            false
         }
         (None, false) => {
             println!("audit chain BROKEN after event #{}: events were removed from the end (the recorded tip differs)", report.events);
-            Ok(false)
+            false
         }
         (None, true) => {
             println!("audit chain intact: {} events", report.events);
-            Ok(true)
+            true
+        }
+    };
+    let Some(path) = checkpoint else { return Ok(chain_holds) };
+    let token = std::fs::read_to_string(path).with_context(|| format!("cannot read the checkpoint {}", path.display()))?;
+    let keys = store.list_public_keys().await.context("cannot read the signing keys")?;
+    let claims = match checkpoints::verify(&token, &keys) {
+        Ok(claims) => claims,
+        Err(e) => {
+            println!("checkpoint REFUSED: {e}");
+            return Ok(false);
+        }
+    };
+    let at = chrono::DateTime::from_timestamp(claims.iat, 0).map(|t| t.to_rfc3339()).unwrap_or_default();
+    match checkpoints::standing(&store, &claims).await.context("cannot read the audit log")? {
+        Standing::Holds => {
+            println!("checkpoint holds: event #{} is as it was when the checkpoint was signed ({at})", claims.seq);
+            Ok(chain_holds)
+        }
+        Standing::Truncated => {
+            println!("audit log TRUNCATED: event #{} of the checkpoint signed {at} is gone", claims.seq);
+            Ok(false)
+        }
+        Standing::Rewritten => {
+            println!("audit log REWRITTEN: event #{} differs from the checkpoint signed {at}", claims.seq);
+            Ok(false)
         }
     }
 }
+
+/// `tessera audit checkpoint`: signs a checkpoint of the chain's head, keeps it and prints
+/// it, to be stored somewhere the database's owner cannot reach.
+pub async fn checkpoint_audit(config: &Config) -> anyhow::Result<()> {
+    let store = open_for_audit(config).await?;
+    let signer = TokenSigner::load(&store).await.context("cannot load the signing keys")?;
+    match app::ssr::checkpoints::write(&store, &signer, &config.public_url(), app::store::now()).await? {
+        Some(checkpoint) => {
+            eprintln!("checkpoint of event #{} ({}):", checkpoint.claims.seq, checkpoint.claims.hash);
+            println!("{}", checkpoint.token);
+            Ok(())
+        }
+        None => anyhow::bail!("the audit log is empty: there is nothing to checkpoint"),
+    }
+}
+
+/// How often the server signs a checkpoint of the audit log, when it has grown.
+const CHECKPOINT_EVERY: i64 = 3600;
 
 /// Every `every`, runs [`sweep_once`].
 pub async fn sweep(state: AppState, every: Duration) {
@@ -278,6 +330,11 @@ pub async fn sweep_once(state: &AppState, now: i64) {
     }
     if let Err(e) = state.store.apply_due_changes(now).await {
         tracing::warn!(error = %e, "applying scheduled changes failed");
+    }
+    match app::ssr::checkpoints::write_if_due(&state.store, &state.tokens, &state.public_url, now, CHECKPOINT_EVERY).await {
+        Ok(Some(c)) => tracing::info!(seq = c.claims.seq, "signed a checkpoint of the audit log"),
+        Ok(None) => {}
+        Err(e) => tracing::warn!(error = %e, "writing the audit checkpoint failed"),
     }
 }
 

@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod changes;
+pub mod checkpoints;
 pub mod enforcer;
 pub mod forms;
 pub mod licences;

@@ -86,6 +86,11 @@ impl TokenSigner {
         self.sign_typed(claims, crate::engine::licensing::LICENCE_TYP)
     }
 
+    /// Signs an audit checkpoint: a JWT whose `typ` says it is one.
+    pub fn sign_checkpoint(&self, claims: &super::checkpoints::CheckpointClaims) -> Option<String> {
+        self.sign_typed(claims, super::checkpoints::CHECKPOINT_TYP)
+    }
+
     fn sign_typed<C: Serialize>(&self, claims: &C, typ: &str) -> Option<String> {
         let keys = self.keys.read().unwrap_or_else(std::sync::PoisonError::into_inner);
         let (stored, key) = keys.iter().find(|(k, _)| k.active).or_else(|| keys.first())?;

@@ -47,42 +47,66 @@ pub fn snapshot<T: Serialize>(value: &T) -> Option<serde_json::Value> {
     serde_json::to_value(value).ok()
 }
 
-/// The chain hash of one event: SHA-256 over the previous hash and the event's fields,
-/// each length-prefixed so that no two different events hash alike.
-#[allow(clippy::too_many_arguments)]
-pub fn chain_hash(
-    prev_hash: &str,
-    seq: i64,
-    at: i64,
-    actor: &str,
-    customer_id: Option<i64>,
-    kind: &str,
-    subject: &str,
-    before: Option<&str>,
-    after: Option<&str>,
-) -> String {
-    let mut h = Sha256::new();
-    let customer = customer_id.map(|c| c.to_string());
-    for part in [
-        Some(prev_hash),
-        Some(&*seq.to_string()),
-        Some(&*at.to_string()),
-        Some(actor),
-        customer.as_deref(),
-        Some(kind),
-        Some(subject),
-        before,
-        after,
-    ] {
+/// One event's fields as its link in the chain covers them.
+#[derive(Debug, Clone, Copy)]
+pub struct Link<'a> {
+    pub prev_hash: &'a str,
+    pub seq: i64,
+    pub at: i64,
+    pub actor_id: Option<i64>,
+    pub actor: &'a str,
+    pub customer_id: Option<i64>,
+    pub kind: &'a str,
+    pub subject: &'a str,
+    pub before: Option<&'a str>,
+    pub after: Option<&'a str>,
+}
+
+/// How links are computed; every event records the one it was written with, and a chain
+/// never goes back to an older one.
+pub const CHAIN_UNKEYED: i64 = 1;
+/// HMAC-SHA-256 under a key derived from the deployment's secret, over the actor's id too:
+/// without the secret, no one can write a link that verifies.
+pub const CHAIN_KEYED: i64 = 2;
+
+/// Feeds `parts` to `update`, each length-prefixed (an absent one marked as such), so that
+/// no two different events hash alike.
+fn feed(mut update: impl FnMut(&[u8]), parts: &[Option<&str>]) {
+    for part in parts {
         match part {
             Some(p) => {
-                h.update((p.len() as u64).to_be_bytes());
-                h.update(p.as_bytes());
+                update(&(p.len() as u64).to_be_bytes());
+                update(p.as_bytes());
             }
-            None => h.update(u64::MAX.to_be_bytes()),
+            None => update(&u64::MAX.to_be_bytes()),
         }
     }
-    crate::engine::licensing::hex(&h.finalize())
+}
+
+impl Link<'_> {
+    /// This link's hash as `version` computes it (`secret` keys [`CHAIN_KEYED`]); `None`
+    /// for a version this build does not know.
+    pub fn hash(&self, version: i64, secret: &super::secret::Secret) -> Option<String> {
+        use hmac::Mac;
+        let (seq, at) = (self.seq.to_string(), self.at.to_string());
+        let customer = self.customer_id.map(|c| c.to_string());
+        let common = [Some(self.prev_hash), Some(&*seq), Some(&*at), Some(self.actor), customer.as_deref(), Some(self.kind), Some(self.subject), self.before, self.after];
+        match version {
+            CHAIN_UNKEYED => {
+                let mut h = Sha256::new();
+                feed(|b| h.update(b), &common);
+                Some(crate::engine::licensing::hex(&h.finalize()))
+            }
+            CHAIN_KEYED => {
+                let actor_id = self.actor_id.map(|a| a.to_string());
+                let mut mac = secret.audit_mac();
+                feed(|b| mac.update(b), &common);
+                feed(|b| mac.update(b), &[actor_id.as_deref()]);
+                Some(crate::engine::licensing::hex(&mac.finalize().into_bytes()))
+            }
+            _ => None,
+        }
+    }
 }
 
 /// Appends `event` inside `tx`. Moving the chain's head first takes the write lock on
@@ -93,20 +117,22 @@ pub async fn record(tx: &mut Write<'_>, event: NewAuditEvent<'_>, at: i64) -> Re
     let prev: String = head.try_get("hash")?;
     let before = event.before.map(|v| v.to_string());
     let after = event.after.map(|v| v.to_string());
-    let hash = chain_hash(
-        &prev,
+    let link = Link {
+        prev_hash: &prev,
         seq,
         at,
-        &event.actor.label,
-        event.customer_id,
-        event.kind.as_str(),
-        &event.subject,
-        before.as_deref(),
-        after.as_deref(),
-    );
+        actor_id: event.actor.user_id,
+        actor: &event.actor.label,
+        customer_id: event.customer_id,
+        kind: event.kind.as_str(),
+        subject: &event.subject,
+        before: before.as_deref(),
+        after: after.as_deref(),
+    };
+    let hash = link.hash(CHAIN_KEYED, tx.store().secret()).unwrap_or_default();
     sqlx::query(
-        "INSERT INTO audit_events (seq, at, actor_id, actor, customer_id, kind, subject, before_json, after_json, prev_hash, hash)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        "INSERT INTO audit_events (seq, at, actor_id, actor, customer_id, kind, subject, before_json, after_json, prev_hash, hash, chain)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
     )
     .bind(seq)
     .bind(at)
@@ -119,6 +145,7 @@ pub async fn record(tx: &mut Write<'_>, event: NewAuditEvent<'_>, at: i64) -> Re
     .bind(after)
     .bind(&prev)
     .bind(&hash)
+    .bind(CHAIN_KEYED)
     .execute(&mut **tx)
     .await?;
     sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1").bind(&hash).execute(&mut **tx).await?;
@@ -220,11 +247,12 @@ impl super::Store {
     pub async fn audit_report(&self) -> Result<AuditReport, StoreError> {
         const PAGE: i64 = 5_000;
         let mut prev = "0".repeat(64);
+        let mut newest_version = CHAIN_UNKEYED;
         let mut last_seq = 0;
         let mut events = 0;
         loop {
-            let rows = sqlx::query_as::<_, AuditRow>(
-                "SELECT seq, at, actor, customer_id, kind, subject, before_json, after_json, prev_hash, hash
+            let rows = sqlx::query(
+                "SELECT seq, at, actor_id, actor, customer_id, kind, subject, before_json, after_json, prev_hash, hash, chain
                  FROM audit_events WHERE seq > $1 ORDER BY seq LIMIT $2",
             )
             .bind(last_seq)
@@ -234,23 +262,35 @@ impl super::Store {
             let done = (rows.len() as i64) < PAGE;
             for r in rows {
                 events += 1;
-                let expect = chain_hash(
-                    &prev,
-                    r.seq,
-                    r.at,
-                    &r.actor,
-                    r.customer_id,
-                    &r.kind,
-                    &r.subject,
-                    r.before_json.as_deref(),
-                    r.after_json.as_deref(),
-                );
-                // Sequence numbers have no gaps: a missing one is a removed event.
-                if r.seq != last_seq + 1 || r.prev_hash != prev || r.hash != expect {
-                    return Ok(AuditReport { events, broken_at: Some(r.seq), head_matches: false });
+                let seq: i64 = r.try_get("seq")?;
+                let version: i64 = r.try_get("chain")?;
+                let (actor, kind, subject): (String, String, String) = (r.try_get("actor")?, r.try_get("kind")?, r.try_get("subject")?);
+                let (before, after): (Option<String>, Option<String>) = (r.try_get("before_json")?, r.try_get("after_json")?);
+                let link = Link {
+                    prev_hash: &prev,
+                    seq,
+                    at: r.try_get("at")?,
+                    actor_id: r.try_get("actor_id")?,
+                    actor: &actor,
+                    customer_id: r.try_get("customer_id")?,
+                    kind: &kind,
+                    subject: &subject,
+                    before: before.as_deref(),
+                    after: after.as_deref(),
+                };
+                let (prev_hash, hash): (String, String) = (r.try_get("prev_hash")?, r.try_get("hash")?);
+                // Sequence numbers have no gaps (a missing one is a removed event), and a
+                // chain never goes back to an older way of computing links.
+                let intact = seq == last_seq + 1
+                    && version >= newest_version
+                    && prev_hash == prev
+                    && link.hash(version, self.secret()).is_some_and(|expect| expect == hash);
+                if !intact {
+                    return Ok(AuditReport { events, broken_at: Some(seq), head_matches: false });
                 }
-                last_seq = r.seq;
-                prev = r.hash;
+                newest_version = version;
+                last_seq = seq;
+                prev = hash;
             }
             if done {
                 break;
@@ -259,6 +299,37 @@ impl super::Store {
         let head = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1").fetch_one(self.pool()).await?;
         let head_matches = head.try_get::<i64, _>("seq")? == last_seq && head.try_get::<String, _>("hash")? == prev;
         Ok(AuditReport { events, broken_at: None, head_matches })
+    }
+}
+
+impl super::Store {
+    /// The chain's tip: the newest event's sequence number and hash (0 and zeros before the first).
+    pub async fn audit_tip(&self) -> Result<(i64, String), StoreError> {
+        let head = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1").fetch_one(self.pool()).await?;
+        Ok((head.try_get("seq")?, head.try_get("hash")?))
+    }
+
+    /// The hash recorded for event `seq`, if the event is there.
+    pub async fn audit_event_hash(&self, seq: i64) -> Result<Option<String>, StoreError> {
+        Ok(sqlx::query_scalar("SELECT hash FROM audit_events WHERE seq = $1").bind(seq).fetch_optional(self.pool()).await?)
+    }
+
+    /// Keeps a signed checkpoint of the chain at event `seq` (once per event).
+    pub async fn record_audit_checkpoint(&self, seq: i64, hash: &str, at: i64, token: &str) -> Result<(), StoreError> {
+        sqlx::query("INSERT INTO audit_checkpoints (seq, hash, at, token) VALUES ($1, $2, $3, $4) ON CONFLICT (seq) DO NOTHING")
+            .bind(seq)
+            .bind(hash)
+            .bind(at)
+            .bind(token)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    /// The newest checkpoint's event and when it was written, if any.
+    pub async fn latest_audit_checkpoint(&self) -> Result<Option<(i64, i64)>, StoreError> {
+        let row = sqlx::query("SELECT seq, at FROM audit_checkpoints ORDER BY seq DESC LIMIT 1").fetch_optional(self.pool()).await?;
+        row.map(|r| Ok((r.try_get("seq")?, r.try_get("at")?))).transpose()
     }
 }
 
@@ -271,4 +342,37 @@ pub struct AuditReport {
     pub broken_at: Option<i64>,
     /// The last event is the tip recorded in `audit_head` (false when events were cut off the end).
     pub head_matches: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::secret::Secret;
+
+    #[test]
+    fn a_keyed_link_covers_the_actor_id_and_needs_the_secret() {
+        let secret = Secret::from_bytes(Secret::generate());
+        let link = Link {
+            prev_hash: "00",
+            seq: 7,
+            at: 1_700_000_000,
+            actor_id: Some(3),
+            actor: "ada@initech.example",
+            customer_id: Some(1),
+            kind: "seat.assigned",
+            subject: "seat:9",
+            before: None,
+            after: Some("{}"),
+        };
+        let keyed = link.hash(CHAIN_KEYED, &secret);
+        assert!(keyed.is_some());
+        assert_ne!(Link { actor_id: Some(4), ..link }.hash(CHAIN_KEYED, &secret), keyed, "the actor's id is covered");
+        assert_ne!(link.hash(CHAIN_KEYED, &Secret::from_bytes(Secret::generate())), keyed, "another secret, another link");
+        assert_eq!(
+            Link { actor_id: Some(4), ..link }.hash(CHAIN_UNKEYED, &secret),
+            link.hash(CHAIN_UNKEYED, &secret),
+            "the old, unkeyed links left the id out"
+        );
+        assert_eq!(link.hash(99, &secret), None);
+    }
 }

@@ -16,6 +16,8 @@ pub struct Secret {
     lookup: Hmac<Sha256>,
     /// Authenticated encryption of what must be shown again (license keys).
     seal: XChaCha20Poly1305,
+    /// The audit chain's MAC: without the secret, no one can write a link that verifies.
+    audit: Hmac<Sha256>,
 }
 
 impl std::fmt::Debug for Secret {
@@ -37,6 +39,8 @@ impl Secret {
             lookup: <Hmac<Sha256> as Mac>::new_from_slice(&derive(&master, "tessera credential lookup v1"))
                 .unwrap_or_else(|_| unreachable!("HMAC accepts any key length")),
             seal: XChaCha20Poly1305::new(&derive(&master, "tessera credential seal v1").into()),
+            audit: <Hmac<Sha256> as Mac>::new_from_slice(&derive(&master, "tessera audit chain v1"))
+                .unwrap_or_else(|_| unreachable!("HMAC accepts any key length")),
         }
     }
 
@@ -71,6 +75,11 @@ impl Secret {
         let mut mac = self.lookup.clone();
         mac.update(credential);
         crate::engine::licensing::hex(&mac.finalize().into_bytes())
+    }
+
+    /// A fresh MAC of the audit chain, keyed under this secret.
+    pub fn audit_mac(&self) -> Hmac<Sha256> {
+        self.audit.clone()
     }
 
     /// `plaintext` encrypted and authenticated (XChaCha20-Poly1305, random nonce), as

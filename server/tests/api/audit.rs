@@ -30,6 +30,13 @@ async fn audit_verify_finds_an_edited_event_and_a_cut_off_end() {
     let (ok, said) = verify(&url);
     assert!(ok && said.contains(&format!("intact: {count} events")), "{said}");
 
+    // The log refuses changes; someone who owns the database drops that guard first.
+    let refused = sqlx::query("UPDATE audit_events SET actor = 'someone-else' WHERE seq = 1").execute(&mut db).await;
+    assert!(refused.is_err_and(|e| e.to_string().contains("append-only")));
+    for trigger in ["audit_events_no_update", "audit_events_no_delete", "audit_head_forward_only"] {
+        sqlx::query(&format!("DROP TRIGGER {trigger}")).execute(&mut db).await.unwrap_or_else(|e| panic!("{e}"));
+    }
+
     // Someone rewrites who signed in.
     let seq: i64 = sqlx::query_scalar("SELECT MIN(seq) FROM audit_events WHERE kind = 'user.signed_in'")
         .fetch_one(&mut db)
@@ -91,4 +98,62 @@ async fn the_audit_log_filters_and_each_customer_admin_reads_only_their_own() {
         let client = app.client_for(email).await;
         assert_eq!(app.call_as(&client, "list_audit", &[]).await.status(), StatusCode::FORBIDDEN, "{email}");
     }
+}
+
+fn tessera(args: &[&str], database_url: &str) -> (bool, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_tessera"))
+        .args(args)
+        .env("DATABASE_URL", database_url)
+        .env("RUST_LOG", "error")
+        .output()
+        .unwrap_or_else(|e| panic!("run tessera: {e}"));
+    (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+#[tokio::test]
+async fn a_signed_checkpoint_finds_a_log_cut_back_and_its_head_moved_to_match() {
+    let app = spawn_app().await;
+    let url = app.database_url();
+    for email in ["ada@initech.example", "staff@tessera.example"] {
+        app.client_for(email).await;
+    }
+    let (ok, checkpoint) = tessera(&["audit", "checkpoint"], &url);
+    assert!(ok && checkpoint.split('.').count() == 3, "a JWT: {checkpoint}");
+    let file = std::env::temp_dir().join(format!("tessera-checkpoint-{}.jwt", std::process::id()));
+    std::fs::write(&file, &checkpoint).unwrap_or_else(|e| panic!("{e}"));
+    let path = file.display().to_string();
+    let with_checkpoint = |url: &str| tessera(&["audit", "verify", "--checkpoint", &path], url);
+
+    // More history after the checkpoint: it still holds.
+    for email in ["ada@initech.example", "grace@globex.example"] {
+        app.client_for(email).await;
+    }
+    let (ok, said) = with_checkpoint(&url);
+    assert!(ok && said.contains("checkpoint holds"), "{said}");
+
+    // The owner of the database cuts the log back to before the checkpoint and moves the
+    // head to match: the chain alone verifies, the checkpoint does not.
+    let mut db = sqlx::AnyConnection::connect(&url).await.unwrap_or_else(|e| panic!("{e}"));
+    for trigger in ["audit_events_no_update", "audit_events_no_delete", "audit_head_forward_only"] {
+        sqlx::query(&format!("DROP TRIGGER {trigger}")).execute(&mut db).await.unwrap_or_else(|e| panic!("{e}"));
+    }
+    let signed: i64 = sqlx::query_scalar("SELECT MAX(seq) FROM audit_checkpoints").fetch_one(&mut db).await.unwrap_or_else(|e| panic!("{e}"));
+    let keep = signed - 1;
+    assert!(keep >= 1);
+    sqlx::query("DELETE FROM audit_events WHERE seq > $1").bind(keep).execute(&mut db).await.unwrap_or_else(|e| panic!("{e}"));
+    let hash: String =
+        sqlx::query_scalar("SELECT hash FROM audit_events WHERE seq = $1").bind(keep).fetch_one(&mut db).await.unwrap_or_else(|e| panic!("{e}"));
+    sqlx::query("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1").bind(keep).bind(hash).execute(&mut db).await.unwrap_or_else(|e| panic!("{e}"));
+    let (ok, said) = verify(&url);
+    assert!(ok && said.contains("intact"), "without a checkpoint the cut does not show: {said}");
+    let (ok, said) = with_checkpoint(&url);
+    assert!(!ok && said.contains("TRUNCATED"), "{said}");
+
+    // A checkpoint altered by hand does not verify.
+    let mut forged = checkpoint.trim().to_owned();
+    forged.replace_range(forged.len() - 4.., "AAAA");
+    std::fs::write(&file, forged).unwrap_or_else(|e| panic!("{e}"));
+    let (ok, said) = with_checkpoint(&url);
+    assert!(!ok && said.contains("REFUSED"), "{said}");
+    let _ = std::fs::remove_file(&file);
 }

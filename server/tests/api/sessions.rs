@@ -107,18 +107,12 @@ async fn sign_in_audits_who_signed_in() {
     let app = spawn_app().await;
     let client = app.client_for("grace@globex.example").await;
     drop(client);
-    let store = app_store(&app).await;
+    let store = &app.state.store;
     let events = store.list_audit_events(None, 10).await.unwrap_or_else(|e| panic!("{e}"));
     assert!(events.iter().any(|e| e.kind == "user.signed_in" && e.actor == "grace@globex.example"));
     assert_eq!(store.verify_audit_chain().await.ok(), Some(None));
 }
 
-async fn app_store(app: &crate::helpers::TestApp) -> app::store::Store {
-    let db = app.database_url();
-    app::store::Store::connect(&db, app::store::secret::Secret::from_bytes(app::store::secret::Secret::generate()))
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
-}
 
 fn session_cookie(r: &reqwest::Response) -> String {
     r.headers()

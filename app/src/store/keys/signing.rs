@@ -130,6 +130,13 @@ impl Store {
         Ok(plain.len())
     }
 
+    /// The public key of every signing key ever made, retired ones too (`kid`, base64url):
+    /// what old signatures, such as audit checkpoints, are verified with.
+    pub async fn list_public_keys(&self) -> Result<Vec<(String, String)>, StoreError> {
+        let rows = sqlx::query("SELECT kid, public_key FROM signing_keys ORDER BY created_at").fetch_all(self.pool()).await?;
+        rows.iter().map(|r| Ok((r.try_get("kid")?, r.try_get("public_key")?))).collect()
+    }
+
     /// Every signing key, the active one first, then by age.
     pub async fn list_signing_key_rows(&self) -> Result<Vec<SigningKeyRow>, StoreError> {
         let rows = sqlx::query("SELECT kid, created_at, active, retired_at FROM signing_keys ORDER BY active DESC, retired_at IS NOT NULL, created_at DESC, kid")

@@ -11,6 +11,10 @@ pub const USAGE: &str = "\
 tessera — license entitlements portal
 
 usage: tessera [--no-demo]        serve the portal and the enforcement API
+       tessera admin create --email EMAIL --name NAME
+                                 make a vendor admin (the first one of a deployment without
+                                 the demo); the password is read from the terminal, or from
+                                 the first line of standard input
        tessera audit verify [--checkpoint FILE]
                                  recompute the audit log's hash chain, and with a checkpoint
                                  check that nothing was cut or rewritten after it; exit 1 if not
@@ -21,7 +25,9 @@ environment:
   DATABASE_URL          sqlite://data/tessera.db (default) or postgres://user@host/db
   LEPTOS_SITE_ADDR      address to listen on (default 127.0.0.1:3000)
   LEPTOS_SITE_ROOT      folder with the built site: pkg/ and static files (default target/site)
-  TESSERA_DEMO          1 (default) seeds demo data into a new database; 0 does not
+  TESSERA_DEMO          1 seeds demo data (public passwords) into a new database; 0 does not.
+                        Unset, the demo is on for a loopback address only: on any other
+                        the server refuses to start until TESSERA_DEMO says which
   TESSERA_SESSION_HOURS how long a sign-in lasts without activity, in hours (default 12)
   TESSERA_SESSION_MAX_HOURS  how long a sign-in lasts however active, in hours (default 168)
   TESSERA_COOKIE_SECURE 1 marks the session cookie Secure; it is, with the __Host- prefix,
@@ -56,9 +62,16 @@ pub enum Command {
     Serve,
     /// Recompute the audit chain and report the first broken link; with a checkpoint file,
     /// also whether the log still holds the event it names, as it was.
-    AuditVerify { checkpoint: Option<std::path::PathBuf> },
+    AuditVerify {
+        checkpoint: Option<std::path::PathBuf>,
+    },
     /// Sign a checkpoint of the chain's head and print it.
     AuditCheckpoint,
+    /// Make a vendor admin.
+    AdminCreate {
+        email: String,
+        name: String,
+    },
     Help,
 }
 
@@ -70,6 +83,8 @@ pub struct Config {
     pub site_addr: SocketAddr,
     pub site_root: String,
     pub seed_demo: bool,
+    /// Whether `TESSERA_DEMO` (or `--no-demo`) said so, rather than the default.
+    pub demo_explicit: bool,
     /// How long a sign-in lasts without activity.
     pub session_idle: Duration,
     /// How long a sign-in lasts however active.
@@ -128,6 +143,7 @@ impl Config {
             site_addr: site_addr.parse().with_context(|| format!("LEPTOS_SITE_ADDR {site_addr:?} is not host:port"))?,
             site_root: var("LEPTOS_SITE_ROOT").unwrap_or_else(|| "target/site".into()),
             seed_demo: flag("TESSERA_DEMO", true)?,
+            demo_explicit: var("TESSERA_DEMO").is_some(),
             session_idle: Duration::from_secs(hours * 3600),
             session_lifetime: Duration::from_secs(max_hours * 3600),
             cookie_secure: flag("TESSERA_COOKIE_SECURE", false)?,
@@ -163,6 +179,24 @@ impl Config {
         };
         let args: Vec<String> = args.collect();
         let mut rest = args.iter().map(String::as_str).peekable();
+        if rest.peek() == Some(&"admin") {
+            rest.next();
+            if rest.next() != Some("create") {
+                bail!("unknown admin command; try `tessera admin create --email EMAIL --name NAME`\n\n{USAGE}");
+            }
+            let (mut email, mut name) = (None, None);
+            while let Some(arg) = rest.next() {
+                match arg {
+                    "--email" => email = rest.next().map(str::to_owned),
+                    "--name" => name = rest.next().map(str::to_owned),
+                    other => bail!("unknown argument {other:?} of `tessera admin create`\n\n{USAGE}"),
+                }
+            }
+            let email = email.context("`tessera admin create` needs --email EMAIL")?;
+            let name = name.unwrap_or_else(|| email.split('@').next().unwrap_or_default().to_owned());
+            config.command = Command::AdminCreate { email, name };
+            return Ok(config);
+        }
         if rest.peek() == Some(&"audit") {
             rest.next();
             match rest.next() {
@@ -182,12 +216,29 @@ impl Config {
         }
         for arg in rest {
             match arg {
-                "--no-demo" => config.seed_demo = false,
+                "--no-demo" => {
+                    config.seed_demo = false;
+                    config.demo_explicit = true;
+                }
                 "-h" | "--help" => config.command = Command::Help,
                 other => bail!("unknown argument {other:?}\n\n{USAGE}"),
             }
         }
         Ok(config)
+    }
+
+    /// Refuses the demo, whose passwords are public, on an address other hosts can reach
+    /// unless `TESSERA_DEMO` asked for it.
+    pub fn check_demo(&self) -> anyhow::Result<()> {
+        if self.seed_demo && !self.demo_explicit && !self.site_addr.ip().is_loopback() {
+            bail!(
+                "the demo data, whose passwords are public, is on by default only on a loopback address, and this server would \
+                 listen on {}. For a real deployment set TESSERA_DEMO=0 and make the first admin with `tessera admin create \
+                 --email …`; to show the demo on this address anyway, set TESSERA_DEMO=1",
+                self.site_addr
+            );
+        }
+        Ok(())
     }
 
     /// Whether the deployment is reached over https (its public URL says so).

@@ -16,6 +16,7 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::AuditCheckpoint => startup::checkpoint_audit(&config).await,
+        Command::AdminCreate { ref email, ref name } => startup::create_admin(&config, email, name).await,
         Command::Help => {
             println!("{}", config::USAGE);
             Ok(())

@@ -193,6 +193,7 @@ async fn server_fn_status(req: Request<Body>, next: Next) -> Response {
 /// Builds the application, prints where it listens and the demo sign-ins, and serves
 /// until Ctrl-C or SIGTERM.
 pub async fn serve(config: Config) -> anyhow::Result<()> {
+    config.check_demo()?;
     let app = Application::build(config).await?;
     let listener =
         tokio::net::TcpListener::bind(app.config.site_addr).await.with_context(|| format!("cannot listen on {}", app.config.site_addr))?;
@@ -303,6 +304,55 @@ pub async fn checkpoint_audit(config: &Config) -> anyhow::Result<()> {
             Ok(())
         }
         None => anyhow::bail!("the audit log is empty: there is nothing to checkpoint"),
+    }
+}
+
+/// `tessera admin create`: makes a vendor admin with a password read from the terminal
+/// (asked twice, not shown) or from the first line of standard input.
+pub async fn create_admin(config: &Config, email: &str, name: &str) -> anyhow::Result<()> {
+    use std::io::{BufRead, IsTerminal, Write};
+    let email = app::ssr::forms::email("email", email).map_err(|e| anyhow::anyhow!("{e}"))?.into_inner();
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        anyhow::bail!("--name must be 1 to 100 characters");
+    }
+    let store = Store::connect(&config.database_url, config.load_secret()?)
+        .await
+        .with_context(|| format!("cannot open the database {}", config.database_for_log()))?;
+    store.migrate().await.context("cannot migrate the database")?;
+    check_secret(&store).await?;
+    let read_line = |prompt: &str| -> anyhow::Result<String> {
+        let stdin = std::io::stdin();
+        let terminal = stdin.is_terminal();
+        if terminal {
+            eprint!("{prompt}");
+            std::io::stderr().flush()?;
+            // Not shown as it is typed.
+            let _ = std::process::Command::new("stty").arg("-echo").stdin(std::process::Stdio::inherit()).status();
+        }
+        let mut line = String::new();
+        let read = stdin.lock().read_line(&mut line);
+        if terminal {
+            let _ = std::process::Command::new("stty").arg("echo").stdin(std::process::Stdio::inherit()).status();
+            eprintln!();
+        }
+        read?;
+        Ok(line.trim_end_matches(['\r', '\n']).to_owned())
+    };
+    let password = read_line("Password: ")?;
+    let confirm = if std::io::stdin().is_terminal() { read_line("Repeat it: ")? } else { password.clone() };
+    app::ssr::password::check_new_password(&password, &confirm, &email, app::seats::api::MIN_PASSWORD)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let hash = tokio::task::spawn_blocking(move || app::ssr::password::hash_password(&password))
+        .await?
+        .map_err(|e| anyhow::anyhow!("cannot hash the password: {e}"))?;
+    match store.create_vendor_admin(&email, name, &hash, app::store::now()).await {
+        Ok(id) => {
+            println!("{email} is a vendor admin (user {id}): sign in at {}/signin", config.public_url());
+            Ok(())
+        }
+        Err(app::store::StoreError::Duplicate(_)) => anyhow::bail!("{email} has an account already"),
+        Err(e) => Err(anyhow::Error::new(e).context("cannot create the admin")),
     }
 }
 

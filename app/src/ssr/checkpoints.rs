@@ -47,7 +47,13 @@ pub async fn write(store: &Store, signer: &TokenSigner, issuer: &str, now: i64) 
 }
 
 /// Writes a checkpoint when the newest is older than `every` seconds and events came since.
-pub async fn write_if_due(store: &Store, signer: &TokenSigner, issuer: &str, now: i64, every: i64) -> Result<Option<Checkpoint>, StoreError> {
+pub async fn write_if_due(
+    store: &Store,
+    signer: &TokenSigner,
+    issuer: &str,
+    now: i64,
+    every: i64,
+) -> Result<Option<Checkpoint>, StoreError> {
     let (tip, _) = store.audit_tip().await?;
     match store.latest_audit_checkpoint().await? {
         Some((seq, at)) if seq >= tip || now - at < every => Ok(None),
@@ -85,7 +91,8 @@ pub fn verify(token: &str, keys: &[(String, String)]) -> Result<CheckpointClaims
     if header.alg != "EdDSA" || header.typ != CHECKPOINT_TYP {
         return Err(CheckpointError::Malformed);
     }
-    let public = keys.iter().find(|(kid, _)| *kid == header.kid).map(|(_, p)| p).ok_or_else(|| CheckpointError::UnknownKey(header.kid.clone()))?;
+    let public =
+        keys.iter().find(|(kid, _)| *kid == header.kid).map(|(_, p)| p).ok_or_else(|| CheckpointError::UnknownKey(header.kid.clone()))?;
     let public: [u8; 32] = B64.decode(public).ok().and_then(|b| b.try_into().ok()).ok_or(CheckpointError::BadSignature)?;
     let key = VerifyingKey::from_bytes(&public).map_err(|_| CheckpointError::BadSignature)?;
     let signature: [u8; 64] = B64.decode(signature).ok().and_then(|b| b.try_into().ok()).ok_or(CheckpointError::BadSignature)?;

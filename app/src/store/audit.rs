@@ -90,7 +90,17 @@ impl Link<'_> {
         use hmac::Mac;
         let (seq, at) = (self.seq.to_string(), self.at.to_string());
         let customer = self.customer_id.map(|c| c.to_string());
-        let common = [Some(self.prev_hash), Some(&*seq), Some(&*at), Some(self.actor), customer.as_deref(), Some(self.kind), Some(self.subject), self.before, self.after];
+        let common = [
+            Some(self.prev_hash),
+            Some(&*seq),
+            Some(&*at),
+            Some(self.actor),
+            customer.as_deref(),
+            Some(self.kind),
+            Some(self.subject),
+            self.before,
+            self.after,
+        ];
         match version {
             CHAIN_UNKEYED => {
                 let mut h = Sha256::new();

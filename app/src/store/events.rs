@@ -55,6 +55,7 @@ macro_rules! event_kinds {
 }
 
 event_kinds! {
+    UserCreated = "user.created" => Nothing, "A vendor admin was made with `tessera admin create`.";
     UserSignedIn = "user.signed_in" => Nothing, "A user signed in with a password.";
     UserSignedOut = "user.signed_out" => Nothing, "A user signed out, ending that sign-in.";
     UserSignedOutEverywhere = "user.signed_out_everywhere" => Nothing, "A user ended their sign-ins on other browsers, or on all of them.";

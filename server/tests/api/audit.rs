@@ -137,13 +137,22 @@ async fn a_signed_checkpoint_finds_a_log_cut_back_and_its_head_moved_to_match() 
     for trigger in ["audit_events_no_update", "audit_events_no_delete", "audit_head_forward_only"] {
         sqlx::query(&format!("DROP TRIGGER {trigger}")).execute(&mut db).await.unwrap_or_else(|e| panic!("{e}"));
     }
-    let signed: i64 = sqlx::query_scalar("SELECT MAX(seq) FROM audit_checkpoints").fetch_one(&mut db).await.unwrap_or_else(|e| panic!("{e}"));
+    let signed: i64 =
+        sqlx::query_scalar("SELECT MAX(seq) FROM audit_checkpoints").fetch_one(&mut db).await.unwrap_or_else(|e| panic!("{e}"));
     let keep = signed - 1;
     assert!(keep >= 1);
     sqlx::query("DELETE FROM audit_events WHERE seq > $1").bind(keep).execute(&mut db).await.unwrap_or_else(|e| panic!("{e}"));
-    let hash: String =
-        sqlx::query_scalar("SELECT hash FROM audit_events WHERE seq = $1").bind(keep).fetch_one(&mut db).await.unwrap_or_else(|e| panic!("{e}"));
-    sqlx::query("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1").bind(keep).bind(hash).execute(&mut db).await.unwrap_or_else(|e| panic!("{e}"));
+    let hash: String = sqlx::query_scalar("SELECT hash FROM audit_events WHERE seq = $1")
+        .bind(keep)
+        .fetch_one(&mut db)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    sqlx::query("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1")
+        .bind(keep)
+        .bind(hash)
+        .execute(&mut db)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     let (ok, said) = verify(&url);
     assert!(ok && said.contains("intact"), "without a checkpoint the cut does not show: {said}");
     let (ok, said) = with_checkpoint(&url);

@@ -47,6 +47,7 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
         site_addr: "127.0.0.1:0".parse().unwrap_or_else(|e| panic!("{e}")),
         site_root: dir.join("site").display().to_string(),
         seed_demo: true,
+        demo_explicit: true,
         session_idle: Duration::from_secs(3600),
         session_lifetime: Duration::from_secs(7 * 86_400),
         cookie_secure: false,

@@ -7,6 +7,7 @@ mod audit;
 mod boundary;
 mod console;
 mod enforcement;
+mod first_start;
 mod licensing;
 mod pages;
 mod replicas;

@@ -113,7 +113,6 @@ async fn sign_in_audits_who_signed_in() {
     assert_eq!(store.verify_audit_chain().await.ok(), Some(None));
 }
 
-
 fn session_cookie(r: &reqwest::Response) -> String {
     r.headers()
         .get_all("set-cookie")

@@ -82,6 +82,32 @@ impl Store {
         Ok(Some(CurrentUser { id: r.try_get("id")?, email: r.try_get("email")?, name: r.try_get("name")?, role, customer }))
     }
 
+    /// Makes a vendor admin with a password (the first of a deployment without the demo),
+    /// audited as `user.created`. `Duplicate(Unique::UserEmail)` when the email is taken.
+    pub async fn create_vendor_admin(&self, email: &str, name: &str, password_hash: &str, at: i64) -> Result<i64, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let user = NewUser { customer_id: None, email, name, role: Role::VendorAdmin, password_hash: Some(password_hash) };
+        let id = match create_user(&mut tx, &user, at).await {
+            Ok(id) => id,
+            Err(e) => return tx.roll_back(Err(e)).await,
+        };
+        crate::store::audit::record(
+            &mut tx,
+            crate::store::audit::NewAuditEvent {
+                actor: &crate::store::audit::Actor::system("admin create"),
+                customer_id: None,
+                kind: crate::store::events::EventKind::UserCreated,
+                subject: format!("user:{id}"),
+                before: None,
+                after: Some(serde_json::json!({ "email": email.to_lowercase(), "name": name, "role": Role::VendorAdmin.as_str() })),
+            },
+            at,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
     /// True when no user exists yet: the database is new.
     pub async fn is_empty(&self) -> Result<bool, StoreError> {
         let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(self.pool()).await?;

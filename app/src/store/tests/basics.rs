@@ -142,7 +142,11 @@ async fn the_audit_chain_verifies_and_a_tampered_row_is_found() {
         let refused = sqlx::query("UPDATE audit_events SET actor = 'mallory@initech.example' WHERE seq = 3").execute(s.pool()).await;
         assert!(refused.is_err_and(|e| e.to_string().contains("append-only")), "{}", db.name);
         assert!(sqlx::query("DELETE FROM audit_events WHERE seq = 4").execute(s.pool()).await.is_err(), "{}", db.name);
-        assert!(sqlx::query("UPDATE audit_head SET seq = 1 WHERE id = 1").execute(s.pool()).await.is_err(), "{}: the head only moves on", db.name);
+        assert!(
+            sqlx::query("UPDATE audit_head SET seq = 1 WHERE id = 1").execute(s.pool()).await.is_err(),
+            "{}: the head only moves on",
+            db.name
+        );
         // …and one who owns the database and drops the guard is still found out.
         let drop = match s.engine() {
             crate::store::Engine::Sqlite => "DROP TRIGGER audit_events_no_update",

@@ -38,7 +38,7 @@ test('sales switch the demo customer between tiers and reset it', async ({ page,
 
 test('the plans compare side by side', async ({ page }) => {
   await signInAs(page, 'sales@tessera.example');
-  await page.getByRole('link', { name: 'Plans' }).click();
+  await page.getByRole('link', { name: 'Plans', exact: true }).click();
   const table = page.getByRole('table', { name: 'Acme Analytics' });
   await expect(table.getByRole('columnheader')).toHaveText(['Limit or feature', 'Free', 'Team', 'Business', 'Enterprise']);
   await expect(table.getByRole('row', { name: /Single sign-on/ })).toContainText('——✓✓');

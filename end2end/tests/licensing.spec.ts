@@ -26,7 +26,14 @@ function keyBlock(page: Page): Locator {
 /** The key the card shows once asked to (it is in no page until then). */
 async function shownKey(page: Page): Promise<string> {
   await waitForHydration(page);
-  await keyBlock(page).getByRole('button', { name: 'Show the license key' }).click();
+  const show = keyBlock(page).getByRole('button', { name: 'Show the license key' });
+  const shown = keyBlock(page).getByTestId('license-key');
+  // A click that lands while the card is still being made interactive does nothing; a
+  // person clicks again, and so does this.
+  await expect(async () => {
+    if (await show.isVisible()) await show.click();
+    await expect(shown).toHaveText(KEY_FORMAT, { timeout: 1_000 });
+  }).toPass({ timeout: 10_000 });
   return displayedKey(page);
 }
 

@@ -103,12 +103,12 @@ test('a user changes their password on their account page; a common one is refus
   await waitForHydration(page);
   const form = page.getByRole('region', { name: 'Change your password' });
   await form.getByLabel('Current password').fill('tessera-demo');
-  await form.getByLabel('New password').fill('password123');
+  await form.getByLabel('New password', { exact: true }).fill('password123');
   await form.getByLabel('Repeat the new password').fill('password123');
   await form.getByRole('button', { name: 'Change the password' }).click();
   await expect(form).toContainText('That is one of the most common passwords');
 
-  await form.getByLabel('New password').fill('a long new passphrase');
+  await form.getByLabel('New password', { exact: true }).fill('a long new passphrase');
   await form.getByLabel('Repeat the new password').fill('a long new passphrase');
   await form.getByRole('button', { name: 'Change the password' }).click();
   await expect(form.getByRole('status')).toHaveText('Password changed.');

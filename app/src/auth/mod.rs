@@ -65,10 +65,10 @@ pub struct CurrentUser {
 impl CurrentUser {
     /// Where this user starts after signing in.
     pub fn home(&self) -> &'static str {
-        if self.role.is_vendor() {
-            "/customers"
-        } else {
-            "/entitlements"
+        match self.role {
+            Role::Sales => "/demo",
+            Role::VendorAdmin | Role::VendorStaff => "/customers",
+            Role::CustomerAdmin | Role::CustomerMember => "/entitlements",
         }
     }
 }

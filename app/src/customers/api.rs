@@ -5,13 +5,19 @@ use leptos::prelude::*;
 use super::{CreatedCustomer, CustomerSummary};
 use crate::error::AppError;
 
-/// Every customer with a summary of its entitlements; vendor users only.
+/// Every customer with a summary of its entitlements; vendor users only, and for sales
+/// only the demo customer.
 /// Errors: `Unauthenticated`, `Forbidden` for customer users.
 #[server(prefix = "/api", endpoint = "list_customers")]
 pub async fn list_customers() -> Result<Vec<CustomerSummary>, AppError> {
     use crate::ssr::auth::{Guard, Roles};
     let caller = Guard::new().role(Roles::VENDOR).caller().await?;
-    Ok(caller.state.store.list_customers().await?)
+    let mut customers = caller.state.store.list_customers().await?;
+    // Sales demo the product: they see the demo customer and nothing of real ones.
+    if caller.is_sales() {
+        customers.retain(|c| c.slug == crate::store::demo::DEMO_SLUG);
+    }
+    Ok(customers)
 }
 
 /// Suspends (`action` = `suspend`) or resumes (`resume`) entitlement `entitlement`,

@@ -7,6 +7,7 @@ use super::{internal, AppState, StoreResultExt};
 use crate::auth::{CurrentUser, CustomerRef, Role};
 use crate::error::AppError;
 use crate::store::audit::Actor;
+use crate::store::demo::DEMO_SLUG;
 use crate::store::entitlements::EntitlementFacts;
 use crate::store::members::sign_ins::Client;
 
@@ -180,7 +181,9 @@ impl Guard {
             (Some(own), None) => own.clone(),
             (Some(own), Some(slug)) if slug == own.slug => own.clone(),
             (Some(_), Some(_)) => return Err(AppError::Forbidden),
+            (None, None) if caller.is_sales() => caller.demo_customer().await?,
             (None, None) => return Err(AppError::invalid("customer", "Choose a customer.")),
+            (None, Some(slug)) if caller.is_sales() && slug != DEMO_SLUG => return Err(AppError::Forbidden),
             (None, Some(slug)) => caller.state.store.find_customer_by_slug(slug).await.or_not_found("Customer")?,
         };
         Ok(caller.with(customer))
@@ -194,7 +197,9 @@ impl Guard {
             (Some(own), None) => Some(own.clone()),
             (Some(own), Some(slug)) if slug == own.slug => Some(own.clone()),
             (Some(_), Some(_)) => return Err(AppError::Forbidden),
+            (None, None) if caller.is_sales() => Some(caller.demo_customer().await?),
             (None, None) => None,
+            (None, Some(slug)) if caller.is_sales() && slug != DEMO_SLUG => return Err(AppError::Forbidden),
             (None, Some(slug)) => Some(caller.state.store.find_customer_by_slug(slug).await.or_not_found("Customer")?),
         };
         Ok(caller.with(customer))
@@ -207,7 +212,11 @@ impl Guard {
     pub async fn entitlement(self, id: i64) -> Result<Caller<EntitlementFacts>, AppError> {
         let caller = self.caller().await?;
         let facts = caller.state.store.entitlement_facts(id).await.or_when_missing(|| AppError::Forbidden)?;
-        let within_reach = caller.own_customer().is_none_or(|own| own.id == facts.customer_id);
+        let within_reach = match caller.own_customer() {
+            Some(own) => own.id == facts.customer_id,
+            None if caller.is_sales() => caller.demo_customer().await?.id == facts.customer_id,
+            None => true,
+        };
         if !within_reach {
             return Err(AppError::Forbidden);
         }
@@ -236,6 +245,16 @@ impl<S> Caller<S> {
     /// for a vendor user, who acts across customers.
     pub fn own_customer(&self) -> Option<&CustomerRef> {
         self.user.customer.as_ref()
+    }
+
+    /// True for sales, who see the demo customer and nothing of real ones.
+    pub fn is_sales(&self) -> bool {
+        self.user.role == Role::Sales
+    }
+
+    /// The demo customer, the only one sales may see.
+    async fn demo_customer(&self) -> Result<CustomerRef, AppError> {
+        self.state.store.find_customer_by_slug(DEMO_SLUG).await.or_not_found("Demo customer")
     }
 
     fn with<T>(self, scope: T) -> Caller<T> {

@@ -266,7 +266,7 @@ impl Enforcer {
             if usage.period_start != start {
                 *usage = engine::Usage { period_start: start, used: 0 };
             }
-            usage.used += quantity;
+            usage.used = usage.used.saturating_add(*quantity);
         }
     }
 

@@ -15,6 +15,9 @@ use app::store::usage::NewUsage;
 /// The most events one call may carry.
 pub const MAX_EVENTS: usize = 10_000;
 
+/// How far back usage may be dated: a billing month and a few days to send it late.
+pub const BACKDATE_DAYS: i64 = 35;
+
 pub fn router() -> Router<AppState> {
     Router::new().route("/api/v1/usage", post(record))
 }
@@ -29,7 +32,8 @@ pub struct UsageEventBody {
     pub customer: Option<String>,
     pub feature: String,
     pub quantity: i64,
-    /// When it happened (RFC 3339); now when absent.
+    /// When it happened (RFC 3339); now when absent. At most 5 minutes ahead, at most 35
+    /// days back, and not before the entitlement started (422 otherwise).
     pub at: Option<String>,
 }
 
@@ -51,7 +55,9 @@ pub struct UsageResponse {
     responses((status = 200, description = "Committed", body = UsageResponse), (status = 400, description = "Bad input", body = Problem), (status = 401, description = "Missing or invalid key", body = Problem),
               (status = 403, description = "`wrong_customer`: a license key naming another customer; `missing_scope`", body = Problem),
               (status = 404, description = "Unknown customer or feature", body = Problem),
-              (status = 409, description = "`not_entitled`", body = Problem)))]
+              (status = 409, description = "`not_entitled`", body = Problem),
+              (status = 413, description = "`payload_too_large`: a body over 2 MiB", body = Problem),
+              (status = 422, description = "`usage_too_old`: dated more than 35 days ago; `usage_before_entitlement`: dated before the entitlement started", body = Problem)))]
 pub async fn record(
     State(state): State<AppState>,
     caller: Caller,
@@ -96,6 +102,20 @@ pub async fn record(
                 format!("events[{i}]: this customer has no entitlement to the product."),
             ));
         };
+        if at < now - BACKDATE_DAYS * 86_400 {
+            return Err(ApiError::new(
+                axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+                "usage_too_old",
+                format!("events[{i}]: `at` is more than {BACKDATE_DAYS} days ago; usage is reported within {BACKDATE_DAYS} days."),
+            ));
+        }
+        if customer.licensing.get(product).is_some_and(|terms| at < terms.starts_at) {
+            return Err(ApiError::new(
+                axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+                "usage_before_entitlement",
+                format!("events[{i}]: `at` is before the entitlement started."),
+            ));
+        }
         features.entry(feature_id).or_insert_with(|| e.feature.clone());
         events.push(NewUsage {
             event_id: event_id.to_owned(),

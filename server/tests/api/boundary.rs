@@ -463,3 +463,67 @@ async fn an_admin_makes_a_reset_link_that_works_once_and_ends_the_old_sign_ins()
     let r = app.call_as(&ada, "issue_password_reset", &[("entitlement", &entitlement), ("user", &new_id.unwrap_or_default())]).await;
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn usage_dated_too_far_back_or_before_the_entitlement_is_422_and_totals_never_overflow() {
+    let app = spawn_app().await;
+    let usage = |customer: &'static str, at: Option<String>, quantity: i64, id: String| {
+        let app = &app;
+        async move {
+            let mut event = serde_json::json!({"event_id": id, "customer": customer, "feature": "api.calls", "quantity": quantity});
+            if let Some(at) = at {
+                event["at"] = Value::from(at);
+            }
+            let r = app
+                .client
+                .post(app.url("/api/v1/usage"))
+                .bearer_auth("tsk_demo_acme")
+                .json(&serde_json::json!({ "events": [event] }))
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+            (r.status(), json(r).await)
+        }
+    };
+    let days_ago = |d: i64| chrono::DateTime::from_timestamp(app::store::now() - d * 86_400, 0).map(|t| t.to_rfc3339());
+    let (status, body) = usage("initech", days_ago(36), 1, "old".into()).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("usage_too_old")), "{body}");
+    let (status, body) = usage("initech", Some("0001-01-01T00:00:00Z".into()), 1, "year-one".into()).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("usage_too_old")), "{body}");
+    // Demo Co's entitlement began when the demo was seeded, moments ago.
+    let (status, body) = usage("demo", days_ago(2), 1, "early".into()).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("usage_before_entitlement")), "{body}");
+    let (status, _) = usage("initech", days_ago(34), 1, "late-but-fine".into()).await;
+    assert_eq!(status, StatusCode::OK);
+
+    // Today's total a hair below the largest number the database holds, read into memory
+    // (a seat change reloads Initech); the largest quantities, again and again, stop there.
+    let (status, _) = usage("initech", None, 1, "today".into()).await;
+    assert_eq!(status, StatusCode::OK);
+    app.sql(
+        "UPDATE usage_daily SET quantity = 9223372036854775000 WHERE day = (SELECT MAX(day) FROM usage_daily)
+         AND entitlement_id = (SELECT e.id FROM entitlements e JOIN customers c ON c.id = e.customer_id WHERE c.slug = 'initech')",
+        &[],
+    )
+    .await;
+    let ada = app.client_for(ADA).await;
+    let entitlement = json(app.call_as(&ada, "list_entitlements", &[]).await).await[0]["id"].to_string();
+    let r = app.call_as(&ada, "assign_seat", &[("entitlement", entitlement.as_str()), ("email", "cy@initech.example")]).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    for i in 0..3 {
+        let (status, body) = usage("initech", None, 1_000_000_000_000, format!("big-{i}")).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    let totals = app.sql_strings("SELECT CAST(MAX(quantity) AS TEXT) FROM usage_daily").await;
+    assert_eq!(totals, [i64::MAX.to_string()]);
+    let check = app
+        .client
+        .post(app.url("/api/v1/check"))
+        .bearer_auth("tsk_demo_acme")
+        .json(&serde_json::json!({"customer": "initech", "feature": "api.calls", "user": ADA}))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(check.status(), StatusCode::OK);
+    assert_eq!(json(check).await["code"], "quota_exceeded");
+}

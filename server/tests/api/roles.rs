@@ -85,7 +85,8 @@ fn table(i: &Ids) -> Vec<Row> {
             EVERYONE,
         ),
         // The customer's portal.
-        ("list_entitlements", vec![("customer", s("initech"))], &[VendorAdmin, Staff, Sales, Admin, Member]),
+        // Sales see the demo customer only, nothing of real ones.
+        ("list_entitlements", vec![("customer", s("initech"))], &[VendorAdmin, Staff, Admin, Member]),
         ("compare_tiers", vec![], EVERYONE),
         ("get_seats", vec![e()], STAFF_AND_ADMIN),
         ("assign_seat", vec![e(), ("email", s("cy@initech.example"))], STAFF_AND_ADMIN),

@@ -46,9 +46,10 @@ async fn signed_out_callers_are_refused_everywhere() {
 }
 
 #[tokio::test]
-async fn vendor_users_list_customers_and_read_any_customer() {
+async fn vendor_admins_and_staff_list_customers_and_read_any_customer() {
     let app = spawn_app().await;
-    for email in ["admin@tessera.example", "staff@tessera.example", "sales@tessera.example"] {
+    // Sales see only the demo customer: sales_see_the_demo_customer_and_nothing_of_real_ones.
+    for email in ["admin@tessera.example", "staff@tessera.example"] {
         let client = app.client_for(email).await;
         let list = json(app.call_as(&client, "list_customers", &[]).await).await;
         let slugs: Vec<_> = list.as_array().map(|a| a.iter().map(|c| c["slug"].clone()).collect()).unwrap_or_default();
@@ -60,4 +61,30 @@ async fn vendor_users_list_customers_and_read_any_customer() {
         let r = app.call_as(&client, "list_entitlements", &[]).await;
         assert_eq!(r.status(), StatusCode::BAD_REQUEST, "a vendor must name the customer");
     }
+}
+
+#[tokio::test]
+async fn sales_see_the_demo_customer_and_nothing_of_real_ones() {
+    let app = crate::helpers::spawn_app().await;
+    let sales = app.client_for("sales@tessera.example").await;
+    let listed = crate::helpers::json(app.call_as(&sales, "list_customers", &[]).await).await;
+    let slugs: Vec<_> = listed.as_array().map(|c| c.iter().map(|c| c["slug"].clone()).collect()).unwrap_or_default();
+    assert_eq!(slugs, ["demo"]);
+    let demo = app.call_as(&sales, "list_entitlements", &[("customer", "demo")]).await;
+    assert_eq!(demo.status(), reqwest::StatusCode::OK);
+    let demo = crate::helpers::json(demo).await;
+    for slug in ["initech", "globex", "umbrella"] {
+        let r = app.call_as(&sales, "list_entitlements", &[("customer", slug)]).await;
+        assert_eq!(r.status(), reqwest::StatusCode::FORBIDDEN, "{slug}");
+    }
+    // Nor an entitlement of a real customer by its id.
+    let ada = app.client_for("ada@initech.example").await;
+    let initech = crate::helpers::json(app.call_as(&ada, "list_entitlements", &[]).await).await[0]["id"].to_string();
+    assert_ne!(demo[0]["id"].to_string(), initech);
+    let r = app.call_as(&sales, "get_license_key", &[("entitlement", &initech)]).await;
+    assert_eq!(r.status(), reqwest::StatusCode::FORBIDDEN);
+    // Staff still see everyone.
+    let staff = app.client_for("staff@tessera.example").await;
+    let all = crate::helpers::json(app.call_as(&staff, "list_customers", &[]).await).await;
+    assert!(all.as_array().is_some_and(|c| c.len() >= 4));
 }

@@ -33,6 +33,8 @@ pub struct LicensingTerms {
     pub plan_version: i64,
     /// How long a site may stay offline; 0 = online only.
     pub offline_days: i64,
+    /// When the entitlement started: usage is not dated before it.
+    pub starts_at: i64,
 }
 
 fn decode(what: &str) -> StoreError {
@@ -60,7 +62,7 @@ impl Store {
             .await?
             .ok_or(StoreError::NotFound)?;
         let sql = format!(
-            "SELECT e.id, p.key AS product, pl.key AS plan, pl.version AS plan_version, pl.offline_days, e.status, e.ends_at, e.trial_ends_at, e.grace_days,
+            "SELECT e.id, p.key AS product, pl.key AS plan, pl.version AS plan_version, pl.offline_days, e.starts_at, e.status, e.ends_at, e.trial_ends_at, e.grace_days,
                     {} AS seats_cap, {} AS instances_cap, e.regions
              FROM entitlements e JOIN products p ON p.id = e.product_id JOIN plans pl ON pl.id = e.plan_id
              WHERE e.customer_id = $1",
@@ -123,7 +125,8 @@ impl Store {
                 let Some(period) = rules.get(&key).and_then(|r| r.quota.as_ref()).map(|q| q.period) else { continue };
                 let start = period.start(now);
                 if u.try_get::<i64, _>("day")? >= start {
-                    used.entry(key).or_insert(Usage { period_start: start, used: 0 }).used += u.try_get::<i64, _>("quantity")?;
+                    let counted = used.entry(key).or_insert(Usage { period_start: start, used: 0 });
+                    counted.used = counted.used.saturating_add(u.try_get::<i64, _>("quantity")?);
                 }
             }
             let status: String = r.try_get("status")?;
@@ -161,7 +164,11 @@ impl Store {
             let product: String = r.try_get("product")?;
             licensing.insert(
                 product.clone(),
-                LicensingTerms { plan_version: r.try_get("plan_version")?, offline_days: r.try_get("offline_days")? },
+                LicensingTerms {
+                    plan_version: r.try_get("plan_version")?,
+                    offline_days: r.try_get("offline_days")?,
+                    starts_at: r.try_get("starts_at")?,
+                },
             );
             entitlements.insert(product, snapshot);
         }

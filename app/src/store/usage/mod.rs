@@ -81,7 +81,8 @@ impl Store {
             for row in q.fetch_all(&mut *tx).await? {
                 let (ent, feature, qty, at): (i64, i64, i64, i64) =
                     (row.try_get("entitlement_id")?, row.try_get("feature_id")?, row.try_get("quantity")?, row.try_get("at")?);
-                *rollup.entry((ent, feature, at.div_euclid(DAY) * DAY)).or_default() += qty;
+                let day = rollup.entry((ent, feature, at.div_euclid(DAY) * DAY)).or_default();
+                *day = day.saturating_add(qty);
                 counted.push((ent, feature, at, qty));
             }
         }
@@ -90,7 +91,9 @@ impl Store {
             let mut sql = String::from("INSERT INTO usage_daily (entitlement_id, feature_id, day, quantity) VALUES ");
             self.push_value_rows(&mut sql, chunk.len(), 4);
             sql.push_str(
-                " ON CONFLICT (entitlement_id, feature_id, day) DO UPDATE SET quantity = usage_daily.quantity + excluded.quantity",
+                " ON CONFLICT (entitlement_id, feature_id, day) DO UPDATE SET quantity = CASE \
+                 WHEN usage_daily.quantity > 9223372036854775807 - excluded.quantity THEN 9223372036854775807 \
+                 ELSE usage_daily.quantity + excluded.quantity END",
             );
             let mut q = sqlx::query(&sql);
             for ((ent, feature, day), qty) in chunk {

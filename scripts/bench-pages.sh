@@ -10,10 +10,13 @@ scripts/setup.sh build >/dev/null
 scripts/build-site.sh release >/dev/null 2>&1
 
 pkg=target/site-release/pkg
-wasm_raw=$(stat -c %s "$pkg/tessera_bg.wasm")
-wasm_gz=$(gzip -9 -c "$pkg/tessera_bg.wasm" | wc -c)
-js_raw=$(stat -c %s "$pkg/tessera.js")
-js_gz=$(gzip -9 -c "$pkg/tessera.js" | wc -c)
+hash=$(awk '/^wasm:/ {print $2}' target/site-release/hash.txt)
+wasm="$pkg/tessera.$hash.wasm" js="$pkg/tessera.$hash.js"
+wasm_raw=$(stat -c %s "$wasm")
+wasm_gz=$(stat -c %s "$wasm.gz")
+wasm_br=$(stat -c %s "$wasm.br")
+js_raw=$(stat -c %s "$js")
+js_gz=$(stat -c %s "$js.gz")
 
 dir=$(mktemp -d)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
@@ -36,4 +39,4 @@ sort -g "$dir/ttfb" | awk -v n="$n" '
     printf "entitlements page TTFB over %d requests (ms): median %.2f  p90 %.2f  min %.2f  max %.2f\n",
       n, v[int((n + 1) / 2)], v[int(n * 0.9)], v[1], v[n]
   }'
-printf 'release wasm: %d bytes raw, %d bytes gzip; JS glue: %d raw, %d gzip\n' "$wasm_raw" "$wasm_gz" "$js_raw" "$js_gz"
+printf 'release wasm: %d bytes raw, %d bytes gzip, %d bytes brotli (as served); JS glue: %d raw, %d gzip\n' "$wasm_raw" "$wasm_gz" "$wasm_br" "$js_raw" "$js_gz"

@@ -44,5 +44,17 @@ fi
 cat style/main.css $(ls style/*.css | grep -v "^style/main.css$" | sort) > "$pkg/tessera.css"
 cp -R public/. "$site/"
 
+# Content-hashed names, so that browsers may keep each file for a year: a new build is a
+# new name. hash.txt tells the server (and Leptos's loader) which names to use.
+hash=$(cat "$pkg/tessera.js" "$pkg/tessera_bg.wasm" "$pkg/tessera.css" | sha256sum | cut -c1-16)
+rm -f "$pkg"/tessera.*.js "$pkg"/tessera.*.wasm "$pkg"/tessera.*.css "$pkg"/*.br "$pkg"/*.gz
+mv "$pkg/tessera.js" "$pkg/tessera.$hash.js"
+mv "$pkg/tessera_bg.wasm" "$pkg/tessera.$hash.wasm"
+mv "$pkg/tessera.css" "$pkg/tessera.$hash.css"
+printf 'js: %s\nwasm: %s\ncss: %s\n' "$hash" "$hash" "$hash" > "$site/hash.txt"
+echo "==> precompress (brotli, gzip)"
+fast=(); [ "$profile" = debug ] && fast=(--fast)
+node scripts/compress.mjs "${fast[@]}" "$pkg/tessera.$hash.js" "$pkg/tessera.$hash.wasm" "$pkg/tessera.$hash.css"
+
 echo "==> server ($profile)"
 cargo build -p server --bin tessera "${server_flags[@]}"

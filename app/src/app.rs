@@ -1,7 +1,7 @@
 //! The document shell, the root component and the one route table.
 
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_meta::{provide_meta_context, MetaTags, Title};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 
@@ -20,6 +20,28 @@ use crate::seats::pages::{InvitePage, SeatsPage};
 use crate::tiers::pages::TiersPage;
 use crate::usage::pages::UsagePage;
 
+/// The stylesheet's address: named by its content when the site was built so (its
+/// `hash.txt`), else `/pkg/tessera.css`.
+fn stylesheet(options: &LeptosOptions) -> String {
+    #[cfg(feature = "ssr")]
+    if options.hash_files {
+        // Read once per hash file (a process serves one site; tests start several).
+        static HASHES: std::sync::Mutex<Vec<(std::sync::Arc<str>, Option<String>)>> = std::sync::Mutex::new(Vec::new());
+        let mut hashes = HASHES.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let known = hashes.iter().find(|(file, _)| *file == options.hash_file).map(|(_, hash)| hash.clone());
+        let hash = known.unwrap_or_else(|| {
+            let text = std::fs::read_to_string(options.hash_file.as_ref()).unwrap_or_default();
+            let hash = text.lines().find_map(|l| l.strip_prefix("css:")).map(|h| h.trim().to_owned());
+            hashes.push((options.hash_file.clone(), hash.clone()));
+            hash
+        });
+        if let Some(hash) = hash {
+            return format!("/{}/tessera.{hash}.css", options.site_pkg_dir);
+        }
+    }
+    format!("/{}/tessera.css", options.site_pkg_dir)
+}
+
 /// The HTML document the server renders around the app.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     view! {
@@ -29,6 +51,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <link rel="icon" type="image/svg+xml" href="/favicon.svg"/>
+                <link rel="stylesheet" id="leptos" href=stylesheet(&options)/>
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options/>
                 <MetaTags/>
@@ -54,7 +77,6 @@ pub fn App() -> impl IntoView {
     // Pages render whole on the server (SsrMode::Async): they read complete without
     // JavaScript, and a redirect to sign-in is a real 302.
     view! {
-        <Stylesheet id="leptos" href="/pkg/tessera.css"/>
         <Title formatter=|title: String| if title.is_empty() { "Tessera".to_owned() } else { format!("{title} · Tessera") }/>
         <Router>
             <crate::components::layout::AuthProvider>

@@ -120,3 +120,14 @@ test('a user changes their password on their account page; a common one is refus
   await signIn.signIn('ada@initech.example', 'a long new passphrase');
   await expect(page).toHaveURL(/\/entitlements$/);
 });
+
+test('the bundle arrives precompressed under content-named files cached for a year; pages are never kept', async ({ page }) => {
+  const wasm = page.waitForResponse((r) => r.url().endsWith('.wasm'));
+  const response = await page.goto('/signin');
+  expect(response?.headers()['cache-control']).toBe('no-store');
+  const bundle = await wasm;
+  expect(bundle.url()).toMatch(/\/pkg\/tessera\.[0-9a-f]{16}\.wasm$/);
+  expect(['br', 'gzip']).toContain(bundle.headers()['content-encoding']);
+  expect(bundle.headers()['cache-control']).toBe('public, max-age=31536000, immutable');
+  await waitForHydration(page);
+});

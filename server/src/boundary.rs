@@ -114,6 +114,8 @@ pub async fn guard(State(boundary): State<Boundary>, mut req: Request, next: Nex
         if let Ok(csp) = HeaderValue::from_str(&boundary.content_security_policy(&nonce.0)) {
             headers.insert(header::CONTENT_SECURITY_POLICY, csp);
         }
+        // Pages are made for the one who asked (and hold their data): never kept.
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     res
 }

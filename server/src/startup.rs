@@ -71,10 +71,15 @@ impl Application {
             tracing::info!(entitlements = keyed, "gave entitlements without one a license key");
         }
         let sessions = SessionBackend::connect(&config.database_url).await.context("cannot open the session store")?;
+        // A built site names its files by their content (hash.txt says how): Leptos's loader
+        // and the stylesheet link then ask for those names.
+        let hash_file = std::fs::canonicalize(std::path::Path::new(&config.site_root).join("hash.txt")).ok();
         let leptos_options = LeptosOptions::builder()
             .output_name("tessera")
             .site_root(config.site_root.as_str())
             .site_pkg_dir("pkg")
+            .hash_files(hash_file.is_some())
+            .hash_file(std::sync::Arc::<str>::from(hash_file.map(|p| p.display().to_string()).unwrap_or_else(|| "hash.txt".into())))
             .site_addr(config.site_addr)
             .env(match std::env::var("LEPTOS_ENV").as_deref() {
                 Ok("DEV") | Ok("dev") | Ok("development") => Env::DEV,
@@ -130,7 +135,11 @@ pub fn router(state: AppState, sessions: SessionBackend, config: &Config) -> Rou
             tower_sessions::cookie::time::Duration::try_from(config.session_idle)
                 .unwrap_or(tower_sessions::cookie::time::Duration::hours(12)),
         ));
+    // The bundle's files are named by their content: cached for a year, sent precompressed.
+    let pkg =
+        tower_http::services::ServeDir::new(std::path::Path::new(&config.site_root).join("pkg")).precompressed_br().precompressed_gzip();
     let portal = Router::new()
+        .nest("/pkg", Router::new().fallback_service(pkg).layer(middleware::map_response(immutable)))
         .leptos_routes_with_context(&state, routes, crate::boundary::provide_nonce, {
             let options = state.leptos_options.clone();
             move || shell(options.clone())
@@ -149,6 +158,14 @@ pub fn router(state: AppState, sessions: SessionBackend, config: &Config) -> Rou
     crate::trace::traced(
         router.route("/.well-known/jwks.json", get(crate::api::tokens::jwks)).merge(crate::api::router()).merge(portal).with_state(state),
     )
+}
+
+/// A bundle file found is the same forever under its name; anything else is not cached.
+async fn immutable(mut res: Response) -> Response {
+    let value = if res.status() == StatusCode::OK { "public, max-age=31536000, immutable" } else { "no-store" };
+    res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static(value));
+    res.headers_mut().insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+    res
 }
 
 async fn health() -> &'static str {

@@ -2,7 +2,7 @@
 //! connections on loopback, each sending requests one after another; prints requests/s
 //! and latency percentiles. `--mode engine` times the engine in-process instead.
 //!
-//! usage: tessera-load --mode check|check-key|bare|checks|usage|tokens|licences|engine
+//! usage: tessera-load --mode check|check-key|bare|checks|usage|tokens|licences|sign-in-flood|engine
 //!        [--url http://127.0.0.1:3000] [--connections 32] [--seconds 10] [--customers 1000]
 //!        [--key tsk_demo_acme]
 //!
@@ -136,21 +136,40 @@ async fn connection(o: Opts, c: usize, deadline: Instant, done: Arc<AtomicU64>, 
     let mut latencies = Vec::with_capacity(100_000);
     let mut buf = Vec::with_capacity(64 * 1024);
     let mut n = 0u64;
+    let mut units_of = 1;
     while Instant::now() < deadline {
-        let (path, body, units, key) = request(&o, c, n);
-        let req = post(&o.host, &path, key, &body);
+        let req = if o.mode == "sign-in-flood" {
+            sign_in_guess(&o.host, c, n)
+        } else {
+            let (path, body, units, key) = request(&o, c, n);
+            units_of = units;
+            post(&o.host, &path, key, &body)
+        };
         let start = Instant::now();
         stream.write_all(req.as_bytes()).await?;
         let (status, _) = read_response(&mut stream, &mut buf).await?;
         latencies.push(start.elapsed().as_micros().min(u32::MAX as u128) as u32);
         if status == 200 {
-            done.fetch_add(units, Ordering::Relaxed);
+            done.fetch_add(units_of, Ordering::Relaxed);
         } else {
             errors.fetch_add(1, Ordering::Relaxed);
         }
         n += 1;
     }
     Ok(latencies)
+}
+
+/// A wrong password for a new account from a new address each time (the server trusts
+/// `X-Forwarded-For` in the benchmark), as a credential-stuffing run spread over many
+/// machines would send it: every one costs a password hash unless the server refuses it.
+fn sign_in_guess(host: &str, c: usize, n: u64) -> String {
+    let body = format!("email=guess{n}-{c}%40flood.example&password=wrong-{n}");
+    let address = format!("10.{}.{}.{}", c % 250, (n / 250) % 250, n % 250);
+    format!(
+        "POST /api/sign_in HTTP/1.1\r\nHost: {host}\r\nOrigin: http://{host}\r\nAccept: application/json\r\nX-Forwarded-For: {address}\r\n\
+         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
 }
 
 fn post(host: &str, path: &str, key: &str, body: &str) -> String {

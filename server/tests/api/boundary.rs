@@ -527,3 +527,51 @@ async fn usage_dated_too_far_back_or_before_the_entitlement_is_422_and_totals_ne
     assert_eq!(check.status(), StatusCode::OK);
     assert_eq!(json(check).await["code"], "quota_exceeded");
 }
+
+#[tokio::test]
+async fn the_bundle_is_served_by_content_named_files_precompressed_and_cached_for_a_year_while_pages_are_never_kept() {
+    let site = std::env::temp_dir().join(format!("tessera-site-{}", std::process::id()));
+    let pkg = site.join("pkg");
+    std::fs::create_dir_all(&pkg).unwrap_or_else(|e| panic!("{e}"));
+    let hash = "0123456789abcdef";
+    for (name, body) in [
+        (format!("tessera.{hash}.js"), "export default function () {}"),
+        (format!("tessera.{hash}.js.br"), "brotli bytes"),
+        (format!("tessera.{hash}.js.gz"), "gzip bytes"),
+        (format!("tessera.{hash}.css"), "body {}"),
+    ] {
+        std::fs::write(pkg.join(name), body).unwrap_or_else(|e| panic!("{e}"));
+    }
+    std::fs::write(site.join("hash.txt"), format!("js: {hash}\nwasm: {hash}\ncss: {hash}\n")).unwrap_or_else(|e| panic!("{e}"));
+    let app = spawn_app_with(|c| c.site_root = site.display().to_string()).await;
+
+    let page = app.client.get(app.url("/signin")).send().await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(page.headers().get("cache-control").and_then(|v| v.to_str().ok()), Some("no-store"));
+    let html = page.text().await.unwrap_or_default();
+    for file in [format!("/pkg/tessera.{hash}.js"), format!("/pkg/tessera.{hash}.wasm"), format!("/pkg/tessera.{hash}.css")] {
+        assert!(html.contains(&file), "the page asks for {file}");
+    }
+
+    let get = |encoding: &'static str| {
+        let request = app.client.get(app.url(&format!("/pkg/tessera.{hash}.js"))).header("accept-encoding", encoding);
+        async move { request.send().await.unwrap_or_else(|e| panic!("{e}")) }
+    };
+    for (accepts, encoding, body) in [
+        ("br, gzip", Some("br"), "brotli bytes"),
+        ("gzip", Some("gzip"), "gzip bytes"),
+        ("identity", None, "export default function () {}"),
+    ] {
+        let r = get(accepts).await;
+        assert_eq!(r.status(), StatusCode::OK);
+        let header = |name: &str| r.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        assert_eq!(header("cache-control").as_deref(), Some("public, max-age=31536000, immutable"));
+        assert_eq!(header("content-encoding").as_deref(), encoding, "{accepts}");
+        assert_eq!(header("x-content-type-options").as_deref(), Some("nosniff"));
+        assert_eq!(r.bytes().await.unwrap_or_default().as_ref(), body.as_bytes());
+    }
+    let missing = app.client.get(app.url("/pkg/tessera.ffffffffffffffff.js")).send().await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+    assert_eq!(missing.headers().get("cache-control").and_then(|v| v.to_str().ok()), Some("no-store"), "a miss is never kept");
+    drop(app);
+    let _ = std::fs::remove_dir_all(&site);
+}

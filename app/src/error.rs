@@ -100,8 +100,8 @@ mod from_store {
     use std::panic::Location;
 
     use super::AppError;
-    use crate::store::entitlements::AmendRefusal;
     use crate::store::entitlements::StatusRefusal;
+    use crate::store::entitlements::{AmendRefusal, DecideAmendRefusal};
     use crate::store::keys::signing::RetireKeyRefusal;
     use crate::store::requests::filing::{FileRefusal, WithdrawRefusal};
     use crate::store::{StoreError, Unique};
@@ -164,6 +164,21 @@ mod from_store {
         fn from(refusal: AmendRefusal) -> Self {
             match refusal {
                 AmendRefusal::Unchanged => AppError::invalid("plan", "These are the terms it has already."),
+                AmendRefusal::ProposalPending => {
+                    AppError::invalid("plan", "A change proposed for this entitlement waits for a second approval: decide that one first.")
+                }
+            }
+        }
+    }
+
+    impl From<DecideAmendRefusal> for AppError {
+        /// `Invalid` on `decision`.
+        fn from(refusal: DecideAmendRefusal) -> Self {
+            match refusal {
+                DecideAmendRefusal::NotPending => AppError::invalid("decision", "This proposal was decided already."),
+                DecideAmendRefusal::OwnProposal => {
+                    AppError::invalid("decision", "You proposed this change: someone else on the staff must approve it.")
+                }
             }
         }
     }

@@ -232,3 +232,25 @@ test('audit verify finds a tampered row', async ({ page, database }) => {
   expect(broken.status).toBe(1);
   expect(broken.stdout).toContain('audit chain BROKEN at event #2');
 });
+
+test('staff moving a customer two tiers up waits for a second member of staff, who approves it', async ({ page, browser }) => {
+  await signInAs(page, 'staff@tessera.example');
+  await open(page, '/customers/initech');
+  const terms = page.getByRole('region', { name: 'Change the terms' });
+  await terms.getByLabel('Plan').selectOption('enterprise');
+  await terms.getByLabel('Reason').fill('Enterprise deal signed.');
+  await terms.getByRole('button', { name: 'Change the terms' }).click();
+  await expect(terms.getByRole('status')).toContainText('It applies once another member of staff approves it.');
+  const card = page.getByRole('article', { name: 'Acme Analytics entitlement' });
+  await expect(card).toContainText('Team plan');
+  const waiting = page.getByRole('region', { name: 'Waiting for a second approval' });
+  await expect(waiting).toContainText('Acme Analytics: Enterprise plan');
+  await expect(waiting).toContainText('Proposed by staff@tessera.example');
+
+  const vera = await person(browser, page, 'admin@tessera.example');
+  await open(vera.page, '/customers/initech');
+  await vera.page.getByRole('region', { name: 'Waiting for a second approval' }).getByRole('button', { name: 'Approve the change' }).click();
+  await expect(vera.page.getByRole('article', { name: 'Acme Analytics entitlement' })).toContainText('Enterprise plan');
+  await expect(vera.page.getByRole('region', { name: 'Waiting for a second approval' })).toHaveCount(0);
+  await vera.context.close();
+});

@@ -57,3 +57,18 @@ CREATE TRIGGER audit_events_no_delete BEFORE DELETE ON audit_events
 BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 CREATE TRIGGER audit_head_forward_only BEFORE UPDATE ON audit_head WHEN NEW.seq < OLD.seq
 BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+
+-- Changes of an entitlement's terms by staff that the approval rules send to two people
+-- (a jump of tiers, many more seats): one member of staff proposes, another decides.
+CREATE TABLE proposed_amendments (
+    id              INTEGER PRIMARY KEY,
+    entitlement_id  INTEGER  NOT NULL REFERENCES entitlements (id),
+    terms_json      TEXT    NOT NULL,
+    reason          TEXT    NOT NULL,
+    proposed_by     INTEGER  NOT NULL REFERENCES users (id),
+    proposed_at     INTEGER  NOT NULL,
+    decided_by      INTEGER  REFERENCES users (id),
+    decided_at      INTEGER,
+    status          TEXT    NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'applied', 'rejected'))
+);
+CREATE UNIQUE INDEX proposed_amendments_pending_idx ON proposed_amendments (entitlement_id) WHERE status = 'pending';

@@ -187,10 +187,10 @@ pub async fn amend_entitlement(
     instances: Option<String>,
     regions: Option<String>,
     reason: String,
-) -> Result<(), AppError> {
+) -> Result<super::AmendOutcome, AppError> {
     use crate::ssr::auth::{Caller, Guard, Roles};
     use crate::ssr::{forms, StoreResultExt};
-    use crate::store::entitlements::lifecycle::Terms;
+    use crate::store::entitlements::lifecycle::{Amended, Terms};
     let Caller { state, actor, .. } = Guard::new().role(Roles::STAFF).caller().await?;
     let reason = forms::reason(&reason)?;
     let facts = state.store.entitlement_facts(entitlement).await.or_not_found("Entitlement")?;
@@ -199,11 +199,69 @@ pub async fn amend_entitlement(
         plans.iter().find(|p| p.key == plan.trim()).ok_or_else(|| AppError::invalid("plan", "There is no such plan for this product."))?;
     let (seats_override, instances_override) = ssr_console::caps(seats.as_deref(), instances.as_deref())?;
     let terms = Terms { plan_id: plan.id, seats_override, instances_override, regions: forms::regions(regions.as_deref())? };
-    state
+    let amended = state
         .store
         .amend_entitlement(&actor, entitlement, &terms, reason.as_str(), crate::store::now())
         .await
         .or_not_found("Entitlement")??;
+    Ok(match amended {
+        Amended::Applied { .. } => super::AmendOutcome::Applied,
+        Amended::Proposed { .. } => super::AmendOutcome::Proposed,
+    })
+}
+
+/// The changes of terms proposed for `customer`'s entitlements that wait for a second
+/// member of staff, oldest first. Vendor admins and staff only.
+#[server(prefix = "/api", endpoint = "list_proposed_amendments")]
+pub async fn list_proposed_amendments(customer: String) -> Result<Vec<super::ProposedAmendmentView>, AppError> {
+    use crate::ssr::auth::{Caller, Guard, Roles};
+    let Caller { state, scope: found, .. } = Guard::new().role(Roles::STAFF).customer(Some(customer.trim())).await?;
+    let rows = state.store.list_proposed_amendments(found.id).await?;
+    Ok(rows
+        .into_iter()
+        .map(|a| {
+            let mut summary = format!("{} plan", a.plan);
+            if let Some(seats) = a.seats {
+                summary.push_str(&format!(", {seats} seats"));
+            }
+            if let Some(instances) = a.instances {
+                summary.push_str(&format!(", {instances} instances"));
+            }
+            if let Some(regions) = a.regions.filter(|r| !r.is_empty()) {
+                summary.push_str(&format!(", regions {regions}"));
+            }
+            super::ProposedAmendmentView {
+                id: a.id,
+                product: a.product,
+                summary,
+                reason: a.reason,
+                proposed_by: a.proposed_by,
+                proposed_on: crate::store::day_of(a.proposed_at),
+            }
+        })
+        .collect())
+}
+
+/// Decides proposed change `id` as the second member of staff: `decision` is `approve`
+/// (the terms are set now) or `reject`, with an optional `comment`; audited. Vendor admins
+/// and staff, but not the one who proposed it. Errors: `Invalid` on `decision` (unknown,
+/// one's own proposal, decided already); `NotFound` for an unknown proposal.
+#[server(prefix = "/api", endpoint = "decide_amendment")]
+pub async fn decide_amendment(id: i64, decision: String, comment: Option<String>) -> Result<(), AppError> {
+    use crate::ssr::auth::{Caller, Guard, Roles};
+    use crate::ssr::StoreResultExt;
+    let Caller { state, actor, .. } = Guard::new().role(Roles::STAFF).caller().await?;
+    let approve = match decision.trim() {
+        "approve" => true,
+        "reject" => false,
+        _ => return Err(AppError::invalid("decision", "Approve or reject.")),
+    };
+    let comment = comment.unwrap_or_default();
+    let comment = comment.trim();
+    if comment.chars().count() > 500 {
+        return Err(AppError::invalid("comment", "Keep the comment under 500 characters."));
+    }
+    state.store.decide_amendment(&actor, id, approve, comment, crate::store::now()).await.or_not_found("Proposal")??;
     Ok(())
 }
 

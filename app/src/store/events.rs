@@ -72,6 +72,8 @@ event_kinds! {
     CustomerViewedAs = "customer.viewed_as" => Nothing, "Vendor staff opened a customer's portal read-only.";
     EntitlementGranted = "entitlement.granted" => Customer, "An entitlement was granted to a customer.";
     EntitlementAmended = "entitlement.amended" => Customer, "An entitlement's plan, caps or regions were changed by staff.";
+    EntitlementAmendmentProposed = "entitlement.amendment_proposed" => Nothing, "Staff proposed a change of terms that the approval rules send to two people; it waits for a second.";
+    EntitlementAmendmentRejected = "entitlement.amendment_rejected" => Nothing, "A second member of staff rejected a proposed change of terms.";
     EntitlementSuspended = "entitlement.suspended" => Customer, "An entitlement was suspended, with a reason.";
     EntitlementResumed = "entitlement.resumed" => Customer, "A suspended entitlement was resumed.";
     EntitlementTrialEndSet = "entitlement.trial_end_set" => Customer, "A trial was extended (its end date set).";

@@ -355,3 +355,48 @@ async fn approval_rules_are_added_and_retired_from_the_catalog() {
     file("api-boost").await;
     assert_eq!(json(app.call_as(&ada, "list_requests", &[]).await).await[0]["status"], "pending");
 }
+
+#[tokio::test]
+async fn a_staff_change_the_rules_send_to_two_people_waits_for_a_second_member_of_staff() {
+    let app = spawn_app().await;
+    let staff = app.client_for("staff@tessera.example").await;
+    let admin = app.client_for("admin@tessera.example").await;
+    let ada = app.client_for("ada@initech.example").await;
+    let ent = json(app.call_as(&ada, "list_entitlements", &[]).await).await[0]["id"].to_string();
+    let enterprise = [("entitlement", ent.as_str()), ("plan", "enterprise"), ("reason", "Enterprise deal")];
+
+    // Team to Enterprise is two tiers: proposed, not applied.
+    let r = app.call_as(&staff, "amend_entitlement", &enterprise).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(json(r).await, "Proposed");
+    assert_eq!(code(&app, "initech", "sso", "ada@initech.example").await, "feature_not_in_plan", "nothing changed yet");
+    let pending = json(app.call_as(&admin, "list_proposed_amendments", &[("customer", "initech")]).await).await;
+    assert_eq!(pending.as_array().map(Vec::len), Some(1));
+    assert_eq!(pending[0]["proposed_by"], "staff@tessera.example");
+    assert!(pending[0]["summary"].as_str().is_some_and(|s| s.starts_with("Enterprise plan")), "{pending}");
+    let id = pending[0]["id"].to_string();
+
+    // Not a second time while it waits, and not by the one who proposed it.
+    let again = app.call_as(&admin, "amend_entitlement", &enterprise).await;
+    assert_eq!(json(again).await["Invalid"]["field"], "plan");
+    let own = app.call_as(&staff, "decide_amendment", &[("id", id.as_str()), ("decision", "approve")]).await;
+    let own = json(own).await;
+    assert!(own["Invalid"]["message"].as_str().is_some_and(|m| m.contains("someone else on the staff")), "{own}");
+    assert_eq!(code(&app, "initech", "sso", "ada@initech.example").await, "feature_not_in_plan");
+
+    // A second member of staff approves: it applies at once, with both names in the log.
+    let r = app.call_as(&admin, "decide_amendment", &[("id", id.as_str()), ("decision", "approve"), ("comment", "Signed")]).await;
+    assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap_or_default());
+    assert_eq!(code(&app, "initech", "sso", "ada@initech.example").await, "ok");
+    let log = app.state.store.list_audit_events(None, 2).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(log[0].kind, "entitlement.amended");
+    assert_eq!(log[0].actor, "admin@tessera.example");
+    let after = log[0].after_json.clone().unwrap_or_default();
+    assert!(after.contains("proposed by staff@tessera.example") && after.contains("approved by admin@tessera.example"), "{after}");
+    let r = app.call_as(&admin, "decide_amendment", &[("id", id.as_str()), ("decision", "approve")]).await;
+    assert_eq!(json(r).await["Invalid"]["field"], "decision", "decided once");
+
+    // One tier needs one person.
+    let business = [("entitlement", ent.as_str()), ("plan", "business"), ("reason", "One tier down")];
+    assert_eq!(json(app.call_as(&staff, "amend_entitlement", &business).await).await, "Applied");
+}

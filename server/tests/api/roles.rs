@@ -128,6 +128,8 @@ fn table(i: &Ids) -> Vec<Row> {
         ),
         ("grant_entitlement", vec![("customer", s("initech")), product(), ("plan", s("team")), reason()], STAFF),
         ("amend_entitlement", vec![e(), ("plan", s("team")), ("seats", s("12")), reason()], STAFF),
+        ("list_proposed_amendments", vec![("customer", s("initech"))], STAFF),
+        ("decide_amendment", vec![("id", s("999999")), ("decision", s("approve"))], STAFF),
         ("change_entitlement", vec![e(), ("action", s("renew")), reason()], STAFF),
         // The sales demo.
         ("get_demo", vec![], &[VendorAdmin, Sales]),

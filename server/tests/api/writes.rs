@@ -48,6 +48,7 @@ const READ_ONLY: &[&str] = &[
     "get_keys",
     "list_sign_ins",
     "view_as_customer",
+    "list_proposed_amendments",
 ];
 
 /// The enforcement API's operations, other than GETs, that change nothing, and why. The
@@ -386,6 +387,23 @@ async fn walk(app: &TestApp) {
     let granted = granted.to_string();
     let amend = [("entitlement", granted.as_str()), ("plan", "team"), ("seats", "20"), ("reason", "Twenty seats")];
     w.call(&staff, "amend_entitlement", &amend, &[EntitlementAmended], is(hooli(), "/limits/seats", 20)).await;
+    // Two tiers up by staff is what the rules send to two people: proposed by one, applied
+    // by another; proposed again and rejected.
+    let enterprise = [("entitlement", granted.as_str()), ("plan", "enterprise"), ("seats", "20"), ("reason", "Enterprise deal")];
+    w.call(&staff, "amend_entitlement", &enterprise, &[EntitlementAmendmentProposed], None).await;
+    let proposal = json(app.call_as(&staff, "list_proposed_amendments", &[("customer", "hooli")]).await).await[0]["id"].to_string();
+    let sso = || check(ask("hooli", "sso", GAVIN));
+    let approve = [("id", proposal.as_str()), ("decision", "approve")];
+    w.call(&admin, "decide_amendment", &approve, &[EntitlementAmended], moved(sso(), "/code")).await;
+    let back = [("entitlement", granted.as_str()), ("plan", "team"), ("seats", "20"), ("reason", "Back to Team")];
+    w.call(&staff, "amend_entitlement", &back, &[EntitlementAmendmentProposed], None).await;
+    let proposal = json(app.call_as(&staff, "list_proposed_amendments", &[("customer", "hooli")]).await).await[0]["id"].to_string();
+    let approve = [("id", proposal.as_str()), ("decision", "approve")];
+    w.call(&admin, "decide_amendment", &approve, &[EntitlementAmended], moved(sso(), "/code")).await;
+    w.call(&staff, "amend_entitlement", &enterprise, &[EntitlementAmendmentProposed], None).await;
+    let proposal = json(app.call_as(&staff, "list_proposed_amendments", &[("customer", "hooli")]).await).await[0]["id"].to_string();
+    let reject = [("id", proposal.as_str()), ("decision", "reject"), ("comment", "They signed for three years")];
+    w.call(&admin, "decide_amendment", &reject, &[EntitlementAmendmentRejected], None).await;
     let suspend = [e, ("action", "suspend"), ("reason", "Payment overdue")];
     w.call(&staff, "change_entitlement", &suspend, &[EntitlementSuspended], is(export(ADA), "/code", "suspended")).await;
     let resume = [e, ("action", "resume"), ("reason", "Paid")];
@@ -533,6 +551,7 @@ async fn walk(app: &TestApp) {
             "get_demo" => (&sales, vec![]),
             "get_catalog" | "get_keys" => (&admin, vec![]),
             "list_sign_ins" => (&ada, vec![]),
+            "list_proposed_amendments" => (&staff, vec![("customer", "hooli")]),
             "view_as_customer" => (&staff, vec![("customer", "initech")]),
             other => panic!("{other} is listed as read-only, but the walk does not call it"),
         };

@@ -11,8 +11,10 @@ use crate::catalog::ProductCatalog;
 use crate::components::format::date;
 use crate::components::layout::{Auth, ErrorNotice, Portal};
 use crate::customers::api::{
-    list_customers, view_as_customer, AmendEntitlement, ChangeEntitlement, CreateCustomer, GrantEntitlement, OpenCustomerPortal,
+    list_customers, list_proposed_amendments, view_as_customer, AmendEntitlement, ChangeEntitlement, CreateCustomer, DecideAmendment,
+    GrantEntitlement, OpenCustomerPortal,
 };
+use crate::customers::{AmendOutcome, ProposedAmendmentView};
 use crate::entitlements::api::list_entitlements;
 use crate::entitlements::pages::list::EntitlementsOf;
 use crate::entitlements::pages::ViewingAs;
@@ -130,7 +132,8 @@ pub fn CustomerPage() -> impl IntoView {
     let change = ServerAction::<ChangeEntitlement>::new();
     let grant = ServerAction::<GrantEntitlement>::new();
     let amend = ServerAction::<AmendEntitlement>::new();
-    let version = Signal::derive(move || change.version().get() + grant.version().get() + amend.version().get());
+    let decide = ServerAction::<DecideAmendment>::new();
+    let version = Signal::derive(move || change.version().get() + grant.version().get() + amend.version().get() + decide.version().get());
     let auth = expect_context::<Auth>();
     view! {
         <Title text="Customer"/>
@@ -150,7 +153,7 @@ pub fn CustomerPage() -> impl IntoView {
                     </div>
                     <EntitlementsOf customer=slug.clone() version/>
                     <Show when=move || is_staff(auth)>
-                        <StaffControls slug=slug.clone() change grant amend version/>
+                        <StaffControls slug=slug.clone() change grant amend decide version/>
                     </Show>
                 }
             }}
@@ -165,8 +168,16 @@ fn StaffControls(
     change: ServerAction<ChangeEntitlement>,
     grant: ServerAction<GrantEntitlement>,
     amend: ServerAction<AmendEntitlement>,
+    decide: ServerAction<DecideAmendment>,
     version: Signal<usize>,
 ) -> impl IntoView {
+    let proposals = Resource::new(
+        {
+            let slug = slug.clone();
+            move || (slug.clone(), version.get())
+        },
+        |(slug, _)| list_proposed_amendments(slug.unwrap_or_default()),
+    );
     let entitlements = Resource::new(move || (slug.clone(), version.get()), |(slug, _)| list_entitlements(slug));
     let catalog = Resource::new(|| (), |_| get_catalog());
     let slug = StoredValue::new(params_slug());
@@ -175,8 +186,10 @@ fn StaffControls(
             {move || Suspend::new(async move {
                 let list = entitlements.await.unwrap_or_default();
                 let products = catalog.await.map(|c| c.products).unwrap_or_default();
+                let pending = proposals.await.unwrap_or_default();
                 let customer = slug.get_value();
                 view! {
+                    <Proposals pending decide/>
                     <StaffActions list=list.clone() change/>
                     <AmendForm list=list.clone() products=products.clone() amend/>
                     <GrantForm customer list products grant/>
@@ -243,7 +256,14 @@ fn StaffActions(list: Vec<EntitlementView>, change: ServerAction<ChangeEntitleme
 fn AmendForm(list: Vec<EntitlementView>, products: Vec<ProductCatalog>, amend: ServerAction<AmendEntitlement>) -> impl IntoView {
     let error = move || amend.value().get().and_then(Result::err);
     let field_error = move |f: &'static str| Signal::derive(move || error().and_then(|e| e.for_field(f)));
-    let done = move || amend.value().get().is_some_and(|r| r.is_ok());
+    let done = move || {
+        amend.value().get().and_then(Result::ok).map(|outcome| match outcome {
+            AmendOutcome::Applied => "Terms changed: the next check follows them.",
+            AmendOutcome::Proposed => {
+                "Proposed: the approval rules send this change to two people. It applies once another member of staff approves it."
+            }
+        })
+    };
     let Some(first) = list.first().cloned() else {
         return ().into_any();
     };
@@ -271,12 +291,47 @@ fn AmendForm(list: Vec<EntitlementView>, products: Vec<ProductCatalog>, amend: S
                 <TextField id="amend-instances" name="instances" label="Instances (empty: the plan's)" kind="number" error=field_error("instances")/>
                 <TextField id="amend-regions" name="regions" label="Regions (e.g. eu, us; empty: anywhere)" error=field_error("regions")/>
                 <TextField id="amend-reason" name="reason" label="Reason" error=field_error("reason")/>
-                <Show when=done><p class="notice ok" role="status">"Terms changed: the next check follows them."</p></Show>
+                {move || done().map(|message| view! { <p class="notice ok" role="status">{message}</p> })}
                 <button type="submit" class="button primary">"Change the terms"</button>
             </ActionForm>
         </section>
     }
     .into_any()
+}
+
+/// Changes of terms proposed by one member of staff, for another to approve or reject.
+#[component]
+fn Proposals(pending: Vec<ProposedAmendmentView>, decide: ServerAction<DecideAmendment>) -> impl IntoView {
+    let error = move || decide.value().get().and_then(Result::err).map(|e| e.to_string());
+    (!pending.is_empty() || error().is_some()).then(|| {
+        view! {
+            <section class="card proposals" aria-labelledby="proposals-title">
+                <h2 id="proposals-title">"Waiting for a second approval"</h2>
+                <p class="form-error" role="alert">{error}</p>
+                <ul class="requests">
+                    {pending.into_iter().map(|a| {
+                        let label = format!("{}: {}", a.product, a.summary);
+                        view! {
+                            <li class="card request">
+                                <strong>{label}</strong>
+                                <p>{format!("Proposed by {} on {}: {}", a.proposed_by, date(a.proposed_on), a.reason)}</p>
+                                <ActionForm action=decide attr:class="inline">
+                                    <input type="hidden" name="id" value=a.id/>
+                                    <input type="hidden" name="decision" value="approve"/>
+                                    <button type="submit" class="button primary small">"Approve the change"</button>
+                                </ActionForm>
+                                <ActionForm action=decide attr:class="inline">
+                                    <input type="hidden" name="id" value=a.id/>
+                                    <input type="hidden" name="decision" value="reject"/>
+                                    <button type="submit" class="button danger small">"Reject it"</button>
+                                </ActionForm>
+                            </li>
+                        }
+                    }).collect_view()}
+                </ul>
+            </section>
+        }
+    })
 }
 
 /// A new entitlement to a product the customer does not have yet.

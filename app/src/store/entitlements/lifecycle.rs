@@ -5,7 +5,7 @@
 
 use sqlx::Row;
 
-use super::{AmendRefusal, StatusRefusal};
+use super::{AmendRefusal, DecideAmendRefusal, StatusRefusal};
 use crate::engine::EntitlementStatus;
 use crate::store::audit::{self, Actor, NewAuditEvent};
 use crate::store::events::EventKind;
@@ -94,6 +94,102 @@ pub struct Terms {
     pub seats_override: Option<i64>,
     pub instances_override: Option<i64>,
     pub regions: Option<String>,
+}
+
+/// What amending an entitlement came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Amended {
+    /// The terms are set; the entitlement's customer.
+    Applied { customer: i64 },
+    /// The approval rules send such a change to two people: it waits as `proposal` for a
+    /// second member of staff.
+    Proposed { proposal: i64, customer: i64 },
+}
+
+/// A change of terms proposed by one member of staff, waiting for a second.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProposedAmendment {
+    pub id: i64,
+    pub entitlement_id: i64,
+    pub product: String,
+    /// The plan it moves to.
+    pub plan: String,
+    pub seats: Option<i64>,
+    pub instances: Option<i64>,
+    pub regions: Option<String>,
+    pub reason: String,
+    pub proposed_by: String,
+    pub proposed_at: i64,
+}
+
+fn terms_json(t: &Terms) -> serde_json::Value {
+    serde_json::json!({
+        "plan_id": t.plan_id,
+        "seats_override": t.seats_override,
+        "instances_override": t.instances_override,
+        "regions": t.regions,
+    })
+}
+
+/// Whether entitlement `id` has terms `t` already.
+async fn unchanged(tx: &mut Write<'_>, id: i64, t: &Terms) -> Result<bool, StoreError> {
+    let same: Option<i64> = sqlx::query_scalar(
+        "SELECT id FROM entitlements WHERE id = $1 AND plan_id = $2 AND COALESCE(seats_override, -1) = $3
+           AND COALESCE(instances_override, -1) = $4 AND COALESCE(regions, '') = $5",
+    )
+    .bind(id)
+    .bind(t.plan_id)
+    .bind(t.seats_override.unwrap_or(-1))
+    .bind(t.instances_override.unwrap_or(-1))
+    .bind(t.regions.as_deref().unwrap_or(""))
+    .fetch_optional(&mut **tx)
+    .await?;
+    Ok(same.is_some())
+}
+
+/// Sets entitlement `id`'s terms to `t`, bumping its version, with the day's history.
+async fn apply_terms(tx: &mut Write<'_>, id: i64, t: &Terms, now: i64) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE entitlements SET plan_id = $2, seats_override = $3, instances_override = $4, regions = $5,
+                version = version + 1, updated_at = $6 WHERE id = $1",
+    )
+    .bind(id)
+    .bind(t.plan_id)
+    .bind(t.seats_override)
+    .bind(t.instances_override)
+    .bind(t.regions.as_deref())
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    history::record_day(tx, id, now).await
+}
+
+/// Whether the product's approval rules would send this change to two people, as they
+/// would a customer's request for it: a move of plan by its jump in tiers, more seats by
+/// how many more.
+async fn needs_two_approvals(tx: &mut Write<'_>, id: i64, t: &Terms) -> Result<bool, StoreError> {
+    use crate::engine::approvals::{route, Ask};
+    use crate::engine::requests::RequestKind;
+    let now = sqlx::query(
+        "SELECT e.product_id, e.plan_id, pl.key, pl.rank, COALESCE(e.seats_override, pl.seats) AS seats
+         FROM entitlements e JOIN plans pl ON pl.id = e.plan_id WHERE e.id = $1",
+    )
+    .bind(id)
+    .fetch_one(&mut **tx)
+    .await?;
+    let target = sqlx::query("SELECT rank, seats FROM plans WHERE id = $1").bind(t.plan_id).fetch_one(&mut **tx).await?;
+    let rules = crate::store::requests::rules::rules_of(&mut **tx, now.try_get("product_id")?).await?;
+    let plan_key: String = now.try_get("key")?;
+    let mut asks = Vec::new();
+    if t.plan_id != now.try_get::<i64, _>("plan_id")? {
+        let jump = target.try_get::<i64, _>("rank")? - now.try_get::<i64, _>("rank")?;
+        asks.push(Ask { kind: RequestKind::Plan, plan_key: &plan_key, seats: None, rank_jump: Some(jump) });
+    }
+    let more_seats = t.seats_override.unwrap_or(target.try_get("seats")?) - now.try_get::<i64, _>("seats")?;
+    if more_seats > 0 {
+        asks.push(Ask { kind: RequestKind::Seats, plan_key: &plan_key, seats: Some(more_seats), rank_jump: None });
+    }
+    Ok(asks.iter().any(|ask| route(&rules, ask).0 >= 2))
 }
 
 /// The terms an entitlement has now, as the audit event records them.
@@ -187,9 +283,11 @@ impl Store {
         Ok(id)
     }
 
-    /// Sets the plan, limits and regions of entitlement `id`, bumping its version,
-    /// audited; returns the customer. `NotFound` when there is none; refused with
-    /// [`AmendRefusal::Unchanged`] when nothing would change.
+    /// Sets entitlement `id`'s terms to `t` for staff's `reason`, bumping its version, with
+    /// its audit event; or, when the approval rules send such a change to two people (a
+    /// jump of tiers, a large number of seats), records it as proposed (audited) for a
+    /// second member of staff to decide. `NotFound` for an unknown entitlement; refused
+    /// when nothing would change or a proposal for it is pending.
     pub async fn amend_entitlement(
         &self,
         actor: &Actor,
@@ -197,40 +295,167 @@ impl Store {
         t: &Terms,
         reason: &str,
         now: i64,
-    ) -> Result<Result<i64, AmendRefusal>, StoreError> {
+    ) -> Result<Result<Amended, AmendRefusal>, StoreError> {
         let mut tx = self.begin_write().await?;
         let Some((customer, before)) = terms_of(&mut tx, id).await? else {
             return tx.roll_back(Err(StoreError::NotFound)).await;
         };
-        let same: Option<i64> = sqlx::query_scalar(
-            "SELECT id FROM entitlements WHERE id = $1 AND plan_id = $2 AND COALESCE(seats_override, -1) = $3
-               AND COALESCE(instances_override, -1) = $4 AND COALESCE(regions, '') = $5",
-        )
-        .bind(id)
-        .bind(t.plan_id)
-        .bind(t.seats_override.unwrap_or(-1))
-        .bind(t.instances_override.unwrap_or(-1))
-        .bind(t.regions.as_deref().unwrap_or(""))
-        .fetch_optional(&mut *tx)
-        .await?;
-        if same.is_some() {
+        if unchanged(&mut tx, id, t).await? {
             return tx.roll_back(Ok(Err(AmendRefusal::Unchanged))).await;
         }
-        sqlx::query(
-            "UPDATE entitlements SET plan_id = $2, seats_override = $3, instances_override = $4, regions = $5,
-                    version = version + 1, updated_at = $6 WHERE id = $1",
+        let pending: Option<i64> =
+            sqlx::query_scalar("SELECT id FROM proposed_amendments WHERE entitlement_id = $1 AND status = 'pending'")
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        if pending.is_some() {
+            return tx.roll_back(Ok(Err(AmendRefusal::ProposalPending))).await;
+        }
+        if needs_two_approvals(&mut tx, id, t).await? {
+            let proposal: i64 = sqlx::query_scalar(
+                "INSERT INTO proposed_amendments (entitlement_id, terms_json, reason, proposed_by, proposed_at)
+                 VALUES ($1, $2, $3, $4, $5) RETURNING id",
+            )
+            .bind(id)
+            .bind(terms_json(t).to_string())
+            .bind(reason)
+            .bind(actor.user_id)
+            .bind(now)
+            .fetch_one(&mut *tx)
+            .await?;
+            audit::record(
+                &mut tx,
+                NewAuditEvent {
+                    actor,
+                    customer_id: Some(customer),
+                    kind: EventKind::EntitlementAmendmentProposed,
+                    subject: format!("entitlement:{id}"),
+                    before: Some(before),
+                    after: Some(serde_json::json!({ "proposal": proposal, "terms": terms_json(t), "reason": reason })),
+                },
+                now,
+            )
+            .await?;
+            tx.commit().await?;
+            return Ok(Ok(Amended::Proposed { proposal, customer }));
+        }
+        apply_terms(&mut tx, id, t, now).await?;
+        finish(tx, actor, customer, id, EventKind::EntitlementAmended, before, reason, now).await?;
+        Ok(Ok(Amended::Applied { customer }))
+    }
+
+    /// Decides proposed change `proposal` as a second member of staff (`actor`, not the one
+    /// who proposed it): approved, the terms are set (audited as `entitlement.amended`, with
+    /// both names); rejected, it is dropped (audited). One transaction. Returns the
+    /// entitlement's customer; `NotFound` for an unknown proposal.
+    pub async fn decide_amendment(
+        &self,
+        actor: &Actor,
+        proposal: i64,
+        approve: bool,
+        comment: &str,
+        now: i64,
+    ) -> Result<Result<i64, DecideAmendRefusal>, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let row = sqlx::query(
+            "SELECT a.entitlement_id, a.terms_json, a.reason, a.proposed_by, a.status, u.email
+             FROM proposed_amendments a JOIN users u ON u.id = a.proposed_by WHERE a.id = $1",
         )
-        .bind(id)
-        .bind(t.plan_id)
-        .bind(t.seats_override)
-        .bind(t.instances_override)
-        .bind(t.regions.as_deref())
+        .bind(proposal)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(row) = row else { return tx.roll_back(Err(StoreError::NotFound)).await };
+        if row.try_get::<String, _>("status")? != "pending" {
+            return tx.roll_back(Ok(Err(DecideAmendRefusal::NotPending))).await;
+        }
+        if Some(row.try_get::<i64, _>("proposed_by")?) == actor.user_id {
+            return tx.roll_back(Ok(Err(DecideAmendRefusal::OwnProposal))).await;
+        }
+        let claimed = sqlx::query(
+            "UPDATE proposed_amendments SET status = $2, decided_by = $3, decided_at = $4 WHERE id = $1 AND status = 'pending'",
+        )
+        .bind(proposal)
+        .bind(if approve { "applied" } else { "rejected" })
+        .bind(actor.user_id)
         .bind(now)
         .execute(&mut *tx)
         .await?;
-        history::record_day(&mut tx, id, now).await?;
-        finish(tx, actor, customer, id, EventKind::EntitlementAmended, before, reason, now).await?;
+        if claimed.rows_affected() != 1 {
+            return tx.roll_back(Ok(Err(DecideAmendRefusal::NotPending))).await;
+        }
+        let id: i64 = row.try_get("entitlement_id")?;
+        let proposer: String = row.try_get("email")?;
+        let reason: String = row.try_get("reason")?;
+        let Some((customer, before)) = terms_of(&mut tx, id).await? else {
+            return tx.roll_back(Err(StoreError::NotFound)).await;
+        };
+        if !approve {
+            audit::record(
+                &mut tx,
+                NewAuditEvent {
+                    actor,
+                    customer_id: Some(customer),
+                    kind: EventKind::EntitlementAmendmentRejected,
+                    subject: format!("entitlement:{id}"),
+                    before: None,
+                    after: Some(serde_json::json!({ "proposal": proposal, "proposed_by": proposer, "comment": comment })),
+                },
+                now,
+            )
+            .await?;
+            tx.commit().await?;
+            return Ok(Ok(customer));
+        }
+        let terms: serde_json::Value = serde_json::from_str(&row.try_get::<String, _>("terms_json")?).unwrap_or_default();
+        let t = Terms {
+            plan_id: terms["plan_id"].as_i64().unwrap_or_default(),
+            seats_override: terms["seats_override"].as_i64(),
+            instances_override: terms["instances_override"].as_i64(),
+            regions: terms["regions"].as_str().map(str::to_owned),
+        };
+        apply_terms(&mut tx, id, &t, now).await?;
+        let why = format!(
+            "{reason} (proposed by {proposer}, approved by {}{})",
+            actor.label,
+            if comment.is_empty() { String::new() } else { format!(": {comment}") }
+        );
+        finish(tx, actor, customer, id, EventKind::EntitlementAmended, before, &why, now).await?;
         Ok(Ok(customer))
+    }
+
+    /// The proposed changes of `customer_id`'s entitlements waiting for a second approval,
+    /// oldest first.
+    pub async fn list_proposed_amendments(&self, customer_id: i64) -> Result<Vec<ProposedAmendment>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT a.id, a.entitlement_id, p.name AS product, a.terms_json, a.reason, u.email, a.proposed_at
+             FROM proposed_amendments a JOIN entitlements e ON e.id = a.entitlement_id JOIN products p ON p.id = e.product_id
+             JOIN users u ON u.id = a.proposed_by
+             WHERE e.customer_id = $1 AND a.status = 'pending' ORDER BY a.id",
+        )
+        .bind(customer_id)
+        .fetch_all(self.pool())
+        .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in rows {
+            let terms: serde_json::Value = serde_json::from_str(&r.try_get::<String, _>("terms_json")?).unwrap_or_default();
+            let plan: Option<String> = sqlx::query_scalar("SELECT name FROM plans WHERE id = $1")
+                .bind(terms["plan_id"].as_i64().unwrap_or_default())
+                .fetch_optional(self.pool())
+                .await?;
+            out.push(ProposedAmendment {
+                id: r.try_get("id")?,
+                entitlement_id: r.try_get("entitlement_id")?,
+                product: r.try_get("product")?,
+                plan: plan.unwrap_or_default(),
+                seats: terms["seats_override"].as_i64(),
+                instances: terms["instances_override"].as_i64(),
+                regions: terms["regions"].as_str().map(str::to_owned),
+                reason: r.try_get("reason")?,
+                proposed_by: r.try_get("email")?,
+                proposed_at: r.try_get("proposed_at")?,
+            });
+        }
+        Ok(out)
     }
 
     /// Suspends (`suspend`) or resumes entitlement `entitlement_id` with staff's `reason`,

@@ -149,4 +149,18 @@ pub enum AmendRefusal {
     /// The terms asked for are the ones it has.
     #[error("the entitlement has these terms already")]
     Unchanged,
+    /// A change proposed for it waits for a second approval: decide that one first.
+    #[error("a proposed change of this entitlement waits for a second approval")]
+    ProposalPending,
+}
+
+/// Why staff could not decide a proposed change of terms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum DecideAmendRefusal {
+    /// It was decided already.
+    #[error("the proposal was decided already")]
+    NotPending,
+    /// The one who proposed it cannot be its second approver.
+    #[error("the proposal is the caller's own")]
+    OwnProposal,
 }

@@ -10,29 +10,55 @@ use tokio::sync::Semaphore;
 
 use crate::error::AppError;
 
-/// The turns of argon2 work: at most half the machine's cores at once (at least one), so
-/// that a flood of sign-ins leaves the rest to enforcement and pages (each hash holds
-/// argon2's 19 MiB), and at most [`QUEUE_MAX`] waiting for a turn.
+/// The turns of argon2 work: at most [`PER_SECOND`] hashes a second (with a burst of
+/// [`BURST`]), at most half the machine's cores at once (at least one), and at most
+/// [`QUEUE_MAX`] waiting for a turn, so that a flood of sign-ins takes a bounded share of
+/// the machine (each hash holds argon2's 19 MiB) and leaves the rest to enforcement.
 #[derive(Debug)]
 pub struct HashGate {
     turns: Semaphore,
     waiting: AtomicUsize,
+    /// Tokens left and when they were last counted.
+    budget: std::sync::Mutex<(f64, std::time::Instant)>,
 }
 
 /// Hashes that may wait for their turn; past this, a request is answered `Busy` at once.
 pub const QUEUE_MAX: usize = 32;
+/// Hashes a second, on average: ten sign-ins a second is 36,000 an hour.
+pub const PER_SECOND: f64 = 10.0;
+/// Hashes that may come at once after a quiet spell.
+pub const BURST: f64 = 20.0;
 
 impl Default for HashGate {
     fn default() -> Self {
         let cores = std::thread::available_parallelism().map(usize::from).unwrap_or(2);
-        HashGate { turns: Semaphore::new((cores / 2).max(1)), waiting: AtomicUsize::new(0) }
+        HashGate {
+            turns: Semaphore::new((cores / 2).max(1)),
+            waiting: AtomicUsize::new(0),
+            budget: std::sync::Mutex::new((BURST, std::time::Instant::now())),
+        }
     }
 }
 
 impl HashGate {
+    /// Takes one hash from the budget; false when it is spent.
+    fn spend(&self) -> bool {
+        let mut budget = self.budget.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let now = std::time::Instant::now();
+        let (tokens, then) = *budget;
+        let tokens = (tokens + now.duration_since(then).as_secs_f64() * PER_SECOND).min(BURST);
+        let (left, spent) = if tokens >= 1.0 { (tokens - 1.0, true) } else { (tokens, false) };
+        *budget = (left, now);
+        spent
+    }
+
     /// Runs `work` (a password hash or verification) on a blocking thread in its turn.
-    /// `Busy` when the queue is full.
+    /// `Busy` when the budget is spent or the queue is full.
     pub async fn run<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> Result<T, AppError> {
+        if !self.spend() {
+            tracing::warn!("password hashing budget spent: a request was answered busy");
+            return Err(AppError::Busy);
+        }
         if self.waiting.fetch_add(1, Ordering::AcqRel) >= QUEUE_MAX {
             self.waiting.fetch_sub(1, Ordering::AcqRel);
             tracing::warn!("password hashing queue full: a request was answered busy");
@@ -127,6 +153,16 @@ mod tests {
         assert_eq!(check("ADA.lovelace@initech.example", "ADA.lovelace@initech.example"), Some("password".into()));
         assert_eq!(check("analytical engine 1843", "analytical engine 1842"), Some("confirm".into()));
         assert!(COMMON.lines().count() > 1_000 && COMMON.lines().all(|l| l.chars().count() >= 10));
+    }
+
+    #[test]
+    fn the_hashing_budget_allows_a_burst_then_a_steady_rate() {
+        let gate = HashGate::default();
+        let spent = (0..100).filter(|_| gate.spend()).count();
+        assert_eq!(spent, BURST as usize, "a burst, then nothing until the budget refills");
+        std::thread::sleep(std::time::Duration::from_millis(250));
+        let refilled = (0..100).filter(|_| gate.spend()).count();
+        assert!((1..=4).contains(&refilled), "about {PER_SECOND} a second: {refilled} after 250 ms");
     }
 
     #[test]

@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 export PATH := $(HOME)/.cargo/bin:$(PATH)
 
-.PHONY: run dev test lint build build-release test-rust test-e2e bench bench-pages clean
+.PHONY: run dev test lint build build-release test-rust test-e2e bench bench-pages fuzz clean
 
 ## Build the release site and serve the portal on http://127.0.0.1:3000 (LEPTOS_SITE_ADDR overrides).
 run: build-release
@@ -41,6 +41,10 @@ test-e2e:
 ## engine time per decision, batch checks, usage ingestion, token signing.
 bench:
 	scripts/bench.sh
+
+## The enforcement API fuzzed by Schemathesis from its OpenAPI document (debug build).
+fuzz: build
+	scripts/fuzz.sh
 
 ## Page figures on the release build: wasm size and entitlements-page time to first byte.
 bench-pages:

@@ -2,7 +2,7 @@
 //! connections on loopback, each sending requests one after another; prints requests/s
 //! and latency percentiles. `--mode engine` times the engine in-process instead.
 //!
-//! usage: tessera-load --mode check|check-key|bare|checks|usage|tokens|licences|sign-in-flood|engine
+//! usage: tessera-load --mode check|check-key|bare|checks|usage|tokens|licences|sign-in-flood|engine [--rate N]
 //!        [--url http://127.0.0.1:3000] [--connections 32] [--seconds 10] [--customers 1000]
 //!        [--key tsk_demo_acme]
 //!
@@ -30,6 +30,8 @@ struct Opts {
     license_keys: Arc<Vec<String>>,
     /// (license key, instance id) per customer (`licences`).
     instances: Arc<Vec<(String, String)>>,
+    /// Requests per second over all connections; 0: as fast as answers come.
+    rate: f64,
 }
 
 fn parse() -> anyhow::Result<Opts> {
@@ -42,6 +44,7 @@ fn parse() -> anyhow::Result<Opts> {
         key: "tsk_demo_acme".into(),
         license_keys: Arc::default(),
         instances: Arc::default(),
+        rate: 0.0,
     };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -53,6 +56,7 @@ fn parse() -> anyhow::Result<Opts> {
             "--seconds" => o.seconds = v()?.parse()?,
             "--customers" => o.customers = v()?.parse()?,
             "--key" => o.key = v()?,
+            "--rate" => o.rate = v()?.parse()?,
             other => bail!("unknown argument {other}"),
         }
     }
@@ -137,7 +141,14 @@ async fn connection(o: Opts, c: usize, deadline: Instant, done: Arc<AtomicU64>, 
     let mut buf = Vec::with_capacity(64 * 1024);
     let mut n = 0u64;
     let mut units_of = 1;
+    // Paced: each connection sends its share of the rate, evenly spaced.
+    let interval = (o.rate > 0.0).then(|| Duration::from_secs_f64(o.connections as f64 / o.rate));
+    let mut next = tokio::time::Instant::now();
     while Instant::now() < deadline {
+        if let Some(interval) = interval {
+            tokio::time::sleep_until(next).await;
+            next += interval;
+        }
         let req = if o.mode == "sign-in-flood" {
             sign_in_guess(&o.host, c, n)
         } else {

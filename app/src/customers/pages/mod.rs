@@ -171,22 +171,23 @@ fn StaffControls(
     decide: ServerAction<DecideAmendment>,
     version: Signal<usize>,
 ) -> impl IntoView {
-    let proposals = Resource::new(
-        {
-            let slug = slug.clone();
-            move || (slug.clone(), version.get())
+    // The entitlements and the changes proposed for them load as one.
+    let entitlements = Resource::new(
+        move || (slug.clone(), version.get()),
+        |(slug, _)| async move {
+            let list = list_entitlements(slug.clone()).await;
+            let proposals = list_proposed_amendments(slug.unwrap_or_default()).await;
+            (list, proposals)
         },
-        |(slug, _)| list_proposed_amendments(slug.unwrap_or_default()),
     );
-    let entitlements = Resource::new(move || (slug.clone(), version.get()), |(slug, _)| list_entitlements(slug));
     let catalog = Resource::new(|| (), |_| get_catalog());
     let slug = StoredValue::new(params_slug());
     view! {
         <Suspense fallback=|| ()>
             {move || Suspend::new(async move {
-                let list = entitlements.await.unwrap_or_default();
+                let (list, pending) = entitlements.await;
+                let (list, pending) = (list.unwrap_or_default(), pending.unwrap_or_default());
                 let products = catalog.await.map(|c| c.products).unwrap_or_default();
-                let pending = proposals.await.unwrap_or_default();
                 let customer = slug.get_value();
                 view! {
                     <Proposals pending decide/>

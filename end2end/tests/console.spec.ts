@@ -233,26 +233,41 @@ test('audit verify finds a tampered row', async ({ page, database }) => {
   expect(broken.stdout).toContain('audit chain BROKEN at event #2');
 });
 
-test('staff moving a customer two tiers up waits for a second member of staff, who approves it', async ({ page, browser }) => {
-  await signInAs(page, 'staff@tessera.example');
-  await open(page, '/customers/initech');
-  const terms = page.getByRole('region', { name: 'Change the terms' });
+/** Someone in a browser without JavaScript, signed in: every form posts as a plain form. */
+async function plainPerson(browser: Browser, baseURL: string, email: string) {
+  const context = await browser.newContext({ javaScriptEnabled: false, baseURL });
+  const page = await context.newPage();
+  await page.goto('/signin');
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password').fill('tessera-demo');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await expect(page).toHaveURL(/\/customers$/);
+  return { context, page };
+}
+
+test('staff moving a customer two tiers up waits for a second member of staff, who approves it (plain forms)', async ({ browser, baseURL }) => {
+  const sam = await plainPerson(browser, baseURL, 'staff@tessera.example');
+  await sam.page.goto('/customers/initech');
+  const terms = sam.page.getByRole('region', { name: 'Change the terms' });
   await terms.getByLabel('Plan', { exact: true }).selectOption('enterprise');
   await terms.getByLabel('Reason').fill('Enterprise deal signed.');
   await terms.getByRole('button', { name: 'Change the terms' }).click();
-  const card = page.getByRole('article', { name: 'Acme Analytics entitlement' });
+  await expect(sam.page).toHaveURL(/\/customers\/initech(\?.*)?$/);
+  const card = sam.page.getByRole('article', { name: 'Acme Analytics entitlement' });
   await expect(card).toContainText('Team plan');
-  const waiting = page.getByRole('region', { name: 'Waiting for a second approval' });
+  const waiting = sam.page.getByRole('region', { name: 'Waiting for a second approval' });
   await expect(waiting).toContainText('Acme Analytics: Enterprise plan');
   await expect(waiting).toContainText('Proposed by staff@tessera.example');
+  // The proposer's own approval is refused, and nothing changes.
+  await waiting.getByRole('button', { name: 'Approve the change' }).click();
+  await expect(sam.page.getByRole('article', { name: 'Acme Analytics entitlement' })).toContainText('Team plan');
 
-  const vera = await person(browser, page, 'admin@tessera.example');
-  await open(vera.page, '/customers/initech');
+  const vera = await plainPerson(browser, baseURL, 'admin@tessera.example');
+  await vera.page.goto('/customers/initech');
   await vera.page.getByRole('region', { name: 'Waiting for a second approval' }).getByRole('button', { name: 'Approve the change' }).click();
-  await expect(vera.page.getByRole('article', { name: 'Acme Analytics entitlement' })).toContainText('Enterprise plan');
-  // Decided once: nothing waits any more.
-  await open(vera.page, '/customers/initech');
+  await expect(vera.page).toHaveURL(/\/customers\/initech(\?.*)?$/);
   await expect(vera.page.getByRole('article', { name: 'Acme Analytics entitlement' })).toContainText('Enterprise plan');
   await expect(vera.page.getByRole('region', { name: 'Waiting for a second approval' })).toHaveCount(0);
+  await sam.context.close();
   await vera.context.close();
 });

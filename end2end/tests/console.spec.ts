@@ -165,7 +165,8 @@ test('staff view a customer’s portal read-only, and the view is in the audit l
   await signInAs(page, 'staff@tessera.example');
   await page.getByRole('link', { name: 'Initech' }).click();
   await expect(page).toHaveURL(/\/customers\/initech$/);
-  await page.getByRole('button', { name: 'View as the customer' }).click();
+  await page.getByRole('link', { name: 'View as the customer' }).click();
+  await page.getByRole('button', { name: "Open the customer's portal" }).click();
   await expect(page).toHaveURL(/\/customers\/initech\/portal$/);
   await expect(page.getByRole('status').filter({ hasText: "You are viewing Initech's portal as they see it. Read-only" })).toBeVisible();
   await expect(page.getByRole('article', { name: 'Acme Analytics entitlement' })).toContainText('2 of 10 used');

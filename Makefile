@@ -13,8 +13,9 @@ dev: build
 	LEPTOS_SITE_ROOT=target/site-debug ./target/debug/tessera
 
 ## Run every test: the format and lint gates, Rust unit and integration tests (SQLite and
-## PostgreSQL), then Playwright.
+## PostgreSQL), Playwright, then a short Schemathesis pass over the enforcement API.
 test: lint build test-rust test-e2e
+	scripts/fuzz.sh 25
 
 ## The gates: rustfmt's layout and clippy without a single warning.
 lint:

@@ -43,3 +43,10 @@ if [ "$mode" = test ] && ! python3 -c 'import jwt, cryptography' 2>/dev/null; th
   echo "==> pip install pyjwt[crypto]"
   python3 -m pip install --quiet --disable-pip-version-check 'pyjwt[crypto]>=2.8,<3'
 fi
+
+# Schemathesis fuzzes the enforcement API from its OpenAPI document (make fuzz; a short
+# pass in make test).
+if [ "$mode" = test ] && ! command -v st >/dev/null; then
+  echo "==> pip install schemathesis"
+  python3 -m pip install --quiet --disable-pip-version-check 'schemathesis>=4.3,<5'
+fi

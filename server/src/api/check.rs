@@ -23,19 +23,28 @@ pub fn router() -> Router<AppState> {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CheckBody {
-    /// Customer slug (`initech`) or id. Required with a vendor API key; with a license key
-    /// it may be left out (naming another customer is 403 `wrong_customer`).
+    /// Customer slug (`initech`) or id. The document asks for it, as a vendor API key must
+    /// send it; a license key may leave it out (its own customer), and naming another
+    /// customer is 403 `wrong_customer`.
+    #[schema(required = true, nullable = false, min_length = 1, max_length = 64, pattern = r"\S")]
     pub customer: Option<String>,
     /// Feature key (`reports.export`).
+    #[schema(min_length = 1, max_length = 128, pattern = r"\S")]
     pub feature: String,
     /// The user's email or external id.
+    #[schema(max_length = 320)]
     pub user: Option<String>,
     /// An activated instance's id (`ins_…`).
+    #[schema(max_length = 128)]
     pub instance: Option<String>,
+    #[schema(max_length = 64)]
     pub region: Option<String>,
     /// Units about to be consumed (metered features); default 1.
+    #[schema(minimum = 0, maximum = 1_000_000_000_000_i64)]
+    #[serde(default, deserialize_with = "super::whole_or_none")]
     pub quantity: Option<i64>,
     /// The product; when given it must be the key's.
+    #[schema(max_length = 128)]
     pub product: Option<String>,
 }
 
@@ -57,6 +66,7 @@ pub struct CheckResponse {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ChecksBody {
+    #[schema(max_items = 1000)]
     pub checks: Vec<CheckBody>,
 }
 

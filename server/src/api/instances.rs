@@ -29,11 +29,15 @@ pub fn router() -> Router<AppState> {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ActivateBody {
-    /// Customer slug or id. Required with a vendor API key; with a license key it may be
-    /// left out (naming another customer is 403 `wrong_customer`).
+    /// Customer slug (`initech`) or id. The document asks for it, as a vendor API key must
+    /// send it; a license key may leave it out (its own customer), and naming another
+    /// customer is 403 `wrong_customer`.
+    #[schema(required = true, nullable = false, min_length = 1, max_length = 64, pattern = r"\S")]
     pub customer: Option<String>,
     /// A stable identifier of the machine, container or process.
+    #[schema(min_length = 1, max_length = 256, pattern = r"\S")]
     pub fingerprint: String,
+    #[schema(max_length = 256)]
     pub name: Option<String>,
 }
 
@@ -251,7 +255,9 @@ pub async fn licence(State(state): State<AppState>, caller: Caller, Path(id): Pa
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OfflineDocumentBody {
-    /// The text of an activation request or a deactivation receipt.
+    /// The text of an activation request or a deactivation receipt. One that is not a
+    /// document, or whose seal does not verify, is 422.
+    #[schema(min_length = 1, max_length = 65536)]
     pub document: String,
 }
 

@@ -266,6 +266,24 @@ impl FromRequestParts<AppState> for Caller {
     }
 }
 
+/// A whole number as JSON writes it: `3`, or `3.0` (JSON Schema's `integer` holds both).
+pub fn whole<'de, D: serde::Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+    use serde::de::Error as _;
+    use serde::Deserialize as _;
+    let n = serde_json::Number::deserialize(d)?;
+    n.as_i64()
+        .or_else(|| n.as_f64().filter(|f| f.fract() == 0.0 && f.abs() < 9.0e18).map(|f| f as i64))
+        .ok_or_else(|| D::Error::custom(format!("{n} is not a whole number")))
+}
+
+/// As [`whole`], for a number that may be absent or null.
+pub fn whole_or_none<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    #[derive(serde::Deserialize)]
+    struct Whole(#[serde(deserialize_with = "whole")] i64);
+    use serde::Deserialize as _;
+    Ok(Option::<Whole>::deserialize(d)?.map(|w| w.0))
+}
+
 /// The largest body the API reads (axum's default limit): larger is 413 `payload_too_large`.
 pub const BODY_LIMIT: usize = 2 << 20;
 

@@ -30,8 +30,11 @@ pub async fn jwks(State(state): State<AppState>) -> Json<Jwks> {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TokenBody {
+    /// Customer slug or id.
+    #[schema(min_length = 1, max_length = 64, pattern = r"\S")]
     pub customer: String,
     /// An active instance (`ins_…`) to name in the token.
+    #[schema(max_length = 128)]
     pub instance: Option<String>,
 }
 

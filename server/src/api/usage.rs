@@ -27,19 +27,28 @@ pub fn router() -> Router<AppState> {
 #[serde(deny_unknown_fields)]
 pub struct UsageEventBody {
     /// The client's id for this event; a retry with the same id counts once.
+    #[schema(min_length = 1, max_length = 128, pattern = r"\S")]
     pub event_id: String,
-    /// Customer slug or id; may be left out with a license key (its own customer).
+    /// Customer slug (`initech`) or id. The document asks for it, as a vendor API key must
+    /// send it; a license key may leave it out (its own customer), and naming another
+    /// customer is 403 `wrong_customer`.
+    #[schema(required = true, nullable = false, min_length = 1, max_length = 64, pattern = r"\S")]
     pub customer: Option<String>,
+    #[schema(min_length = 1, max_length = 128, pattern = r"\S")]
     pub feature: String,
+    #[schema(minimum = 0, maximum = 1_000_000_000_000_i64)]
+    #[serde(deserialize_with = "super::whole")]
     pub quantity: i64,
     /// When it happened (RFC 3339); now when absent. At most 5 minutes ahead, at most 35
     /// days back, and not before the entitlement started (422 otherwise).
+    #[schema(format = DateTime)]
     pub at: Option<String>,
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UsageBody {
+    #[schema(min_items = 1, max_items = 10_000)]
     pub events: Vec<UsageEventBody>,
 }
 
@@ -57,7 +66,7 @@ pub struct UsageResponse {
               (status = 404, description = "Unknown customer or feature", body = Problem),
               (status = 409, description = "`not_entitled`", body = Problem),
               (status = 413, description = "`payload_too_large`: a body over 2 MiB", body = Problem),
-              (status = 422, description = "`usage_too_old`: dated more than 35 days ago; `usage_before_entitlement`: dated before the entitlement started", body = Problem)))]
+              (status = 422, description = "`usage_too_old`: dated more than 35 days ago; `usage_before_entitlement`: dated before the entitlement started; `usage_in_future`: more than 5 minutes ahead", body = Problem)))]
 pub async fn record(
     State(state): State<AppState>,
     caller: Caller,
@@ -87,7 +96,11 @@ pub async fn record(
             }
         };
         if at > now + 300 {
-            return Err(bad("`at` is in the future.".into()));
+            return Err(ApiError::new(
+                axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+                "usage_in_future",
+                format!("events[{i}]: `at` is in the future."),
+            ));
         }
         let at_event = |mut err: ApiError| {
             err.message = format!("events[{i}]: {}", err.message);

@@ -8,13 +8,14 @@ use sqlx::Connection;
 use crate::helpers::spawn_app;
 
 fn verify(database_url: &str) -> (bool, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_tessera"))
-        .args(["audit", "verify"])
-        .env("DATABASE_URL", database_url)
-        .env("RUST_LOG", "error")
-        .output()
-        .unwrap_or_else(|e| panic!("run tessera: {e}"));
-    (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned())
+    tessera(&["audit", "verify"], database_url)
+}
+
+/// Drops the triggers that keep the log append-only, as the database's owner can.
+async fn drop_guards(db: &mut sqlx::AnyConnection) {
+    for trigger in ["audit_events_no_update", "audit_events_no_delete", "audit_head_forward_only"] {
+        sqlx::query(&format!("DROP TRIGGER {trigger}")).execute(&mut *db).await.unwrap_or_else(|e| panic!("{e}"));
+    }
 }
 
 #[tokio::test]
@@ -33,9 +34,7 @@ async fn audit_verify_finds_an_edited_event_and_a_cut_off_end() {
     // The log refuses changes; someone who owns the database drops that guard first.
     let refused = sqlx::query("UPDATE audit_events SET actor = 'someone-else' WHERE seq = 1").execute(&mut db).await;
     assert!(refused.is_err_and(|e| e.to_string().contains("append-only")));
-    for trigger in ["audit_events_no_update", "audit_events_no_delete", "audit_head_forward_only"] {
-        sqlx::query(&format!("DROP TRIGGER {trigger}")).execute(&mut db).await.unwrap_or_else(|e| panic!("{e}"));
-    }
+    drop_guards(&mut db).await;
 
     // Someone rewrites who signed in.
     let seq: i64 = sqlx::query_scalar("SELECT MIN(seq) FROM audit_events WHERE kind = 'user.signed_in'")
@@ -100,6 +99,7 @@ async fn the_audit_log_filters_and_each_customer_admin_reads_only_their_own() {
     }
 }
 
+/// Runs `tessera args…` on `database_url`: whether it succeeded, and what it printed.
 fn tessera(args: &[&str], database_url: &str) -> (bool, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_tessera"))
         .args(args)
@@ -134,9 +134,7 @@ async fn a_signed_checkpoint_finds_a_log_cut_back_and_its_head_moved_to_match() 
     // The owner of the database cuts the log back to before the checkpoint and moves the
     // head to match: the chain alone verifies, the checkpoint does not.
     let mut db = sqlx::AnyConnection::connect(&url).await.unwrap_or_else(|e| panic!("{e}"));
-    for trigger in ["audit_events_no_update", "audit_events_no_delete", "audit_head_forward_only"] {
-        sqlx::query(&format!("DROP TRIGGER {trigger}")).execute(&mut db).await.unwrap_or_else(|e| panic!("{e}"));
-    }
+    drop_guards(&mut db).await;
     let signed: i64 =
         sqlx::query_scalar("SELECT MAX(seq) FROM audit_checkpoints").fetch_one(&mut db).await.unwrap_or_else(|e| panic!("{e}"));
     let keep = signed - 1;

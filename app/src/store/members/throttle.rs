@@ -117,6 +117,19 @@ pub struct FailedSignIn<'a> {
     pub address: &'a str,
 }
 
+/// `subject`'s failures in a row, read with `ex` (the pool, or a write's transaction).
+async fn failures_of<'e, E: sqlx::Executor<'e, Database = sqlx::Any>>(ex: E, subject: &str) -> Result<Failures, StoreError> {
+    let row = sqlx::query("SELECT failures, last_failure_at, locked_until FROM sign_in_failures WHERE subject = $1")
+        .bind(subject)
+        .fetch_optional(ex)
+        .await?;
+    row.map(|r| {
+        Ok(Failures { count: r.try_get("failures")?, last_at: r.try_get("last_failure_at")?, locked_until: r.try_get("locked_until")? })
+    })
+    .transpose()
+    .map(Option::unwrap_or_default)
+}
+
 impl Store {
     /// What holds a sign-in to `email` from `address` at `now`: the longer of the two
     /// subjects' holds, with a lock before a wait.
@@ -135,15 +148,7 @@ impl Store {
     }
 
     async fn failures(&self, subject: &str) -> Result<Failures, StoreError> {
-        let row = sqlx::query("SELECT failures, last_failure_at, locked_until FROM sign_in_failures WHERE subject = $1")
-            .bind(subject)
-            .fetch_optional(self.pool())
-            .await?;
-        row.map(|r| {
-            Ok(Failures { count: r.try_get("failures")?, last_at: r.try_get("last_failure_at")?, locked_until: r.try_get("locked_until")? })
-        })
-        .transpose()
-        .map(Option::unwrap_or_default)
+        failures_of(self.pool(), subject).await
     }
 
     /// Counts a failed sign-in against its account and its address, audited as
@@ -156,18 +161,7 @@ impl Store {
         for (subject, policy) in
             [(account_subject(failed.email), ThrottlePolicy::ACCOUNT), (address_subject(failed.address), ThrottlePolicy::ADDRESS)]
         {
-            let row = sqlx::query("SELECT failures, last_failure_at, locked_until FROM sign_in_failures WHERE subject = $1")
-                .bind(&subject)
-                .fetch_optional(&mut *tx)
-                .await?;
-            let before = match row {
-                Some(r) => Failures {
-                    count: r.try_get("failures")?,
-                    last_at: r.try_get("last_failure_at")?,
-                    locked_until: r.try_get("locked_until")?,
-                },
-                None => Failures::default(),
-            };
+            let before = failures_of(&mut *tx, &subject).await?;
             let after = before.after_failure(policy, now);
             sqlx::query(
                 "INSERT INTO sign_in_failures (subject, failures, last_failure_at, locked_until) VALUES ($1, $2, $3, $4)

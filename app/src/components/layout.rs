@@ -18,6 +18,13 @@ pub struct Auth {
     pub user: Resource<Result<Option<CurrentUser>, AppError>>,
 }
 
+/// The role of the signed-in user, once it is known (none for a visitor or on an error).
+/// Awaited inside a `Suspend`, as every read of a resource is, so the browser takes over the
+/// page the server drew.
+pub async fn role_of(auth: Auth) -> Option<Role> {
+    auth.user.await.ok().flatten().map(|u| u.role)
+}
+
 /// Provides [`Auth`] to everything inside it.
 #[component]
 pub fn AuthProvider(children: Children) -> impl IntoView {
@@ -29,37 +36,32 @@ pub fn AuthProvider(children: Children) -> impl IntoView {
 
 /// The frame of every signed-in page. Visitors are redirected to sign-in, and back to
 /// this page afterwards.
+///
+/// The page is made once, as the frame is, beside the wait for the user rather than after
+/// it: what it reads is then created in the same order on the server and in the browser,
+/// however often the server looks at the frame while it waits.
 #[component]
-pub fn Portal(children: ChildrenFn) -> impl IntoView {
+pub fn Portal(children: Children) -> impl IntoView {
     let auth = expect_context::<Auth>();
     let location = use_location();
     view! {
-        <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
-            {move || {
-                let children = children.clone();
-                Suspend::new(async move {
-                    match auth.user.await {
-                        Ok(Some(user)) => {
-                            let customer_user = user.customer.is_some();
-                            view! {
-                                <Header user/>
-                                {customer_user.then(|| view! { <RenewalBanner/> })}
-                                <main class="page">{children()}</main>
-                            }
-                                .into_any()
-                        }
-                        Ok(None) => {
-                            let here = location.pathname.get_untracked();
-                            let search = location.search.get_untracked();
-                            let next = if search.is_empty() { here } else { format!("{here}?{search}") };
-                            let to = format!("/signin?next={}", encode_query_value(&next));
-                            view! { <Redirect path=to/> }.into_any()
-                        }
-                        Err(error) => view! { <main class="page"><ErrorNotice error/></main> }.into_any(),
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                match auth.user.await {
+                    Ok(Some(user)) => view! { <Header user/> }.into_any(),
+                    Ok(None) => {
+                        let here = location.pathname.get_untracked();
+                        let search = location.search.get_untracked();
+                        let next = if search.is_empty() { here } else { format!("{here}?{search}") };
+                        let to = format!("/signin?next={}", encode_query_value(&next));
+                        view! { <Redirect path=to/> }.into_any()
                     }
-                })
-            }}
+                    Err(error) => view! { <ErrorNotice error/> }.into_any(),
+                }
+            })}
         </Transition>
+        <RenewalBanner/>
+        <main class="page">{children()}</main>
     }
 }
 
@@ -117,7 +119,8 @@ fn Header(user: CurrentUser) -> impl IntoView {
     }
 }
 
-/// The banner on every page of a customer's portal while something ends within 30 days.
+/// The banner on every page of a customer's portal while something ends within 30 days
+/// (vendor users are told of none).
 #[component]
 fn RenewalBanner() -> impl IntoView {
     let location = use_location();

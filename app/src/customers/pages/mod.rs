@@ -9,7 +9,7 @@ use crate::auth::Role;
 use crate::catalog::api::get_catalog;
 use crate::catalog::ProductCatalog;
 use crate::components::format::date;
-use crate::components::layout::{Auth, ErrorNotice, Portal};
+use crate::components::layout::{role_of, Auth, ErrorNotice, Portal};
 use crate::customers::api::{
     list_customers, list_proposed_amendments, view_as_customer, AmendEntitlement, ChangeEntitlement, CreateCustomer, DecideAmendment,
     GrantEntitlement, OpenCustomerPortal,
@@ -21,8 +21,8 @@ use crate::entitlements::pages::ViewingAs;
 use crate::entitlements::EntitlementView;
 use crate::requests::api::list_requests;
 
-fn is_staff(auth: Auth) -> bool {
-    auth.user.get().and_then(Result::ok).flatten().is_some_and(|u| matches!(u.role, Role::VendorAdmin | Role::VendorStaff))
+fn is_staff(role: Option<Role>) -> bool {
+    matches!(role, Some(Role::VendorAdmin | Role::VendorStaff))
 }
 
 /// `/customers`: every customer, for vendor users; admins and staff also add one.
@@ -72,35 +72,39 @@ fn CustomerList(version: Signal<usize>) -> impl IntoView {
 /// "New customer": the customer and its first admin, who gets an invitation link.
 #[component]
 fn NewCustomer(create: ServerAction<CreateCustomer>) -> impl IntoView {
-    let auth = expect_context::<Auth>();
     let error = move || create.value().get().and_then(Result::err);
     let field_error = move |f: &'static str| move || error().and_then(|e| e.for_field(f));
     let form_error = move || error().filter(|e| e.for_field_name().is_none()).map(|e| e.to_string());
     let created = move || create.value().get().and_then(Result::ok);
+    let auth = expect_context::<Auth>();
     view! {
-        <Show when=move || is_staff(auth)>
-            <section class="card new-customer" aria-labelledby="new-customer-title">
-                <h2 id="new-customer-title">"New customer"</h2>
-                {move || created().map(|c| view! {
-                    <div class="notice ok" role="status">
-                        <p>
-                            {format!("{} is a customer. Send {} this link to set a password (it works once, until {}): ", c.name, c.admin_email, date(c.expires_on))}
-                            <a href=format!("/customers/{}", c.slug)>"Open the customer"</a>
-                        </p>
-                        <code class="secret invite-link">{format!("{}{}", crate::components::format::page_origin(), c.path)}</code>
-                    </div>
-                })}
-                <ActionForm action=create attr:class="form" attr:novalidate=true>
-                    <TextField id="customer-name" name="name" label="Name" error=Signal::derive(field_error("name"))/>
-                    <TextField id="customer-slug" name="slug" label="Address in the portal (e.g. initech)" error=Signal::derive(field_error("slug"))/>
-                    <TextField id="admin-name" name="admin_name" label="Admin's name" error=Signal::derive(field_error("admin_name"))/>
-                    <TextField id="admin-email" name="admin_email" label="Admin's email" error=Signal::derive(field_error("admin_email"))/>
-                    <TextField id="customer-reason" name="reason" label="Reason" error=Signal::derive(field_error("reason"))/>
-                    <p class="form-error" role="alert">{form_error}</p>
-                    <button type="submit" class="button primary" disabled=move || create.pending().get()>"Create the customer"</button>
-                </ActionForm>
-            </section>
-        </Show>
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                is_staff(role_of(auth).await).then(|| view! {
+                <section class="card new-customer" aria-labelledby="new-customer-title">
+                    <h2 id="new-customer-title">"New customer"</h2>
+                    {move || created().map(|c| view! {
+                        <div class="notice ok" role="status">
+                            <p>
+                                {format!("{} is a customer. Send {} this link to set a password (it works once, until {}): ", c.name, c.admin_email, date(c.expires_on))}
+                                <a href=format!("/customers/{}", c.slug)>"Open the customer"</a>
+                            </p>
+                            <code class="secret invite-link">{format!("{}{}", crate::components::format::page_origin(), c.path)}</code>
+                        </div>
+                    })}
+                    <ActionForm action=create attr:class="form" attr:novalidate=true>
+                        <TextField id="customer-name" name="name" label="Name" error=Signal::derive(field_error("name"))/>
+                        <TextField id="customer-slug" name="slug" label="Address in the portal (e.g. initech)" error=Signal::derive(field_error("slug"))/>
+                        <TextField id="admin-name" name="admin_name" label="Admin's name" error=Signal::derive(field_error("admin_name"))/>
+                        <TextField id="admin-email" name="admin_email" label="Admin's email" error=Signal::derive(field_error("admin_email"))/>
+                        <TextField id="customer-reason" name="reason" label="Reason" error=Signal::derive(field_error("reason"))/>
+                        <p class="form-error" role="alert">{form_error}</p>
+                        <button type="submit" class="button primary" disabled=move || create.pending().get()>"Create the customer"</button>
+                    </ActionForm>
+                </section>
+                })
+            })}
+        </Suspense>
     }
 }
 
@@ -146,22 +150,28 @@ pub fn CustomerPage() -> impl IntoView {
                 view! {
                     <div class="page-links">
                         <a href="/customers">"← All customers"</a>
-                        <Show when=move || is_staff(auth)>
-                            <a class="button secondary small" href=portal.clone()>"View as the customer"</a>
-                            <a class="button secondary small" href=instances.clone()>"Instances"</a>
-                        </Show>
+                        <Suspense fallback=|| ()>
+                            {move || {
+                                let (portal, instances) = (portal.clone(), instances.clone());
+                                Suspend::new(async move {
+                                    is_staff(role_of(auth).await).then(|| view! {
+                                        <a class="button secondary small" href=portal>"View as the customer"</a>
+                                        <a class="button secondary small" href=instances>"Instances"</a>
+                                    })
+                                })
+                            }}
+                        </Suspense>
                     </div>
                     <EntitlementsOf customer=slug.clone() version/>
-                    <Show when=move || is_staff(auth)>
-                        <StaffControls slug=slug.clone() change grant amend decide version/>
-                    </Show>
+                    <StaffControls slug=slug.clone() change grant amend decide version/>
                 }
             }}
         </Portal>
     }
 }
 
-/// The staff's forms, with what they need: the customer's entitlements and the catalog.
+/// The staff's forms (for vendor admins and staff only), with what they need: the
+/// customer's entitlements and the catalog.
 #[component]
 fn StaffControls(
     slug: Option<String>,
@@ -182,9 +192,13 @@ fn StaffControls(
     );
     let catalog = Resource::new(|| (), |_| get_catalog());
     let slug = StoredValue::new(params_slug());
+    let auth = expect_context::<Auth>();
     view! {
         <Suspense fallback=|| ()>
             {move || Suspend::new(async move {
+                if !is_staff(role_of(auth).await) {
+                    return ().into_any();
+                }
                 let (list, pending) = entitlements.await;
                 let (list, pending) = (list.unwrap_or_default(), pending.unwrap_or_default());
                 let products = catalog.await.map(|c| c.products).unwrap_or_default();
@@ -195,6 +209,7 @@ fn StaffControls(
                     <AmendForm list=list.clone() products=products.clone() amend/>
                     <GrantForm customer list products grant/>
                 }
+                .into_any()
             })}
         </Suspense>
     }

@@ -3,7 +3,7 @@ use leptos::prelude::*;
 use crate::auth::Role;
 use crate::components::browser::{copy_text, select_contents};
 use crate::components::format::{date, day_of_secs, days_left, thousands};
-use crate::components::layout::{Auth, ErrorNotice};
+use crate::components::layout::ErrorNotice;
 use crate::entitlements::api::{GetLicenseKey, RegenerateLicenseKey};
 use crate::entitlements::{EntitlementStatus, EntitlementView, LicenseKeyView};
 use crate::error::AppError;
@@ -12,9 +12,10 @@ use crate::error::AppError;
 #[derive(Debug, Clone, Copy)]
 pub struct ViewingAs;
 
-/// One entitlement: product, plan, status, seats, instances, dates and features.
+/// One entitlement: product, plan, status, seats, instances, dates and features, with
+/// the controls `role` (the signed-in user's) may use.
 #[component]
-pub fn EntitlementCard(e: EntitlementView) -> impl IntoView {
+pub fn EntitlementCard(e: EntitlementView, role: Option<Role>) -> impl IntoView {
     let status_class = format!("badge status-{}", e.status.as_str());
     let status_note = status_note(&e);
     let next = next_date_line(&e);
@@ -28,18 +29,10 @@ pub fn EntitlementCard(e: EntitlementView) -> impl IntoView {
         })
         .collect_view();
     let label = format!("{} entitlement", e.product);
-    let auth = expect_context::<Auth>();
     // Staff looking at a customer's portal as the customer sees it get no controls.
-    let viewing_as = use_context::<ViewingAs>().is_some();
-    let role = move || {
-        if viewing_as {
-            None
-        } else {
-            auth.user.get().and_then(Result::ok).flatten().map(|u| u.role)
-        }
-    };
+    let role = role.filter(|_| use_context::<ViewingAs>().is_none());
     // Customer admins and vendor staff manage seats and see the license key; members do not.
-    let manages = move || matches!(role(), Some(Role::CustomerAdmin | Role::VendorAdmin | Role::VendorStaff));
+    let manages = matches!(role, Some(Role::CustomerAdmin | Role::VendorAdmin | Role::VendorStaff));
     let id = e.id;
     let addons = (!e.addons.is_empty()).then(|| format!("Add-ons: {}", e.addons.join(", ")));
     view! {
@@ -88,15 +81,15 @@ pub fn EntitlementCard(e: EntitlementView) -> impl IntoView {
             {addons.map(|a| view! { <p class="addons">{a}</p> })}
             <h3>"Features"</h3>
             <ul class="features">{features}</ul>
-            <Show when=manages>
+            {manages.then(|| view! {
                 <LicenseKeyBlock entitlement=id/>
                 <p class="card-links">
                     <a href=format!("/entitlements/{id}/seats")>"Manage seats"</a>
-                    <Show when=move || role() == Some(Role::CustomerAdmin)>
+                    {(role == Some(Role::CustomerAdmin)).then(|| view! {
                         <a href=format!("/requests/new?entitlement={id}")>"Request a change"</a>
-                    </Show>
+                    })}
                 </p>
-            </Show>
+            })}
         </article>
     }
 }

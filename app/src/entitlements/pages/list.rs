@@ -2,7 +2,8 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use super::EntitlementCard;
-use crate::components::layout::{Auth, ErrorNotice, Portal};
+use crate::auth::Role;
+use crate::components::layout::{role_of, Auth, ErrorNotice, Portal};
 use crate::entitlements::api::list_entitlements;
 
 /// `/entitlements`: every entitlement of the signed-in user's organisation. Admins and
@@ -21,13 +22,13 @@ pub fn EntitlementsPage() -> impl IntoView {
 /// read again whenever `version` moves (after a change made on the same page).
 #[component]
 pub fn EntitlementsOf(customer: Option<String>, #[prop(optional, into)] version: Option<Signal<usize>>) -> impl IntoView {
-    let auth = expect_context::<Auth>();
     let customer = StoredValue::new(customer);
     let entitlements = Resource::new(move || (customer.get_value(), version.map(|v| v.get())), |(customer, _)| list_entitlements(customer));
-    let read_only = move || auth.user.get().and_then(Result::ok).flatten().is_some_and(|u| u.role == crate::auth::Role::CustomerMember);
+    let auth = expect_context::<Auth>();
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Loading entitlements…"</p> }>
             {move || Suspend::new(async move {
+                let role = role_of(auth).await;
                 match entitlements.await {
                     Ok(list) if list.is_empty() => {
                         view! { <p class="notice">"No entitlements yet."</p> }.into_any()
@@ -36,11 +37,11 @@ pub fn EntitlementsOf(customer: Option<String>, #[prop(optional, into)] version:
                         let org = list.first().map(|e| e.customer.clone()).unwrap_or_default();
                         view! {
                             <h1>{org} " — entitlements"</h1>
-                            <Show when=read_only>
+                            {(role == Some(Role::CustomerMember)).then(|| view! {
                                 <p class="notice">"You can see what your organisation is entitled to. Your admin can change seats and plans."</p>
-                            </Show>
+                            })}
                             <div class="cards">
-                                {list.into_iter().map(|e| view! { <EntitlementCard e/> }).collect_view()}
+                                {list.into_iter().map(|e| view! { <EntitlementCard e role/> }).collect_view()}
                             </div>
                         }
                             .into_any()

@@ -4,25 +4,30 @@ use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::OnceLock;
+use std::sync::{mpsc, Arc, Mutex, OnceLock, PoisonError};
+use std::time::Instant;
 
-use tokio::sync::Semaphore;
+use tokio::sync::oneshot;
 
 use crate::error::AppError;
 
 /// The turns of argon2 work: at most [`PER_SECOND`] hashes a second (with a burst of
-/// [`BURST`]), at most half the machine's cores at once (at least one), and at most
-/// [`QUEUE_MAX`] waiting for a turn, so that a flood of sign-ins takes a bounded share of
-/// the machine (each hash holds argon2's 19 MiB) and leaves the rest to enforcement.
+/// [`BURST`]), on their own threads (half the machine's cores, at least one) that run at the
+/// lowest scheduling priority, and at most [`QUEUE_MAX`] queued or running, so that a flood
+/// of sign-ins takes a bounded share of the machine (each hash holds argon2's 19 MiB) and the
+/// enforcement API's threads are always served first.
 #[derive(Debug)]
 pub struct HashGate {
-    turns: Semaphore,
-    waiting: AtomicUsize,
+    jobs: mpsc::Sender<Job>,
+    /// Hashes queued or running.
+    waiting: Arc<AtomicUsize>,
     /// Tokens left and when they were last counted.
-    budget: std::sync::Mutex<(f64, std::time::Instant)>,
+    budget: Mutex<(f64, Instant)>,
 }
 
-/// Hashes that may wait for their turn; past this, a request is answered `Busy` at once.
+type Job = Box<dyn FnOnce() + Send>;
+
+/// Hashes that may be queued or running; past this, a request is answered `Busy` at once.
 pub const QUEUE_MAX: usize = 32;
 /// Hashes a second, on average: ten sign-ins a second is 36,000 an hour.
 pub const PER_SECOND: f64 = 10.0;
@@ -32,19 +37,59 @@ pub const BURST: f64 = 20.0;
 impl Default for HashGate {
     fn default() -> Self {
         let cores = std::thread::available_parallelism().map(usize::from).unwrap_or(2);
-        HashGate {
-            turns: Semaphore::new((cores / 2).max(1)),
-            waiting: AtomicUsize::new(0),
-            budget: std::sync::Mutex::new((BURST, std::time::Instant::now())),
+        let (jobs, queue) = mpsc::channel::<Job>();
+        let queue = Arc::new(Mutex::new(queue));
+        for n in 0..(cores / 2).max(1) {
+            let queue = Arc::clone(&queue);
+            let worker = std::thread::Builder::new().name(format!("password-hash-{n}")).spawn(move || {
+                lowest_priority();
+                // Each job is taken with the lock held and run without it; the loop ends when
+                // the gate is dropped.
+                loop {
+                    let next = queue.lock().unwrap_or_else(PoisonError::into_inner).recv();
+                    let Ok(job) = next else { break };
+                    job();
+                }
+            });
+            if let Err(e) = worker {
+                tracing::error!("password hashing thread not started: {e}");
+            }
         }
+        HashGate { jobs, waiting: Arc::new(AtomicUsize::new(0)), budget: Mutex::new((BURST, Instant::now())) }
+    }
+}
+
+/// Lowers the calling thread to the lowest scheduling priority (nice 19), where the
+/// system allows it; elsewhere the thread keeps its priority.
+fn lowest_priority() {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: gettid takes no arguments; setpriority reads only its three integers and,
+        // on Linux, applies to the one thread named by its id.
+        let outcome = unsafe {
+            let thread = libc::syscall(libc::SYS_gettid);
+            libc::setpriority(libc::PRIO_PROCESS, thread as libc::id_t, 19)
+        };
+        if outcome != 0 {
+            tracing::warn!("password hashing runs at normal priority: {}", std::io::Error::last_os_error());
+        }
+    }
+}
+
+/// Counts a hash out of the queue when its job ends, however it ends.
+struct Done(Arc<AtomicUsize>);
+
+impl Drop for Done {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
 impl HashGate {
     /// Takes one hash from the budget; false when it is spent.
     fn spend(&self) -> bool {
-        let mut budget = self.budget.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let now = std::time::Instant::now();
+        let mut budget = self.budget.lock().unwrap_or_else(PoisonError::into_inner);
+        let now = Instant::now();
         let (tokens, then) = *budget;
         let tokens = (tokens + now.duration_since(then).as_secs_f64() * PER_SECOND).min(BURST);
         let (left, spent) = if tokens >= 1.0 { (tokens - 1.0, true) } else { (tokens, false) };
@@ -52,8 +97,9 @@ impl HashGate {
         spent
     }
 
-    /// Runs `work` (a password hash or verification) on a blocking thread in its turn.
-    /// `Busy` when the budget is spent or the queue is full.
+    /// Runs `work` (a password hash or verification) on a hashing thread in its turn.
+    /// `Busy` when the budget is spent or the queue is full. A request that goes away
+    /// leaves its hash to finish, still counted, so the bound holds.
     pub async fn run<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> Result<T, AppError> {
         if !self.spend() {
             tracing::warn!("password hashing budget spent: a request was answered busy");
@@ -64,10 +110,20 @@ impl HashGate {
             tracing::warn!("password hashing queue full: a request was answered busy");
             return Err(AppError::Busy);
         }
-        let turn = self.turns.acquire().await;
-        self.waiting.fetch_sub(1, Ordering::AcqRel);
-        let _turn = turn.map_err(|e| super::internal("password hashing", e))?;
-        tokio::task::spawn_blocking(work).await.map_err(|e| super::internal("password hashing", e))
+        let done = Done(Arc::clone(&self.waiting));
+        let (answer, answered) = oneshot::channel();
+        let job: Job = Box::new(move || {
+            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(work));
+            drop(done);
+            // Whoever asked may have gone: the answer is then dropped.
+            let _ = answer.send(outcome);
+        });
+        self.jobs.send(job).map_err(|e| super::internal("password hashing", e))?;
+        match answered.await {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(_)) => Err(super::internal("password hashing", "the hash panicked")),
+            Err(e) => Err(super::internal("password hashing", e)),
+        }
     }
 }
 
@@ -163,6 +219,21 @@ mod tests {
         std::thread::sleep(std::time::Duration::from_millis(250));
         let refilled = (0..100).filter(|_| gate.spend()).count();
         assert!((1..=4).contains(&refilled), "about {PER_SECOND} a second: {refilled} after 250 ms");
+    }
+
+    #[cfg(target_os = "linux")]
+    #[tokio::test]
+    async fn hashes_run_on_threads_of_the_lowest_priority_and_answer_in_turn() {
+        let gate = HashGate::default();
+        // SAFETY: as in `lowest_priority`, on the thread that runs the job.
+        let nice = gate.run(|| unsafe { libc::getpriority(libc::PRIO_PROCESS, libc::syscall(libc::SYS_gettid) as libc::id_t) }).await;
+        assert_eq!(nice.unwrap_or_else(|e| panic!("{e}")), 19);
+        let hash = gate.run(|| hash_password("correct horse battery")).await.unwrap_or_else(|e| panic!("{e}"));
+        assert!(verify_password("correct horse battery", &hash.unwrap_or_else(|e| panic!("{e}"))));
+        let failed = gate.run(|| -> u8 { panic!("a hash that fails") }).await;
+        assert!(matches!(failed, Err(AppError::Internal)), "a failed hash is an error, and the thread lives on");
+        assert_eq!(gate.run(|| 7).await.unwrap_or_else(|e| panic!("{e}")), 7);
+        assert_eq!(gate.waiting.load(Ordering::Acquire), 0, "every hash is counted out");
     }
 
     #[test]

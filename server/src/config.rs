@@ -43,6 +43,10 @@ environment:
                         Replicas must share it. Without it, TESSERA_SECRET_FILE is read, and
                         created with a new secret when missing
   TESSERA_SECRET_FILE   default: secret.key beside the SQLite database, else data/secret.key
+  TESSERA_OIDC_ISSUER   the vendor's OpenID Connect provider, for staff's single sign-on; with
+  TESSERA_OIDC_CLIENT_ID, TESSERA_OIDC_CLIENT_SECRET (all three, or none) and
+  TESSERA_OIDC_NAME     its name on the sign-in page (default: the issuer's host). Register
+                        <TESSERA_PUBLIC_URL>/auth/sso/callback with it as the redirect URI
   RUST_LOG              log filter (default info)";
 
 /// A secret as configured; its `Debug` shows none of it, so that no log of the
@@ -106,6 +110,8 @@ pub struct Config {
     /// Where the secret is kept when not given; `None`: beside the SQLite database, or
     /// `data/secret.key`.
     pub secret_file: Option<std::path::PathBuf>,
+    /// The vendor's single sign-on provider, if configured.
+    pub sso: Option<app::ssr::sso::SsoSettings>,
 }
 
 impl Config {
@@ -176,6 +182,23 @@ impl Config {
             },
             secret: var("TESSERA_SECRET").map(SecretText),
             secret_file: var("TESSERA_SECRET_FILE").map(std::path::PathBuf::from),
+            sso: match (var("TESSERA_OIDC_ISSUER"), var("TESSERA_OIDC_CLIENT_ID"), var("TESSERA_OIDC_CLIENT_SECRET")) {
+                (None, None, None) => None,
+                (Some(issuer), Some(client_id), Some(client_secret)) => {
+                    let issuer = issuer.trim().to_owned();
+                    if !(issuer.starts_with("https://") || issuer.starts_with("http://")) {
+                        bail!("TESSERA_OIDC_ISSUER must start with https://, not {issuer:?}");
+                    }
+                    let host = issuer.split("://").nth(1).unwrap_or_default().split('/').next().unwrap_or_default().to_owned();
+                    Some(app::ssr::sso::SsoSettings {
+                        issuer,
+                        client_id: client_id.trim().to_owned(),
+                        client_secret: client_secret.trim().to_owned(),
+                        name: var("TESSERA_OIDC_NAME").map(|n| n.trim().to_owned()).unwrap_or(host),
+                    })
+                }
+                _ => bail!("single sign-on needs TESSERA_OIDC_ISSUER, TESSERA_OIDC_CLIENT_ID and TESSERA_OIDC_CLIENT_SECRET, all three"),
+            },
         };
         let args: Vec<String> = args.collect();
         let mut rest = args.iter().map(String::as_str).peekable();

@@ -109,6 +109,12 @@ impl Application {
             public_url: config.public_url(),
             sessions: config.session_policy(),
             hashing: Default::default(),
+            sso: match &config.sso {
+                Some(settings) => {
+                    Some(Arc::new(app::ssr::sso::VendorSso::new(settings.clone(), &config.public_url()).map_err(anyhow::Error::msg)?))
+                }
+                None => None,
+            },
         });
         Ok(Application { state, sessions, config })
     }
@@ -140,6 +146,8 @@ pub fn router(state: AppState, sessions: SessionBackend, config: &Config) -> Rou
         tower_http::services::ServeDir::new(std::path::Path::new(&config.site_root).join("pkg")).precompressed_br().precompressed_gzip();
     let portal = Router::new()
         .nest("/pkg", Router::new().fallback_service(pkg).layer(middleware::map_response(immutable)))
+        .route(app::ssr::sso::START_PATH, get(app::ssr::sso::start))
+        .route(app::ssr::sso::CALLBACK_PATH, get(app::ssr::sso::callback))
         .leptos_routes_with_context(&state, routes, crate::boundary::provide_nonce, {
             let options = state.leptos_options.clone();
             move || shell(options.clone())

@@ -17,6 +17,13 @@ pub async fn get_current_user() -> Result<Option<CurrentUser>, AppError> {
 /// an unknown email, a wrong password or a disabled account; `SignInHeld` (429) after
 /// failures in a row for the account or from the client's address, before any password
 /// is checked; `Busy` (429) when too many passwords are being checked at once.
+/// The name of the vendor's single sign-on provider, when one is configured: the
+/// sign-in page offers "Sign in with" it.
+#[server(prefix = "/api", endpoint = "sign_in_options")]
+pub async fn sign_in_options() -> Result<Option<String>, AppError> {
+    Ok(crate::ssr::AppState::current()?.sso.as_ref().map(|sso| sso.name().to_owned()))
+}
+
 #[server(prefix = "/api", endpoint = "sign_in")]
 pub async fn sign_in(email: String, password: String, next: Option<String>) -> Result<CurrentUser, AppError> {
     use crate::ssr::auth::{client, start_session};
@@ -32,6 +39,10 @@ pub async fn sign_in(email: String, password: String, next: Option<String>) -> R
         return Err(AppError::invalid("password", "That password is too long."));
     }
     let state = AppState::current()?;
+    if state.hashing.is_spent() {
+        tracing::warn!("password hashing budget spent: a sign-in was answered busy");
+        return Err(AppError::Busy);
+    }
     let address = client().address;
     let held = |hold: Hold| AppError::SignInHeld { secs: hold.secs(), locked: matches!(hold, Hold::Locked { .. }) };
     if let Some(hold) = state.store.sign_in_hold(email.as_str(), &address, crate::store::now()).await? {

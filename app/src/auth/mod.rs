@@ -132,6 +132,21 @@ pub fn local_path(next: &str) -> Option<&str> {
     ok.then_some(next)
 }
 
+/// The sign-in page's words for a refused single sign-on, by the code the server sends
+/// back with it (`/signin?sso=code`).
+pub fn sso_refusal(code: &str) -> Option<&'static str> {
+    Some(match code {
+        "provider" => "Single sign-on is not available right now: the identity provider could not be reached. Try again, or sign in with your password.",
+        "denied" => "The identity provider did not sign you in.",
+        "state" => "That single sign-on did not start in this browser, or took too long. Start again.",
+        "code" => "The identity provider's answer was already used or not meant for Tessera. Start again.",
+        "token" => "The identity provider's answer could not be verified. Start again; if it keeps failing, tell your administrator.",
+        "unverified" => "Your identity provider has not verified your email address, so it cannot sign you in here.",
+        "unknown" => "No Tessera account may sign in with that identity. Ask your administrator to add you first.",
+        _ => return None,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -31,26 +31,35 @@ pub async fn session() -> Result<Session, AppError> {
 
 /// Where the request came from: its client address and browser.
 pub fn client() -> Client {
-    let parts = leptos::prelude::use_context::<axum::http::request::Parts>();
-    let address = parts.as_ref().and_then(|p| p.extensions.get::<ClientAddress>()).map(|a| a.0.clone()).unwrap_or_default();
-    let user_agent = parts
-        .as_ref()
-        .and_then(|p| p.headers.get(axum::http::header::USER_AGENT))
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
+    leptos::prelude::use_context::<axum::http::request::Parts>().map(|p| client_of(&p)).unwrap_or_default()
+}
+
+/// Where the request with `parts` came from: its client address and browser.
+pub fn client_of(parts: &axum::http::request::Parts) -> Client {
+    let address = parts.extensions.get::<ClientAddress>().map(|a| a.0.clone()).unwrap_or_default();
+    let user_agent = parts.headers.get(axum::http::header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
     Client { address, user_agent }
 }
 
 /// Signs user `user_id` in on this request's session, under a new session id (an id
 /// planted before sign-in is worthless after it) and a new sign-in, audited.
 pub async fn start_session(user_id: i64) -> Result<(), AppError> {
-    let session = session().await?;
-    let state = AppState::current()?;
+    begin_sign_in(&session().await?, &AppState::current()?, user_id, &client(), None).await
+}
+
+/// Signs user `user_id` in on `session` as [`start_session`] does, with a password
+/// (`provider` `None`) or through the single sign-on of `provider` (its issuer).
+pub async fn begin_sign_in(
+    session: &Session,
+    state: &AppState,
+    user_id: i64,
+    client: &Client,
+    provider: Option<&str>,
+) -> Result<(), AppError> {
     session.cycle_id().await.map_err(|e| internal("session cycle", e))?;
     let handle = crate::engine::licensing::hex(&rand::random::<[u8; 16]>());
     let now = crate::store::now();
-    state.store.start_sign_in(user_id, &handle, &client(), now).await?;
+    state.store.start_sign_in_by(user_id, &handle, client, provider, now).await?;
     session.insert(SIGN_IN_KEY, &handle).await.map_err(|e| internal("session write", e))?;
     session.insert(RENEWED_KEY, now).await.map_err(|e| internal("session write", e))?;
     Ok(())

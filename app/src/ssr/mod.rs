@@ -10,6 +10,7 @@ pub mod licences;
 pub mod password;
 pub mod rate_limit;
 pub mod session;
+pub mod sso;
 pub mod state;
 pub mod tokens;
 

@@ -97,6 +97,14 @@ impl HashGate {
         spent
     }
 
+    /// Whether a hash asked for now would be refused (the budget spent or the queue full):
+    /// a flood is then answered before anything else is read for it.
+    pub fn is_spent(&self) -> bool {
+        let budget = self.budget.lock().unwrap_or_else(PoisonError::into_inner);
+        let (tokens, then) = *budget;
+        tokens + then.elapsed().as_secs_f64() * PER_SECOND < 1.0 || self.waiting.load(Ordering::Acquire) >= QUEUE_MAX
+    }
+
     /// Runs `work` (a password hash or verification) on a hashing thread in its turn.
     /// `Busy` when the budget is spent or the queue is full. A request that goes away
     /// leaves its hash to finish, still counted, so the bound holds.
@@ -214,8 +222,10 @@ mod tests {
     #[test]
     fn the_hashing_budget_allows_a_burst_then_a_steady_rate() {
         let gate = HashGate::default();
+        assert!(!gate.is_spent());
         let spent = (0..100).filter(|_| gate.spend()).count();
         assert_eq!(spent, BURST as usize, "a burst, then nothing until the budget refills");
+        assert!(gate.is_spent(), "spent, as the next sign-in is told before anything is read for it");
         std::thread::sleep(std::time::Duration::from_millis(250));
         let refilled = (0..100).filter(|_| gate.spend()).count();
         assert!((1..=4).contains(&refilled), "about {PER_SECOND} a second: {refilled} after 250 ms");

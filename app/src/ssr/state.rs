@@ -31,6 +31,8 @@ pub struct Parts {
     pub sessions: crate::store::members::sign_ins::SessionPolicy,
     /// The turns of password hashing.
     pub hashing: super::password::HashGate,
+    /// The vendor's single sign-on provider, when one is configured.
+    pub sso: Option<Arc<super::sso::VendorSso>>,
 }
 
 impl AppState {

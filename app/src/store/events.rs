@@ -56,10 +56,11 @@ macro_rules! event_kinds {
 
 event_kinds! {
     UserCreated = "user.created" => Nothing, "A vendor admin was made with `tessera admin create`.";
-    UserSignedIn = "user.signed_in" => Nothing, "A user signed in with a password.";
+    UserSignedIn = "user.signed_in" => Nothing, "A user signed in, with a password or through single sign-on (`method`, `provider`).";
     UserSignedOut = "user.signed_out" => Nothing, "A user signed out, ending that sign-in.";
     UserSignedOutEverywhere = "user.signed_out_everywhere" => Nothing, "A user ended their sign-ins on other browsers, or on all of them.";
     UserSignInFailed = "user.sign_in_failed" => Nothing, "A sign-in was refused: a wrong password, or an unknown or disabled account.";
+    UserSsoRefused = "user.sso_refused" => Nothing, "A single sign-on was refused: the provider's answer did not hold, or named no account that may use it.";
     UserSignInLocked = "user.sign_in_locked" => Nothing, "Sign-ins to an account, or from a client address, were locked for a while after failures in a row.";
     UserPasswordChanged = "user.password_changed" => Nothing, "A user changed their password; their other sign-ins ended.";
     UserPasswordResetIssued = "user.password_reset_issued" => Nothing, "An admin made a password reset link for a user.";

@@ -40,6 +40,14 @@ pub async fn spawn_app() -> TestApp {
 
 /// Starts the application with the demo data and `tweak` applied to its configuration.
 pub async fn spawn_app_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
+    spawn_app_at(|config, _| tweak(config)).await
+}
+
+/// Starts the application with the demo data and `tweak` applied to its configuration,
+/// told the address it will listen on.
+pub async fn spawn_app_at(tweak: impl FnOnce(&mut Config, SocketAddr)) -> TestApp {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap_or_else(|e| panic!("bind: {e}"));
+    let addr = listener.local_addr().unwrap_or_else(|e| panic!("{e}"));
     let dir = unique_dir();
     let mut config = Config {
         command: Command::Serve,
@@ -58,16 +66,15 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
         public_url: None,
         secret: None,
         secret_file: None,
+        sso: None,
     };
-    tweak(&mut config);
+    tweak(&mut config, addr);
     if config.database_url.starts_with("postgres") && config.secret.is_none() {
         // Replicas share the deployment's secret, as they must.
         config.secret = Some(server::config::SecretText("7e55e7a5".repeat(8)));
     }
     let database = config.database_url.clone();
     let app = Application::build(config).await.unwrap_or_else(|e| panic!("build: {e:#}"));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap_or_else(|e| panic!("bind: {e}"));
-    let addr = listener.local_addr().unwrap_or_else(|e| panic!("{e}"));
     let router = app.router();
     let state = app.state.clone();
     tokio::spawn(async move { axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>()).await });

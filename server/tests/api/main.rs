@@ -15,5 +15,6 @@ mod roles;
 mod sdk;
 mod self_service;
 mod sessions;
+mod sso;
 mod tenants;
 mod writes;

@@ -29,10 +29,10 @@ const STAFF: &[Who] = &[VendorAdmin, Staff];
 const STAFF_AND_ADMIN: &[Who] = &[VendorAdmin, Staff, Admin];
 const VENDOR: &[Who] = &[VendorAdmin, Staff, Sales];
 
-/// Functions anyone may call, signed in or not: signing in and out, who am I, the
+/// Functions anyone may call, signed in or not: signing in and out (and how), who am I, the
 /// invitation link's page (the token is the credential), and the renewal banner (the
 /// caller's own organisation, empty for a visitor).
-const OPEN: &[&str] = &["whoami", "sign_in", "sign_out", "get_invitation", "accept_invitation", "renewal_notices"];
+const OPEN: &[&str] = &["whoami", "sign_in", "sign_in_options", "sign_out", "get_invitation", "accept_invitation", "renewal_notices"];
 
 /// Initech's things the calls name.
 struct Ids {

@@ -29,6 +29,7 @@ const PAT: &str = "pat@demo.example";
 /// each must answer without recording an event.
 const READ_ONLY: &[&str] = &[
     "whoami",
+    "sign_in_options",
     "renewal_notices",
     "get_invitation",
     "list_entitlements",
@@ -546,6 +547,7 @@ async fn walk(app: &TestApp) {
             "get_usage" => (&ada, vec![("days", "30")]),
             "preview_change" => (&ada, vec![e, ("kind", "seats"), ("seats", "2")]),
             "get_invitation" => (&visitor, vec![("token", invitation.as_str())]),
+            "sign_in_options" => (&visitor, vec![]),
             "list_pending_requests" | "list_customers" => (&staff, vec![]),
             "get_request_detail" => (&staff, vec![("id", filed.as_str())]),
             "get_demo" => (&sales, vec![]),

@@ -2,7 +2,9 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
-use crate::auth::api::SignIn;
+use crate::auth::api::{sign_in_options, SignIn};
+use crate::auth::sso_refusal;
+use crate::components::format::encode_query_value;
 use crate::components::layout::Auth;
 use crate::error::AppError;
 
@@ -18,6 +20,9 @@ pub fn SignInPage() -> impl IntoView {
     let error = move || sign_in.value().get().and_then(Result::err);
     let field_error = move |field: &'static str| move || error().and_then(|e| e.for_field(field));
     let form_error = move || error().filter(|e| !matches!(e, AppError::Invalid { .. })).map(|e| e.to_string());
+    let sso = Resource::new(|| (), |_| sign_in_options());
+    // A single sign-on that was refused comes back here saying why.
+    let refused = move || query.read().get("sso").and_then(|code| sso_refusal(&code));
 
     view! {
         <Title text="Sign in"/>
@@ -65,6 +70,20 @@ pub fn SignInPage() -> impl IntoView {
                         {move || if sign_in.pending().get() { "Signing in…" } else { "Sign in" }}
                     </button>
                 </ActionForm>
+                <Suspense fallback=|| ()>
+                    {move || Suspend::new(async move {
+                        sso.await.ok().flatten().map(|name| {
+                            let start = format!("/auth/sso/start?next={}", encode_query_value(&next()));
+                            view! {
+                                <div class="sso">
+                                    <p class="muted small">"or"</p>
+                                    <a class="button secondary" href=start rel="external">{format!("Sign in with {name}")}</a>
+                                </div>
+                            }
+                        })
+                    })}
+                </Suspense>
+                {move || refused().map(|message| view! { <p class="notice error" role="alert">{message}</p> })}
             </section>
         </main>
     }

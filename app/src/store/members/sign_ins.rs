@@ -72,6 +72,20 @@ impl Store {
     /// `user.signed_in`, and forgets the account's failed attempts: one transaction.
     /// `NotFound` when the user does not exist or is disabled.
     pub async fn start_sign_in(&self, user_id: i64, handle: &str, client: &Client, at: i64) -> Result<(), StoreError> {
+        self.start_sign_in_by(user_id, handle, client, None, at).await
+    }
+
+    /// [`Store::start_sign_in`] for a user who signed in with a password (`provider`
+    /// `None`) or through the single sign-on of `provider` (its issuer), which the audit
+    /// event names.
+    pub async fn start_sign_in_by(
+        &self,
+        user_id: i64,
+        handle: &str,
+        client: &Client,
+        provider: Option<&str>,
+        at: i64,
+    ) -> Result<(), StoreError> {
         let mut tx = self.begin_write().await?;
         let user = sqlx::query("SELECT email, customer_id FROM users WHERE id = $1 AND disabled = 0")
             .bind(user_id)
@@ -100,7 +114,43 @@ impl Store {
                 kind: EventKind::UserSignedIn,
                 subject: format!("user:{user_id}"),
                 before: None,
-                after: Some(serde_json::json!({ "address": clipped(&client.address) })),
+                after: Some(match provider {
+                    None => serde_json::json!({ "address": clipped(&client.address), "method": "password" }),
+                    Some(issuer) => serde_json::json!({ "address": clipped(&client.address), "method": "sso", "provider": issuer }),
+                }),
+            },
+            at,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Records a refused single sign-on through `provider` (its issuer): why, and the email
+    /// the provider named, if it got that far. One audit event, and nothing else changes.
+    pub async fn record_sso_refusal(
+        &self,
+        provider: &str,
+        email: Option<&str>,
+        reason: &str,
+        client: &Client,
+        at: i64,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        audit::record(
+            &mut tx,
+            NewAuditEvent {
+                actor: &Actor::system("single sign-on"),
+                customer_id: None,
+                kind: EventKind::UserSsoRefused,
+                subject: email.map_or_else(|| "sso".to_owned(), |e| format!("email:{}", clipped(e))),
+                before: None,
+                after: Some(serde_json::json!({
+                    "method": "sso",
+                    "provider": provider,
+                    "reason": reason,
+                    "address": clipped(&client.address),
+                })),
             },
             at,
         )

@@ -1,0 +1,225 @@
+//! Single sign-on for vendor staff through a real OpenID Connect provider (npm's
+//! `oidc-provider`, started per test on loopback): the whole authorization code flow as a
+//! browser walks it, and each answer that must be refused, refused with its reason,
+//! audited, and no one signed in.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+use reqwest::{Client, StatusCode};
+use serde_json::{json as j, Value};
+
+use crate::helpers::{audit_head, audit_kinds_since, json, new_client, spawn_app_at, TestApp};
+
+const CLIENT_ID: &str = "tessera";
+const CLIENT_SECRET: &str = "tessera-sso-test-secret";
+
+/// The provider, stopped when dropped.
+struct Provider {
+    child: Child,
+    issuer: String,
+}
+
+impl Drop for Provider {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The provider's people: each signs in with `password` + their name.
+fn accounts() -> Value {
+    j!([
+        { "sub": "sam", "email": "staff@tessera.example", "email_verified": true, "name": "Sam Staff", "password": "sam-at-the-idp" },
+        { "sub": "una", "email": "una@tessera.example", "email_verified": false, "name": "Una Verified", "password": "una-at-the-idp" },
+        { "sub": "nobody", "email": "nobody@tessera.example", "email_verified": true, "name": "No Body", "password": "nobody-at-the-idp" },
+        { "sub": "ada", "email": "ada@initech.example", "email_verified": true, "name": "Ada Lovelace", "password": "ada-at-the-idp" },
+    ])
+}
+
+/// Starts the provider with Tessera at `tessera` (`http://host:port`) as its one client.
+fn start_provider(tessera: &str) -> Provider {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let config = j!({
+        "port": 0,
+        "clients": [{ "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET, "redirect_uris": [format!("{tessera}/auth/sso/callback")] }],
+        "accounts": accounts(),
+    });
+    let mut child = Command::new("node")
+        .arg(root.join("end2end/oidc/provider.mjs"))
+        .env("OIDC_CONFIG", config.to_string())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("node end2end/oidc/provider.mjs (run `make build` to install it): {e}"));
+    let stdout = child.stdout.take().unwrap_or_else(|| panic!("the provider's output"));
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line).unwrap_or_else(|e| panic!("the provider's first line: {e}"));
+    let announced: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("the provider did not start ({e}): {line:?}"));
+    let issuer = announced["issuer"].as_str().unwrap_or_else(|| panic!("no issuer in {line:?}")).to_owned();
+    Provider { child, issuer }
+}
+
+/// Tessera with the provider as the vendor's, and the provider.
+async fn tessera_with_provider() -> (TestApp, Provider) {
+    let mut provider = None;
+    let app = spawn_app_at(|config, addr| {
+        let tessera = format!("http://{addr}");
+        let started = start_provider(&tessera);
+        config.public_url = Some(tessera);
+        config.sso = Some(app::ssr::sso::SsoSettings {
+            issuer: started.issuer.clone(),
+            client_id: CLIENT_ID.into(),
+            client_secret: CLIENT_SECRET.into(),
+            name: "Tessera Staff ID".into(),
+        });
+        provider = Some(started);
+    })
+    .await;
+    (app, provider.unwrap_or_else(|| panic!("the provider")))
+}
+
+fn location(r: &reqwest::Response) -> String {
+    r.headers().get("location").and_then(|v| v.to_str().ok()).unwrap_or_else(|| panic!("no Location in {r:?}")).to_owned()
+}
+
+/// `location` made absolute against `base`.
+fn absolute(base: &str, location: &str) -> String {
+    if location.starts_with("http") {
+        location.to_owned()
+    } else {
+        format!("{base}{location}")
+    }
+}
+
+/// Starts a sign-in in `browser` and walks it through the provider's login as `login`:
+/// the callback address the provider sends the browser back to (not yet followed).
+async fn walk_to_callback(app: &TestApp, provider: &Provider, browser: &Client, login: &str) -> String {
+    let r = browser.get(app.url("/auth/sso/start?next=/audit")).send().await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status(), StatusCode::SEE_OTHER, "start sends the browser to the provider");
+    let authorize = location(&r);
+    assert!(authorize.starts_with(&format!("{}/auth?", provider.issuer)), "{authorize}");
+    for part in ["code_challenge_method=S256", "code_challenge=", "state=", "nonce=", "response_type=code", "scope=openid"] {
+        assert!(authorize.contains(part), "{part} in {authorize}");
+    }
+    // Through the provider: its login form when this browser has not signed in there yet.
+    let (mut next, mut hops) = (authorize, 0);
+    while !next.starts_with(&app.url("/auth/sso/callback?")) {
+        hops += 1;
+        assert!(hops < 8, "the provider never sent the browser back: {next}");
+        let r = if next.contains("/interaction/") {
+            let password = format!("{login}-at-the-idp");
+            let r = browser.post(&next).form(&[("prompt", "login"), ("login", login), ("password", &password)]).send().await;
+            r.unwrap_or_else(|e| panic!("{e}"))
+        } else {
+            browser.get(&next).send().await.unwrap_or_else(|e| panic!("{e}"))
+        };
+        assert_eq!(r.status(), StatusCode::SEE_OTHER, "at {next} as {login}: {}", r.text().await.unwrap_or_default());
+        next = absolute(&provider.issuer, &location(&r));
+    }
+    next
+}
+
+async fn who(app: &TestApp, browser: &Client) -> Value {
+    json(app.call_as(browser, "whoami", &[]).await).await
+}
+
+async fn follow(browser: &Client, url: &str) -> String {
+    let r = browser.get(url).send().await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    location(&r)
+}
+
+/// The reasons of the refused sign-ins recorded after event `seq`.
+async fn refusals_since(app: &TestApp, seq: i64) -> Vec<String> {
+    let events = app.state.store.list_audit_events(None, 100).await.unwrap_or_else(|e| panic!("{e}"));
+    let reason = |after: Option<String>| serde_json::from_str::<Value>(after.as_deref().unwrap_or("null")).map(|a| a["reason"].to_string());
+    events
+        .into_iter()
+        .rev()
+        .filter(|e| e.seq > seq && e.kind == "user.sso_refused")
+        .map(|e| reason(e.after_json).unwrap_or_else(|e| panic!("{e}")))
+        .collect()
+}
+
+#[tokio::test]
+async fn vendor_staff_sign_in_through_the_vendors_provider_once_per_answer() {
+    let (app, provider) = tessera_with_provider().await;
+    assert_eq!(json(app.call_as(&new_client(), "sign_in_options", &[]).await).await, "Tessera Staff ID");
+
+    let browser = new_client();
+    let head = audit_head(&app).await;
+    let callback = walk_to_callback(&app, &provider, &browser, "sam").await;
+    assert_eq!(who(&app, &browser).await, Value::Null, "nobody is signed in before the answer comes back");
+    assert_eq!(follow(&browser, &callback).await, "/audit", "back where the sign-in started");
+    let me = who(&app, &browser).await;
+    assert_eq!(me["email"], "staff@tessera.example");
+    assert_eq!(me["role"], "vendor_staff");
+    let events = app.state.store.list_audit_events(None, 10).await.unwrap_or_else(|e| panic!("{e}"));
+    let signed_in = events.iter().find(|e| e.seq > head && e.kind == "user.signed_in").unwrap_or_else(|| panic!("audited"));
+    let after: Value = serde_json::from_str(signed_in.after_json.as_deref().unwrap_or("null")).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!((after["method"].as_str(), after["provider"].as_str()), (Some("sso"), Some(provider.issuer.as_str())));
+
+    // The same answer again, in the same browser or another: its state was used.
+    let head = audit_head(&app).await;
+    assert_eq!(follow(&browser, &callback).await, "/signin?sso=state");
+    let thief = new_client();
+    assert_eq!(follow(&thief, &callback).await, "/signin?sso=state");
+    assert_eq!(who(&app, &thief).await, Value::Null);
+    // A code used once, brought back under a state of its own: the provider refuses it.
+    let code = callback.split("code=").nth(1).and_then(|c| c.split('&').next()).unwrap_or_default().to_owned();
+    let fresh = walk_to_callback(&app, &provider, &thief, "sam").await;
+    let state = fresh.split("state=").nth(1).and_then(|c| c.split('&').next()).unwrap_or_default().to_owned();
+    assert_eq!(follow(&thief, &app.url(&format!("/auth/sso/callback?code={code}&state={state}"))).await, "/signin?sso=code");
+    assert_eq!(who(&app, &thief).await, Value::Null);
+    assert_eq!(refusals_since(&app, head).await, ["\"state\"", "\"state\"", "\"code\""]);
+}
+
+#[tokio::test]
+async fn answers_that_do_not_hold_are_refused_with_their_reason_and_sign_no_one_in() {
+    let (app, provider) = tessera_with_provider().await;
+    let head = audit_head(&app).await;
+    let users = app.sql_strings("SELECT email FROM users ORDER BY email").await;
+
+    // A state that is not the one this browser started with.
+    let browser = new_client();
+    let callback = walk_to_callback(&app, &provider, &browser, "sam").await;
+    let forged = callback.replace("state=", "state=x");
+    assert_eq!(follow(&browser, &forged).await, "/signin?sso=state");
+    // The answer was for a sign-in started in another browser.
+    let other = new_client();
+    let callback = walk_to_callback(&app, &provider, &other, "sam").await;
+    let stranger = new_client();
+    assert_eq!(follow(&stranger, &callback).await, "/signin?sso=state");
+    // The provider's own refusal (the user cancelled).
+    assert_eq!(follow(&stranger, &app.url("/auth/sso/callback?error=access_denied&state=x")).await, "/signin?sso=denied");
+    // An email the provider has not verified.
+    let una = new_client();
+    let callback = walk_to_callback(&app, &provider, &una, "una").await;
+    assert_eq!(follow(&una, &callback).await, "/signin?sso=unverified");
+    // Verified, but no vendor user has it; and a customer's user, who is not the vendor's.
+    for login in ["nobody", "ada"] {
+        let browser = new_client();
+        let callback = walk_to_callback(&app, &provider, &browser, login).await;
+        assert_eq!(follow(&browser, &callback).await, "/signin?sso=unknown", "{login}");
+        assert_eq!(who(&app, &browser).await, Value::Null, "{login}");
+    }
+    for browser in [&browser, &stranger, &una] {
+        assert_eq!(who(&app, browser).await, Value::Null);
+    }
+    assert_eq!(refusals_since(&app, head).await, ["\"state\"", "\"state\"", "\"denied\"", "\"unverified\"", "\"unknown\"", "\"unknown\""]);
+    let kinds = audit_kinds_since(&app, head).await;
+    assert!(kinds.iter().all(|k| k == "user.sso_refused"), "nothing but the refusals: {kinds:?}");
+    assert_eq!(app.sql_strings("SELECT email FROM users ORDER BY email").await, users, "no user was made");
+    assert!(app::auth::sso_refusal("unverified").is_some_and(|m| m.contains("not verified")));
+}
+
+#[tokio::test]
+async fn without_a_provider_the_sign_in_page_offers_none_and_the_flow_leads_back() {
+    let app = spawn_app_at(|_, _| {}).await;
+    assert_eq!(json(app.call("sign_in_options", &[]).await).await, Value::Null);
+    for path in ["/auth/sso/start", "/auth/sso/callback?code=a&state=b"] {
+        let r = app.client.get(app.url(path)).send().await.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((r.status(), location(&r)), (StatusCode::SEE_OTHER, "/signin".to_owned()), "{path}");
+    }
+}

@@ -28,8 +28,9 @@ test("vendor staff sign in through the vendor's identity provider and land where
 
   await expect(page).toHaveURL(`${baseURL}/audit`);
   await expect(page.getByRole('banner')).toContainText('Sam Staff');
-  // The audit log says how: through single sign-on, by the provider.
-  await expect(page.getByRole('table')).toContainText('user.signed_in');
+  // A new browser session: signed in there, and nowhere else.
+  await page.goto('/account');
+  await expect(page.getByRole('main')).toContainText('This browser');
 });
 
 test('an email the provider has not verified is refused with a clear message, and no one is signed in', async ({ page }) => {

@@ -186,10 +186,12 @@ impl Config {
                 (None, None, None) => None,
                 (Some(issuer), Some(client_id), Some(client_secret)) => {
                     let issuer = issuer.trim().to_owned();
-                    if !(issuer.starts_with("https://") || issuer.starts_with("http://")) {
-                        bail!("TESSERA_OIDC_ISSUER must start with https://, not {issuer:?}");
-                    }
                     let host = issuer.split("://").nth(1).unwrap_or_default().split('/').next().unwrap_or_default().to_owned();
+                    // Keys, secret, code and token travel in clear over http: only on this machine.
+                    let loopback = ["127.0.0.1", "localhost", "[::1]"].iter().any(|h| host == *h || host.starts_with(&format!("{h}:")));
+                    if !(issuer.starts_with("https://") || (issuer.starts_with("http://") && loopback)) {
+                        bail!("TESSERA_OIDC_ISSUER must start with https:// (http:// only on a loopback address), not {issuer:?}");
+                    }
                     Some(app::ssr::sso::SsoSettings {
                         issuer,
                         client_id: client_id.trim().to_owned(),

@@ -143,6 +143,7 @@ pub fn sso_refusal(code: &str) -> Option<&'static str> {
         "token" => "The identity provider's answer could not be verified. Start again; if it keeps failing, tell your administrator.",
         "unverified" => "Your identity provider has not verified your email address, so it cannot sign you in here.",
         "unknown" => "No Tessera account may sign in with that identity. Ask your administrator to add you first.",
+        "internal" => "Tessera could not finish signing you in. Try again.",
         _ => return None,
     })
 }

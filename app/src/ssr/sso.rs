@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use axum::extract::{Query, State};
 use axum::http::request::Parts as RequestParts;
 use axum::response::{IntoResponse, Redirect, Response};
-use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreProviderMetadata};
+use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreJwsSigningAlgorithm, CoreProviderMetadata};
 use openidconnect::{
     AuthorizationCode, ClaimsVerificationError, ClientId, ClientSecret, CsrfToken, EndpointMaybeSet, EndpointNotSet, EndpointSet,
     IssuerUrl, Nonce, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope, SignatureVerificationError, TokenResponse,
@@ -35,8 +35,8 @@ const SKEW_SECS: i64 = 60;
 /// How long the provider's metadata and keys are used before they are read again.
 const METADATA_TTL: Duration = Duration::from_secs(3600);
 
-/// The vendor's provider, as configured.
-#[derive(Debug, Clone)]
+/// The vendor's provider, as configured. Its `Debug` shows no secret.
+#[derive(Clone)]
 pub struct SsoSettings {
     /// The issuer, exactly as the provider names itself.
     pub issuer: String,
@@ -45,6 +45,31 @@ pub struct SsoSettings {
     /// The provider's name on the sign-in page ("Sign in with …").
     pub name: String,
 }
+
+impl std::fmt::Debug for SsoSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SsoSettings")
+            .field("issuer", &self.issuer)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &"***")
+            .field("name", &self.name)
+            .finish()
+    }
+}
+
+/// The algorithms an ID token may be signed with: the provider's keys, never a secret
+/// shared with it.
+const ALGORITHMS: [CoreJwsSigningAlgorithm; 9] = [
+    CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256,
+    CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha384,
+    CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha512,
+    CoreJwsSigningAlgorithm::RsaSsaPssSha256,
+    CoreJwsSigningAlgorithm::RsaSsaPssSha384,
+    CoreJwsSigningAlgorithm::RsaSsaPssSha512,
+    CoreJwsSigningAlgorithm::EcdsaP256Sha256,
+    CoreJwsSigningAlgorithm::EcdsaP384Sha384,
+    CoreJwsSigningAlgorithm::EdDsa,
+];
 
 type OidcClient = CoreClient<EndpointSet, EndpointNotSet, EndpointNotSet, EndpointNotSet, EndpointSet, EndpointMaybeSet>;
 
@@ -81,6 +106,8 @@ pub enum Refusal {
     Unverified,
     /// No vendor user has that email, or the user is disabled.
     Unknown,
+    /// Tessera could not finish the sign-in (its database, say).
+    Internal,
 }
 
 impl Refusal {
@@ -93,6 +120,7 @@ impl Refusal {
             Refusal::Token => "token",
             Refusal::Unverified => "unverified",
             Refusal::Unknown => "unknown",
+            Refusal::Internal => "internal",
         }
     }
 }
@@ -206,16 +234,20 @@ impl VendorSso {
         let token = answer.id_token().ok_or((Refusal::Token, None))?;
         let nonce = Nonce::new(pending.nonce);
         let check = |client: &OidcClient| {
-            let verifier = client.id_token_verifier().set_time_fn(move || at(now - SKEW_SECS)).set_issue_time_verifier_fn(move |issued| {
-                let issued = issued.timestamp();
-                if issued > now + SKEW_SECS {
-                    Err(format!("issued {} s in the future", issued - now))
-                } else if issued < now - PENDING_SECS - SKEW_SECS {
-                    Err(format!("issued {} s ago", now - issued))
-                } else {
-                    Ok(())
-                }
-            });
+            let verifier = client
+                .id_token_verifier()
+                .set_allowed_algs(ALGORITHMS)
+                .set_time_fn(move || at(now - SKEW_SECS))
+                .set_issue_time_verifier_fn(move |issued| {
+                    let issued = issued.timestamp();
+                    if issued > now + SKEW_SECS {
+                        Err(format!("issued {} s in the future", issued - now))
+                    } else if issued < now - PENDING_SECS - SKEW_SECS {
+                        Err(format!("issued {} s ago", now - issued))
+                    } else {
+                        Ok(())
+                    }
+                });
             token.claims(&verifier, &nonce).map(|c| (c.email().map(|e| e.as_str().to_owned()), c.email_verified()))
         };
         let claims = match check(&client) {
@@ -267,7 +299,9 @@ pub async fn start(State(state): State<AppState>, session: Session, Query(query)
 }
 
 /// `GET /auth/sso/callback`: the provider's answer. Signs the user in, or sends them back
-/// to the sign-in page with the reason, audited.
+/// to the sign-in page with the reason. A refusal is audited when this browser had a
+/// sign-in under way; an answer to none is only logged, so that no one can write to the
+/// audit log without starting a sign-in.
 pub async fn callback(
     State(state): State<AppState>,
     session: Session,
@@ -276,7 +310,12 @@ pub async fn callback(
 ) -> Response {
     let Some(sso) = state.sso.clone() else { return Redirect::to("/signin").into_response() };
     let client = super::auth::client_of(&parts);
-    match sign_in(&state, &sso, &session, &client, query).await {
+    // Used once, whatever comes of it.
+    let Some(pending) = session.remove::<Pending>(PENDING_KEY).await.ok().flatten() else {
+        tracing::warn!(address = %client.address, "a single sign-on answer came to a browser with none under way");
+        return refused_page(Refusal::State);
+    };
+    match sign_in(&state, &sso, &session, &client, pending, query).await {
         Ok(to) => Redirect::to(&to).into_response(),
         Err((refusal, email)) => {
             if let Err(e) =
@@ -294,26 +333,31 @@ async fn sign_in(
     sso: &Arc<VendorSso>,
     session: &Session,
     client: &Client,
+    pending: Pending,
     query: CallbackQuery,
 ) -> Result<String, (Refusal, Option<String>)> {
     let now = crate::store::now();
-    // Used once, whatever comes of it.
-    let pending = session.remove::<Pending>(PENDING_KEY).await.ok().flatten();
-    if query.error.is_some() {
-        return Err((Refusal::Denied, None));
+    // The provider's answers, an error among them, count only under this browser's state.
+    let Some(returned) = query.state else { return Err((Refusal::State, None)) };
+    if now - pending.at > PENDING_SECS || !same(&pending.state, &returned) {
+        return Err((Refusal::State, None));
     }
-    let (Some(code), Some(returned)) = (query.code, query.state) else { return Err((Refusal::State, None)) };
-    let pending = pending.filter(|p| now - p.at <= PENDING_SECS && same(&p.state, &returned)).ok_or((Refusal::State, None))?;
+    let Some(code) = query.code.filter(|_| query.error.is_none()) else { return Err((Refusal::Denied, None)) };
     let next = pending.next.clone();
     let email = sso.verified_email(pending, code, now).await?;
+    let failed = |e: &dyn std::fmt::Display| {
+        tracing::error!("single sign-on: {e}");
+        (Refusal::Internal, Some(email.clone()))
+    };
     let unknown = || (Refusal::Unknown, Some(email.clone()));
-    let user = state.store.find_credentials(&email).await.map_err(|_| unknown())?.ok_or_else(unknown)?;
+    let user = state.store.find_credentials(&email).await.map_err(|e| failed(&e))?.ok_or_else(unknown)?;
     // The vendor's provider signs in the vendor's people only.
     if user.disabled || user.customer_id.is_some() {
         return Err(unknown());
     }
-    super::auth::begin_sign_in(session, state, user.id, client, Some(sso.issuer())).await.map_err(|_| unknown())?;
-    let current = state.store.find_current_user(user.id).await.ok().flatten().ok_or_else(unknown)?;
+    let current = state.store.find_current_user(user.id).await.map_err(|e| failed(&e))?.ok_or_else(unknown)?;
+    // The last step: a sign-in that has started is not then refused.
+    super::auth::begin_sign_in(session, state, user.id, client, Some(sso.issuer())).await.map_err(|e| failed(&e))?;
     tracing::info!(user.id = current.id, "signed in through single sign-on");
     Ok(next.unwrap_or_else(|| current.home().to_owned()))
 }

@@ -120,6 +120,12 @@ async fn walk_to_callback(app: &TestApp, provider: &Provider, browser: &Client, 
     next
 }
 
+/// The value of query parameter `name` in `url`.
+fn param(url: &str, name: &str) -> String {
+    let after = url.split(&format!("{name}=")).nth(1).unwrap_or_else(|| panic!("no {name} in {url}"));
+    after.split('&').next().unwrap_or_default().to_owned()
+}
+
 async fn who(app: &TestApp, browser: &Client) -> Value {
     json(app.call_as(browser, "whoami", &[]).await).await
 }
@@ -160,19 +166,22 @@ async fn vendor_staff_sign_in_through_the_vendors_provider_once_per_answer() {
     let after: Value = serde_json::from_str(signed_in.after_json.as_deref().unwrap_or("null")).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!((after["method"].as_str(), after["provider"].as_str()), (Some("sso"), Some(provider.issuer.as_str())));
 
-    // The same answer again, in the same browser or another: its state was used.
+    // The same answer again, in the same browser or another: no sign-in is under way there
+    // (its state was used), so it is refused, and only logged.
     let head = audit_head(&app).await;
     assert_eq!(follow(&browser, &callback).await, "/signin?sso=state");
     let thief = new_client();
     assert_eq!(follow(&thief, &callback).await, "/signin?sso=state");
     assert_eq!(who(&app, &thief).await, Value::Null);
-    // A code used once, brought back under a state of its own: the provider refuses it.
-    let code = callback.split("code=").nth(1).and_then(|c| c.split('&').next()).unwrap_or_default().to_owned();
+    assert_eq!(audit_kinds_since(&app, head).await, Vec::<String>::new(), "an answer to no sign-in writes nothing");
+    // The code brought back under a sign-in of the thief's own: the provider refuses it
+    // (used already, and bound to another sign-in's PKCE verifier).
+    let code = param(&callback, "code");
     let fresh = walk_to_callback(&app, &provider, &thief, "sam").await;
-    let state = fresh.split("state=").nth(1).and_then(|c| c.split('&').next()).unwrap_or_default().to_owned();
+    let state = param(&fresh, "state");
     assert_eq!(follow(&thief, &app.url(&format!("/auth/sso/callback?code={code}&state={state}"))).await, "/signin?sso=code");
     assert_eq!(who(&app, &thief).await, Value::Null);
-    assert_eq!(refusals_since(&app, head).await, ["\"state\"", "\"state\"", "\"code\""]);
+    assert_eq!(refusals_since(&app, head).await, ["\"code\""]);
 }
 
 #[tokio::test]
@@ -186,13 +195,20 @@ async fn answers_that_do_not_hold_are_refused_with_their_reason_and_sign_no_one_
     let callback = walk_to_callback(&app, &provider, &browser, "sam").await;
     let forged = callback.replace("state=", "state=x");
     assert_eq!(follow(&browser, &forged).await, "/signin?sso=state");
-    // The answer was for a sign-in started in another browser.
+    // The answer was for a sign-in started in another browser, brought to one with its own
+    // under way.
     let other = new_client();
     let callback = walk_to_callback(&app, &provider, &other, "sam").await;
     let stranger = new_client();
+    walk_to_callback(&app, &provider, &stranger, "sam").await;
     assert_eq!(follow(&stranger, &callback).await, "/signin?sso=state");
-    // The provider's own refusal (the user cancelled).
-    assert_eq!(follow(&stranger, &app.url("/auth/sso/callback?error=access_denied&state=x")).await, "/signin?sso=denied");
+    // The provider's own refusal (the user cancelled) counts under the browser's state only.
+    let state = param(&follow(&stranger, &app.url("/auth/sso/start")).await, "state");
+    assert_eq!(follow(&stranger, &app.url("/auth/sso/callback?error=access_denied&state=forged")).await, "/signin?sso=state");
+    let state_again = param(&follow(&stranger, &app.url("/auth/sso/start")).await, "state");
+    assert_ne!(state, state_again, "every sign-in has its own state");
+    let denied = app.url(&format!("/auth/sso/callback?error=access_denied&state={state_again}"));
+    assert_eq!(follow(&stranger, &denied).await, "/signin?sso=denied");
     // An email the provider has not verified.
     let una = new_client();
     let callback = walk_to_callback(&app, &provider, &una, "una").await;
@@ -207,7 +223,10 @@ async fn answers_that_do_not_hold_are_refused_with_their_reason_and_sign_no_one_
     for browser in [&browser, &stranger, &una] {
         assert_eq!(who(&app, browser).await, Value::Null);
     }
-    assert_eq!(refusals_since(&app, head).await, ["\"state\"", "\"state\"", "\"denied\"", "\"unverified\"", "\"unknown\"", "\"unknown\""]);
+    assert_eq!(
+        refusals_since(&app, head).await,
+        ["\"state\"", "\"state\"", "\"state\"", "\"denied\"", "\"unverified\"", "\"unknown\"", "\"unknown\""]
+    );
     let kinds = audit_kinds_since(&app, head).await;
     assert!(kinds.iter().all(|k| k == "user.sso_refused"), "nothing but the refusals: {kinds:?}");
     assert_eq!(app.sql_strings("SELECT email FROM users ORDER BY email").await, users, "no user was made");

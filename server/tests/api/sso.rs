@@ -242,3 +242,22 @@ async fn without_a_provider_the_sign_in_page_offers_none_and_the_flow_leads_back
         assert_eq!((r.status(), location(&r)), (StatusCode::SEE_OTHER, "/signin".to_owned()), "{path}");
     }
 }
+
+#[tokio::test]
+async fn a_provider_that_cannot_be_reached_sends_the_browser_back_saying_so() {
+    // Nothing listens on port 9 of this machine.
+    let app = spawn_app_at(|config, addr| {
+        config.public_url = Some(format!("http://{addr}"));
+        config.sso = Some(app::ssr::sso::SsoSettings {
+            issuer: "http://127.0.0.1:9".into(),
+            client_id: CLIENT_ID.into(),
+            client_secret: CLIENT_SECRET.into(),
+            name: "Tessera Staff ID".into(),
+        });
+    })
+    .await;
+    let browser = new_client();
+    assert_eq!(follow(&browser, &app.url("/auth/sso/start?next=/audit")).await, "/signin?sso=provider");
+    assert_eq!(who(&app, &browser).await, Value::Null);
+    assert!(app::auth::sso_refusal("provider").is_some_and(|m| m.contains("could not be reached")));
+}

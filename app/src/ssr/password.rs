@@ -59,6 +59,12 @@ impl Default for HashGate {
     }
 }
 
+/// The hashes in a budget of `tokens` counted at `then`, at `now`: refilled at
+/// [`PER_SECOND`] up to [`BURST`].
+fn refilled((tokens, then): (f64, Instant), now: Instant) -> f64 {
+    (tokens + now.saturating_duration_since(then).as_secs_f64() * PER_SECOND).min(BURST)
+}
+
 /// Lowers the calling thread to the lowest scheduling priority (nice 19), where the
 /// system allows it; elsewhere the thread keeps its priority.
 fn lowest_priority() {
@@ -90,8 +96,7 @@ impl HashGate {
     fn spend(&self) -> bool {
         let mut budget = self.budget.lock().unwrap_or_else(PoisonError::into_inner);
         let now = Instant::now();
-        let (tokens, then) = *budget;
-        let tokens = (tokens + now.duration_since(then).as_secs_f64() * PER_SECOND).min(BURST);
+        let tokens = refilled(*budget, now);
         let (left, spent) = if tokens >= 1.0 { (tokens - 1.0, true) } else { (tokens, false) };
         *budget = (left, now);
         spent
@@ -100,9 +105,8 @@ impl HashGate {
     /// Whether a hash asked for now would be refused (the budget spent or the queue full):
     /// a flood is then answered before anything else is read for it.
     pub fn is_spent(&self) -> bool {
-        let budget = self.budget.lock().unwrap_or_else(PoisonError::into_inner);
-        let (tokens, then) = *budget;
-        tokens + then.elapsed().as_secs_f64() * PER_SECOND < 1.0 || self.waiting.load(Ordering::Acquire) >= QUEUE_MAX
+        let budget = *self.budget.lock().unwrap_or_else(PoisonError::into_inner);
+        refilled(budget, Instant::now()) < 1.0 || self.waiting.load(Ordering::Acquire) >= QUEUE_MAX
     }
 
     /// Runs `work` (a password hash or verification) on a hashing thread in its turn.

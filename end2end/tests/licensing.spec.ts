@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import type { APIRequestContext, Locator, Page, Response } from '@playwright/test';
 import { expect, test } from './fixtures/server';
 import { InstancesPage, open, signInAs } from './fixtures/self_service';
@@ -53,6 +54,7 @@ function check(request: APIRequestContext, key: string) {
 class OfflineActivation {
   readonly section: Locator;
   readonly request: Locator;
+  readonly requestFile: Locator;
   readonly licence: Locator;
   readonly download: Locator;
   readonly receipt: Locator;
@@ -61,6 +63,7 @@ class OfflineActivation {
   constructor(readonly page: Page) {
     this.section = page.getByRole('region', { name: 'Offline activation' });
     this.request = this.section.getByLabel('Activation request', { exact: true });
+    this.requestFile = this.section.getByLabel('Activation request file');
     this.licence = this.section.getByTestId('licence');
     this.download = this.section.getByTestId('licence-download');
     this.receipt = this.section.getByLabel('Deactivation receipt', { exact: true });
@@ -70,6 +73,17 @@ class OfflineActivation {
   /** Submits `text` as an activation request; the server function's answer. */
   async issue(text: string): Promise<Response> {
     await this.request.fill(text);
+    return this.submitRequest();
+  }
+
+  /** Chooses the request file the machine wrote, whose text fills the box, and submits it. */
+  async issueFile(name: string, text: string): Promise<Response> {
+    await this.requestFile.setInputFiles({ name, mimeType: 'text/plain', buffer: Buffer.from(text) });
+    await expect(this.request).toHaveValue(text);
+    return this.submitRequest();
+  }
+
+  private async submitRequest(): Promise<Response> {
     const [response] = await Promise.all([
       this.page.waitForResponse((r) => r.url().includes('/activate_offline') && r.request().method() === 'POST'),
       this.section.getByRole('button', { name: 'Issue licence' }).click(),
@@ -183,15 +197,15 @@ test('an air-gapped machine is licensed from its request and gives its slot back
 
   const fingerprint = 'airgap-lab-7f3e';
   const request = activationRequest(key, { fingerprint, name: 'airgap-lab' });
-  expect((await offline.issue(sealActivation(request, key))).status()).toBe(200);
+  expect((await offline.issueFile('airgap-lab.req', sealActivation(request, key))).status()).toBe(200);
   await expect(offline.section.getByRole('status')).toContainText('Licence issued for instance ins_');
   const instance = ((await offline.section.getByTestId('licence-instance').textContent()) ?? '').trim();
   expect(instance).toMatch(/^ins_/);
-  await expect(offline.download).toHaveAttribute('download', /\.jwt$/);
-  await expect(offline.download).toHaveAttribute('href', /^data:application\/jwt;charset=utf-8,/);
+  // Downloaded as a file named for the product and instance, holding the licence shown.
   const licence = await offline.licence.inputValue();
-  const href = (await offline.download.getAttribute('href')) ?? '';
-  expect(decodeURIComponent(href.slice(href.indexOf(',') + 1))).toBe(licence);
+  const [download] = await Promise.all([page.waitForEvent('download'), offline.download.click()]);
+  expect(download.suggestedFilename()).toBe(`acme-analytics-${instance}.jwt`);
+  expect(readFileSync(await download.path(), 'utf8')).toBe(licence);
 
   const { header, claims } = decodeLicence(licence);
   expect(header.typ).toBe('tessera-licence+jwt');

@@ -308,6 +308,9 @@ pub async fn activate_offline(
         Ok(claims) => claims,
         Err(refusal) => return Ok(Err(OfflineRefusal::Licence(refusal))),
     };
+    if !state.tokens.can_sign() {
+        return Err(StoreError::Db(sqlx::Error::Protocol("no signing key".into())));
+    }
     let snap = &customer.entitlements[&product];
     let name = request.name.as_deref().map(str::trim).filter(|n| !n.is_empty() && n.len() <= 256);
     let new = NewInstance {

@@ -76,6 +76,12 @@ impl TokenSigner {
         }
     }
 
+    /// Whether there is a key to sign with: asked before anything is written for a
+    /// signature, so that a write is never left without the licence it was for.
+    pub fn can_sign(&self) -> bool {
+        !self.keys.read().unwrap_or_else(std::sync::PoisonError::into_inner).is_empty()
+    }
+
     /// Signs `claims` as a compact JWT with the active key; `None` when there is no key.
     pub fn sign<C: Serialize>(&self, claims: &C) -> Option<String> {
         self.sign_typed(claims, "JWT")

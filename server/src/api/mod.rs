@@ -41,6 +41,13 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1", axum::routing::any(unknown))
         .route("/api/v1/", axum::routing::any(unknown))
         .route("/api/v1/{*rest}", axum::routing::any(unknown))
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "This endpoint does not take that method; see the Allow header.",
+            )
+        })
 }
 
 /// A JSON problem: a stable `code`, a human `message`, and the HTTP status.

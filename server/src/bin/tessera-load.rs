@@ -6,6 +6,9 @@
 //!        [--url http://127.0.0.1:3000] [--connections 32] [--seconds 10] [--customers 1000]
 //!        [--key tsk_demo_acme]
 //!
+//! `--rate N` paces the requests (N a second over all connections) and times each from
+//! when it was due, as an open-loop load would see it.
+//!
 //! `check-key` sends the checks of `check` authorised by each bench customer's license key
 //! instead of the vendor's API key; `licences` first activates one instance per customer
 //! with its license key, then asks for offline licences for them.
@@ -145,9 +148,15 @@ async fn connection(o: Opts, c: usize, deadline: Instant, done: Arc<AtomicU64>, 
     let interval = (o.rate > 0.0).then(|| Duration::from_secs_f64(o.connections as f64 / o.rate));
     let mut next = tokio::time::Instant::now();
     while Instant::now() < deadline {
-        if let Some(interval) = interval {
-            tokio::time::sleep_until(next).await;
+        // Paced, a request's time counts from when it was due, so that a stall is counted
+        // in full and not hidden by the requests it held back.
+        let due = interval.map(|interval| {
+            let due = next;
             next += interval;
+            due
+        });
+        if let Some(due) = due {
+            tokio::time::sleep_until(due).await;
         }
         let req = if o.mode == "sign-in-flood" {
             sign_in_guess(&o.host, c, n)
@@ -159,7 +168,8 @@ async fn connection(o: Opts, c: usize, deadline: Instant, done: Arc<AtomicU64>, 
         let start = Instant::now();
         stream.write_all(req.as_bytes()).await?;
         let (status, _) = read_response(&mut stream, &mut buf).await?;
-        latencies.push(start.elapsed().as_micros().min(u32::MAX as u128) as u32);
+        let took = due.map_or_else(|| start.elapsed(), |due| due.elapsed());
+        latencies.push(took.as_micros().min(u32::MAX as u128) as u32);
         if status == 200 {
             done.fetch_add(units_of, Ordering::Relaxed);
         } else {

@@ -199,17 +199,27 @@ async fn a_flood_of_sign_ins_is_answered_busy_beyond_a_bounded_queue_and_never_f
                     .form(&[("email", email.as_str()), ("password", "guess")])
                     .send()
                     .await;
-                r.map(|r| r.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+                let r = r.unwrap_or_else(|e| panic!("{e}"));
+                let (status, headers) = (r.status(), r.headers().clone());
+                let body = r.text().await.unwrap_or_default();
+                (status, headers, body)
             })
         })
         .collect();
-    let mut seen = Vec::new();
+    let mut answers = Vec::new();
     for t in tries {
-        seen.push(t.await.unwrap_or_else(|e| panic!("{e}")));
+        answers.push(t.await.unwrap_or_else(|e| panic!("{e}")));
     }
-    let refused = seen.iter().filter(|s| **s == StatusCode::TOO_MANY_REQUESTS).count();
+    let seen: Vec<StatusCode> = answers.iter().map(|(s, ..)| *s).collect();
     assert!(seen.iter().all(|s| *s == StatusCode::UNAUTHORIZED || *s == StatusCode::TOO_MANY_REQUESTS), "{seen:?}");
-    assert!(refused > 0, "beyond the queue, the flood is turned away: {seen:?}");
+    let turned_away: Vec<_> = answers.iter().filter(|(s, ..)| *s == StatusCode::TOO_MANY_REQUESTS).collect();
+    assert!(!turned_away.is_empty(), "beyond the queue, the flood is turned away: {seen:?}");
+    for (_, headers, body) in turned_away {
+        assert!(headers.get("retry-after").is_some(), "a turned-away sign-in says when to try again");
+        assert!(headers.get("set-cookie").is_none(), "a turned-away sign-in starts no session");
+        // Busy (the hashing budget spent), or held back (this address failed too often).
+        assert!(body.contains("Busy") || body.contains("SignInHeld"), "the answer is the sign-in's own error: {body}");
+    }
     // The enforcement API answers meanwhile and after.
     let r = app
         .client

@@ -90,6 +90,17 @@ async fn bad_requests_get_json_problems_with_the_right_status() {
     assert_eq!(v["code"], "bad_request");
     let (s, v) = app.api(reqwest::Method::GET, "/nothing-here", Some(KEY), None).await;
     assert_eq!((s, v["code"].as_str()), (StatusCode::NOT_FOUND, Some("not_found")));
+    // An endpoint asked with a method it does not take: a JSON problem naming the ones it does.
+    for (method, path) in
+        [(reqwest::Method::GET, "/check"), (reqwest::Method::GET, "/offline/activations"), (reqwest::Method::DELETE, "/usage")]
+    {
+        let r = app.client.request(method.clone(), app.url(&format!("/api/v1{path}"))).bearer_auth(KEY).send().await;
+        let r = r.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(r.status(), StatusCode::METHOD_NOT_ALLOWED, "{method} {path}");
+        assert!(r.headers().get("allow").is_some_and(|a| a.to_str().unwrap_or_default().contains("POST")), "{method} {path}");
+        let v: Value = r.json().await.unwrap_or(Value::Null);
+        assert_eq!(v["code"], "method_not_allowed", "{method} {path}: {v}");
+    }
 }
 
 #[tokio::test]

@@ -407,6 +407,30 @@ async fn an_air_gapped_machine_is_activated_once_per_request_and_freed_by_its_re
 }
 
 #[tokio::test]
+async fn another_organisations_activation_request_is_refused_in_the_portal_and_takes_no_slot() {
+    let app = spawn_app().await;
+    let initechs = request(&app::store::seed::demo_license_key(), "vault-9", "n-9", 0);
+    let grace = app.client_for("grace@globex.example").await;
+    let staff = app.client_for("staff@tessera.example").await;
+    let head = audit_head(&app).await;
+    for (client, customer) in [(&grace, None), (&staff, Some("globex"))] {
+        let mut args = vec![("request", initechs.as_str())];
+        args.extend(customer.map(|c| ("customer", c)));
+        let r = app.call_as(client, "activate_offline", &args).await;
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{customer:?}");
+        let text = r.text().await.unwrap_or_default();
+        assert!(text.contains("belongs to another organisation"), "{customer:?}: {text}");
+    }
+    assert!(audit_kinds_since(&app, head).await.is_empty(), "a refusal changes nothing");
+    // The request is still good where it belongs.
+    let ada = app.client_for(ADA).await;
+    let head = audit_head(&app).await;
+    let r = app.call_as(&ada, "activate_offline", &[("request", initechs.as_str())]).await;
+    assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap_or_default());
+    assert_eq!(audit_kinds_since(&app, head).await, vec!["instance.activated"]);
+}
+
+#[tokio::test]
 async fn the_portal_shows_the_key_to_admins_and_staff_and_a_regenerated_key_replaces_it_at_once() {
     let app = spawn_app().await;
     let ada = app.client_for(ADA).await;

@@ -17,6 +17,7 @@ use crate::instances::pages::InstancesPage;
 use crate::renewals::pages::RenewalsPage;
 use crate::requests::pages::{NewRequestPage, RequestsPage};
 use crate::seats::pages::{InvitePage, SeatsPage};
+use crate::sso::pages::SsoPage;
 use crate::tiers::pages::TiersPage;
 use crate::usage::pages::UsagePage;
 
@@ -101,6 +102,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/customers/:slug") ssr=SsrMode::Async view=CustomerPage/>
                     <Route path=path!("/customers/:slug/portal") ssr=SsrMode::Async view=ViewAsPage/>
                     <Route path=path!("/catalog") ssr=SsrMode::Async view=CatalogPage/>
+                    <Route path=path!("/sso") ssr=SsrMode::Async view=SsoPage/>
                 </Routes>
             </crate::components::layout::AuthProvider>
         </Router>

@@ -18,6 +18,7 @@ pub mod instances;
 pub mod renewals;
 pub mod requests;
 pub mod seats;
+pub mod sso;
 pub mod tiers;
 pub mod usage;
 

@@ -186,10 +186,8 @@ impl Config {
                 (None, None, None) => None,
                 (Some(issuer), Some(client_id), Some(client_secret)) => {
                     let issuer = issuer.trim().to_owned();
-                    let host = issuer.split("://").nth(1).unwrap_or_default().split('/').next().unwrap_or_default().to_owned();
-                    // Keys, secret, code and token travel in clear over http: only on this machine.
-                    let loopback = ["127.0.0.1", "localhost", "[::1]"].iter().any(|h| host == *h || host.starts_with(&format!("{h}:")));
-                    if !(issuer.starts_with("https://") || (issuer.starts_with("http://") && loopback)) {
+                    let host = app::ssr::sso::host_of(&issuer).to_owned();
+                    if !app::ssr::sso::issuer_allowed(&issuer, true) {
                         bail!("TESSERA_OIDC_ISSUER must start with https:// (http:// only on a loopback address), not {issuer:?}");
                     }
                     Some(app::ssr::sso::SsoSettings {

@@ -111,10 +111,11 @@ impl Application {
             hashing: Default::default(),
             sso: match &config.sso {
                 Some(settings) => {
-                    Some(Arc::new(app::ssr::sso::VendorSso::new(settings.clone(), &config.public_url()).map_err(anyhow::Error::msg)?))
+                    Some(Arc::new(app::ssr::sso::Provider::new(settings.clone(), &config.public_url()).map_err(anyhow::Error::msg)?))
                 }
                 None => None,
             },
+            customer_sso: Default::default(),
         });
         Ok(Application { state, sessions, config })
     }
@@ -155,6 +156,7 @@ pub fn router(state: AppState, sessions: SessionBackend, config: &Config) -> Rou
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(crate::boundary::provide_nonce, shell))
         .layer(middleware::from_fn(server_fn_status))
         .layer(session_layer)
+        .layer(middleware::from_fn_with_state(state.clone(), busy_sign_in))
         .layer(middleware::from_fn_with_state(
             crate::boundary::Boundary::new(&config.public_url(), config.forwarded),
             crate::boundary::guard,
@@ -213,6 +215,29 @@ async fn server_fn_status(req: Request<Body>, next: Next) -> Response {
         }
     }
     Response::from_parts(parts, Body::from(bytes))
+}
+
+/// While the password hashing budget is spent, a sign-in from a script (one that does not
+/// ask for a page) is answered 429 here, before a session is read or the server function
+/// parses it: a flood of guesses then costs little more than its connections. The answer
+/// is the server function's own for `AppError::Busy`. A browser's form post goes on to
+/// the server function, which gives the same answer in the page's words.
+async fn busy_sign_in(axum::extract::State(state): axum::extract::State<AppState>, req: Request<Body>, next: Next) -> Response {
+    const PATH: &str = "/api/sign_in";
+    let wants_page = req.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("text/html"));
+    if req.method() != axum::http::Method::POST || req.uri().path() != PATH || wants_page || !state.hashing.is_spent() {
+        return next.run(req).await;
+    }
+    let error = AppError::Busy;
+    let body = serde_json::to_string(&error).unwrap_or_default();
+    let mut res = Response::new(Body::from(body));
+    *res.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+    let headers = res.headers_mut();
+    headers.insert("serverfnerror", HeaderValue::from_static(PATH));
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(header::RETRY_AFTER, HeaderValue::from(error.retry_after().unwrap_or(1).max(1)));
+    res
 }
 
 /// Builds the application, prints where it listens and the demo sign-ins, and serves

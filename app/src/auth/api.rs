@@ -11,19 +11,23 @@ pub async fn get_current_user() -> Result<Option<CurrentUser>, AppError> {
     crate::ssr::auth::current_user().await
 }
 
+/// What the sign-in page offers beside a password: "Sign in with" the vendor's provider
+/// (its name) when one is configured, and single sign-on by email when any customer has
+/// a provider with a confirmed domain (or the vendor's provider lets new staff join).
+#[server(prefix = "/api", endpoint = "sign_in_options")]
+pub async fn sign_in_options() -> Result<super::SignInOptions, AppError> {
+    let state = crate::ssr::AppState::current()?;
+    let by_email = state.store.any_sso_domain().await? || (state.sso.is_some() && !state.store.staff_domains().await?.is_empty());
+    Ok(super::SignInOptions { vendor: state.sso.as_ref().map(|sso| sso.name().to_owned()), by_email })
+}
+
 /// Signs in with email and password, starts a new session (a fresh id) and sends the
 /// browser to `next` when it is a local path, else to the user's home page.
-/// Errors: `Invalid` for an empty or malformed field; `BadCredentials`, the same for
+/// Errors: `Invalid` for an empty or malformed field, and on `password` for an email of a
+/// domain whose organisation signs in through its own provider only; `BadCredentials`, the same for
 /// an unknown email, a wrong password or a disabled account; `SignInHeld` (429) after
 /// failures in a row for the account or from the client's address, before any password
 /// is checked; `Busy` (429) when too many passwords are being checked at once.
-/// The name of the vendor's single sign-on provider, when one is configured: the
-/// sign-in page offers "Sign in with" it.
-#[server(prefix = "/api", endpoint = "sign_in_options")]
-pub async fn sign_in_options() -> Result<Option<String>, AppError> {
-    Ok(crate::ssr::AppState::current()?.sso.as_ref().map(|sso| sso.name().to_owned()))
-}
-
 #[server(prefix = "/api", endpoint = "sign_in")]
 pub async fn sign_in(email: String, password: String, next: Option<String>) -> Result<CurrentUser, AppError> {
     use crate::ssr::auth::{client, start_session};
@@ -39,6 +43,13 @@ pub async fn sign_in(email: String, password: String, next: Option<String>) -> R
         return Err(AppError::invalid("password", "That password is too long."));
     }
     let state = AppState::current()?;
+    // An organisation may keep the people of its domains to its own provider: any email of
+    // such a domain is told so before any password is checked (whether or not it names an
+    // account, so that this tells no one which exist).
+    let domain = crate::store::members::providers::domain_of(email.as_str()).unwrap_or_default();
+    if let Some(provider) = state.store.sso_only_provider(domain).await? {
+        return Err(AppError::invalid("password", super::sso_only_message(&provider)));
+    }
     if state.hashing.is_spent() {
         tracing::warn!("password hashing budget spent: a sign-in was answered busy");
         return Err(AppError::Busy);

@@ -132,6 +132,21 @@ pub fn local_path(next: &str) -> Option<&str> {
     ok.then_some(next)
 }
 
+/// What the sign-in page offers beside a password.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignInOptions {
+    /// The vendor's provider's name: "Sign in with …".
+    pub vendor: Option<String>,
+    /// Single sign-on by email: the organisation's provider found by the email's domain.
+    pub by_email: bool,
+}
+
+/// What a user of an organisation that signs in through its own provider only is told
+/// when they use a password.
+pub fn sso_only_message(provider: &str) -> String {
+    format!("Your organisation signs in through {provider}: use \u{201c}Continue with single sign-on\u{201d} with your email.")
+}
+
 /// The sign-in page's words for a refused single sign-on, by the code the server sends
 /// back with it (`/signin?sso=code`).
 pub fn sso_refusal(code: &str) -> Option<&'static str> {
@@ -142,7 +157,10 @@ pub fn sso_refusal(code: &str) -> Option<&'static str> {
         "code" => "The identity provider's answer was already used or not meant for Tessera. Start again.",
         "token" => "The identity provider's answer could not be verified. Start again; if it keeps failing, tell your administrator.",
         "unverified" => "Your identity provider has not verified your email address, so it cannot sign you in here.",
-        "unknown" => "No Tessera account may sign in with that identity. Ask your administrator to add you first.",
+        "unknown" => "No Tessera account may sign in with that identity. Ask your administrator to invite you first.",
+        "domain" => "Your identity provider does not answer for your email's domain here. Ask your administrator.",
+        "nodomain" => "Single sign-on is not set up for that email's domain. Sign in with your password.",
+        "email" => "Enter your work email address to continue with single sign-on.",
         "internal" => "Tessera could not finish signing you in. Try again.",
         _ => return None,
     })

@@ -77,6 +77,7 @@ fn Header(user: CurrentUser) -> impl IntoView {
             <A href="/audit">"Audit log"</A>
             <A href="/tiers">"Plans"</A>
             <A href="/catalog">"Catalog"</A>
+            <A href="/sso">"Staff sign-in"</A>
         }
         .into_any(),
         Role::VendorStaff => view! {
@@ -99,6 +100,7 @@ fn Header(user: CurrentUser) -> impl IntoView {
             <A href="/renewals">"Renewals"</A>
             <A href="/requests">"Requests"</A>
             <A href="/audit">"Audit log"</A>
+            <A href="/sso">"Single sign-on"</A>
         }
         .into_any(),
         Role::CustomerMember => view! { <A href="/entitlements">"Entitlements"</A> }.into_any(),

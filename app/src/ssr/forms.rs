@@ -111,9 +111,34 @@ pub fn regions(raw: Option<&str>) -> Result<Option<String>, AppError> {
     Ok(Some(codes.join(",")))
 }
 
+/// An email domain (`example.com`): trimmed, lower-case, dotted labels of letters, digits
+/// and inner dashes, at most 253 bytes; `Invalid` on `field` otherwise.
+pub fn domain(field: &str, raw: &str) -> Result<String, AppError> {
+    let d = raw.trim().trim_start_matches('@').to_ascii_lowercase();
+    let label = |l: &str| {
+        (1..=63).contains(&l.len())
+            && l.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+    };
+    if d.len() <= 253 && d.contains('.') && d.split('.').all(label) {
+        Ok(d)
+    } else {
+        Err(AppError::invalid(field, "Enter a domain like example.com."))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn domains_are_dotted_labels_lowercased() {
+        assert_eq!(domain("domain", " @Initech.Example ").ok().as_deref(), Some("initech.example"));
+        for bad in ["", "initech", "-initech.example", "initech-.example", "ini tech.example", "initech..example", "init\u{e9}ch.example"] {
+            assert!(domain("domain", bad).is_err(), "{bad:?}");
+        }
+    }
 
     #[test]
     fn emails_are_trimmed_and_lowercased() {

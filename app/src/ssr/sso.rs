@@ -1,9 +1,13 @@
-//! Single sign-on through the vendor's OpenID Connect provider: the authorization code
-//! flow with PKCE (S256), a `state` that is used once and bound to the browser's session,
-//! a `nonce`, and the ID token checked against the provider's keys (signature, issuer,
-//! audience, expiry, issue time). A vendor user whose verified email the provider names
-//! is signed in as after a password; every refusal is audited and changes nothing else.
+//! Single sign-on through OpenID Connect: the vendor's provider (from the environment) for
+//! its staff, and each customer's own provider (saved in the portal) for the people of the
+//! email domains the vendor's staff confirmed as the customer's. The authorization code
+//! flow with PKCE (S256), a `state` that is used once and bound to the browser's session
+//! and to the provider it went to, a `nonce`, and the ID token checked against the
+//! provider's keys (signature, issuer, audience, expiry, issue time). The user the
+//! provider vouches for is signed in as after a password (made or linked first when the
+//! rules allow); every refusal is audited and changes nothing else.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -19,9 +23,12 @@ use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
 
 use super::AppState;
+use crate::engine::CustomerId;
+use crate::store::members::providers::{Arrival, ArrivalRefusal, Vouched};
 use crate::store::members::sign_ins::Client;
 
-/// Where a sign-in through the vendor's provider starts (`?next=/path` to return there).
+/// Where a single sign-on starts: the vendor's provider (`?next=/path` to return there),
+/// or the provider of the organisation of `?email=` (its confirmed domain).
 pub const START_PATH: &str = "/auth/sso/start";
 /// Where the provider sends the browser back: register `<TESSERA_PUBLIC_URL>/auth/sso/callback`
 /// with the provider as the redirect URI, exactly.
@@ -34,9 +41,12 @@ const PENDING_SECS: i64 = 600;
 const SKEW_SECS: i64 = 60;
 /// How long the provider's metadata and keys are used before they are read again.
 const METADATA_TTL: Duration = Duration::from_secs(3600);
+/// How long a provider that could not be read is not asked again.
+const FAILURE_TTL: Duration = Duration::from_secs(30);
 
-/// The vendor's provider, as configured. Its `Debug` shows no secret.
-#[derive(Clone)]
+/// A provider, as configured (the vendor's) or saved (a customer's). Its `Debug` shows no
+/// secret.
+#[derive(Clone, PartialEq, Eq)]
 pub struct SsoSettings {
     /// The issuer, exactly as the provider names itself.
     pub issuer: String,
@@ -73,18 +83,62 @@ const ALGORITHMS: [CoreJwsSigningAlgorithm; 9] = [
 
 type OidcClient = CoreClient<EndpointSet, EndpointNotSet, EndpointNotSet, EndpointNotSet, EndpointSet, EndpointMaybeSet>;
 
-/// The vendor's provider and what was learnt of it (metadata and keys, read at first use
-/// and again after an hour or when a token names a key not seen yet).
-pub struct VendorSso {
+/// A provider and what was learnt of it (metadata and keys, read at first use and again
+/// after an hour or when a token names a key not seen yet; a failure is remembered for
+/// [`FAILURE_TTL`]).
+pub struct Provider {
     settings: SsoSettings,
     redirect: RedirectUrl,
     http: openidconnect::reqwest::Client,
-    discovered: tokio::sync::Mutex<Option<(CoreProviderMetadata, Instant)>>,
+    discovered: tokio::sync::Mutex<Discovered>,
 }
 
-impl std::fmt::Debug for VendorSso {
+#[derive(Default)]
+struct Discovered {
+    metadata: Option<(CoreProviderMetadata, Instant)>,
+    failed_at: Option<Instant>,
+}
+
+impl std::fmt::Debug for Provider {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("VendorSso").field("issuer", &self.settings.issuer).field("name", &self.settings.name).finish_non_exhaustive()
+        f.debug_struct("Provider").field("issuer", &self.settings.issuer).field("name", &self.settings.name).finish_non_exhaustive()
+    }
+}
+
+/// The customers' providers, made from what the store holds at first use and again after
+/// it changes (each keeps what it learnt of its provider meanwhile).
+#[derive(Debug, Default)]
+pub struct CustomerProviders {
+    made: std::sync::Mutex<HashMap<i64, Arc<Provider>>>,
+}
+
+impl CustomerProviders {
+    /// The provider `customer` saved, or `None`.
+    pub async fn get(&self, state: &AppState, customer: CustomerId) -> Result<Option<Arc<Provider>>, Refusal> {
+        let saved = state.store.identity_provider_secret(customer).await.map_err(|e| {
+            tracing::error!(customer = customer.get(), "single sign-on: the customer's provider could not be read: {e}");
+            Refusal::Internal
+        })?;
+        let Some(saved) = saved else {
+            self.made.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(&customer.get());
+            return Ok(None);
+        };
+        let settings = SsoSettings {
+            issuer: saved.row.issuer.clone(),
+            client_id: saved.row.client_id.clone(),
+            client_secret: saved.client_secret,
+            name: saved.row.name.clone(),
+        };
+        let mut made = self.made.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(provider) = made.get(&customer.get()).filter(|p| p.settings == settings) {
+            return Ok(Some(provider.clone()));
+        }
+        let provider = Arc::new(Provider::new(settings, &state.public_url).map_err(|e| {
+            tracing::error!(customer = customer.get(), "single sign-on: the customer's provider: {e}");
+            Refusal::Provider
+        })?);
+        made.insert(customer.get(), provider.clone());
+        Ok(Some(provider))
     }
 }
 
@@ -96,7 +150,8 @@ pub enum Refusal {
     Provider,
     /// The provider answered with an error (the user cancelled, say).
     Denied,
-    /// No sign-in under way in this browser, an expired one, or a `state` that is not its own.
+    /// No sign-in under way in this browser, an expired one, or a `state` (or `iss`) that
+    /// is not its own.
     State,
     /// The code was refused by the provider (used already, or not issued for us).
     Code,
@@ -104,8 +159,14 @@ pub enum Refusal {
     Token,
     /// The provider does not vouch for the email.
     Unverified,
-    /// No vendor user has that email, or the user is disabled.
+    /// No user may sign in with that identity here, or the user is disabled.
     Unknown,
+    /// The email's domain is not one this provider answers for.
+    Domain,
+    /// The email typed at the start is not one of a domain with single sign-on.
+    NoDomain,
+    /// The email typed at the start is not an email.
+    Email,
     /// Tessera could not finish the sign-in (its database, say).
     Internal,
 }
@@ -120,6 +181,9 @@ impl Refusal {
             Refusal::Token => "token",
             Refusal::Unverified => "unverified",
             Refusal::Unknown => "unknown",
+            Refusal::Domain => "domain",
+            Refusal::NoDomain => "nodomain",
+            Refusal::Email => "email",
             Refusal::Internal => "internal",
         }
     }
@@ -133,11 +197,18 @@ struct Pending {
     verifier: String,
     next: Option<String>,
     at: i64,
+    /// The provider it went to: a customer's (its id), else the vendor's; and its issuer.
+    #[serde(default)]
+    customer: Option<i64>,
+    #[serde(default)]
+    issuer: String,
 }
 
 #[derive(Debug, Deserialize)]
 pub struct StartQuery {
     next: Option<String>,
+    /// The email typed on the sign-in page: its domain names the organisation's provider.
+    email: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -145,12 +216,21 @@ pub struct CallbackQuery {
     code: Option<String>,
     state: Option<String>,
     error: Option<String>,
+    /// The provider's issuer (RFC 9207), when it says it.
+    iss: Option<String>,
 }
 
-impl VendorSso {
+/// Who the provider vouched for.
+#[derive(Debug, Clone)]
+struct Identity {
+    email: String,
+    name: Option<String>,
+}
+
+impl Provider {
     /// The provider of `settings`, answering to `public_url`'s callback.
-    pub fn new(settings: SsoSettings, public_url: &str) -> Result<VendorSso, String> {
-        IssuerUrl::new(settings.issuer.clone()).map_err(|e| format!("TESSERA_OIDC_ISSUER is not a URL: {e}"))?;
+    pub fn new(settings: SsoSettings, public_url: &str) -> Result<Provider, String> {
+        IssuerUrl::new(settings.issuer.clone()).map_err(|e| format!("the issuer is not a URL: {e}"))?;
         let redirect = RedirectUrl::new(format!("{}{CALLBACK_PATH}", public_url.trim_end_matches('/')))
             .map_err(|e| format!("the single sign-on callback is not a URL: {e}"))?;
         // The provider's answers are read as they come: a redirect is never followed.
@@ -159,7 +239,7 @@ impl VendorSso {
             .timeout(Duration::from_secs(10))
             .build()
             .map_err(|e| format!("the single sign-on HTTP client: {e}"))?;
-        Ok(VendorSso { settings, redirect, http, discovered: tokio::sync::Mutex::new(None) })
+        Ok(Provider { settings, redirect, http, discovered: Default::default() })
     }
 
     /// The provider's name on the sign-in page.
@@ -173,21 +253,29 @@ impl VendorSso {
     }
 
     /// The provider's metadata and keys: read now when never read, older than an hour,
-    /// or `fresh` is asked for.
+    /// or `fresh` is asked for; not asked again for a while after it could not be read.
     async fn metadata(&self, fresh: bool) -> Result<CoreProviderMetadata, Refusal> {
         let mut discovered = self.discovered.lock().await;
-        if let Some((metadata, at)) = discovered.as_ref() {
+        if let Some((metadata, at)) = discovered.metadata.as_ref() {
             if !fresh && at.elapsed() < METADATA_TTL {
                 return Ok(metadata.clone());
             }
         }
+        if discovered.failed_at.is_some_and(|at| at.elapsed() < FAILURE_TTL) {
+            return Err(Refusal::Provider);
+        }
         let issuer = IssuerUrl::new(self.settings.issuer.clone()).map_err(|_| Refusal::Provider)?;
-        let metadata = CoreProviderMetadata::discover_async(issuer, &self.http).await.map_err(|e| {
-            tracing::error!(issuer = %self.settings.issuer, "single sign-on discovery failed: {e}");
-            Refusal::Provider
-        })?;
-        *discovered = Some((metadata.clone(), Instant::now()));
-        Ok(metadata)
+        match CoreProviderMetadata::discover_async(issuer, &self.http).await {
+            Ok(metadata) => {
+                *discovered = Discovered { metadata: Some((metadata.clone(), Instant::now())), failed_at: None };
+                Ok(metadata)
+            }
+            Err(e) => {
+                tracing::error!(issuer = %self.settings.issuer, "single sign-on discovery failed: {e}");
+                discovered.failed_at = Some(Instant::now());
+                Err(Refusal::Provider)
+            }
+        }
     }
 
     fn client(&self, metadata: CoreProviderMetadata) -> Result<OidcClient, Refusal> {
@@ -204,8 +292,9 @@ impl VendorSso {
         .set_token_uri(token))
     }
 
-    /// The provider's address to send the browser to, and the sign-in now under way.
-    async fn authorization(&self, next: Option<String>, now: i64) -> Result<(String, Pending), Refusal> {
+    /// The provider's address to send the browser to, and the sign-in now under way
+    /// (for `customer`'s provider, or the vendor's).
+    async fn authorization(&self, next: Option<String>, customer: Option<i64>, now: i64) -> Result<(String, Pending), Refusal> {
         let client = self.client(self.metadata(false).await?)?;
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
         let (url, state, nonce) = client
@@ -214,13 +303,20 @@ impl VendorSso {
             .add_scope(Scope::new("profile".into()))
             .set_pkce_challenge(challenge)
             .url();
-        let pending =
-            Pending { state: state.secret().clone(), nonce: nonce.secret().clone(), verifier: verifier.secret().clone(), next, at: now };
+        let pending = Pending {
+            state: state.secret().clone(),
+            nonce: nonce.secret().clone(),
+            verifier: verifier.secret().clone(),
+            next,
+            at: now,
+            customer,
+            issuer: self.settings.issuer.clone(),
+        };
         Ok((url.to_string(), pending))
     }
 
-    /// The verified email of the provider's answer `code` to the sign-in `pending`.
-    async fn verified_email(&self, pending: Pending, code: String, now: i64) -> Result<String, (Refusal, Option<String>)> {
+    /// Who the provider's answer `code` to the sign-in `pending` vouches for.
+    async fn verified_identity(&self, pending: Pending, code: String, now: i64) -> Result<Identity, (Refusal, Option<String>)> {
         let client = self.client(self.metadata(false).await.map_err(|r| (r, None))?).map_err(|r| (r, None))?;
         let answer = client
             .exchange_code(AuthorizationCode::new(code))
@@ -248,7 +344,10 @@ impl VendorSso {
                         Ok(())
                     }
                 });
-            token.claims(&verifier, &nonce).map(|c| (c.email().map(|e| e.as_str().to_owned()), c.email_verified()))
+            token.claims(&verifier, &nonce).map(|c| {
+                let name = c.name().and_then(|n| n.get(None)).map(|n| n.as_str().to_owned());
+                (c.email().map(|e| e.as_str().to_owned()), c.email_verified(), name)
+            })
         };
         let claims = match check(&client) {
             // A key not seen yet: the provider may have rotated its keys since they were read.
@@ -258,7 +357,7 @@ impl VendorSso {
             }
             other => other,
         };
-        let (email, verified) = claims.map_err(|e| {
+        let (email, verified, name) = claims.map_err(|e| {
             tracing::warn!(issuer = %self.settings.issuer, "single sign-on ID token refused: {e}");
             (Refusal::Token, None)
         })?;
@@ -266,8 +365,23 @@ impl VendorSso {
         if verified != Some(true) {
             return Err((Refusal::Unverified, Some(email)));
         }
-        Ok(email)
+        Ok(Identity { email, name })
     }
+}
+
+/// The host (and port) of `url`.
+pub fn host_of(url: &str) -> &str {
+    url.split("://").nth(1).unwrap_or_default().split(['/', '?', '#']).next().unwrap_or_default()
+}
+
+/// Whether `issuer` may name a provider: https, or http on a loopback address when
+/// `loopback_http` (keys, secret, code and token would travel in clear: only on this
+/// machine).
+pub fn issuer_allowed(issuer: &str, loopback_http: bool) -> bool {
+    let host = host_of(issuer);
+    let loopback = ["127.0.0.1", "localhost", "[::1]"].iter().any(|h| host == *h || host.starts_with(&format!("{h}:")));
+    let shaped = IssuerUrl::new(issuer.to_owned()).is_ok() && !host.is_empty() && !issuer.contains(['?', '#']);
+    shaped && (issuer.starts_with("https://") || (loopback_http && loopback && issuer.starts_with("http://")))
 }
 
 fn at(secs: i64) -> chrono::DateTime<chrono::Utc> {
@@ -281,20 +395,59 @@ fn same(a: &str, b: &str) -> bool {
     a.iter().zip(b.iter()).fold(0u8, |d, (x, y)| d | (x ^ y)) == 0
 }
 
-/// `GET /auth/sso/start`: sends the browser to the vendor's provider.
+/// `GET /auth/sso/start`: sends the browser to the provider. With `email` (the sign-in
+/// page's single sign-on form), the provider of the organisation whose confirmed domain
+/// it is, or the vendor's for the vendor's own people; without, the vendor's. A form's
+/// answer is a page that moves on by itself, since a page's Content-Security-Policy
+/// (`form-action 'self'`) stops a form's redirect to another site.
 pub async fn start(State(state): State<AppState>, session: Session, Query(query): Query<StartQuery>) -> Response {
-    let Some(sso) = state.sso.clone() else { return Redirect::to("/signin").into_response() };
     let now = crate::store::now();
     let next = query.next.as_deref().and_then(crate::auth::local_path).map(str::to_owned);
-    match sso.authorization(next, now).await {
+    let typed = query.email.as_deref().map(str::trim).filter(|e| !e.is_empty());
+    let (provider, customer) = match typed {
+        None => match state.sso.clone() {
+            Some(sso) => (sso, None),
+            None => return Redirect::to("/signin").into_response(),
+        },
+        Some(email) => match provider_for_email(&state, email).await {
+            Ok(found) => found,
+            Err(refusal) => return refused_page(refusal),
+        },
+    };
+    match provider.authorization(next, customer.map(CustomerId::get), now).await {
         Ok((url, pending)) => match session.insert(PENDING_KEY, &pending).await {
+            Ok(()) if typed.is_some() => moving_on(&url, provider.name()),
             Ok(()) => Redirect::to(&url).into_response(),
             Err(e) => {
                 tracing::error!("session write: {e}");
-                refused_page(Refusal::Provider)
+                refused_page(Refusal::Internal)
             }
         },
         Err(refusal) => refused_page(refusal),
+    }
+}
+
+/// The provider that signs in the owner of `email`: the provider of the customer whose
+/// confirmed domain it is, else the vendor's for a vendor user or a vendor domain whose
+/// new people may join.
+async fn provider_for_email(state: &AppState, email: &str) -> Result<(Arc<Provider>, Option<CustomerId>), Refusal> {
+    let email = crate::engine::Email::parse(email).map_err(|_| Refusal::Email)?;
+    let email = email.as_str().to_lowercase();
+    let domain = crate::store::members::providers::domain_of(&email).ok_or(Refusal::Email)?;
+    let internal = |e: crate::store::StoreError| {
+        tracing::error!("single sign-on routing: {e}");
+        Refusal::Internal
+    };
+    if let Some(customer) = state.store.customer_of_domain(domain).await.map_err(internal)? {
+        let provider = state.customer_sso.get(state, customer).await?.ok_or(Refusal::NoDomain)?;
+        return Ok((provider, Some(customer)));
+    }
+    let Some(vendor) = state.sso.clone() else { return Err(Refusal::NoDomain) };
+    // By the domain alone, so that the answer tells nothing of which accounts exist.
+    if state.store.is_vendor_domain(domain).await.map_err(internal)? {
+        Ok((vendor, None))
+    } else {
+        Err(Refusal::NoDomain)
     }
 }
 
@@ -308,60 +461,112 @@ pub async fn callback(
     parts: RequestParts,
     Query(query): Query<CallbackQuery>,
 ) -> Response {
-    let Some(sso) = state.sso.clone() else { return Redirect::to("/signin").into_response() };
     let client = super::auth::client_of(&parts);
-    // Used once, whatever comes of it.
-    let Some(pending) = session.remove::<Pending>(PENDING_KEY).await.ok().flatten() else {
+    let Some(pending) = session.get::<Pending>(PENDING_KEY).await.ok().flatten() else {
         tracing::warn!(address = %client.address, "a single sign-on answer came to a browser with none under way");
         return refused_page(Refusal::State);
     };
-    match sign_in(&state, &sso, &session, &client, pending, query).await {
-        Ok(to) => Redirect::to(&to).into_response(),
-        Err((refusal, email)) => {
-            if let Err(e) =
-                state.store.record_sso_refusal(sso.issuer(), email.as_deref(), refusal.code(), &client, crate::store::now()).await
-            {
+    let (issuer, customer) = (pending.issuer.clone(), pending.customer);
+    let refused = |refusal: Refusal, email: Option<String>| {
+        let (state, client) = (state.clone(), client.clone());
+        let (issuer, now) = (issuer.clone(), crate::store::now());
+        async move {
+            if let Err(e) = state.store.record_sso_refusal(&issuer, customer, email.as_deref(), refusal.code(), &client, now).await {
                 tracing::error!("audit of a refused single sign-on: {e}");
             }
             refused_page(refusal)
         }
+    };
+    // An answer without this sign-in's `state` is not its provider's (a link from
+    // elsewhere): refused, and the sign-in under way goes on.
+    if !query.state.as_deref().is_some_and(|returned| same(&pending.state, returned)) {
+        return refused(Refusal::State, None).await;
     }
+    // Used once, whatever comes of it.
+    if let Err(e) = session.remove::<Pending>(PENDING_KEY).await {
+        tracing::error!("session write: {e}");
+        return refused_page(Refusal::Internal);
+    }
+    match sign_in(&state, &session, &client, pending, query).await {
+        Ok(to) => Redirect::to(&to).into_response(),
+        Err((refusal, email)) => refused(refusal, email).await,
+    }
+}
+
+/// The provider a sign-in under way went to, as it is now: refused when it was removed or
+/// changed its issuer since.
+async fn provider_of(state: &AppState, pending: &Pending) -> Result<(Arc<Provider>, Arrival), Refusal> {
+    let (provider, arrival) = match pending.customer {
+        Some(customer) => {
+            let customer = CustomerId(customer);
+            (state.customer_sso.get(state, customer).await?.ok_or(Refusal::Provider)?, Arrival::Customer(customer))
+        }
+        None => (state.sso.clone().ok_or(Refusal::Provider)?, Arrival::Vendor),
+    };
+    if provider.issuer() != pending.issuer {
+        return Err(Refusal::Provider);
+    }
+    Ok((provider, arrival))
 }
 
 async fn sign_in(
     state: &AppState,
-    sso: &Arc<VendorSso>,
     session: &Session,
     client: &Client,
     pending: Pending,
     query: CallbackQuery,
 ) -> Result<String, (Refusal, Option<String>)> {
     let now = crate::store::now();
-    // The provider's answers, an error among them, count only under this browser's state.
-    let Some(returned) = query.state else { return Err((Refusal::State, None)) };
-    if now - pending.at > PENDING_SECS || !same(&pending.state, &returned) {
+    // The provider's answers, an error among them, count only under this browser's state
+    // (compared by the caller), and only for a while.
+    if now - pending.at > PENDING_SECS {
+        return Err((Refusal::State, None));
+    }
+    // An answer that names another issuer than the one this sign-in went to is another
+    // provider's (a mix-up).
+    if query.iss.as_deref().is_some_and(|iss| iss != pending.issuer) {
         return Err((Refusal::State, None));
     }
     let Some(code) = query.code.filter(|_| query.error.is_none()) else { return Err((Refusal::Denied, None)) };
+    let (provider, arrival) = provider_of(state, &pending).await.map_err(|r| (r, None))?;
     let next = pending.next.clone();
-    let email = sso.verified_email(pending, code, now).await?;
+    let identity = provider.verified_identity(pending, code, now).await?;
+    let email = identity.email.clone();
     let failed = |e: &dyn std::fmt::Display| {
         tracing::error!("single sign-on: {e}");
         (Refusal::Internal, Some(email.clone()))
     };
-    let unknown = || (Refusal::Unknown, Some(email.clone()));
-    let user = state.store.find_credentials(&email).await.map_err(|e| failed(&e))?.ok_or_else(unknown)?;
-    // The vendor's provider signs in the vendor's people only.
-    if user.disabled || user.customer_id.is_some() {
-        return Err(unknown());
-    }
-    let current = state.store.find_current_user(user.id).await.map_err(|e| failed(&e))?.ok_or_else(unknown)?;
-    // The last step: a sign-in that has started is not then refused.
-    super::auth::begin_sign_in(session, state, user.id, client, Some(sso.issuer())).await.map_err(|e| failed(&e))?;
-    tracing::info!(user.id = current.id, "signed in through single sign-on");
+    let vouched = Vouched { arrival, issuer: provider.issuer(), email: &identity.email, name: identity.name.as_deref() };
+    let handle = super::auth::fresh_sign_in(session).await.map_err(|e| failed(&e))?;
+    let arrived = state.store.arrive_through_sso(&vouched, &handle, client, now).await.map_err(|e| failed(&e))?;
+    let arrived = arrived.map_err(|refusal| {
+        let refusal = match refusal {
+            ArrivalRefusal::Domain => Refusal::Domain,
+            ArrivalRefusal::Unknown | ArrivalRefusal::Disabled => Refusal::Unknown,
+        };
+        (refusal, Some(email.clone()))
+    })?;
+    super::auth::attach_sign_in(session, &handle, now).await.map_err(|e| failed(&e))?;
+    let current = state.store.find_current_user(arrived.user_id).await.map_err(|e| failed(&e))?.ok_or_else(|| failed(&"user gone"))?;
+    tracing::info!(user.id = current.id, created = arrived.created, "signed in through single sign-on");
     Ok(next.unwrap_or_else(|| current.home().to_owned()))
 }
 
 fn refused_page(refusal: Refusal) -> Response {
     Redirect::to(&format!("/signin?sso={}", refusal.code())).into_response()
+}
+
+/// A page that moves on to `url` by itself, with a link for a browser that does not.
+fn moving_on(url: &str, name: &str) -> Response {
+    let (url, name) = (escape(url), escape(name));
+    let page = format!(
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta http-equiv=\"refresh\" content=\"0;url={url}\">\
+         <title>Signing in with {name}</title></head><body><p>Taking you to {name}\u{2026} <a href=\"{url}\">Continue</a></p></body></html>"
+    );
+    axum::response::Html(page).into_response()
+}
+
+/// `text` safe inside HTML text and double-quoted attributes.
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&#39;")
 }

@@ -32,7 +32,9 @@ pub struct Parts {
     /// The turns of password hashing.
     pub hashing: super::password::HashGate,
     /// The vendor's single sign-on provider, when one is configured.
-    pub sso: Option<Arc<super::sso::VendorSso>>,
+    pub sso: Option<Arc<super::sso::Provider>>,
+    /// The customers' own single sign-on providers, made as they are used.
+    pub customer_sso: super::sso::CustomerProviders,
 }
 
 impl AppState {

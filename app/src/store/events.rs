@@ -61,6 +61,14 @@ event_kinds! {
     UserSignedOutEverywhere = "user.signed_out_everywhere" => Nothing, "A user ended their sign-ins on other browsers, or on all of them.";
     UserSignInFailed = "user.sign_in_failed" => Nothing, "A sign-in was refused: a wrong password, or an unknown or disabled account.";
     UserSsoRefused = "user.sso_refused" => Nothing, "A single sign-on was refused: the provider's answer did not hold, or named no account that may use it.";
+    UserJoinedBySso = "user.joined_by_sso" => Customer, "Someone a provider vouched for was made a user at their first single sign-on: a member (no seat) of a customer that allows it, or staff of a vendor domain a vendor admin allowed.";
+    SsoProviderSaved = "sso.provider_saved" => Nothing, "A customer's OpenID Connect provider was connected or changed (never its secret).";
+    SsoProviderRemoved = "sso.provider_removed" => Nothing, "A customer's OpenID Connect provider was removed.";
+    SsoDomainClaimed = "sso.domain_claimed" => Nothing, "A customer claimed an email domain for its provider; it routes no one until staff confirm it.";
+    SsoDomainConfirmed = "sso.domain_confirmed" => Nothing, "Vendor staff confirmed a customer's email domain: its people sign in through the customer's provider.";
+    SsoDomainRemoved = "sso.domain_removed" => Nothing, "A customer's email domain was removed from its provider.";
+    StaffDomainAllowed = "sso.staff_domain_allowed" => Nothing, "A vendor admin let new people of a vendor domain join as staff through the vendor's provider.";
+    StaffDomainRemoved = "sso.staff_domain_removed" => Nothing, "A vendor admin stopped new people of a vendor domain joining as staff.";
     UserSignInLocked = "user.sign_in_locked" => Nothing, "Sign-ins to an account, or from a client address, were locked for a while after failures in a row.";
     UserPasswordChanged = "user.password_changed" => Nothing, "A user changed their password; their other sign-ins ended.";
     UserPasswordResetIssued = "user.password_reset_issued" => Nothing, "An admin made a password reset link for a user.";

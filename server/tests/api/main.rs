@@ -6,6 +6,8 @@ mod approvals;
 mod audit;
 mod boundary;
 mod console;
+mod crafted_idp;
+mod customer_sso;
 mod enforcement;
 mod first_start;
 mod licensing;

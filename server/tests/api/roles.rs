@@ -169,6 +169,27 @@ fn table(i: &Ids) -> Vec<Row> {
         ("revoke_api_key", vec![("id", i.api_key.clone())], &[VendorAdmin]),
         ("rotate_signing_key", vec![], &[VendorAdmin]),
         ("retire_signing_key", vec![("kid", s("no-such-key"))], &[VendorAdmin]),
+        // Single sign-on: an organisation's own provider and domains; staff confirm domains;
+        // vendor admins choose the vendor domains whose new people join as staff.
+        ("get_sso", vec![("customer", s("initech"))], STAFF_AND_ADMIN),
+        (
+            "save_sso_provider",
+            vec![
+                ("customer", s("initech")),
+                ("issuer", s("https://idp.initech.example")),
+                ("client_id", s("tessera")),
+                ("client_secret", s("roles-secret")),
+                ("name", s("Initech ID")),
+                ("passwords_allowed", s("on")),
+            ],
+            STAFF_AND_ADMIN,
+        ),
+        ("add_sso_domain", vec![("customer", s("initech")), ("domain", s("initech.example"))], STAFF_AND_ADMIN),
+        ("confirm_sso_domain", vec![("customer", s("initech")), ("domain", s("initech.example"))], STAFF),
+        ("remove_sso_domain", vec![("customer", s("initech")), ("domain", s("initech.example"))], STAFF_AND_ADMIN),
+        ("remove_sso_provider", vec![("customer", s("initech"))], STAFF_AND_ADMIN),
+        ("get_staff_domains", vec![], &[VendorAdmin]),
+        ("set_staff_domain", vec![("domain", s("tessera.example")), ("allow", s("on"))], &[VendorAdmin]),
         // Removing a user last: it changes who holds seats.
         ("remove_user", vec![e(), ("user", i.bob.clone())], STAFF_AND_ADMIN),
     ]

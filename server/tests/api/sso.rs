@@ -15,9 +15,9 @@ const CLIENT_ID: &str = "tessera";
 const CLIENT_SECRET: &str = "tessera-sso-test-secret";
 
 /// The provider, stopped when dropped.
-struct Provider {
+pub struct Provider {
     child: Child,
-    issuer: String,
+    pub issuer: String,
 }
 
 impl Drop for Provider {
@@ -37,14 +37,14 @@ fn accounts() -> Value {
     ])
 }
 
-/// Starts the provider with Tessera at `tessera` (`http://host:port`) as its one client.
-fn start_provider(tessera: &str) -> Provider {
+/// Starts the provider with Tessera at `tessera` (`http://host:port`) as each of its
+/// `clients` (client id, client secret), and `accounts` as its people.
+pub fn start_provider(tessera: &str, clients: &[(&str, &str)], accounts: Value) -> Provider {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let config = j!({
-        "port": 0,
-        "clients": [{ "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET, "redirect_uris": [format!("{tessera}/auth/sso/callback")] }],
-        "accounts": accounts(),
-    });
+    let callback = format!("{tessera}/auth/sso/callback");
+    let clients: Vec<Value> =
+        clients.iter().map(|(id, secret)| j!({ "client_id": id, "client_secret": secret, "redirect_uris": [callback] })).collect();
+    let config = j!({ "port": 0, "clients": clients, "accounts": accounts });
     let mut child = Command::new("node")
         .arg(root.join("end2end/oidc/provider.mjs"))
         .env("OIDC_CONFIG", config.to_string())
@@ -65,7 +65,7 @@ async fn tessera_with_provider() -> (TestApp, Provider) {
     let mut provider = None;
     let app = spawn_app_at(|config, addr| {
         let tessera = format!("http://{addr}");
-        let started = start_provider(&tessera);
+        let started = start_provider(&tessera, &[(CLIENT_ID, CLIENT_SECRET)], accounts());
         config.public_url = Some(tessera);
         config.sso = Some(app::ssr::sso::SsoSettings {
             issuer: started.issuer.clone(),
@@ -79,7 +79,8 @@ async fn tessera_with_provider() -> (TestApp, Provider) {
     (app, provider.unwrap_or_else(|| panic!("the provider")))
 }
 
-fn location(r: &reqwest::Response) -> String {
+/// The `Location` of redirect `r`.
+pub fn location(r: &reqwest::Response) -> String {
     r.headers().get("location").and_then(|v| v.to_str().ok()).unwrap_or_else(|| panic!("no Location in {r:?}")).to_owned()
 }
 
@@ -97,13 +98,19 @@ fn absolute(base: &str, location: &str) -> String {
 async fn walk_to_callback(app: &TestApp, provider: &Provider, browser: &Client, login: &str) -> String {
     let r = browser.get(app.url("/auth/sso/start?next=/audit")).send().await.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(r.status(), StatusCode::SEE_OTHER, "start sends the browser to the provider");
-    let authorize = location(&r);
+    login_at_provider(app, provider, browser, &location(&r), login).await
+}
+
+/// Walks `browser`, sent to the provider's `authorize` address, through its login as
+/// `login` (password: `login` + `-at-the-idp`): the callback address the provider sends
+/// the browser back to (not yet followed).
+pub async fn login_at_provider(app: &TestApp, provider: &Provider, browser: &Client, authorize: &str, login: &str) -> String {
     assert!(authorize.starts_with(&format!("{}/auth?", provider.issuer)), "{authorize}");
     for part in ["code_challenge_method=S256", "code_challenge=", "state=", "nonce=", "response_type=code", "scope=openid"] {
         assert!(authorize.contains(part), "{part} in {authorize}");
     }
     // Through the provider: its login form when this browser has not signed in there yet.
-    let (mut next, mut hops) = (authorize, 0);
+    let (mut next, mut hops) = (authorize.to_owned(), 0);
     while !next.starts_with(&app.url("/auth/sso/callback?")) {
         hops += 1;
         assert!(hops < 8, "the provider never sent the browser back: {next}");
@@ -121,23 +128,25 @@ async fn walk_to_callback(app: &TestApp, provider: &Provider, browser: &Client, 
 }
 
 /// The value of query parameter `name` in `url`.
-fn param(url: &str, name: &str) -> String {
+pub fn param(url: &str, name: &str) -> String {
     let after = url.split(&format!("{name}=")).nth(1).unwrap_or_else(|| panic!("no {name} in {url}"));
     after.split('&').next().unwrap_or_default().to_owned()
 }
 
-async fn who(app: &TestApp, browser: &Client) -> Value {
+/// Who `browser` is signed in as (`null` for no one).
+pub async fn who(app: &TestApp, browser: &Client) -> Value {
     json(app.call_as(browser, "whoami", &[]).await).await
 }
 
-async fn follow(browser: &Client, url: &str) -> String {
+/// Where Tessera sends `browser` from `url` (a redirect, asserted).
+pub async fn follow(browser: &Client, url: &str) -> String {
     let r = browser.get(url).send().await.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     location(&r)
 }
 
 /// The reasons of the refused sign-ins recorded after event `seq`.
-async fn refusals_since(app: &TestApp, seq: i64) -> Vec<String> {
+pub async fn refusals_since(app: &TestApp, seq: i64) -> Vec<String> {
     let events = app.state.store.list_audit_events(None, 100).await.unwrap_or_else(|e| panic!("{e}"));
     let reason = |after: Option<String>| serde_json::from_str::<Value>(after.as_deref().unwrap_or("null")).map(|a| a["reason"].to_string());
     events
@@ -151,7 +160,8 @@ async fn refusals_since(app: &TestApp, seq: i64) -> Vec<String> {
 #[tokio::test]
 async fn vendor_staff_sign_in_through_the_vendors_provider_once_per_answer() {
     let (app, provider) = tessera_with_provider().await;
-    assert_eq!(json(app.call_as(&new_client(), "sign_in_options", &[]).await).await, "Tessera Staff ID");
+    let options = json(app.call_as(&new_client(), "sign_in_options", &[]).await).await;
+    assert_eq!(options, j!({ "vendor": "Tessera Staff ID", "by_email": false }), "no staff domain and no customer's domain yet");
 
     let browser = new_client();
     let head = audit_head(&app).await;
@@ -236,10 +246,12 @@ async fn answers_that_do_not_hold_are_refused_with_their_reason_and_sign_no_one_
 #[tokio::test]
 async fn without_a_provider_the_sign_in_page_offers_none_and_the_flow_leads_back() {
     let app = spawn_app_at(|_, _| {}).await;
-    assert_eq!(json(app.call("sign_in_options", &[]).await).await, Value::Null);
-    for path in ["/auth/sso/start", "/auth/sso/callback?code=a&state=b"] {
+    assert_eq!(json(app.call("sign_in_options", &[]).await).await, j!({ "vendor": null, "by_email": false }));
+    // Back to the sign-in page: plainly from the start, and from an answer to no sign-in
+    // under way (organisations' own providers answer there too), saying so.
+    for (path, to) in [("/auth/sso/start", "/signin"), ("/auth/sso/callback?code=a&state=b", "/signin?sso=state")] {
         let r = app.client.get(app.url(path)).send().await.unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!((r.status(), location(&r)), (StatusCode::SEE_OTHER, "/signin".to_owned()), "{path}");
+        assert_eq!((r.status(), location(&r)), (StatusCode::SEE_OTHER, to.to_owned()), "{path}");
     }
 }
 

@@ -50,6 +50,8 @@ const READ_ONLY: &[&str] = &[
     "list_sign_ins",
     "view_as_customer",
     "list_proposed_amendments",
+    "get_sso",
+    "get_staff_domains",
 ];
 
 /// The enforcement API's operations, other than GETs, that change nothing, and why. The
@@ -66,9 +68,10 @@ const CHANGING_METHODS: &[&str] = &["put", "post", "delete", "options", "head", 
 /// Kinds of the event catalog that no call of the walk records: the benchmark seed alone
 /// writes the first; the second is written at start for entitlements granted before
 /// license keys existed (the walk's are all granted with one); the third only by
-/// `tessera admin create` (tested in first_start.rs); the fourth only by a refused single
-/// sign-on, which needs an identity provider (tested in sso.rs).
-const NOT_WALKED: &[EventKind] = &[BenchSeeded, LicenseKeyCreated, UserCreated, UserSsoRefused];
+/// `tessera admin create` (tested in first_start.rs); the last two only by a single
+/// sign-on, refused or making its user, which needs an identity provider (tested in
+/// sso.rs and customer_sso.rs).
+const NOT_WALKED: &[EventKind] = &[BenchSeeded, LicenseKeyCreated, UserCreated, UserSsoRefused, UserJoinedBySso];
 
 /// A question to the enforcement API whose answer shows a change.
 #[derive(Debug, Clone)]
@@ -526,6 +529,23 @@ async fn walk(app: &TestApp) {
     let spent = is(check(j!({"customer": "globex", "feature": "api.calls"})), "/code", "quota_exceeded");
     w.rest("POST /api/v1/usage", "/api/v1/usage", Some(usage), &[UsageRecorded], spent).await;
 
+    // Single sign-on settings route sign-ins only: audited, and nothing enforcement reads.
+    let provider = [
+        ("issuer", "https://idp.initech.example"),
+        ("client_id", "tessera"),
+        ("client_secret", "walk-secret"),
+        ("name", "Initech ID"),
+        ("passwords_allowed", "on"),
+    ];
+    w.call(&ada, "save_sso_provider", &provider, &[SsoProviderSaved], None).await;
+    w.call(&ada, "add_sso_domain", &[("domain", "initech.example")], &[SsoDomainClaimed], None).await;
+    let domain = [("customer", "initech"), ("domain", "initech.example")];
+    w.call(&staff, "confirm_sso_domain", &domain, &[SsoDomainConfirmed], None).await;
+    w.call(&ada, "remove_sso_domain", &[("domain", "initech.example")], &[SsoDomainRemoved], None).await;
+    w.call(&ada, "remove_sso_provider", &[], &[SsoProviderRemoved], None).await;
+    w.call(&admin, "set_staff_domain", &[("domain", "tessera.example"), ("allow", "on")], &[StaffDomainAllowed], None).await;
+    w.call(&admin, "set_staff_domain", &[("domain", "tessera.example")], &[StaffDomainRemoved], None).await;
+
     // A change asked for at the renewal waits for it: the approval changes nothing yet, and
     // the sweep on the renewal date applies it with its own event (after lapsing Initech's
     // last instance, whose heartbeat is as old as the seed).
@@ -555,6 +575,8 @@ async fn walk(app: &TestApp) {
             "get_catalog" | "get_keys" => (&admin, vec![]),
             "list_sign_ins" => (&ada, vec![]),
             "list_proposed_amendments" => (&staff, vec![("customer", "hooli")]),
+            "get_sso" => (&ada, vec![]),
+            "get_staff_domains" => (&admin, vec![]),
             "view_as_customer" => (&staff, vec![("customer", "initech")]),
             other => panic!("{other} is listed as read-only, but the walk does not call it"),
         };

@@ -72,7 +72,8 @@ pub fn SignInPage() -> impl IntoView {
                 </ActionForm>
                 <Suspense fallback=|| ()>
                     {move || Suspend::new(async move {
-                        sso.await.ok().flatten().map(|name| {
+                        let options = sso.await.unwrap_or_default();
+                        let vendor = options.vendor.map(|name| {
                             let start = format!("/auth/sso/start?next={}", encode_query_value(&next()));
                             view! {
                                 <div class="sso">
@@ -80,7 +81,21 @@ pub fn SignInPage() -> impl IntoView {
                                     <a class="button secondary" href=start rel="external">{format!("Sign in with {name}")}</a>
                                 </div>
                             }
-                        })
+                        });
+                        // A plain form: the browser leaves for the provider, with or without
+                        // the page's code.
+                        let by_email = options.by_email.then(|| view! {
+                            <form class="form sso-email" method="get" action="/auth/sso/start" aria-labelledby="sso-email-title">
+                                <h2 id="sso-email-title" class="small">"Single sign-on"</h2>
+                                <input type="hidden" name="next" value=next/>
+                                <div class="field">
+                                    <label for="sso-email">"Work email"</label>
+                                    <input id="sso-email" name="email" type="email" autocomplete="email" required=true/>
+                                </div>
+                                <button type="submit" class="button secondary">"Continue with single sign-on"</button>
+                            </form>
+                        });
+                        view! { {vendor} {by_email} }
                     })}
                 </Suspense>
                 {move || refused().map(|message| view! { <p class="notice error" role="alert">{message}</p> })}

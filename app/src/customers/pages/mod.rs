@@ -145,6 +145,7 @@ pub fn CustomerPage() -> impl IntoView {
             {move || {
                 let slug = params.read().get("slug");
                 let instances = slug.clone().map(|s| format!("/instances?customer={s}"));
+                let sso = slug.clone().map(|s| format!("/sso?customer={s}"));
                 // The portal asks before it opens: the link itself records nothing.
                 let portal = slug.clone().map(|s| format!("/customers/{s}/portal"));
                 view! {
@@ -152,11 +153,12 @@ pub fn CustomerPage() -> impl IntoView {
                         <a href="/customers">"← All customers"</a>
                         <Suspense fallback=|| ()>
                             {move || {
-                                let (portal, instances) = (portal.clone(), instances.clone());
+                                let (portal, instances, sso) = (portal.clone(), instances.clone(), sso.clone());
                                 Suspend::new(async move {
                                     is_staff(role_of(auth).await).then(|| view! {
                                         <a class="button secondary small" href=portal>"View as the customer"</a>
                                         <a class="button secondary small" href=instances>"Instances"</a>
+                                        <a class="button secondary small" href=sso>"Single sign-on"</a>
                                     })
                                 })
                             }}

@@ -70,7 +70,7 @@ impl Store {
                     CASE WHEN s.id IS NULL THEN NULL ELSE
                       (SELECT COUNT(*) FROM seats o WHERE o.entitlement_id = s.entitlement_id
                         AND (o.assigned_at < s.assigned_at OR (o.assigned_at = s.assigned_at AND o.id < s.id))) END AS seats_before,
-                    CASE WHEN u.password_hash IS NULL THEN 1 ELSE 0 END AS invited,
+                    CASE WHEN u.password_hash IS NULL AND u.sso_at IS NULL THEN 1 ELSE 0 END AS invited,
                     (SELECT MAX(i.expires_at) FROM invitations i
                       WHERE i.user_id = u.id AND i.accepted_at IS NULL AND i.revoked_at IS NULL AND i.expires_at > $3) AS invitation_expires_at
              FROM users u LEFT JOIN seats s ON s.user_id = u.id AND s.entitlement_id = $2

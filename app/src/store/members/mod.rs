@@ -3,6 +3,7 @@
 //! in [`users`]; how a customer admin invites and removes people, in [`invitations`].
 
 pub mod invitations;
+pub mod providers;
 pub mod sign_ins;
 pub mod throttle;
 pub mod users;

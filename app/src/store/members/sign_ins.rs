@@ -67,6 +67,53 @@ fn clipped(text: &str) -> String {
     text.chars().filter(|c| !c.is_control()).take(CLIENT_TEXT_MAX).collect()
 }
 
+/// Records sign-in `handle` of user `user_id` from `client` in `tx`, with a password
+/// (`provider` `None`) or through single sign-on (the provider's issuer), audited; clears
+/// the account's failed sign-ins. `NotFound` when the user is missing or disabled.
+pub(crate) async fn insert_sign_in(
+    tx: &mut Write<'_>,
+    user_id: i64,
+    handle: &str,
+    client: &Client,
+    provider: Option<&str>,
+    at: i64,
+) -> Result<(), StoreError> {
+    let user =
+        sqlx::query("SELECT email, customer_id FROM users WHERE id = $1 AND disabled = 0").bind(user_id).fetch_optional(&mut **tx).await?;
+    let Some(user) = user else { return Err(StoreError::NotFound) };
+    let email: String = user.try_get("email")?;
+    let customer_id: Option<i64> = user.try_get("customer_id")?;
+    sqlx::query("INSERT INTO sign_ins (id, user_id, started_at, last_seen_at, address, user_agent) VALUES ($1, $2, $3, $3, $4, $5)")
+        .bind(handle)
+        .bind(user_id)
+        .bind(at)
+        .bind(clipped(&client.address))
+        .bind(clipped(&client.user_agent))
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query("DELETE FROM sign_in_failures WHERE subject = $1")
+        .bind(super::throttle::account_subject(&email))
+        .execute(&mut **tx)
+        .await?;
+    audit::record(
+        tx,
+        NewAuditEvent {
+            actor: &Actor::user(user_id, &email),
+            customer_id,
+            kind: EventKind::UserSignedIn,
+            subject: format!("user:{user_id}"),
+            before: None,
+            after: Some(match provider {
+                None => serde_json::json!({ "address": clipped(&client.address), "method": "password" }),
+                Some(issuer) => serde_json::json!({ "address": clipped(&client.address), "method": "sso", "provider": issuer }),
+            }),
+        },
+        at,
+    )
+    .await?;
+    Ok(())
+}
+
 impl Store {
     /// Starts sign-in `handle` of user `user_id` from `client`, audited as
     /// `user.signed_in`, and forgets the account's failed attempts: one transaction.
@@ -87,50 +134,18 @@ impl Store {
         at: i64,
     ) -> Result<(), StoreError> {
         let mut tx = self.begin_write().await?;
-        let user = sqlx::query("SELECT email, customer_id FROM users WHERE id = $1 AND disabled = 0")
-            .bind(user_id)
-            .fetch_optional(&mut *tx)
-            .await?;
-        let Some(user) = user else { return tx.roll_back(Err(StoreError::NotFound)).await };
-        let email: String = user.try_get("email")?;
-        let customer_id: Option<i64> = user.try_get("customer_id")?;
-        sqlx::query("INSERT INTO sign_ins (id, user_id, started_at, last_seen_at, address, user_agent) VALUES ($1, $2, $3, $3, $4, $5)")
-            .bind(handle)
-            .bind(user_id)
-            .bind(at)
-            .bind(clipped(&client.address))
-            .bind(clipped(&client.user_agent))
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("DELETE FROM sign_in_failures WHERE subject = $1")
-            .bind(super::throttle::account_subject(&email))
-            .execute(&mut *tx)
-            .await?;
-        audit::record(
-            &mut tx,
-            NewAuditEvent {
-                actor: &Actor::user(user_id, &email),
-                customer_id,
-                kind: EventKind::UserSignedIn,
-                subject: format!("user:{user_id}"),
-                before: None,
-                after: Some(match provider {
-                    None => serde_json::json!({ "address": clipped(&client.address), "method": "password" }),
-                    Some(issuer) => serde_json::json!({ "address": clipped(&client.address), "method": "sso", "provider": issuer }),
-                }),
-            },
-            at,
-        )
-        .await?;
+        insert_sign_in(&mut tx, user_id, handle, client, provider, at).await?;
         tx.commit().await?;
         Ok(())
     }
 
-    /// Records a refused single sign-on through `provider` (its issuer): why, and the email
-    /// the provider named, if it got that far. One audit event, and nothing else changes.
+    /// Records a refused single sign-on through `provider` (its issuer; `customer`'s own, or
+    /// the vendor's): why, and the email the provider named, if it got that far. One audit
+    /// event, and nothing else changes.
     pub async fn record_sso_refusal(
         &self,
         provider: &str,
+        customer: Option<i64>,
         email: Option<&str>,
         reason: &str,
         client: &Client,
@@ -141,7 +156,7 @@ impl Store {
             &mut tx,
             NewAuditEvent {
                 actor: &Actor::system("single sign-on"),
-                customer_id: None,
+                customer_id: customer,
                 kind: EventKind::UserSsoRefused,
                 subject: email.map_or_else(|| "sso".to_owned(), |e| format!("email:{}", clipped(e))),
                 before: None,

@@ -22,33 +22,37 @@ trap 'kill $server 2>/dev/null; wait $server 2>/dev/null; rm -rf "$dir"' EXIT
 for _ in $(seq 600); do curl -fs "http://127.0.0.1:$port/health" >/dev/null && break; sleep 0.1; done
 curl -fs "http://127.0.0.1:$port/health" >/dev/null || { cat "$dir/server.log"; exit 1; }
 
+# `scripts/bench.sh flood` runs only the last part: checks during a sign-in flood.
+only=${1:-all}
 load() { target/release/tessera-load --url "127.0.0.1:$port" --customers "$customers" --seconds "$secs" "$@"; }
 load_short() { target/release/tessera-load --url "127.0.0.1:$port" --customers "$customers" --seconds "$check_secs" "$@"; }
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB; $customers customers; ${secs}s per run; load generator on the same cores"
-target/release/tessera-load --mode engine
-# Bare and check take turns, three rounds each, so that drift on a shared machine hits
-# both alike; the ratio reported is the median of the three rounds.
-rps() { sed -E 's/.* ([0-9]+) req\/s.*/\1/' <<<"$1"; }
-# The same checks authorised by each customer's license key (check-key) take their turn
-# too, as a ratio to the vendor key's.
-ratio() { awk -v a="$(rps "$1")" -v b="$(rps "$2")" 'BEGIN { printf "%.2f", a / b }'; }
-median() { printf '%s\n' "$@" | sort -n | sed -n 2p; }
-ratios=(); key_ratios=()
-for round in 1 2 3; do
-  bare=$(load_short --mode bare --connections "$conns"); echo "round $round $bare"
-  check=$(load_short --mode check --connections "$conns"); echo "round $round $check"
-  keyed=$(load_short --mode check-key --connections "$conns"); echo "round $round $keyed"
-  ratios+=("$(ratio "$check" "$bare")")
-  key_ratios+=("$(ratio "$keyed" "$check")")
-done
-printf 'check / bare throughput per round: %s\n' "${ratios[*]}"
-echo "check / bare throughput (median): $(median "${ratios[@]}")"
-printf 'license-key check / vendor-key check throughput per round: %s\n' "${key_ratios[*]}"
-echo "license-key check / vendor-key check throughput (median): $(median "${key_ratios[@]}")"
-load --mode checks --connections 4
-load --mode usage --connections 4
-load --mode tokens --connections "$conns"
-load --mode licences --connections "$conns"
+if [ "$only" != flood ]; then
+  target/release/tessera-load --mode engine
+  # Bare and check take turns, three rounds each, so that drift on a shared machine hits
+  # both alike; the ratio reported is the median of the three rounds.
+  rps() { sed -E 's/.* ([0-9]+) req\/s.*/\1/' <<<"$1"; }
+  # The same checks authorised by each customer's license key (check-key) take their turn
+  # too, as a ratio to the vendor key's.
+  ratio() { awk -v a="$(rps "$1")" -v b="$(rps "$2")" 'BEGIN { printf "%.2f", a / b }'; }
+  median() { printf '%s\n' "$@" | sort -n | sed -n 2p; }
+  ratios=(); key_ratios=()
+  for round in 1 2 3; do
+    bare=$(load_short --mode bare --connections "$conns"); echo "round $round $bare"
+    check=$(load_short --mode check --connections "$conns"); echo "round $round $check"
+    keyed=$(load_short --mode check-key --connections "$conns"); echo "round $round $keyed"
+    ratios+=("$(ratio "$check" "$bare")")
+    key_ratios+=("$(ratio "$keyed" "$check")")
+  done
+  printf 'check / bare throughput per round: %s\n' "${ratios[*]}"
+  echo "check / bare throughput (median): $(median "${ratios[@]}")"
+  printf 'license-key check / vendor-key check throughput per round: %s\n' "${key_ratios[*]}"
+  echo "license-key check / vendor-key check throughput (median): $(median "${key_ratios[@]}")"
+  load --mode checks --connections 4
+  load --mode usage --connections 4
+  load --mode tokens --connections "$conns"
+  load --mode licences --connections "$conns"
+fi
 # Checks alone, then the same checks while a credential-stuffing run guesses 200 passwords
 # a second from ever new accounts and addresses (unbounded, that is 200 argon2 hashes a
 # second, several cores' worth): the enforcement API's p99 with and without it.
@@ -70,4 +74,12 @@ for round in 1 2 3; do
   sleep 0.5
   echo "round $round steady $steady checks/s during a sign-in flood: $(load_short --mode check --connections 16 --rate "$steady")"
   wait $flood; echo "round $round the flood: $(cat "$dir/flood")"
+  # The control: as many requests a second to the bare handler, which does nothing, so
+  # that what any 200 extra requests a second cost these two cores is told apart from
+  # what sign-ins cost.
+  load_short --mode bare --connections 16 --rate 200 --seconds "$flood_secs" >"$dir/control" &
+  control=$!
+  sleep 0.5
+  echo "round $round steady $steady checks/s during 200 bare requests/s: $(load_short --mode check --connections 16 --rate "$steady")"
+  wait $control
 done

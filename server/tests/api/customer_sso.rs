@@ -355,6 +355,21 @@ async fn with_passwords_not_allowed_initech_people_are_sent_to_single_sign_on() 
         assert_eq!(who(&app, &browser).await, Value::Null, "{email}");
     }
     assert!(audit_kinds_since(&app, head).await.is_empty(), "no failure counted against anyone: no password was tried");
+    // An invitation gives no password either: the invited person signs in at the provider.
+    let entitlement = initech_seats(&app, &ada).await["entitlement_id"].to_string();
+    let invite = [("entitlement", entitlement.as_str()), ("email", "dee@initech.example"), ("name", "Dee Dee")];
+    let invitation = json(app.call_as(&ada, "invite_user", &invite).await).await;
+    let token = invitation["path"].as_str().unwrap_or_default().trim_start_matches("/invite/").to_owned();
+    let form = [("token", token.as_str()), ("password", "a long new passphrase"), ("confirm", "a long new passphrase")];
+    let r = app.call_as(&new_client(), "accept_invitation", &form).await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let refused = json(r).await;
+    assert!(refused["Invalid"]["message"].as_str().is_some_and(|m| m.contains("Initech ID")), "{refused}");
+    let dee = member(&initech_seats(&app, &ada).await, "dee@initech.example").unwrap_or_else(|| panic!("dee is listed"));
+    assert_eq!(dee["invited"].as_bool(), Some(true), "still invited, with no password: {dee}");
+    let (browser, to) = through_provider(&app, &idp, "dee@initech.example", "dee").await;
+    assert_eq!(to, "/entitlements");
+    assert_eq!(who(&app, &browser).await["email"], "dee@initech.example");
     // Other organisations' people and the vendor's keep their passwords.
     app.client_for("grace@globex.example").await;
     app.client_for("admin@tessera.example").await;

@@ -5,6 +5,7 @@ import { open, signInAs } from './fixtures/self_service';
 
 test.use({
   customerProvider: {
+    slug: 'initech',
     accounts: [
       { sub: 'bob', email: 'bob@initech.example', email_verified: true, name: 'Bob at Initech ID', password: 'bob-at-the-idp' },
       { sub: 'zed', email: 'zed@initech.example', email_verified: true, name: 'Zed Newcomer', password: 'zed-at-the-idp' },
@@ -43,7 +44,7 @@ test("Initech connects its own provider, the vendor confirms its domain, and Ini
   await page.getByRole('navigation').getByRole('link', { name: 'Single sign-on' }).click();
   await expect(page).toHaveURL(/\/sso$/);
   await waitForHydration(page);
-  await expect(page.getByTestId('redirect-uri')).toHaveText(`${baseURL}/auth/sso/callback`);
+  await expect(page.getByTestId('redirect-uri')).toHaveText(`${baseURL}/auth/sso/callback/initech`);
   await page.getByLabel('Issuer URL').fill(customerIssuer);
   await page.getByLabel('Client id').fill('tessera');
   await page.getByLabel('Client secret').fill(CUSTOMER_CLIENT_SECRET);
@@ -58,10 +59,13 @@ test("Initech connects its own provider, the vendor confirms its domain, and Ini
   await expect(claim.getByRole('button', { name: 'Confirm initech.example' })).toHaveCount(0);
   await signOut(page);
 
-  // Until then, Initech's people are not sent to the provider.
-  await page.goto('/auth/sso/start?email=bob%40initech.example');
-  await expect(page).toHaveURL(/\/signin\?sso=nodomain$/);
-  await expect(page.getByRole('alert').filter({ hasText: 'not set up for that email' })).toBeVisible();
+  // Until then, the sign-in page offers no single sign-on, and Initech's people are not
+  // sent to the provider.
+  await new SignInPage(page).goto();
+  await expect(page.getByLabel('Work email')).toHaveCount(0);
+  const early = await page.request.post('/auth/sso/start', { form: { email: 'bob@initech.example', next: '' }, maxRedirects: 0 });
+  expect(early.status()).toBe(303);
+  expect(early.headers()['location']).toBe('/signin?sso=nodomain');
 
   // Vendor staff confirm it from the customer's page.
   await signInAs(page, 'staff@tessera.example');

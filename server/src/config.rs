@@ -187,7 +187,7 @@ impl Config {
                 (Some(issuer), Some(client_id), Some(client_secret)) => {
                     let issuer = issuer.trim().to_owned();
                     let host = app::ssr::sso::host_of(&issuer).to_owned();
-                    if !app::ssr::sso::issuer_allowed(&issuer, true) {
+                    if !app::ssr::sso::issuer_allowed(&issuer, app::ssr::sso::Reach::VENDOR) {
                         bail!("TESSERA_OIDC_ISSUER must start with https:// (http:// only on a loopback address), not {issuer:?}");
                     }
                     Some(app::ssr::sso::SsoSettings {

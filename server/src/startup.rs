@@ -110,9 +110,15 @@ impl Application {
             sessions: config.session_policy(),
             hashing: Default::default(),
             sso: match &config.sso {
-                Some(settings) => {
-                    Some(Arc::new(app::ssr::sso::Provider::new(settings.clone(), &config.public_url()).map_err(anyhow::Error::msg)?))
-                }
+                Some(settings) => Some(Arc::new(
+                    app::ssr::sso::Provider::new(
+                        settings.clone(),
+                        app::ssr::sso::Reach::VENDOR,
+                        &config.public_url(),
+                        app::ssr::sso::CALLBACK_PATH,
+                    )
+                    .map_err(anyhow::Error::msg)?,
+                )),
                 None => None,
             },
             customer_sso: Default::default(),
@@ -149,6 +155,8 @@ pub fn router(state: AppState, sessions: SessionBackend, config: &Config) -> Rou
         .nest("/pkg", Router::new().fallback_service(pkg).layer(middleware::map_response(immutable)))
         .route(app::ssr::sso::START_PATH, get(app::ssr::sso::start))
         .route(app::ssr::sso::CALLBACK_PATH, get(app::ssr::sso::callback))
+        .route(app::ssr::sso::CUSTOMER_CALLBACK_ROUTE, get(app::ssr::sso::callback))
+        .route(app::ssr::sso::START_PATH, axum::routing::post(app::ssr::sso::start_by_email))
         .leptos_routes_with_context(&state, routes, crate::boundary::provide_nonce, {
             let options = state.leptos_options.clone();
             move || shell(options.clone())

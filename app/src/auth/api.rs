@@ -43,13 +43,6 @@ pub async fn sign_in(email: String, password: String, next: Option<String>) -> R
         return Err(AppError::invalid("password", "That password is too long."));
     }
     let state = AppState::current()?;
-    // An organisation may keep the people of its domains to its own provider: any email of
-    // such a domain is told so before any password is checked (whether or not it names an
-    // account, so that this tells no one which exist).
-    let domain = crate::store::members::providers::domain_of(email.as_str()).unwrap_or_default();
-    if let Some(provider) = state.store.sso_only_provider(domain).await? {
-        return Err(AppError::invalid("password", super::sso_only_message(&provider)));
-    }
     if state.hashing.is_spent() {
         tracing::warn!("password hashing budget spent: a sign-in was answered busy");
         return Err(AppError::Busy);
@@ -62,6 +55,16 @@ pub async fn sign_in(email: String, password: String, next: Option<String>) -> R
     }
     let credentials = state.store.find_credentials(email.as_str()).await?;
     let known = credentials.as_ref().map(|c| (c.id, c.customer_id));
+    // An organisation may keep its people to its own provider: an email of its confirmed
+    // domains is told so before any password is checked, whether or not it names an
+    // account (so that this tells no one which exist). Someone of that domain who is
+    // another organisation's or the vendor's keeps their password.
+    let domain = crate::store::members::providers::domain_of(email.as_str()).unwrap_or_default();
+    if let Some((customer, provider)) = state.store.sso_only_provider(domain).await? {
+        if known.is_none_or(|(_, of)| of == Some(customer.get())) {
+            return Err(AppError::invalid("password", super::sso_only_message(&provider)));
+        }
+    }
 
     // Verification is slow on purpose: off the async workers, a bounded number at once.
     let user = state

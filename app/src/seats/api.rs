@@ -183,8 +183,10 @@ pub async fn accept_invitation(token: String, password: String, confirm: String)
     // An organisation that signs the people of its domains in through its own provider
     // gives them no password: they sign in there, and the invitation is taken up then.
     let domain = crate::store::members::providers::domain_of(&invitation.email).unwrap_or_default();
-    if let Some(provider) = state.store.sso_only_provider(domain).await? {
-        return Err(AppError::invalid("password", crate::auth::sso_only_message(&provider)));
+    if let Some((customer, provider)) = state.store.sso_only_provider(domain).await? {
+        if customer.get() == invitation.customer_id {
+            return Err(AppError::invalid("password", crate::auth::sso_only_message(&provider)));
+        }
     }
     crate::ssr::password::check_new_password(&password, &confirm, &invitation.email, MIN_PASSWORD)?;
     let hash =

@@ -30,12 +30,13 @@ pub async fn get_sso(customer: Option<String>) -> Result<SsoView, AppError> {
         .into_iter()
         .map(|d| super::DomainView { domain: d.domain, added_at: d.added_at, confirmed_at: d.confirmed_at })
         .collect();
+    let slug = customer.slug;
     Ok(SsoView {
         organisation: customer.name,
-        slug: customer.slug,
+        slug: slug.clone(),
         provider,
         domains,
-        redirect_uri: format!("{}{}", state.public_url, crate::ssr::sso::CALLBACK_PATH),
+        redirect_uri: format!("{}{}", state.public_url, crate::ssr::sso::customer_callback_path(&slug)),
         confirms: user.role.is_vendor(),
     })
 }
@@ -59,11 +60,11 @@ pub async fn save_sso_provider(
     use crate::store::members::providers::NewProvider;
     let Caller { state, actor, scope: customer, .. } = Guard::new().role(Roles::MANAGERS).customer(customer.as_deref()).await?;
     let issuer = issuer.trim().to_owned();
-    let loopback_http = !state.public_url.starts_with("https://");
-    if issuer.len() > 512 || !crate::ssr::sso::issuer_allowed(&issuer, loopback_http) {
+    let reach = crate::ssr::sso::Reach::organisation(state.public_url.starts_with("https://"));
+    if issuer.len() > 512 || !crate::ssr::sso::issuer_allowed(&issuer, reach) {
         return Err(AppError::invalid(
             "issuer",
-            "Enter the provider's issuer URL, starting with https://, exactly as the provider names it.",
+            "Enter the provider's issuer URL exactly as the provider names it: https://, at a public address.",
         ));
     }
     let client_id = text("client_id", &client_id, 255, "Enter the client id the provider gave Tessera.")?;

@@ -56,21 +56,21 @@ pub async fn begin_sign_in(
     client: &Client,
     provider: Option<&str>,
 ) -> Result<(), AppError> {
-    let handle = fresh_sign_in(session).await?;
+    let handle = new_sign_in_handle();
     let now = crate::store::now();
     state.store.start_sign_in_by(user_id, &handle, client, provider, now).await?;
     attach_sign_in(session, &handle, now).await
 }
 
-/// The first step of a sign-in: the session gets a new id, and the handle the sign-in
-/// will be recorded under is made.
-pub async fn fresh_sign_in(session: &Session) -> Result<String, AppError> {
-    session.cycle_id().await.map_err(|e| internal("session cycle", e))?;
-    Ok(crate::engine::licensing::hex(&rand::random::<[u8; 16]>()))
+/// The handle a new sign-in is recorded under: 128 random bits.
+pub fn new_sign_in_handle() -> String {
+    crate::engine::licensing::hex(&rand::random::<[u8; 16]>())
 }
 
-/// The last step of a sign-in: `session` names the sign-in `handle` recorded at `now`.
+/// The last step of a sign-in: the session gets a new id and names the sign-in `handle`
+/// recorded at `now`.
 pub async fn attach_sign_in(session: &Session, handle: &str, now: i64) -> Result<(), AppError> {
+    session.cycle_id().await.map_err(|e| internal("session cycle", e))?;
     session.insert(SIGN_IN_KEY, handle).await.map_err(|e| internal("session write", e))?;
     session.insert(RENEWED_KEY, now).await.map_err(|e| internal("session write", e))?;
     Ok(())

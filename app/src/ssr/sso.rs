@@ -30,9 +30,18 @@ use crate::store::members::sign_ins::Client;
 /// Where a single sign-on starts: the vendor's provider (`?next=/path` to return there),
 /// or the provider of the organisation of `?email=` (its confirmed domain).
 pub const START_PATH: &str = "/auth/sso/start";
-/// Where the provider sends the browser back: register `<TESSERA_PUBLIC_URL>/auth/sso/callback`
-/// with the provider as the redirect URI, exactly.
+/// Where the vendor's provider sends the browser back: register
+/// `<TESSERA_PUBLIC_URL>/auth/sso/callback` with it as the redirect URI, exactly. Each
+/// organisation's provider has its own, [`customer_callback_path`], so that an answer can
+/// only come back to the sign-in that went to its provider (no mix-up between providers).
 pub const CALLBACK_PATH: &str = "/auth/sso/callback";
+/// The route of the organisations' callbacks.
+pub const CUSTOMER_CALLBACK_ROUTE: &str = "/auth/sso/callback/{slug}";
+
+/// Where organisation `slug`'s provider sends the browser back.
+pub fn customer_callback_path(slug: &str) -> String {
+    format!("{CALLBACK_PATH}/{slug}")
+}
 /// The session key holding the sign-in under way.
 const PENDING_KEY: &str = "sso_pending";
 /// How long a sign-in may take at the provider.
@@ -88,6 +97,7 @@ type OidcClient = CoreClient<EndpointSet, EndpointNotSet, EndpointNotSet, Endpoi
 /// [`FAILURE_TTL`]).
 pub struct Provider {
     settings: SsoSettings,
+    reach: Reach,
     redirect: RedirectUrl,
     http: openidconnect::reqwest::Client,
     discovered: tokio::sync::Mutex<Discovered>,
@@ -130,10 +140,14 @@ impl CustomerProviders {
             name: saved.row.name.clone(),
         };
         let mut made = self.made.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(provider) = made.get(&customer.get()).filter(|p| p.settings == settings) {
+        if let Some(provider) =
+            made.get(&customer.get()).filter(|p| p.settings == settings && p.redirect_path() == customer_callback_path(&saved.slug))
+        {
             return Ok(Some(provider.clone()));
         }
-        let provider = Arc::new(Provider::new(settings, &state.public_url).map_err(|e| {
+        let callback = customer_callback_path(&saved.slug);
+        let reach = Reach::organisation(state.public_url.starts_with("https://"));
+        let provider = Arc::new(Provider::new(settings, reach, &state.public_url, &callback).map_err(|e| {
             tracing::error!(customer = customer.get(), "single sign-on: the customer's provider: {e}");
             Refusal::Provider
         })?);
@@ -202,13 +216,21 @@ struct Pending {
     customer: Option<i64>,
     #[serde(default)]
     issuer: String,
+    /// The path the provider's answer must come back to.
+    #[serde(default)]
+    callback: String,
 }
 
 #[derive(Debug, Deserialize)]
 pub struct StartQuery {
     next: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct StartForm {
     /// The email typed on the sign-in page: its domain names the organisation's provider.
     email: Option<String>,
+    next: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -228,10 +250,10 @@ struct Identity {
 }
 
 impl Provider {
-    /// The provider of `settings`, answering to `public_url`'s callback.
-    pub fn new(settings: SsoSettings, public_url: &str) -> Result<Provider, String> {
+    /// The provider of `settings`, answering to `callback` (a path) under `public_url`.
+    pub fn new(settings: SsoSettings, reach: Reach, public_url: &str, callback: &str) -> Result<Provider, String> {
         IssuerUrl::new(settings.issuer.clone()).map_err(|e| format!("the issuer is not a URL: {e}"))?;
-        let redirect = RedirectUrl::new(format!("{}{CALLBACK_PATH}", public_url.trim_end_matches('/')))
+        let redirect = RedirectUrl::new(format!("{}{callback}", public_url.trim_end_matches('/')))
             .map_err(|e| format!("the single sign-on callback is not a URL: {e}"))?;
         // The provider's answers are read as they come: a redirect is never followed.
         let http = openidconnect::reqwest::ClientBuilder::new()
@@ -239,7 +261,12 @@ impl Provider {
             .timeout(Duration::from_secs(10))
             .build()
             .map_err(|e| format!("the single sign-on HTTP client: {e}"))?;
-        Ok(Provider { settings, redirect, http, discovered: Default::default() })
+        Ok(Provider { settings, reach, redirect, http, discovered: Default::default() })
+    }
+
+    /// The path its answers come back to.
+    fn redirect_path(&self) -> String {
+        self.redirect.url().path().to_owned()
     }
 
     /// The provider's name on the sign-in page.
@@ -283,6 +310,14 @@ impl Provider {
             tracing::error!(issuer = %self.settings.issuer, "the provider names no token endpoint");
             Refusal::Provider
         })?;
+        // What Tessera itself calls (keys, token) is held to the issuer's own rules: https,
+        // never an address inside a private network.
+        for endpoint in [token.as_str(), metadata.jwks_uri().as_str()] {
+            if !issuer_allowed(endpoint, self.reach) {
+                tracing::error!(issuer = %self.settings.issuer, %endpoint, "the provider names an endpoint Tessera does not call");
+                return Err(Refusal::Provider);
+            }
+        }
         Ok(CoreClient::from_provider_metadata(
             metadata,
             ClientId::new(self.settings.client_id.clone()),
@@ -311,6 +346,7 @@ impl Provider {
             at: now,
             customer,
             issuer: self.settings.issuer.clone(),
+            callback: self.redirect_path(),
         };
         Ok((url.to_string(), pending))
     }
@@ -365,6 +401,8 @@ impl Provider {
         if verified != Some(true) {
             return Err((Refusal::Unverified, Some(email)));
         }
+        // An address Tessera would take from a person too, or none.
+        let email = crate::engine::Email::parse(&email).map_err(|_| (Refusal::Unknown, None))?.into_inner();
         Ok(Identity { email, name })
     }
 }
@@ -374,14 +412,59 @@ pub fn host_of(url: &str) -> &str {
     url.split("://").nth(1).unwrap_or_default().split(['/', '?', '#']).next().unwrap_or_default()
 }
 
-/// Whether `issuer` may name a provider: https, or http on a loopback address when
-/// `loopback_http` (keys, secret, code and token would travel in clear: only on this
-/// machine).
-pub fn issuer_allowed(issuer: &str, loopback_http: bool) -> bool {
-    let host = host_of(issuer);
-    let loopback = ["127.0.0.1", "localhost", "[::1]"].iter().any(|h| host == *h || host.starts_with(&format!("{h}:")));
-    let shaped = IssuerUrl::new(issuer.to_owned()).is_ok() && !host.is_empty() && !issuer.contains(['?', '#']);
-    shaped && (issuer.starts_with("https://") || (loopback_http && loopback && issuer.starts_with("http://")))
+/// Where a provider may be: over https, or, when `loopback_http`, over http on this machine
+/// only (keys, secret, code and token would travel in clear); at an address of a private,
+/// link-local or shared network only when `private_networks` (the vendor's own provider,
+/// configured by the deployment; never an organisation's, whose answers must not be a way
+/// into the deployment's network).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reach {
+    pub loopback_http: bool,
+    pub private_networks: bool,
+}
+
+impl Reach {
+    /// The vendor's provider, from the deployment's own configuration.
+    pub const VENDOR: Reach = Reach { loopback_http: true, private_networks: true };
+
+    /// An organisation's provider, on a deployment served over https (`https`) or not.
+    pub fn organisation(https: bool) -> Reach {
+        Reach { loopback_http: !https, private_networks: false }
+    }
+}
+
+/// Whether `url` may name a provider or one of its endpoints, within `reach`. Never a user
+/// name or password in it; a host name is not resolved here.
+pub fn issuer_allowed(url: &str, reach: Reach) -> bool {
+    let Reach { loopback_http, private_networks } = reach;
+    use std::net::IpAddr;
+    let Ok(parsed) = openidconnect::url::Url::parse(url) else { return false };
+    if !parsed.username().is_empty() || parsed.password().is_some() || parsed.query().is_some() || parsed.fragment().is_some() {
+        return false;
+    }
+    let ip = match parsed.host() {
+        Some(openidconnect::url::Host::Ipv4(ip)) => Some(IpAddr::V4(ip)),
+        Some(openidconnect::url::Host::Ipv6(ip)) => Some(IpAddr::V6(ip)),
+        Some(openidconnect::url::Host::Domain(_)) => None,
+        None => return false,
+    };
+    let ip = ip.map(|ip| match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        v4 => v4,
+    });
+    let loopback = ip.map_or(parsed.host_str() == Some("localhost"), |ip| ip.is_loopback());
+    let private = ip.is_some_and(|ip| match ip {
+        IpAddr::V4(v4) => {
+            let [a, b, ..] = v4.octets();
+            v4.is_private() || v4.is_link_local() || v4.is_unspecified() || v4.is_broadcast() || (a == 100 && (b & 0xc0) == 64)
+        }
+        IpAddr::V6(v6) => v6.is_unspecified() || (v6.segments()[0] & 0xfe00) == 0xfc00 || (v6.segments()[0] & 0xffc0) == 0xfe80,
+    });
+    match parsed.scheme() {
+        "https" => (!private || private_networks) && (!loopback || loopback_http),
+        "http" => loopback_http && loopback,
+        _ => false,
+    }
 }
 
 fn at(secs: i64) -> chrono::DateTime<chrono::Utc> {
@@ -395,41 +478,49 @@ fn same(a: &str, b: &str) -> bool {
     a.iter().zip(b.iter()).fold(0u8, |d, (x, y)| d | (x ^ y)) == 0
 }
 
-/// `GET /auth/sso/start`: sends the browser to the provider. With `email` (the sign-in
-/// page's single sign-on form), the provider of the organisation whose confirmed domain
-/// it is, or the vendor's for the vendor's own people; without, the vendor's. A form's
-/// answer is a page that moves on by itself, since a page's Content-Security-Policy
-/// (`form-action 'self'`) stops a form's redirect to another site.
+/// `GET /auth/sso/start`: sends the browser to the vendor's provider (the sign-in page's
+/// "Sign in with …" link).
 pub async fn start(State(state): State<AppState>, session: Session, Query(query): Query<StartQuery>) -> Response {
-    let now = crate::store::now();
+    let Some(sso) = state.sso.clone() else { return Redirect::to("/signin").into_response() };
     let next = query.next.as_deref().and_then(crate::auth::local_path).map(str::to_owned);
-    let typed = query.email.as_deref().map(str::trim).filter(|e| !e.is_empty());
-    let (provider, customer) = match typed {
-        None => match state.sso.clone() {
-            Some(sso) => (sso, None),
-            None => return Redirect::to("/signin").into_response(),
-        },
-        Some(email) => match provider_for_email(&state, email).await {
-            Ok(found) => found,
-            Err(refusal) => return refused_page(refusal),
-        },
-    };
-    match provider.authorization(next, customer.map(CustomerId::get), now).await {
-        Ok((url, pending)) => match session.insert(PENDING_KEY, &pending).await {
-            Ok(()) if typed.is_some() => moving_on(&url, provider.name()),
-            Ok(()) => Redirect::to(&url).into_response(),
-            Err(e) => {
-                tracing::error!("session write: {e}");
-                refused_page(Refusal::Internal)
-            }
-        },
+    match begin(&session, &sso, None, next).await {
+        Ok(url) => Redirect::to(&url).into_response(),
         Err(refusal) => refused_page(refusal),
     }
 }
 
+/// `POST /auth/sso/start` (the sign-in page's single sign-on form, `email` and `next`):
+/// sends the browser to the provider of the organisation whose confirmed domain the email
+/// is of, or to the vendor's for a vendor domain whose new people may join. A form posted,
+/// so that no other site can start a sign-in in someone's browser (the boundary refuses a
+/// cross-site post). The answer is a page that moves on by itself, since the page's
+/// Content-Security-Policy (`form-action 'self'`) stops a form's redirect to another site.
+pub async fn start_by_email(State(state): State<AppState>, session: Session, axum::Form(form): axum::Form<StartForm>) -> Response {
+    let next = form.next.as_deref().and_then(crate::auth::local_path).map(str::to_owned);
+    let (provider, customer) = match provider_for_email(&state, form.email.as_deref().unwrap_or_default()).await {
+        Ok(found) => found,
+        Err(refusal) => return refused_page(refusal),
+    };
+    match begin(&session, &provider, customer, next).await {
+        Ok(url) => moving_on(&url, provider.name()),
+        Err(refusal) => refused_page(refusal),
+    }
+}
+
+/// Starts a sign-in at `provider` (`customer`'s own, or the vendor's) in `session`: the
+/// provider's address to send the browser to.
+async fn begin(session: &Session, provider: &Provider, customer: Option<CustomerId>, next: Option<String>) -> Result<String, Refusal> {
+    let (url, pending) = provider.authorization(next, customer.map(CustomerId::get), crate::store::now()).await?;
+    session.insert(PENDING_KEY, &pending).await.map_err(|e| {
+        tracing::error!("session write: {e}");
+        Refusal::Internal
+    })?;
+    Ok(url)
+}
+
 /// The provider that signs in the owner of `email`: the provider of the customer whose
-/// confirmed domain it is, else the vendor's for a vendor user or a vendor domain whose
-/// new people may join.
+/// confirmed domain it is, else the vendor's for a vendor domain whose new people may join
+/// (by the domain alone, so that the answer tells nothing of which accounts exist).
 async fn provider_for_email(state: &AppState, email: &str) -> Result<(Arc<Provider>, Option<CustomerId>), Refusal> {
     let email = crate::engine::Email::parse(email).map_err(|_| Refusal::Email)?;
     let email = email.as_str().to_lowercase();
@@ -443,18 +534,20 @@ async fn provider_for_email(state: &AppState, email: &str) -> Result<(Arc<Provid
         return Ok((provider, Some(customer)));
     }
     let Some(vendor) = state.sso.clone() else { return Err(Refusal::NoDomain) };
-    // By the domain alone, so that the answer tells nothing of which accounts exist.
-    if state.store.is_vendor_domain(domain).await.map_err(internal)? {
+    if state.store.staff_domains().await.map_err(internal)?.iter().any(|d| d == domain) {
         Ok((vendor, None))
     } else {
         Err(Refusal::NoDomain)
     }
 }
 
-/// `GET /auth/sso/callback`: the provider's answer. Signs the user in, or sends them back
-/// to the sign-in page with the reason. A refusal is audited when this browser had a
-/// sign-in under way; an answer to none is only logged, so that no one can write to the
-/// audit log without starting a sign-in.
+/// `GET /auth/sso/callback` (the vendor's provider) and `/auth/sso/callback/{slug}` (an
+/// organisation's): the provider's answer. Signs the user in, or sends them back to the
+/// sign-in page with the reason. The sign-in under way is used once, whatever comes of it;
+/// an answer that comes back to another provider's callback than the one it went to, or
+/// without its `state`, is refused before any code is used. A refusal is audited when this
+/// browser had a sign-in under way (once per sign-in); an answer to none is only logged,
+/// so that no one can write to the audit log without starting a sign-in.
 pub async fn callback(
     State(state): State<AppState>,
     session: Session,
@@ -462,7 +555,7 @@ pub async fn callback(
     Query(query): Query<CallbackQuery>,
 ) -> Response {
     let client = super::auth::client_of(&parts);
-    let Some(pending) = session.get::<Pending>(PENDING_KEY).await.ok().flatten() else {
+    let Some(pending) = session.remove::<Pending>(PENDING_KEY).await.ok().flatten() else {
         tracing::warn!(address = %client.address, "a single sign-on answer came to a browser with none under way");
         return refused_page(Refusal::State);
     };
@@ -477,15 +570,11 @@ pub async fn callback(
             refused_page(refusal)
         }
     };
-    // An answer without this sign-in's `state` is not its provider's (a link from
-    // elsewhere): refused, and the sign-in under way goes on.
-    if !query.state.as_deref().is_some_and(|returned| same(&pending.state, returned)) {
+    // Not this sign-in's answer: without its `state`, or come back to another provider's
+    // callback (a provider that sends its users' answers to another's address).
+    let own_state = query.state.as_deref().is_some_and(|returned| same(&pending.state, returned));
+    if !own_state || parts.uri.path() != pending.callback {
         return refused(Refusal::State, None).await;
-    }
-    // Used once, whatever comes of it.
-    if let Err(e) = session.remove::<Pending>(PENDING_KEY).await {
-        tracing::error!("session write: {e}");
-        return refused_page(Refusal::Internal);
     }
     match sign_in(&state, &session, &client, pending, query).await {
         Ok(to) => Redirect::to(&to).into_response(),
@@ -537,7 +626,7 @@ async fn sign_in(
         (Refusal::Internal, Some(email.clone()))
     };
     let vouched = Vouched { arrival, issuer: provider.issuer(), email: &identity.email, name: identity.name.as_deref() };
-    let handle = super::auth::fresh_sign_in(session).await.map_err(|e| failed(&e))?;
+    let handle = super::auth::new_sign_in_handle();
     let arrived = state.store.arrive_through_sso(&vouched, &handle, client, now).await.map_err(|e| failed(&e))?;
     let arrived = arrived.map_err(|refusal| {
         let refusal = match refusal {

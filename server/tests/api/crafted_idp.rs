@@ -148,7 +148,7 @@ async fn answered(app: &TestApp, idp: &Served, extra: &[(&str, &str)], id_token:
     idp.answer_with(id_token(&nonce));
     let mut query = vec![("code", "c"), ("state", state.as_str())];
     query.extend_from_slice(extra);
-    let r = browser.get(app.url("/auth/sso/callback")).query(&query).send().await.unwrap_or_else(|e| panic!("{e}"));
+    let r = browser.get(app.url("/auth/sso/callback/initech")).query(&query).send().await.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     (browser, location(&r))
 }
@@ -228,4 +228,28 @@ async fn an_answer_naming_another_issuer_is_refused_before_its_code_is_used() {
     assert_eq!(refusals_since(&app, head).await, ["\"state\""]);
     assert_eq!(audit_kinds_since(&app, head).await, ["user.sso_refused"]);
     assert_eq!(idp.token_requests().len(), exchanged, "its code was not sent to the provider");
+
+    // An answer brought back to another provider's callback (the vendor's) than the one this
+    // sign-in went to: refused before its code is used, whatever state it carries.
+    let browser = new_client();
+    let authorize = start_by_email(&app, &browser, "bob@initech.example").await;
+    assert!(authorize.contains(&format!("redirect_uri={}", urlencoding_of(&app.url("/auth/sso/callback/initech")))), "{authorize}");
+    let state = param(&authorize, "state");
+    let (exchanged, head) = (idp.token_requests().len(), audit_head(&app).await);
+    let r = browser.get(app.url("/auth/sso/callback")).query(&[("code", "c"), ("state", state.as_str())]).send().await;
+    let r = r.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!((r.status(), location(&r)), (StatusCode::SEE_OTHER, "/signin?sso=state".to_owned()));
+    assert_eq!(who(&app, &browser).await, Value::Null);
+    assert_eq!(refusals_since(&app, head).await, ["\"state\""]);
+    assert_eq!(idp.token_requests().len(), exchanged, "its code was not sent to the provider");
+}
+
+/// `text` as a query string carries it (the characters of a URL escaped).
+fn urlencoding_of(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }

@@ -32,7 +32,7 @@ async fn tessera_with_initech_provider() -> (TestApp, Provider) {
     let mut provider = None;
     let app = spawn_app_at(|config, addr| {
         let tessera = format!("http://{addr}");
-        provider = Some(start_provider(&tessera, &[(INITECH_CLIENT, INITECH_SECRET)], initech_accounts()));
+        provider = Some(start_provider(&tessera, "/auth/sso/callback/initech", &[(INITECH_CLIENT, INITECH_SECRET)], initech_accounts()));
         config.public_url = Some(tessera);
         config.sso = None;
     })
@@ -67,10 +67,24 @@ pub async fn connect_initech(app: &TestApp, issuer: &str, client_id: &str, secre
     (ada, staff)
 }
 
+/// Posts the sign-in page's single sign-on form with `email` in `browser`.
+pub async fn post_start(app: &TestApp, browser: &Client, email: &str) -> reqwest::Response {
+    let r = browser.post(app.url("/auth/sso/start")).form(&[("email", email), ("next", "")]).send().await;
+    r.unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Where the sign-in page's single sign-on form with `email` sends a fresh browser back to
+/// when it is refused.
+pub async fn refused_start(app: &TestApp, email: &str) -> String {
+    let r = post_start(app, &new_client(), email).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER, "{email}");
+    r.headers().get("location").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned()
+}
+
 /// Starts single sign-on in `browser` with `email`, as the sign-in page's form does: the
 /// provider's address that the page Tessera answers with moves on to.
 pub async fn start_by_email(app: &TestApp, browser: &Client, email: &str) -> String {
-    let r = browser.get(app.url("/auth/sso/start")).query(&[("email", email)]).send().await.unwrap_or_else(|e| panic!("{e}"));
+    let r = post_start(app, browser, email).await;
     assert_eq!(r.status(), StatusCode::OK, "a page that moves on to the provider for {email}, not {:?}", r.headers().get("location"));
     let kind = r.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
     assert!(kind.starts_with("text/html"), "{kind}");
@@ -146,8 +160,8 @@ async fn initech_people_sign_in_through_initechs_provider_once_staff_confirm_its
     // Claimed, not confirmed: the domain's people are not sent to Initech's provider.
     let browser = new_client();
     let head = audit_head(&app).await;
-    assert_eq!(follow(&browser, &app.url("/auth/sso/start?email=bob@initech.example")).await, "/signin?sso=nodomain");
-    assert_eq!(follow(&browser, &app.url("/auth/sso/start?email=not-an-email")).await, "/signin?sso=email");
+    assert_eq!(refused_start(&app, "bob@initech.example").await, "/signin?sso=nodomain");
+    assert_eq!(refused_start(&app, "not-an-email").await, "/signin?sso=email");
     assert_eq!(who(&app, &browser).await, Value::Null);
     assert_eq!(audit_kinds_since(&app, head).await, Vec::<String>::new(), "a start refused writes nothing");
 
@@ -155,11 +169,11 @@ async fn initech_people_sign_in_through_initechs_provider_once_staff_confirm_its
     assert_eq!(sign_in_options(&app).await, j!({ "vendor": null, "by_email": true }));
     let sso = json(app.call_as(&ada, "get_sso", &[]).await).await;
     assert_eq!(sso["provider"]["issuer"], idp.issuer.as_str(), "{sso}");
-    assert_eq!(sso["redirect_uri"], app.url("/auth/sso/callback"), "{sso}");
+    assert_eq!(sso["redirect_uri"], app.url("/auth/sso/callback/initech"), "{sso}");
     let domain = &sso["domains"][0];
     assert_eq!((domain["domain"].as_str(), domain["confirmed_at"].is_i64()), (Some("initech.example"), true), "{sso}");
     // Another organisation's domain is still no one's.
-    assert_eq!(follow(&new_client(), &app.url("/auth/sso/start?email=grace@globex.example")).await, "/signin?sso=nodomain");
+    assert_eq!(refused_start(&app, "grace@globex.example").await, "/signin?sso=nodomain");
 
     let head = audit_head(&app).await;
     let authorize = start_by_email(&app, &browser, " Bob@Initech.Example ").await;
@@ -319,7 +333,7 @@ async fn initechs_provider_vouches_for_initechs_confirmed_domain_only() {
     assert_eq!(user_emails(&app).await, users, "no user was made");
     // Globex's domain leads to no provider (Globex has none); the vendor's people and Globex's
     // keep their passwords; Bob still comes in through Initech's.
-    assert_eq!(follow(&new_client(), &app.url("/auth/sso/start?email=grace@globex.example")).await, "/signin?sso=nodomain");
+    assert_eq!(refused_start(&app, "grace@globex.example").await, "/signin?sso=nodomain");
     app.client_for("grace@globex.example").await;
     app.client_for("staff@tessera.example").await;
     let (browser, to) = through_provider(&app, &idp, "bob@initech.example", "bob").await;
@@ -415,7 +429,7 @@ async fn a_domain_is_confirmed_for_one_organisation_and_provider_changes_are_aud
     let sso = json(app.call_as(&ada, "get_sso", &[]).await).await;
     assert_eq!(sso["domains"][0]["confirmed_at"], Value::Null, "not confirmed for Initech: {sso}");
     // Meanwhile the domain leads to Globex, which has no provider.
-    assert_eq!(follow(&new_client(), &app.url("/auth/sso/start?email=bob@initech.example")).await, "/signin?sso=nodomain");
+    assert_eq!(refused_start(&app, "bob@initech.example").await, "/signin?sso=nodomain");
 
     // Globex's claim removed, the staff confirm Initech's; then Globex's cannot be confirmed.
     ok(&app, &staff, "remove_sso_domain", &[("customer", "globex"), ("domain", "initech.example")]).await;
@@ -486,7 +500,7 @@ async fn an_answer_from_initechs_provider_is_used_once() {
     // The code brought back under a sign-in of the thief's own: the provider refuses it.
     let code = param(&callback, "code");
     let state = param(&start_by_email(&app, &thief, "bob@initech.example").await, "state");
-    assert_eq!(follow(&thief, &app.url(&format!("/auth/sso/callback?code={code}&state={state}"))).await, "/signin?sso=code");
+    assert_eq!(follow(&thief, &app.url(&format!("/auth/sso/callback/initech?code={code}&state={state}"))).await, "/signin?sso=code");
     assert_eq!(who(&app, &thief).await, Value::Null);
     assert_eq!(refusals_since(&app, head).await, ["\"code\""]);
     assert_eq!(audit_kinds_since(&app, head).await, ["user.sso_refused"]);

@@ -38,10 +38,12 @@ fn accounts() -> Value {
 }
 
 /// Starts the provider with Tessera at `tessera` (`http://host:port`) as each of its
-/// `clients` (client id, client secret), and `accounts` as its people.
-pub fn start_provider(tessera: &str, clients: &[(&str, &str)], accounts: Value) -> Provider {
+/// `clients` (client id, client secret), answering to `callback` (a path: the vendor's
+/// `/auth/sso/callback`, an organisation's `/auth/sso/callback/<slug>`), and `accounts` as
+/// its people.
+pub fn start_provider(tessera: &str, callback: &str, clients: &[(&str, &str)], accounts: Value) -> Provider {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let callback = format!("{tessera}/auth/sso/callback");
+    let callback = format!("{tessera}{callback}");
     let clients: Vec<Value> =
         clients.iter().map(|(id, secret)| j!({ "client_id": id, "client_secret": secret, "redirect_uris": [callback] })).collect();
     let config = j!({ "port": 0, "clients": clients, "accounts": accounts });
@@ -65,7 +67,7 @@ async fn tessera_with_provider() -> (TestApp, Provider) {
     let mut provider = None;
     let app = spawn_app_at(|config, addr| {
         let tessera = format!("http://{addr}");
-        let started = start_provider(&tessera, &[(CLIENT_ID, CLIENT_SECRET)], accounts());
+        let started = start_provider(&tessera, "/auth/sso/callback", &[(CLIENT_ID, CLIENT_SECRET)], accounts());
         config.public_url = Some(tessera);
         config.sso = Some(app::ssr::sso::SsoSettings {
             issuer: started.issuer.clone(),
@@ -111,7 +113,7 @@ pub async fn login_at_provider(app: &TestApp, provider: &Provider, browser: &Cli
     }
     // Through the provider: its login form when this browser has not signed in there yet.
     let (mut next, mut hops) = (authorize.to_owned(), 0);
-    while !next.starts_with(&app.url("/auth/sso/callback?")) {
+    while !next.starts_with(&app.url("/auth/sso/callback?")) && !next.starts_with(&app.url("/auth/sso/callback/")) {
         hops += 1;
         assert!(hops < 8, "the provider never sent the browser back: {next}");
         let r = if next.contains("/interaction/") {

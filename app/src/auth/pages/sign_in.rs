@@ -85,7 +85,7 @@ pub fn SignInPage() -> impl IntoView {
                         // A plain form: the browser leaves for the provider, with or without
                         // the page's code.
                         let by_email = options.by_email.then(|| view! {
-                            <form class="form sso-email" method="get" action="/auth/sso/start" aria-labelledby="sso-email-title">
+                            <form class="form sso-email" method="post" action="/auth/sso/start" aria-labelledby="sso-email-title">
                                 <h2 id="sso-email-title" class="small">"Single sign-on"</h2>
                                 <input type="hidden" name="next" value=next/>
                                 <div class="field">

@@ -35,12 +35,14 @@ pub struct ProviderRow {
 #[derive(Clone)]
 pub struct ProviderSecret {
     pub row: ProviderRow,
+    /// The organisation's slug, which names its callback.
+    pub slug: String,
     pub client_secret: String,
 }
 
 impl std::fmt::Debug for ProviderSecret {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ProviderSecret").field("row", &self.row).field("client_secret", &"***").finish()
+        f.debug_struct("ProviderSecret").field("row", &self.row).field("slug", &self.slug).field("client_secret", &"***").finish()
     }
 }
 
@@ -138,8 +140,9 @@ impl Store {
     /// `WrongSecret` when the deployment's secret does not open it.
     pub async fn identity_provider_secret(&self, customer: CustomerId) -> Result<Option<ProviderSecret>, StoreError> {
         let row = sqlx::query(
-            "SELECT customer_id, issuer, client_id, client_secret, name, create_users, passwords_allowed, updated_at
-             FROM identity_providers WHERE customer_id = $1",
+            "SELECT p.customer_id, p.issuer, p.client_id, p.client_secret, p.name, p.create_users, p.passwords_allowed,
+                    p.updated_at, c.slug
+             FROM identity_providers p JOIN customers c ON c.id = p.customer_id WHERE p.customer_id = $1",
         )
         .bind(customer.get())
         .fetch_optional(self.pool())
@@ -148,7 +151,7 @@ impl Store {
         let sealed: String = row.try_get("client_secret")?;
         let opened = self.secret().open(&sealed).ok_or(StoreError::WrongSecret)?;
         let client_secret = String::from_utf8(opened).map_err(|_| StoreError::WrongSecret)?;
-        Ok(Some(ProviderSecret { row: provider_row(&row)?, client_secret }))
+        Ok(Some(ProviderSecret { row: provider_row(&row)?, slug: row.try_get("slug")?, client_secret }))
     }
 
     /// Saves `customer`'s provider (made or changed), audited without its secret. Returns
@@ -265,31 +268,17 @@ impl Store {
         Ok(found.is_some())
     }
 
-    /// The name of the provider of the organisation whose confirmed domain `domain` is,
-    /// when that organisation signs its people in through it only (no passwords).
-    pub async fn sso_only_provider(&self, domain: &str) -> Result<Option<String>, StoreError> {
-        Ok(sqlx::query_scalar(
-            "SELECT p.name FROM sso_domains d JOIN identity_providers p ON p.customer_id = d.customer_id
+    /// The organisation whose confirmed domain `domain` is, and its provider's name, when
+    /// that organisation signs its people in through its provider only (no passwords).
+    pub async fn sso_only_provider(&self, domain: &str) -> Result<Option<(CustomerId, String)>, StoreError> {
+        let row = sqlx::query(
+            "SELECT p.customer_id, p.name FROM sso_domains d JOIN identity_providers p ON p.customer_id = d.customer_id
              WHERE d.domain = $1 AND d.confirmed_at IS NOT NULL AND p.passwords_allowed = 0",
         )
         .bind(domain.to_lowercase())
         .fetch_optional(self.pool())
-        .await?)
-    }
-
-    /// Whether `domain` is the vendor's: a domain whose new people may join as staff, or
-    /// the domain of an active vendor user. (Says nothing of which accounts exist.)
-    pub async fn is_vendor_domain(&self, domain: &str) -> Result<bool, StoreError> {
-        let domain = domain.to_lowercase();
-        let found: Option<i64> = sqlx::query_scalar(
-            "SELECT 1 FROM staff_domains WHERE domain = $1
-             UNION ALL SELECT 1 FROM users WHERE customer_id IS NULL AND disabled = 0 AND email LIKE $2 LIMIT 1",
-        )
-        .bind(&domain)
-        .bind(format!("%@{}", domain.replace(['%', '_'], "")))
-        .fetch_optional(self.pool())
         .await?;
-        Ok(found.is_some())
+        row.map(|r| Ok((CustomerId(r.try_get("customer_id")?), r.try_get("name")?))).transpose()
     }
 
     /// The customer a confirmed `domain` routes to; `None` when it routes no one.

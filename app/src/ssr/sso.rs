@@ -659,3 +659,41 @@ fn moving_on(url: &str, name: &str) -> Response {
 fn escape(text: &str) -> String {
     text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&#39;")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_organisations_provider_is_https_at_a_public_address() {
+        let organisation = Reach::organisation(true);
+        assert!(issuer_allowed("https://login.initech.example", organisation));
+        assert!(issuer_allowed("https://login.initech.example/realms/initech", organisation));
+        for refused in [
+            "http://login.initech.example",
+            "https://10.0.0.5/",
+            "https://192.168.1.2",
+            "https://169.254.169.254/latest",
+            "https://100.64.0.1",
+            "https://[fd00::1]/",
+            "https://[::ffff:10.0.0.1]/",
+            "https://127.0.0.1:8443",
+            "https://localhost",
+            "http://localhost:1@evil.example",
+            "https://user:pw@login.initech.example",
+            "https://login.initech.example/?a=b",
+            "ftp://login.initech.example",
+            "not a url",
+        ] {
+            assert!(!issuer_allowed(refused, organisation), "{refused}");
+        }
+        // A deployment served over http, on this machine, may use a provider on this machine.
+        let local = Reach::organisation(false);
+        assert!(issuer_allowed("http://localhost:4000", local));
+        assert!(issuer_allowed("http://127.0.0.1:4000", local));
+        assert!(!issuer_allowed("http://10.0.0.5", local));
+        // The vendor's own provider, configured by the deployment, may be inside its network.
+        assert!(issuer_allowed("https://10.0.0.5/realms/staff", Reach::VENDOR));
+        assert!(!issuer_allowed("http://10.0.0.5/realms/staff", Reach::VENDOR));
+    }
+}

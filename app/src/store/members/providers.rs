@@ -312,9 +312,7 @@ impl Store {
         if inserted.is_none() {
             return tx.roll_back(Ok(Err(DomainRefusal::Claimed))).await;
         }
-        record_domain(&mut tx, actor, customer, EventKind::SsoDomainClaimed, domain, now).await?;
-        tx.commit().await?;
-        Ok(Ok(()))
+        domain_changed(tx, actor, customer, EventKind::SsoDomainClaimed, domain, now).await
     }
 
     /// Vendor staff confirm `customer`'s claim of `domain`: it routes that customer's
@@ -355,9 +353,7 @@ impl Store {
             }
             Err(e) => return tx.roll_back(Err(e.into())).await,
         }
-        record_domain(&mut tx, actor, customer, EventKind::SsoDomainConfirmed, domain, now).await?;
-        tx.commit().await?;
-        Ok(Ok(()))
+        domain_changed(tx, actor, customer, EventKind::SsoDomainConfirmed, domain, now).await
     }
 
     /// Removes `customer`'s claim of `domain`, confirmed or not.
@@ -377,9 +373,7 @@ impl Store {
         if removed.rows_affected() != 1 {
             return tx.roll_back(Ok(Err(DomainRefusal::NotFound))).await;
         }
-        record_domain(&mut tx, actor, customer, EventKind::SsoDomainRemoved, domain, now).await?;
-        tx.commit().await?;
-        Ok(Ok(()))
+        domain_changed(tx, actor, customer, EventKind::SsoDomainRemoved, domain, now).await
     }
 
     /// The vendor's domains whose new people join as staff at their first sign-in.
@@ -504,16 +498,17 @@ fn provider_row(r: &sqlx::any::AnyRow) -> Result<ProviderRow, StoreError> {
     })
 }
 
-async fn record_domain(
-    tx: &mut Write<'_>,
+/// Records a change of `customer`'s `domain` (an event of `kind`) and commits it.
+async fn domain_changed(
+    mut tx: Write<'_>,
     actor: &Actor,
     customer: CustomerId,
     kind: EventKind,
     domain: &str,
     now: i64,
-) -> Result<(), StoreError> {
+) -> Result<Result<(), DomainRefusal>, StoreError> {
     audit::record(
-        tx,
+        &mut tx,
         NewAuditEvent {
             actor,
             customer_id: Some(customer.get()),
@@ -525,7 +520,8 @@ async fn record_domain(
         now,
     )
     .await?;
-    Ok(())
+    tx.commit().await?;
+    Ok(Ok(()))
 }
 
 /// A user's first single sign-on: noted on the account, and an open invitation to join

@@ -73,4 +73,7 @@ pub struct InvitationInfo {
     pub expires_on: NaiveDate,
     /// A link to set a new password (the user has one), not to join.
     pub reset: bool,
+    /// The organisation's provider, when it signs the invited person's domain in through
+    /// it only: they continue there instead of choosing a password.
+    pub sso: Option<String>,
 }

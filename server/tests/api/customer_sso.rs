@@ -374,6 +374,8 @@ async fn with_passwords_not_allowed_initech_people_are_sent_to_single_sign_on() 
     let invite = [("entitlement", entitlement.as_str()), ("email", "dee@initech.example"), ("name", "Dee Dee")];
     let invitation = json(app.call_as(&ada, "invite_user", &invite).await).await;
     let token = invitation["path"].as_str().unwrap_or_default().trim_start_matches("/invite/").to_owned();
+    let shown = json(app.call_as(&new_client(), "get_invitation", &[("token", token.as_str())]).await).await;
+    assert_eq!(shown["sso"], "Initech ID", "the invitation's page sends them to the provider: {shown}");
     let form = [("token", token.as_str()), ("password", "a long new passphrase"), ("confirm", "a long new passphrase")];
     let r = app.call_as(&new_client(), "accept_invitation", &form).await;
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);

@@ -44,6 +44,7 @@ async fn an_admin_invites_a_user_who_sets_a_password_once_and_gets_the_seat() {
     let browser = new_client();
     let info = json(app.call_as(&browser, "get_invitation", &[("token", &token)]).await).await;
     assert_eq!((info["organisation"].as_str(), info["name"].as_str()), (Some("Initech"), Some("Dee Dee")));
+    assert!(info["sso"].is_null(), "without single sign-on, the invitee chooses a password: {info}");
     let r = app.call_as(&browser, "accept_invitation", &[("token", &token), ("password", "short"), ("confirm", "short")]).await;
     assert_eq!(r.status(), StatusCode::BAD_REQUEST, "too short a password");
     let r = app

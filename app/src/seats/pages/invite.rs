@@ -41,6 +41,18 @@ pub fn InvitePage() -> impl IntoView {
                                     }.into_any()
                                 }}
                                 <p class="muted">{format!("This link works once, until {}.", date(inv.expires_on))}</p>
+                                {match inv.sso.clone() {
+                                    // The organisation signs its people in through its own provider:
+                                    // no password here; the first sign-in there takes up the invitation.
+                                    Some(provider) => view! {
+                                        <form class="form" method="post" action="/auth/sso/start">
+                                            <input type="hidden" name="email" value=inv.email.clone()/>
+                                            <input type="hidden" name="next" value=""/>
+                                            <p>{format!("{} signs its people in through {provider}.", inv.organisation)}</p>
+                                            <button type="submit" class="button primary">{format!("Continue with {provider}")}</button>
+                                        </form>
+                                    }.into_any(),
+                                    None => view! {
                                 <ActionForm action=accept attr:class="form" attr:novalidate=true>
                                     <input type="hidden" name="token" value=token/>
                                     <div class="field">
@@ -62,6 +74,8 @@ pub fn InvitePage() -> impl IntoView {
                                         "Set password and sign in"
                                     </button>
                                 </ActionForm>
+                                    }.into_any(),
+                                }}
                             }.into_any(),
                             Err(error) => view! {
                                 <h1>"This invitation cannot be used"</h1>

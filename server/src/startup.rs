@@ -153,10 +153,9 @@ pub fn router(state: AppState, sessions: SessionBackend, config: &Config) -> Rou
         tower_http::services::ServeDir::new(std::path::Path::new(&config.site_root).join("pkg")).precompressed_br().precompressed_gzip();
     let portal = Router::new()
         .nest("/pkg", Router::new().fallback_service(pkg).layer(middleware::map_response(immutable)))
-        .route(app::ssr::sso::START_PATH, get(app::ssr::sso::start))
+        .route(app::ssr::sso::START_PATH, get(app::ssr::sso::start).post(app::ssr::sso::start_by_email))
         .route(app::ssr::sso::CALLBACK_PATH, get(app::ssr::sso::callback))
         .route(app::ssr::sso::CUSTOMER_CALLBACK_ROUTE, get(app::ssr::sso::callback))
-        .route(app::ssr::sso::START_PATH, axum::routing::post(app::ssr::sso::start_by_email))
         .leptos_routes_with_context(&state, routes, crate::boundary::provide_nonce, {
             let options = state.leptos_options.clone();
             move || shell(options.clone())

@@ -24,10 +24,10 @@ pub async fn sign_in_options() -> Result<super::SignInOptions, AppError> {
 /// Signs in with email and password, starts a new session (a fresh id) and sends the
 /// browser to `next` when it is a local path, else to the user's home page.
 /// Errors: `Invalid` for an empty or malformed field, and on `password` for an email of a
-/// domain whose organisation signs in through its own provider only; `BadCredentials`, the same for
-/// an unknown email, a wrong password or a disabled account; `SignInHeld` (429) after
-/// failures in a row for the account or from the client's address, before any password
-/// is checked; `Busy` (429) when too many passwords are being checked at once.
+/// domain whose organisation signs in through its own provider only; `BadCredentials`, the
+/// same for an unknown email, a wrong password or a disabled account; `SignInHeld` (429)
+/// after failures in a row for the account or from the client's address, before any
+/// password is checked; `Busy` (429) when too many passwords are being checked at once.
 #[server(prefix = "/api", endpoint = "sign_in")]
 pub async fn sign_in(email: String, password: String, next: Option<String>) -> Result<CurrentUser, AppError> {
     use crate::ssr::auth::{client, start_session};
@@ -57,13 +57,9 @@ pub async fn sign_in(email: String, password: String, next: Option<String>) -> R
     let known = credentials.as_ref().map(|c| (c.id, c.customer_id));
     // An organisation may keep its people to its own provider: an email of its confirmed
     // domains is told so before any password is checked, whether or not it names an
-    // account (so that this tells no one which exist). Someone of that domain who is
-    // another organisation's or the vendor's keeps their password.
-    let domain = crate::store::members::providers::domain_of(email.as_str()).unwrap_or_default();
-    if let Some((customer, provider)) = state.store.sso_only_provider(domain).await? {
-        if known.is_none_or(|(_, of)| of == Some(customer.get())) {
-            return Err(AppError::invalid("password", super::sso_only_message(&provider)));
-        }
+    // account (so that this tells no one which exist).
+    if let Some(provider) = state.store.password_barred(email.as_str(), known.map(|(_, customer)| customer)).await? {
+        return Err(AppError::invalid("password", super::sso_only_message(&provider)));
     }
 
     // Verification is slow on purpose: off the async workers, a bounded number at once.

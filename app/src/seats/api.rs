@@ -162,7 +162,7 @@ pub async fn remove_user(entitlement: i64, user: i64) -> Result<(), AppError> {
 pub async fn get_invitation(token: String) -> Result<InvitationInfo, AppError> {
     let state = crate::ssr::AppState::current()?;
     let row = ssr_seats::open_invitation(&state, &token).await?;
-    let sso = ssr_seats::sso_only(&state, &row).await?;
+    let sso = state.store.password_barred(&row.email, Some(Some(row.customer_id))).await?;
     Ok(InvitationInfo {
         email: row.email,
         name: row.name,
@@ -184,7 +184,7 @@ pub async fn accept_invitation(token: String, password: String, confirm: String)
     let invitation = ssr_seats::open_invitation(&state, &token).await?;
     // An organisation that signs the people of its domains in through its own provider
     // gives them no password: they sign in there, and the invitation is taken up then.
-    if let Some(provider) = ssr_seats::sso_only(&state, &invitation).await? {
+    if let Some(provider) = state.store.password_barred(&invitation.email, Some(Some(invitation.customer_id))).await? {
         return Err(AppError::invalid("password", crate::auth::sso_only_message(&provider)));
     }
     crate::ssr::password::check_new_password(&password, &confirm, &invitation.email, MIN_PASSWORD)?;
@@ -207,14 +207,6 @@ mod ssr_seats {
     use crate::ssr::{AppState, StoreResultExt};
     use crate::store::entitlements::EntitlementFacts;
     use crate::store::members::invitations::InvitationRow;
-
-    /// The provider's name when the organisation of `invitation` signs its invited person's
-    /// domain in through its own provider only.
-    pub async fn sso_only(state: &AppState, invitation: &InvitationRow) -> Result<Option<String>, AppError> {
-        let domain = crate::store::members::providers::domain_of(&invitation.email).unwrap_or_default();
-        let only = state.store.sso_only_provider(domain).await?;
-        Ok(only.filter(|(customer, _)| customer.get() == invitation.customer_id).map(|(_, name)| name))
-    }
 
     /// The caller, when they may manage entitlement `id`'s organisation (its admins,
     /// vendor admins and staff), with the entitlement's facts. Errors: `Unauthenticated`;

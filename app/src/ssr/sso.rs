@@ -27,8 +27,8 @@ use crate::engine::CustomerId;
 use crate::store::members::providers::{Arrival, ArrivalRefusal, Vouched};
 use crate::store::members::sign_ins::Client;
 
-/// Where a single sign-on starts: the vendor's provider (`?next=/path` to return there),
-/// or the provider of the organisation of `?email=` (its confirmed domain).
+/// Where a single sign-on starts: `GET` for the vendor's provider (`?next=/path` to return
+/// there), `POST` with `email` for the provider of the organisation of its confirmed domain.
 pub const START_PATH: &str = "/auth/sso/start";
 /// Where the vendor's provider sends the browser back: register
 /// `<TESSERA_PUBLIC_URL>/auth/sso/callback` with it as the redirect URI, exactly. Each
@@ -139,13 +139,11 @@ impl CustomerProviders {
             client_secret: saved.client_secret,
             name: saved.row.name.clone(),
         };
+        let callback = customer_callback_path(&saved.slug);
         let mut made = self.made.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(provider) =
-            made.get(&customer.get()).filter(|p| p.settings == settings && p.redirect_path() == customer_callback_path(&saved.slug))
-        {
+        if let Some(provider) = made.get(&customer.get()).filter(|p| p.settings == settings && p.redirect_path() == callback) {
             return Ok(Some(provider.clone()));
         }
-        let callback = customer_callback_path(&saved.slug);
         let reach = Reach::organisation(state.public_url.starts_with("https://"));
         let provider = Arc::new(Provider::new(settings, reach, &state.public_url, &callback).map_err(|e| {
             tracing::error!(customer = customer.get(), "single sign-on: the customer's provider: {e}");
@@ -212,12 +210,9 @@ struct Pending {
     next: Option<String>,
     at: i64,
     /// The provider it went to: a customer's (its id), else the vendor's; and its issuer.
-    #[serde(default)]
     customer: Option<i64>,
-    #[serde(default)]
     issuer: String,
     /// The path the provider's answer must come back to.
-    #[serde(default)]
     callback: String,
 }
 
@@ -523,8 +518,7 @@ async fn begin(session: &Session, provider: &Provider, customer: Option<Customer
 /// (by the domain alone, so that the answer tells nothing of which accounts exist).
 async fn provider_for_email(state: &AppState, email: &str) -> Result<(Arc<Provider>, Option<CustomerId>), Refusal> {
     let email = crate::engine::Email::parse(email).map_err(|_| Refusal::Email)?;
-    let email = email.as_str().to_lowercase();
-    let domain = crate::store::members::providers::domain_of(&email).ok_or(Refusal::Email)?;
+    let domain = crate::store::members::providers::domain_of(email.as_str()).ok_or(Refusal::Email)?;
     let internal = |e: crate::store::StoreError| {
         tracing::error!("single sign-on routing: {e}");
         Refusal::Internal
@@ -631,7 +625,7 @@ async fn sign_in(
     let arrived = arrived.map_err(|refusal| {
         let refusal = match refusal {
             ArrivalRefusal::Domain => Refusal::Domain,
-            ArrivalRefusal::Unknown | ArrivalRefusal::Disabled => Refusal::Unknown,
+            ArrivalRefusal::Unknown => Refusal::Unknown,
         };
         (refusal, Some(email.clone()))
     })?;

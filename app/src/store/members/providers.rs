@@ -104,11 +104,9 @@ pub enum ArrivalRefusal {
     /// The email's domain is not one this provider answers for (another customer's, or
     /// no one's): a provider vouches for its own customer's people only.
     Domain,
-    /// No account, and the rules make none: not invited, or not the kind this provider
-    /// signs in (a customer's user at the vendor's provider, another customer's user).
+    /// No account, and the rules make none: not invited, not the kind this provider signs
+    /// in (a customer's user at the vendor's provider, another customer's user), or removed.
     Unknown,
-    /// The account was removed or disabled.
-    Disabled,
 }
 
 /// What an arrival came to: the user signed in, and whether they were made just now.
@@ -268,9 +266,20 @@ impl Store {
         Ok(found.is_some())
     }
 
+    /// The provider the owner of `email` must sign in through instead of a password, when
+    /// the organisation whose confirmed domain it is of allows no passwords and the account
+    /// (`account`: the customer of the account with that email, `None` when there is no
+    /// account) is that organisation's or none. Someone of that domain who is another
+    /// organisation's or the vendor's keeps their password.
+    pub async fn password_barred(&self, email: &str, account: Option<Option<i64>>) -> Result<Option<String>, StoreError> {
+        let domain = domain_of(email).unwrap_or_default();
+        let only = self.sso_only_provider(domain).await?;
+        Ok(only.filter(|(customer, _)| account.is_none_or(|of| of == Some(customer.get()))).map(|(_, name)| name))
+    }
+
     /// The organisation whose confirmed domain `domain` is, and its provider's name, when
     /// that organisation signs its people in through its provider only (no passwords).
-    pub async fn sso_only_provider(&self, domain: &str) -> Result<Option<(CustomerId, String)>, StoreError> {
+    async fn sso_only_provider(&self, domain: &str) -> Result<Option<(CustomerId, String)>, StoreError> {
         let row = sqlx::query(
             "SELECT p.customer_id, p.name FROM sso_domains d JOIN identity_providers p ON p.customer_id = d.customer_id
              WHERE d.domain = $1 AND d.confirmed_at IS NOT NULL AND p.passwords_allowed = 0",
@@ -312,7 +321,8 @@ impl Store {
         if inserted.is_none() {
             return tx.roll_back(Ok(Err(DomainRefusal::Claimed))).await;
         }
-        domain_changed(tx, actor, customer, EventKind::SsoDomainClaimed, domain, now).await
+        domain_changed(tx, actor, Some(customer), EventKind::SsoDomainClaimed, domain, now).await?;
+        Ok(Ok(()))
     }
 
     /// Vendor staff confirm `customer`'s claim of `domain`: it routes that customer's
@@ -353,7 +363,8 @@ impl Store {
             }
             Err(e) => return tx.roll_back(Err(e.into())).await,
         }
-        domain_changed(tx, actor, customer, EventKind::SsoDomainConfirmed, domain, now).await
+        domain_changed(tx, actor, Some(customer), EventKind::SsoDomainConfirmed, domain, now).await?;
+        Ok(Ok(()))
     }
 
     /// Removes `customer`'s claim of `domain`, confirmed or not.
@@ -373,7 +384,8 @@ impl Store {
         if removed.rows_affected() != 1 {
             return tx.roll_back(Ok(Err(DomainRefusal::NotFound))).await;
         }
-        domain_changed(tx, actor, customer, EventKind::SsoDomainRemoved, domain, now).await
+        domain_changed(tx, actor, Some(customer), EventKind::SsoDomainRemoved, domain, now).await?;
+        Ok(Ok(()))
     }
 
     /// The vendor's domains whose new people join as staff at their first sign-in.
@@ -398,20 +410,8 @@ impl Store {
         if changed.rows_affected() != 1 {
             return tx.roll_back(Ok(false)).await;
         }
-        audit::record(
-            &mut tx,
-            NewAuditEvent {
-                actor,
-                customer_id: None,
-                kind: if allow { EventKind::StaffDomainAllowed } else { EventKind::StaffDomainRemoved },
-                subject: format!("domain:{domain}"),
-                before: None,
-                after: Some(serde_json::json!({ "domain": domain })),
-            },
-            now,
-        )
-        .await?;
-        tx.commit().await?;
+        let kind = if allow { EventKind::StaffDomainAllowed } else { EventKind::StaffDomainRemoved };
+        domain_changed(tx, actor, None, kind, domain, now).await?;
         Ok(true)
     }
 
@@ -469,7 +469,7 @@ impl Store {
                     return tx.roll_back(Ok(Err(ArrivalRefusal::Unknown))).await;
                 }
                 if flag(&row, "disabled")? {
-                    return tx.roll_back(Ok(Err(ArrivalRefusal::Disabled))).await;
+                    return tx.roll_back(Ok(Err(ArrivalRefusal::Unknown))).await;
                 }
                 let user_id: i64 = row.try_get("id")?;
                 if row.try_get::<Option<i64>, _>("sso_at")?.is_none() {
@@ -498,20 +498,21 @@ fn provider_row(r: &sqlx::any::AnyRow) -> Result<ProviderRow, StoreError> {
     })
 }
 
-/// Records a change of `customer`'s `domain` (an event of `kind`) and commits it.
+/// Records a change of `domain` (an event of `kind`; `customer`'s, or the vendor's own)
+/// and commits it.
 async fn domain_changed(
     mut tx: Write<'_>,
     actor: &Actor,
-    customer: CustomerId,
+    customer: Option<CustomerId>,
     kind: EventKind,
     domain: &str,
     now: i64,
-) -> Result<Result<(), DomainRefusal>, StoreError> {
+) -> Result<(), StoreError> {
     audit::record(
         &mut tx,
         NewAuditEvent {
             actor,
-            customer_id: Some(customer.get()),
+            customer_id: customer.map(CustomerId::get),
             kind,
             subject: format!("domain:{domain}"),
             before: None,
@@ -521,7 +522,7 @@ async fn domain_changed(
     )
     .await?;
     tx.commit().await?;
-    Ok(Ok(()))
+    Ok(())
 }
 
 /// A user's first single sign-on: noted on the account, and an open invitation to join

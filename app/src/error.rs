@@ -104,26 +104,7 @@ mod from_store {
     use crate::store::entitlements::{AmendRefusal, DecideAmendRefusal};
     use crate::store::keys::signing::RetireKeyRefusal;
     use crate::store::requests::filing::{FileRefusal, WithdrawRefusal};
-    use crate::store::{StoreError, Unique};
-
-    /// The form field and the words for a duplicate a person can cause by what they
-    /// typed; `None` for one only a fault can cause.
-    fn duplicate_field(rule: Unique) -> Option<(&'static str, &'static str)> {
-        match rule {
-            Unique::CustomerSlug => Some(("slug", "Another customer has this address already.")),
-            Unique::UserEmail => Some(("admin_email", "This email belongs to another user already.")),
-            Unique::CustomerProduct => Some(("product", "This customer has this product already: change its entitlement instead.")),
-            Unique::ProductKey => Some(("key", "A product has this key already.")),
-            Unique::FeatureKey => Some(("key", "This product has a feature with this key already.")),
-            Unique::AddonKey => Some(("key", "This product has an add-on with this key already.")),
-            Unique::PlanVersion
-            | Unique::Seat
-            | Unique::ApiKey
-            | Unique::InvitationToken
-            | Unique::UsageEvent
-            | Unique::RequestApproval => None,
-        }
-    }
+    use crate::store::StoreError;
 
     impl From<StoreError> for AppError {
         /// `NotFound` with a generic noun (a server function names it with
@@ -133,7 +114,7 @@ mod from_store {
         #[track_caller]
         fn from(err: StoreError) -> Self {
             let typed = match &err {
-                StoreError::Duplicate(rule) => duplicate_field(*rule),
+                StoreError::Duplicate(rule) => rule.field(),
                 _ => None,
             };
             if let Some((field, message)) = typed {
@@ -215,6 +196,7 @@ mod from_store {
     #[cfg(test)]
     mod tests {
         use super::*;
+        use crate::store::Unique;
 
         #[test]
         fn a_refused_status_change_says_which_change_on_the_action_field() {

@@ -173,7 +173,11 @@ pub fn router(state: AppState, sessions: SessionBackend, config: &Config) -> Rou
         router = router.route("/bench/bare", axum::routing::post(bare));
     }
     crate::trace::traced(
-        router.route("/.well-known/jwks.json", get(crate::api::tokens::jwks)).merge(crate::api::router()).merge(portal).with_state(state),
+        router
+            .route("/.well-known/jwks.json", get(crate::api::tokens::jwks))
+            .merge(crate::api::router(&state))
+            .merge(portal)
+            .with_state(state),
     )
 }
 

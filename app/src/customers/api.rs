@@ -40,7 +40,7 @@ pub async fn change_entitlement(entitlement: i64, action: String, reason: String
         Action::Suspend | Action::Resume => {
             state
                 .store
-                .set_suspended(&actor, entitlement, action == Action::Suspend, reason.as_str(), now)
+                .set_suspended(&actor, entitlement, None, action == Action::Suspend, reason.as_str(), now)
                 .await
                 .or_not_found("Entitlement")??;
         }
@@ -55,13 +55,13 @@ pub async fn change_entitlement(entitlement: i64, action: String, reason: String
                 .and_then(|e| e.trial_ends_on)
                 .ok_or_else(|| AppError::invalid("action", "This entitlement cannot be given a longer trial in its present state."))?;
             let ends_at = crate::engine::dates::extended_trial_end(current, days, now);
-            state.store.set_trial_end(&actor, entitlement, ends_at, reason.as_str(), now).await.or_not_found("Entitlement")?;
+            state.store.set_trial_end(&actor, entitlement, None, ends_at, reason.as_str(), now).await.or_not_found("Entitlement")?;
         }
         Action::Renew(days) => {
-            state.store.renew_entitlement(&actor, entitlement, days, reason.as_str(), now).await.or_not_found("Entitlement")??;
+            state.store.renew_entitlement(&actor, entitlement, None, days, reason.as_str(), now).await.or_not_found("Entitlement")??;
         }
         Action::Cancel => {
-            state.store.cancel_entitlement(&actor, entitlement, reason.as_str(), now).await.or_not_found("Entitlement")??;
+            state.store.cancel_entitlement(&actor, entitlement, None, reason.as_str(), now).await.or_not_found("Entitlement")??;
         }
     }
     Ok(())
@@ -169,6 +169,7 @@ pub async fn grant_entitlement(
         grace_days: plan_row.grace_days,
         auto_renew: forms::checkbox(auto_renew.as_deref()),
         regions: forms::regions(regions.as_deref())?,
+        external_id: None,
     };
     Ok(state.store.grant_entitlement(&actor, &grant, reason.as_str(), now).await?)
 }
@@ -201,7 +202,7 @@ pub async fn amend_entitlement(
     let terms = Terms { plan_id: plan.id, seats_override, instances_override, regions: forms::regions(regions.as_deref())? };
     let amended = state
         .store
-        .amend_entitlement(&actor, entitlement, &terms, reason.as_str(), crate::store::now())
+        .amend_entitlement(&actor, entitlement, None, &terms, reason.as_str(), crate::store::now())
         .await
         .or_not_found("Entitlement")??;
     Ok(match amended {

@@ -27,7 +27,30 @@ impl Actor {
     pub fn user(id: i64, email: &str) -> Actor {
         Actor { user_id: Some(id), label: email.to_owned() }
     }
+
+    /// The vendor's back office calling with API key `id`.
+    pub fn api_key(id: i64) -> Actor {
+        Actor { user_id: None, label: format!("{API_KEY_PREFIX}{id}") }
+    }
+
+    /// The API key acting, when it is one.
+    pub fn api_key_id(&self) -> Option<i64> {
+        self.label.strip_prefix(API_KEY_PREFIX).filter(|_| self.user_id.is_none()).and_then(|id| id.parse().ok())
+    }
+
+    /// Who gives an approval: a person (`user:<id>`), or the vendor's systems (`api`),
+    /// one approver however many API keys they hold.
+    pub fn approver(&self) -> String {
+        match (self.user_id, self.api_key_id()) {
+            (Some(user), _) => format!("user:{user}"),
+            (None, Some(_)) => "api".to_owned(),
+            (None, None) => self.label.clone(),
+        }
+    }
 }
+
+/// How an API key is named in the audit log.
+const API_KEY_PREFIX: &str = "api-key:";
 
 /// One event to append.
 #[derive(Debug, Clone)]

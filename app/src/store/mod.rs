@@ -11,6 +11,7 @@ pub mod entitlements;
 pub mod events;
 pub mod keys;
 pub mod members;
+pub mod provisioning;
 pub mod requests;
 pub mod secret;
 pub mod seed;
@@ -49,6 +50,10 @@ pub enum StoreError {
     /// `constraint` is what the database called it.
     #[error("conflict on {constraint}")]
     Conflict { constraint: String },
+    /// The entitlement is no longer at the version the caller expected (`If-Match`): it is
+    /// at `current` now, and nothing was changed.
+    #[error("the entitlement is at version {current} now")]
+    VersionMoved { current: i64 },
     /// The database URL is not one Tessera can use.
     #[error("unsupported database URL: {0}")]
     BadUrl(String),
@@ -107,6 +112,12 @@ pub enum Unique {
     UsageEvent,
     /// One approval per person and request.
     RequestApproval,
+    /// A customer's id in the vendor's CRM.
+    CustomerExternalId,
+    /// An entitlement's id in the vendor's CRM or billing.
+    EntitlementExternalId,
+    /// A SKU of the catalog.
+    Sku,
 }
 
 /// Each rule of [`Unique`]: its constraint's name (as PostgreSQL reports it) and its
@@ -123,10 +134,35 @@ const UNIQUE_RULES: &[(&str, &str, Unique)] = &[
     ("api_keys_hash_unique", "api_keys.key_hash", Unique::ApiKey),
     ("invitations_token_unique", "invitations.token_hash", Unique::InvitationToken),
     ("usage_events_event_unique", "usage_events.entitlement_id, usage_events.event_id", Unique::UsageEvent),
-    ("request_approvals_pkey", "request_approvals.request_id, request_approvals.user_id", Unique::RequestApproval),
+    ("request_approvals_pkey", "request_approvals.request_id, request_approvals.approver", Unique::RequestApproval),
+    ("customers_external_id_unique", "customers.external_id", Unique::CustomerExternalId),
+    ("entitlements_external_id_unique", "entitlements.external_id", Unique::EntitlementExternalId),
+    ("skus_pkey", "skus.sku", Unique::Sku),
 ];
 
 impl Unique {
+    /// The form field and the words for a duplicate a person can cause by what they
+    /// typed; `None` for one only a fault can cause.
+    pub fn field(self) -> Option<(&'static str, &'static str)> {
+        match self {
+            Unique::CustomerSlug => Some(("slug", "Another customer has this address already.")),
+            Unique::UserEmail => Some(("admin_email", "This email belongs to another user already.")),
+            Unique::CustomerProduct => Some(("product", "This customer has this product already: change its entitlement instead.")),
+            Unique::ProductKey => Some(("key", "A product has this key already.")),
+            Unique::FeatureKey => Some(("key", "This product has a feature with this key already.")),
+            Unique::AddonKey => Some(("key", "This product has an add-on with this key already.")),
+            Unique::CustomerExternalId => Some(("external_id", "Another customer has this external id already.")),
+            Unique::EntitlementExternalId => Some(("external_id", "Another entitlement has this external id already.")),
+            Unique::Sku => Some(("sku", "This SKU sells something else already.")),
+            Unique::PlanVersion
+            | Unique::Seat
+            | Unique::ApiKey
+            | Unique::InvitationToken
+            | Unique::UsageEvent
+            | Unique::RequestApproval => None,
+        }
+    }
+
     /// The rule a unique violation broke. PostgreSQL names the constraint; SQLite names
     /// none and says `UNIQUE constraint failed: table.column, …` instead. This is the one
     /// place that reads a database error's text.
@@ -144,6 +180,8 @@ pub struct Store {
     /// SQLite takes one writer at a time; queueing writers here instead of in SQLite's
     /// busy handler (which sleeps and retries) keeps write latency even under load.
     sqlite_writer: std::sync::Arc<tokio::sync::Mutex<()>>,
+    /// Woken after every committed write that recorded events (the event feed waits on it).
+    committed: std::sync::Arc<tokio::sync::Notify>,
     /// Told of every committed write (see [`write`]).
     listener: std::sync::Arc<std::sync::OnceLock<std::sync::Arc<dyn ChangeListener>>>,
     /// The deployment's secret, which protects license keys at rest.
@@ -163,7 +201,14 @@ impl Store {
             // WAL lets readers go on while one writer commits; it is a property of the file.
             sqlx::query("PRAGMA journal_mode = WAL").execute(&pool).await?;
         }
-        Ok(Store { pool, engine, sqlite_writer: Default::default(), listener: Default::default(), secret: std::sync::Arc::new(secret) })
+        Ok(Store {
+            pool,
+            engine,
+            sqlite_writer: Default::default(),
+            committed: Default::default(),
+            listener: Default::default(),
+            secret: std::sync::Arc::new(secret),
+        })
     }
 
     /// Applies the migrations of this store's engine that are not applied yet.
@@ -182,6 +227,12 @@ impl Store {
             Engine::Sqlite => Some(self.sqlite_writer.lock().await),
             Engine::Postgres => None,
         }
+    }
+
+    /// Woken after each committed write that recorded events in this process; others'
+    /// writes (another replica's) are seen only by reading.
+    pub fn committed(&self) -> &tokio::sync::Notify {
+        &self.committed
     }
 
     /// The engine behind this store.

@@ -188,6 +188,19 @@ async fn seed_catalog(tx: &mut Write<'_>, now: i64) -> Result<i64, StoreError> {
         super::requests::rules::insert_rule(tx, r, now).await?;
     }
 
+    // What the vendor's CRM orders by: a SKU per paid plan and per add-on.
+    use super::provisioning::entitlements::{set_sku_in, Sold};
+    for (sku, sells) in [
+        ("ACME-TEAM", Sold::Plan("team".into())),
+        ("ACME-BUSINESS", Sold::Plan("business".into())),
+        ("ACME-ENTERPRISE", Sold::Plan("enterprise".into())),
+        ("ACME-AUDIT", Sold::Addon("audit-log".into())),
+        ("ACME-API-BOOST", Sold::Addon("api-boost".into())),
+        ("ACME-INSTANCES-5", Sold::Addon("extra-instances".into())),
+    ] {
+        set_sku_in(tx, product, sku, &sells, now).await?;
+    }
+
     // The demo key lets a vendor try the enforcement API at once; only the seed makes it.
     super::keys::api_keys::create_api_key(tx, product, "Demo key", DEMO_API_KEY, super::keys::api_keys::Scopes::ALL, now).await?;
     Ok(product)

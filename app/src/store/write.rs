@@ -80,6 +80,24 @@ impl<'s> Write<'s> {
         self.changes.customers.insert(customer);
     }
 
+    /// Locks entitlement `id` for the rest of this write and checks it is at `expected`
+    /// (the version a caller read, sent back as `If-Match`); nothing to check when `None`.
+    /// `VersionMoved` when it has moved on, `NotFound` when there is no such entitlement.
+    pub async fn expect_version(&mut self, id: i64, expected: Option<i64>) -> Result<(), StoreError> {
+        let Some(expected) = expected else { return Ok(()) };
+        // A no-op update takes the row's lock on both engines, so no other write moves
+        // the version between this check and this write's own change.
+        let current: Option<i64> = sqlx::query_scalar("UPDATE entitlements SET version = version WHERE id = $1 RETURNING version")
+            .bind(id)
+            .fetch_optional(&mut *self.tx)
+            .await?;
+        match current {
+            None => Err(StoreError::NotFound),
+            Some(current) if current != expected => Err(StoreError::VersionMoved { current }),
+            Some(_) => Ok(()),
+        }
+    }
+
     /// Notes an event recorded in this write; called by the audit log only.
     pub(super) fn note(&mut self, kind: EventKind, customer: Option<i64>) {
         self.changes.note(kind, customer);
@@ -91,6 +109,9 @@ impl<'s> Write<'s> {
         let Write { tx, changes, store, span, started, _turn } = self;
         tx.commit().instrument(span.clone()).await?;
         drop(_turn);
+        if !changes.events.is_empty() {
+            store.committed.notify_waiters();
+        }
         tracing::debug!(
             parent: &span,
             events = ?changes.events,

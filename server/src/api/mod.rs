@@ -3,8 +3,10 @@
 //! or a customer's license key (for its own entitlement).
 
 mod check;
+mod idempotency;
 mod instances;
 mod openapi;
+mod provision;
 pub mod rate_limit;
 pub mod tokens;
 mod usage;
@@ -30,13 +32,14 @@ use tessera_engine::LicenseKey;
 /// Every route of the enforcement API, under `/api/v1`. The routes carry the full path
 /// (no nested router) and the per-key rate limit is spent by the [`Caller`] extractor,
 /// so that a check passes through no layer it does not need.
-pub fn router() -> Router<AppState> {
+pub fn router(state: &AppState) -> Router<AppState> {
     let unknown = || async { ApiError::new(StatusCode::NOT_FOUND, "not_found", "No such endpoint.") };
     Router::new()
         .merge(check::router())
         .merge(instances::router())
         .merge(usage::router())
         .merge(tokens::router())
+        .merge(provision::router(state.clone()))
         .route("/api/v1/openapi.json", axum::routing::get(openapi::document))
         .route("/api/v1", axum::routing::any(unknown))
         .route("/api/v1/", axum::routing::any(unknown))
@@ -58,6 +61,8 @@ pub struct ApiError {
     pub message: String,
     /// Seconds to wait before trying again (429).
     pub retry_after: Option<u64>,
+    /// The body field at fault (422 `invalid`).
+    pub field: Option<String>,
 }
 
 /// A JSON problem as sent.
@@ -66,16 +71,24 @@ pub struct Problem<'a> {
     /// Stable, machine-readable: `bad_request`, `unauthorized`, `unknown_customer`, `instance_limit`…
     code: &'a str,
     message: &'a str,
+    /// The body field at fault, for `invalid`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    field: Option<&'a str>,
 }
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
-        ApiError { status, code, message: message.into(), retry_after: None }
+        ApiError { status, code, message: message.into(), retry_after: None, field: None }
     }
 
     /// 400 with code `bad_request`.
     pub fn bad_request(message: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::BAD_REQUEST, "bad_request", message)
+    }
+
+    /// 422 `invalid`: `field` of the body is not acceptable, as `message` says.
+    pub fn invalid(field: &str, message: impl Into<String>) -> ApiError {
+        ApiError { field: Some(field.to_owned()), ..ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", message) }
     }
 
     /// 500; the cause is logged here, once, and not sent.
@@ -87,7 +100,8 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut res = (self.status, Json(Problem { code: self.code, message: &self.message })).into_response();
+        let mut res =
+            (self.status, Json(Problem { code: self.code, message: &self.message, field: self.field.as_deref() })).into_response();
         if let Some(secs) = self.retry_after {
             res.headers_mut().insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from(secs));
         }
@@ -101,7 +115,32 @@ impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::NotFound => ApiError::new(StatusCode::NOT_FOUND, "not_found", "Not found."),
+            StoreError::VersionMoved { current } => ApiError::new(
+                StatusCode::PRECONDITION_FAILED,
+                "version_mismatch",
+                format!("The entitlement changed: it is at version {current} now. Read it again and retry with its ETag."),
+            ),
+            StoreError::Duplicate(rule) => match app::store::Unique::field(rule) {
+                Some((field, message)) => ApiError { status: StatusCode::CONFLICT, ..ApiError::invalid(field, message) },
+                None => ApiError::internal(StoreError::Duplicate(rule)),
+            },
             other => ApiError::internal(other),
+        }
+    }
+}
+
+impl From<app::error::AppError> for ApiError {
+    /// What the checks shared with the portal's forms refuse: a field at fault is 422
+    /// `invalid` naming it; a missing row 404.
+    fn from(e: app::error::AppError) -> Self {
+        use app::error::AppError;
+        match e {
+            AppError::Invalid { field, message } => ApiError::invalid(&field, message),
+            AppError::NotFound(what) => ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("{what} was not found.")),
+            AppError::Forbidden => ApiError::new(StatusCode::FORBIDDEN, "forbidden", e.to_string()),
+            AppError::BadRequest(m) => ApiError::bad_request(m),
+            AppError::Internal => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()),
+            other => ApiError::bad_request(other.to_string()),
         }
     }
 }
@@ -168,11 +207,10 @@ impl Caller {
 
     /// Who the audit log names.
     pub fn actor(&self) -> Actor {
-        let label = match self {
-            Caller::Vendor(key) => format!("api-key:{}", key.id),
-            Caller::License { key, .. } => format!("license-key:{}", key.id()),
-        };
-        Actor { user_id: None, label }
+        match self {
+            Caller::Vendor(key) => Actor::api_key(key.id),
+            Caller::License { key, .. } => Actor { user_id: None, label: format!("license-key:{}", key.id()) },
+        }
     }
 
     /// For what a license key may do for its own entitlement (checks, its instances, its
@@ -194,6 +232,15 @@ impl Caller {
             Caller::License { .. } => {
                 Err(missing_scope(format!("A license key cannot do this; it takes a vendor API key with the `{}` scope.", scope.name())))
             }
+        }
+    }
+
+    /// For reading what the provisioning API manages: a vendor API key with `read` or
+    /// `provision`.
+    pub fn reader(&self) -> Result<&ApiKey, ApiError> {
+        match self {
+            Caller::Vendor(key) if key.scopes.read || key.scopes.provision => Ok(key),
+            _ => self.vendor(Scope::Read),
         }
     }
 

@@ -5,13 +5,18 @@ use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
+use super::provision::{customers, entitlements, events, orders, requests};
 use super::{check, instances, tokens, usage, Problem};
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Tessera enforcement API", version = "1", description = "Checks, instances, usage, offline licences and air-gapped activation. Authenticate with `Authorization: Bearer <key>`: a vendor API key (`tsk_…`, within its scopes `enforce`, `provision`, `read`; a call outside them is 403 `missing_scope`) or a customer's license key (`TLK-…`), which acts for its own entitlement only: checks, its instances, its usage and their licences (naming another customer is 403 `wrong_customer`)."),
+    info(title = "Tessera API", version = "1", description = "Enforcement (checks, instances, usage, offline licences and air-gapped activation) and provisioning (customers, their people, entitlements, orders by SKU, change requests, usage roll-ups and the event feed). Authenticate with `Authorization: Bearer <key>`: a vendor API key (`tsk_…`, within its scopes `enforce`, `provision`, `read`; a call outside them is 403 `missing_scope`) or a customer's license key (`TLK-…`), which acts for its own entitlement only: checks, its instances, its usage and their licences (naming another customer is 403 `wrong_customer`). Provisioning takes a vendor API key: `provision` to change, `read` or `provision` to read. A change sent with an `Idempotency-Key` is made once: a retry with the same key and body (within 24 hours, per API key) gets the first response again, with `Idempotent-Replayed: true`; the same key with another request is 422 `idempotency_key_reused`, and while the first is being answered 409 `idempotency_key_in_use`. An entitlement's `ETag` is its version; a change sent with a stale `If-Match` is 412 `version_mismatch`."),
     paths(check::check, check::checks, instances::activate, instances::heartbeat, instances::deactivate, instances::licence,
-          instances::offline_activation, instances::offline_deactivation, usage::record, tokens::issue, tokens::jwks),
+          instances::offline_activation, instances::offline_deactivation, usage::record, tokens::issue, tokens::jwks,
+          customers::list, customers::create, customers::read, customers::update, customers::list_users, customers::invite,
+          customers::set_role, customers::remove, entitlements::list, entitlements::grant, entitlements::read, entitlements::change,
+          entitlements::act, entitlements::license_key, entitlements::regenerate, entitlements::usage, entitlements::skus,
+          entitlements::set_sku, entitlements::remove_sku, orders::place, requests::list, requests::decide, events::feed),
     components(schemas(Problem)),
     modifiers(&BearerKey)
 )]

@@ -399,7 +399,7 @@ async fn an_ended_trial_answers_trial_ended_at_the_next_check() {
     let ent = customer.entitlements["acme-analytics"].entitlement_id;
     let staff = app::store::audit::Actor::system("test");
     let now = app::store::now();
-    app.state.store.set_trial_end(&staff, ent, now - 60, "trial over", now).await.unwrap_or_else(|e| panic!("{e}"));
+    app.state.store.set_trial_end(&staff, ent, None, now - 60, "trial over", now).await.unwrap_or_else(|e| panic!("{e}"));
     app.state.enforcer.refresh(customer.customer_id).await.unwrap_or_else(|e| panic!("{e}"));
     let ended = app.check(grace).await;
     assert_eq!((ended["allowed"].as_bool(), ended["code"].as_str()), (Some(false), Some("trial_ended")));

@@ -286,7 +286,7 @@ async fn a_licence_lasts_the_plans_offline_days_never_past_the_entitlement_and_n
     let now = app::store::now();
     app.state
         .store
-        .set_suspended(&staff, ent, true, "unpaid", now)
+        .set_suspended(&staff, ent, None, true, "unpaid", now)
         .await
         .unwrap_or_else(|e| panic!("{e}"))
         .unwrap_or_else(|e| panic!("{e:?}"));

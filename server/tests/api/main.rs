@@ -12,6 +12,7 @@ mod enforcement;
 mod first_start;
 mod licensing;
 mod pages;
+mod provisioning;
 mod replicas;
 mod roles;
 mod sdk;

@@ -85,6 +85,8 @@ pub struct Grant {
     pub auto_renew: bool,
     /// Comma-separated region codes; `None` for anywhere.
     pub regions: Option<String>,
+    /// Its id in the vendor's CRM or billing system.
+    pub external_id: Option<String>,
 }
 
 /// Changed terms of an entitlement: its plan (any version), limits and regions.
@@ -230,57 +232,65 @@ async fn current_terms(tx: &mut Write<'_>, id: i64) -> Result<(i64, serde_json::
     Ok((customer, terms, cancelled))
 }
 
+/// Grants entitlement `g` inside `tx` (see [`Store::grant_entitlement`]); returns its id.
+pub(crate) async fn grant_in(tx: &mut Write<'_>, actor: &Actor, g: &Grant, reason: &str, now: i64) -> Result<i64, StoreError> {
+    let status = if g.trial_ends_at.is_some_and(|t| t > now) { EntitlementStatus::Trial } else { EntitlementStatus::Active };
+    let new = NewEntitlement {
+        customer_id: g.customer_id,
+        product_id: g.product_id,
+        plan_id: g.plan_id,
+        status,
+        starts_at: g.starts_at,
+        ends_at: g.ends_at,
+        renews_at: g.renews_at,
+        trial_ends_at: g.trial_ends_at,
+        grace_days: g.grace_days,
+        auto_renew: g.auto_renew,
+        status_reason: None,
+    };
+    let id = create_entitlement(tx, &new, now).await?;
+    sqlx::query("UPDATE entitlements SET seats_override = $2, instances_override = $3, regions = $4, external_id = $5 WHERE id = $1")
+        .bind(id)
+        .bind(g.seats_override)
+        .bind(g.instances_override)
+        .bind(g.regions.as_deref())
+        .bind(g.external_id.as_deref())
+        .execute(&mut **tx)
+        .await?;
+    for addon in &g.addon_ids {
+        add_addon(tx, id, *addon, now).await?;
+    }
+    history::record_day(tx, id, now).await?;
+    let (_, after) = terms_of(tx, id).await?.ok_or(StoreError::NotFound)?;
+    audit::record(
+        tx,
+        NewAuditEvent {
+            actor,
+            customer_id: Some(g.customer_id),
+            kind: EventKind::EntitlementGranted,
+            subject: format!("entitlement:{id}"),
+            before: None,
+            after: Some(serde_json::json!({ "terms": after, "addons": g.addon_ids, "reason": reason })),
+        },
+        now,
+    )
+    .await?;
+    Ok(id)
+}
+
 impl Store {
     /// Grants entitlement `g` (a trial when it has a trial end, else active) with its
     /// add-ons, audited. `Duplicate(Unique::CustomerProduct)` when the customer has one for
     /// that product already.
     pub async fn grant_entitlement(&self, actor: &Actor, g: &Grant, reason: &str, now: i64) -> Result<i64, StoreError> {
         let mut tx = self.begin_write().await?;
-        let status = if g.trial_ends_at.is_some_and(|t| t > now) { EntitlementStatus::Trial } else { EntitlementStatus::Active };
-        let new = NewEntitlement {
-            customer_id: g.customer_id,
-            product_id: g.product_id,
-            plan_id: g.plan_id,
-            status,
-            starts_at: g.starts_at,
-            ends_at: g.ends_at,
-            renews_at: g.renews_at,
-            trial_ends_at: g.trial_ends_at,
-            grace_days: g.grace_days,
-            auto_renew: g.auto_renew,
-            status_reason: None,
-        };
-        let id = match create_entitlement(&mut tx, &new, now).await {
-            Ok(id) => id,
-            Err(e) => return tx.roll_back(Err(e)).await,
-        };
-        sqlx::query("UPDATE entitlements SET seats_override = $2, instances_override = $3, regions = $4 WHERE id = $1")
-            .bind(id)
-            .bind(g.seats_override)
-            .bind(g.instances_override)
-            .bind(g.regions.as_deref())
-            .execute(&mut *tx)
-            .await?;
-        for addon in &g.addon_ids {
-            add_addon(&mut tx, id, *addon, now).await?;
+        match grant_in(&mut tx, actor, g, reason, now).await {
+            Ok(id) => {
+                tx.commit().await?;
+                Ok(id)
+            }
+            Err(e) => tx.roll_back(Err(e)).await,
         }
-        history::record_day(&mut tx, id, now).await?;
-        let (_, after) = terms_of(&mut tx, id).await?.ok_or(StoreError::NotFound)?;
-        audit::record(
-            &mut tx,
-            NewAuditEvent {
-                actor,
-                customer_id: Some(g.customer_id),
-                kind: EventKind::EntitlementGranted,
-                subject: format!("entitlement:{id}"),
-                before: None,
-                after: Some(serde_json::json!({ "terms": after, "addons": g.addon_ids, "reason": reason })),
-            },
-            now,
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(id)
     }
 
     /// Sets entitlement `id`'s terms to `t` for staff's `reason`, bumping its version, with
@@ -292,11 +302,15 @@ impl Store {
         &self,
         actor: &Actor,
         id: i64,
+        expected: Option<i64>,
         t: &Terms,
         reason: &str,
         now: i64,
     ) -> Result<Result<Amended, AmendRefusal>, StoreError> {
         let mut tx = self.begin_write().await?;
+        if let Err(e) = tx.expect_version(id, expected).await {
+            return tx.roll_back(Err(e)).await;
+        }
         let Some((customer, before)) = terms_of(&mut tx, id).await? else {
             return tx.roll_back(Err(StoreError::NotFound)).await;
         };
@@ -311,7 +325,9 @@ impl Store {
         if pending.is_some() {
             return tx.roll_back(Ok(Err(AmendRefusal::ProposalPending))).await;
         }
-        if needs_two_approvals(&mut tx, id, t).await? {
+        // The two-person rule is for people; the vendor's systems (an API key, acting on a
+        // purchase) apply a change of terms directly.
+        if actor.user_id.is_some() && needs_two_approvals(&mut tx, id, t).await? {
             let proposal: i64 = sqlx::query_scalar(
                 "INSERT INTO proposed_amendments (entitlement_id, terms_json, reason, proposed_by, proposed_at)
                  VALUES ($1, $2, $3, $4, $5) RETURNING id",
@@ -466,11 +482,15 @@ impl Store {
         &self,
         actor: &Actor,
         entitlement_id: i64,
+        expected: Option<i64>,
         suspend: bool,
         reason: &str,
         now: i64,
     ) -> Result<Result<i64, StatusRefusal>, StoreError> {
         let mut tx = self.begin_write().await?;
+        if let Err(e) = tx.expect_version(entitlement_id, expected).await {
+            return tx.roll_back(Err(e)).await;
+        }
         let (from, to, why) = if suspend { ("active", "suspended", Some(reason)) } else { ("suspended", "active", None) };
         let row = sqlx::query(
             "UPDATE entitlements SET status = $3, status_reason = $4, version = version + 1, updated_at = $5
@@ -516,11 +536,15 @@ impl Store {
         &self,
         actor: &Actor,
         entitlement_id: i64,
+        expected: Option<i64>,
         trial_ends_at: i64,
         reason: &str,
         now: i64,
     ) -> Result<(), StoreError> {
         let mut tx = self.begin_write().await?;
+        if let Err(e) = tx.expect_version(entitlement_id, expected).await {
+            return tx.roll_back(Err(e)).await;
+        }
         let before =
             sqlx::query("UPDATE entitlements SET updated_at = $2 WHERE id = $1 RETURNING customer_id, trial_ends_at, ends_at, version")
                 .bind(entitlement_id)
@@ -563,37 +587,22 @@ impl Store {
         &self,
         actor: &Actor,
         id: i64,
+        expected: Option<i64>,
         days: i64,
         reason: &str,
         now: i64,
     ) -> Result<Result<i64, StatusRefusal>, StoreError> {
         let mut tx = self.begin_write().await?;
-        let (customer, before, cancelled) = match current_terms(&mut tx, id).await {
-            Ok(found) => found,
-            Err(e) => return tx.roll_back(Err(e)).await,
-        };
-        if cancelled {
-            return tx.roll_back(Ok(Err(StatusRefusal::RenewingCancelled))).await;
+        if let Err(e) = tx.expect_version(id, expected).await {
+            return tx.roll_back(Err(e)).await;
         }
-        let term = days * 86_400;
-        sqlx::query(
-            "UPDATE entitlements SET
-                renews_at = CASE WHEN renews_at IS NULL AND ends_at IS NOT NULL THEN NULL
-                                 ELSE (CASE WHEN COALESCE(renews_at, trial_ends_at, $2) > $2 THEN COALESCE(renews_at, trial_ends_at, $2) ELSE $2 END) + $3 END,
-                ends_at = CASE WHEN ends_at IS NULL THEN NULL
-                               ELSE (CASE WHEN ends_at > $2 THEN ends_at ELSE $2 END) + $3 END,
-                trial_ends_at = NULL,
-                status = CASE WHEN status = 'suspended' THEN 'suspended' ELSE 'active' END,
-                version = version + 1, updated_at = $2
-             WHERE id = $1",
-        )
-        .bind(id)
-        .bind(now)
-        .bind(term)
-        .execute(&mut *tx)
-        .await?;
-        finish(tx, actor, customer, id, EventKind::EntitlementRenewed, before, reason, now).await?;
-        Ok(Ok(customer))
+        match renew_in(&mut tx, actor, id, days, reason, now).await {
+            Ok(Ok(customer)) => {
+                tx.commit().await?;
+                Ok(Ok(customer))
+            }
+            other => tx.roll_back(other).await,
+        }
     }
 
     /// Cancels entitlement `id` at once with `reason` (shown to the customer): nothing is
@@ -604,10 +613,14 @@ impl Store {
         &self,
         actor: &Actor,
         id: i64,
+        expected: Option<i64>,
         reason: &str,
         now: i64,
     ) -> Result<Result<i64, StatusRefusal>, StoreError> {
         let mut tx = self.begin_write().await?;
+        if let Err(e) = tx.expect_version(id, expected).await {
+            return tx.roll_back(Err(e)).await;
+        }
         let (customer, before, cancelled) = match current_terms(&mut tx, id).await {
             Ok(found) => found,
             Err(e) => return tx.roll_back(Err(e)).await,
@@ -701,9 +714,27 @@ async fn finish(
     reason: &str,
     now: i64,
 ) -> Result<(), StoreError> {
-    let (_, after) = terms_of(&mut tx, id).await?.ok_or(StoreError::NotFound)?;
+    record_change(&mut tx, actor, customer, id, kind, before, reason, now).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Records the audit event of `kind` for a change of entitlement `id` from `before` to
+/// its terms now.
+#[allow(clippy::too_many_arguments)]
+async fn record_change(
+    tx: &mut Write<'_>,
+    actor: &Actor,
+    customer: i64,
+    id: i64,
+    kind: EventKind,
+    before: serde_json::Value,
+    reason: &str,
+    now: i64,
+) -> Result<(), StoreError> {
+    let (_, after) = terms_of(tx, id).await?.ok_or(StoreError::NotFound)?;
     audit::record(
-        &mut tx,
+        tx,
         NewAuditEvent {
             actor,
             customer_id: Some(customer),
@@ -715,6 +746,58 @@ async fn finish(
         now,
     )
     .await?;
-    tx.commit().await?;
     Ok(())
+}
+
+/// Renews entitlement `id` for `days` inside `tx` (see [`Store::renew_entitlement`]).
+pub(crate) async fn renew_in(
+    tx: &mut Write<'_>,
+    actor: &Actor,
+    id: i64,
+    days: i64,
+    reason: &str,
+    now: i64,
+) -> Result<Result<i64, StatusRefusal>, StoreError> {
+    let (customer, before, cancelled) = current_terms(tx, id).await?;
+    if cancelled {
+        return Ok(Err(StatusRefusal::RenewingCancelled));
+    }
+    let term = days * 86_400;
+    sqlx::query(
+        "UPDATE entitlements SET
+            renews_at = CASE WHEN renews_at IS NULL AND ends_at IS NOT NULL THEN NULL
+                             ELSE (CASE WHEN COALESCE(renews_at, trial_ends_at, $2) > $2 THEN COALESCE(renews_at, trial_ends_at, $2) ELSE $2 END) + $3 END,
+            ends_at = CASE WHEN ends_at IS NULL THEN NULL
+                           ELSE (CASE WHEN ends_at > $2 THEN ends_at ELSE $2 END) + $3 END,
+            trial_ends_at = NULL,
+            status = CASE WHEN status = 'suspended' THEN 'suspended' ELSE 'active' END,
+            version = version + 1, updated_at = $2
+         WHERE id = $1",
+    )
+    .bind(id)
+    .bind(now)
+    .bind(term)
+    .execute(&mut **tx)
+    .await?;
+    record_change(tx, actor, customer, id, EventKind::EntitlementRenewed, before, reason, now).await?;
+    Ok(Ok(customer))
+}
+
+/// Sets entitlement `id`'s terms to `t` inside `tx`, audited as `entitlement.amended`
+/// (no approval rules: the caller has decided); `Ok(false)` when it has them already.
+pub(crate) async fn set_terms_in(
+    tx: &mut Write<'_>,
+    actor: &Actor,
+    id: i64,
+    t: &Terms,
+    reason: &str,
+    now: i64,
+) -> Result<bool, StoreError> {
+    let (customer, before) = terms_of(tx, id).await?.ok_or(StoreError::NotFound)?;
+    if unchanged(tx, id, t).await? {
+        return Ok(false);
+    }
+    apply_terms(tx, id, t, now).await?;
+    record_change(tx, actor, customer, id, EventKind::EntitlementAmended, before, reason, now).await?;
+    Ok(true)
 }

@@ -358,7 +358,7 @@ impl Store {
 }
 
 /// Revokes the open invitations of `user_id` and adds a new one.
-pub(super) async fn insert_invitation(
+pub(crate) async fn insert_invitation(
     tx: &mut Write<'_>,
     customer_id: i64,
     user_id: i64,

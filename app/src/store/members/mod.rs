@@ -10,12 +10,11 @@ pub mod users;
 
 use sqlx::Row;
 
-use self::users::{create_user, NewUser};
 use super::audit::{self, Actor, NewAuditEvent};
 use super::events::EventKind;
 use super::write::Write;
 use super::{Store, StoreError};
-use crate::auth::{CustomerRef, Role};
+use crate::auth::CustomerRef;
 use crate::customers::CustomerSummary;
 
 /// A new customer and the admin who gets its first invitation.
@@ -106,49 +105,11 @@ impl Store {
         reason: &str,
         now: i64,
     ) -> Result<(i64, i64), StoreError> {
-        let mut tx = self.begin_write().await?;
-        let email = c.admin_email.trim().to_lowercase();
-        let customer = match create_customer(&mut tx, c.slug, c.name, now).await {
-            Ok(id) => id,
-            Err(e) => return tx.roll_back(Err(e)).await,
-        };
-        let user =
-            NewUser { customer_id: Some(customer), email: &email, name: c.admin_name, role: Role::CustomerAdmin, password_hash: None };
-        let user_id = match create_user(&mut tx, &user, now).await {
-            Ok(id) => id,
-            Err(e) => return tx.roll_back(Err(e)).await,
-        };
-        invitations::insert_invitation(&mut tx, customer, user_id, c.token_hash, actor.user_id, c.expires_at, now).await?;
-        audit::record(
-            &mut tx,
-            NewAuditEvent {
-                actor,
-                customer_id: Some(customer),
-                kind: EventKind::CustomerCreated,
-                subject: format!("customer:{customer}"),
-                before: None,
-                after: Some(serde_json::json!({ "slug": c.slug, "name": c.name, "reason": reason })),
-            },
-            now,
-        )
-        .await?;
-        audit::record(
-            &mut tx,
-            NewAuditEvent {
-                actor,
-                customer_id: Some(customer),
-                kind: EventKind::UserInvited,
-                subject: format!("user:{user_id}"),
-                before: None,
-                after: Some(
-                    serde_json::json!({ "email": email, "name": c.admin_name, "role": "customer_admin", "expires_at": c.expires_at }),
-                ),
-            },
-            now,
-        )
-        .await?;
-        tx.commit().await?;
-        Ok((customer, user_id))
+        use super::provisioning::{NewAdmin, NewOrganisation};
+        let admin = NewAdmin { email: c.admin_email, name: c.admin_name, token_hash: c.token_hash, expires_at: c.expires_at };
+        let organisation = NewOrganisation { slug: c.slug, name: c.name, external_id: None, admin: Some(admin) };
+        let (customer, admin) = self.create_organisation(actor, &organisation, reason, now).await?;
+        Ok((customer, admin.unwrap_or_default()))
     }
 
     /// Records that `actor` opened customer `customer_id`'s portal read-only.

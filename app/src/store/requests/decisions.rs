@@ -128,19 +128,21 @@ impl Store {
             return Ok((Decided::Done, customer));
         }
         let needed: i64 = claimed.try_get("approvals_needed")?;
-        if let Some(user) = actor.user_id {
-            let given = sqlx::query("INSERT INTO request_approvals (request_id, user_id, comment, at) VALUES ($1, $2, $3, $4)")
-                .bind(id)
-                .bind(user)
-                .bind(comment)
-                .bind(now)
-                .execute(&mut *tx)
-                .await;
-            match given.map_err(StoreError::from) {
-                Ok(_) => {}
-                Err(StoreError::Duplicate(Unique::RequestApproval)) => return tx.roll_back(Ok((Decided::ApprovedAlready, customer))).await,
-                Err(e) => return Err(e),
-            }
+        let given = sqlx::query(
+            "INSERT INTO request_approvals (request_id, approver, user_id, api_key_id, comment, at) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(id)
+        .bind(actor.approver())
+        .bind(actor.user_id)
+        .bind(actor.api_key_id())
+        .bind(comment)
+        .bind(now)
+        .execute(&mut *tx)
+        .await;
+        match given.map_err(StoreError::from) {
+            Ok(_) => {}
+            Err(StoreError::Duplicate(Unique::RequestApproval)) => return tx.roll_back(Ok((Decided::ApprovedAlready, customer))).await,
+            Err(e) => return Err(e),
         }
         let have: i64 =
             sqlx::query_scalar("SELECT COUNT(*) FROM request_approvals WHERE request_id = $1").bind(id).fetch_one(&mut *tx).await?;

@@ -116,10 +116,14 @@ impl Store {
 
     /// Who approved request `id` so far: (name, when), oldest first.
     pub async fn list_request_approvals(&self, id: i64) -> Result<Vec<(String, i64)>, StoreError> {
-        let rows = sqlx::query("SELECT u.name, ra.at FROM request_approvals ra JOIN users u ON u.id = ra.user_id WHERE ra.request_id = $1 ORDER BY ra.at, u.id")
-            .bind(id)
-            .fetch_all(self.pool())
-            .await?;
+        let rows = sqlx::query(
+            "SELECT COALESCE(u.name, 'API key ' || k.name) AS name, ra.at FROM request_approvals ra
+             LEFT JOIN users u ON u.id = ra.user_id LEFT JOIN api_keys k ON k.id = ra.api_key_id
+             WHERE ra.request_id = $1 ORDER BY ra.at, ra.approver",
+        )
+        .bind(id)
+        .fetch_all(self.pool())
+        .await?;
         rows.iter().map(|r| Ok((r.try_get("name")?, r.try_get("at")?))).collect()
     }
 }

@@ -291,13 +291,15 @@ async fn moving_a_trial_end_moves_the_end_date_and_is_audited() {
         let globex = s.find_customer_by_slug("globex").await.unwrap_or_else(|e| panic!("{e}"));
         let ent = s.list_entitlements(globex.id, today()).await.unwrap_or_else(|e| panic!("{e}"))[0].id;
         let actor = crate::store::audit::Actor::system("test");
-        s.set_trial_end(&actor, ent, NOW + 20 * DAY, "extended for evaluation", NOW).await.unwrap_or_else(|e| panic!("{}: {e}", db.name));
+        s.set_trial_end(&actor, ent, None, NOW + 20 * DAY, "extended for evaluation", NOW)
+            .await
+            .unwrap_or_else(|e| panic!("{}: {e}", db.name));
         let e = &s.list_entitlements(globex.id, today()).await.unwrap_or_else(|e| panic!("{e}"))[0];
         assert_eq!((e.trial_ends_on, e.ends_on, e.days_left), (Some(day_of(NOW + 20 * DAY)), Some(day_of(NOW + 20 * DAY)), Some(20)));
         let events = s.list_audit_events(Some(globex.id), 5).await.unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(events[0].kind, "entitlement.trial_end_set");
         assert!(events[0].after_json.as_deref().is_some_and(|a| a.contains("extended for evaluation")));
-        assert!(matches!(s.set_trial_end(&actor, 999_999, NOW, "x", NOW).await, Err(StoreError::NotFound)));
+        assert!(matches!(s.set_trial_end(&actor, 999_999, None, NOW, "x", NOW).await, Err(StoreError::NotFound)));
         assert_eq!(s.verify_audit_chain().await.unwrap_or_else(|e| panic!("{e}")), None);
         db.drop_db().await;
     }

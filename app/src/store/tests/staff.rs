@@ -168,7 +168,7 @@ async fn fewer_seats_than_assigned_hold_back_the_seats_assigned_last() {
         // Ada and Bob hold a seat; Cy gets the third, last.
         ok(s.assign_seat(&staff(), CustomerId(customer), EntitlementId(entitlement), UserId(6), NOW + 10).await);
         let terms = Terms { plan_id: team, seats_override: Some(2), instances_override: None, regions: None };
-        ok(ok(s.amend_entitlement(&staff(), entitlement, &terms, "contract cut to two seats", NOW + 20).await));
+        ok(ok(s.amend_entitlement(&staff(), entitlement, None, &terms, "contract cut to two seats", NOW + 20).await));
 
         let members = ok(s.list_members(CustomerId(customer), EntitlementId(entitlement), NOW).await);
         let held: Vec<&str> = members.iter().filter(|m| m.seats_before.is_some_and(|n| n >= 2)).map(|m| m.email.as_str()).collect();
@@ -223,20 +223,21 @@ async fn staff_create_a_customer_grant_renew_and_cancel_each_audited_with_its_re
             grace_days: 14,
             auto_renew: true,
             regions: Some("eu,us".into()),
+            external_id: None,
         };
         let id = ok(s.grant_entitlement(&staff(), &grant, "trial first", NOW).await);
         assert!(matches!(s.grant_entitlement(&staff(), &grant, "twice", NOW).await, Err(StoreError::Duplicate(Unique::CustomerProduct))));
         let e = &ok(s.list_entitlements(customer, day_of(NOW)).await)[0];
         assert_eq!((e.plan_key.as_str(), e.seats_cap, e.status.as_str(), e.addons.len()), ("business", 25, "trial", 1), "{}", db.name);
 
-        ok(ok(s.renew_entitlement(&staff(), id, 365, "paid for year one", NOW + DAY).await));
+        ok(ok(s.renew_entitlement(&staff(), id, None, 365, "paid for year one", NOW + DAY).await));
         let e = &ok(s.list_entitlements(customer, day_of(NOW)).await)[0];
         assert_eq!(e.status.as_str(), "active", "{}", db.name);
         assert_eq!(e.renews_on, Some(day_of(NOW + 730 * DAY)), "{}: a year after the date it would have renewed", db.name);
 
-        ok(ok(s.cancel_entitlement(&staff(), id, "went bankrupt", NOW + 2 * DAY).await));
-        assert!(matches!(s.cancel_entitlement(&staff(), id, "twice", NOW).await, Ok(Err(StatusRefusal::CancelledAlready))));
-        assert!(matches!(s.renew_entitlement(&staff(), id, 365, "too late", NOW).await, Ok(Err(StatusRefusal::RenewingCancelled))));
+        ok(ok(s.cancel_entitlement(&staff(), id, None, "went bankrupt", NOW + 2 * DAY).await));
+        assert!(matches!(s.cancel_entitlement(&staff(), id, None, "twice", NOW).await, Ok(Err(StatusRefusal::CancelledAlready))));
+        assert!(matches!(s.renew_entitlement(&staff(), id, None, 365, "too late", NOW).await, Ok(Err(StatusRefusal::RenewingCancelled))));
         let e = &ok(s.list_entitlements(customer, day_of(NOW)).await)[0];
         assert_eq!((e.status.as_str(), e.status_reason.as_deref(), e.auto_renew), ("cancelled", Some("went bankrupt"), false));
 

@@ -82,7 +82,7 @@ event_kinds! {
     CustomerUpdated = "customer.updated" => Nothing, "A customer's name or external id was changed.";
     CustomerViewedAs = "customer.viewed_as" => Nothing, "Vendor staff opened a customer's portal read-only.";
     EntitlementGranted = "entitlement.granted" => Customer, "An entitlement was granted to a customer.";
-    EntitlementAmended = "entitlement.amended" => Customer, "An entitlement's plan, caps or regions were changed by staff.";
+    EntitlementAmended = "entitlement.amended" => Customer, "An entitlement's plan, caps or regions were changed by staff or through the provisioning API.";
     EntitlementAddonAdded = "entitlement.addon_added" => Customer, "An add-on was added to an entitlement by an order.";
     EntitlementAmendmentProposed = "entitlement.amendment_proposed" => Nothing, "Staff proposed a change of terms that the approval rules send to two people; it waits for a second.";
     EntitlementAmendmentRejected = "entitlement.amendment_rejected" => Nothing, "A second member of staff rejected a proposed change of terms.";
@@ -100,7 +100,7 @@ event_kinds! {
     InstanceLicensed = "instance.licensed" => Customer, "An offline licence was issued to an instance; it holds its slot until the licence expires.";
     LicenseKeyCreated = "license_key.created" => Customer, "An entitlement that had no license key was given one.";
     LicenseKeyRegenerated = "license_key.regenerated" => Customer, "An entitlement's license key was replaced; the old one stopped working at once.";
-    LicenseKeyViewed = "license_key.viewed" => Nothing, "Vendor staff read a customer's license key.";
+    LicenseKeyViewed = "license_key.viewed" => Nothing, "Vendor staff, or the vendor's systems through the provisioning API, read a customer's license key.";
     UsageRecorded = "usage.recorded" => Nothing, "A batch of usage events was counted.";
     RequestFiled = "request.filed" => Nothing, "A customer admin asked for a change.";
     RequestWithdrawn = "request.withdrawn" => Nothing, "A pending change request was withdrawn.";

@@ -29,11 +29,13 @@ pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> R
         return next.run(req).await;
     }
     let Some(key) = req.headers().get(HEADER) else { return next.run(req).await };
-    let Some(key) = key.to_str().ok().map(str::trim).filter(|k| (1..=255).contains(&k.len())) else {
+    // Without a valid key the handler answers 401 (or 403) before anything is kept.
+    let Some(api_key) = vendor_key(&state, req.headers()) else { return next.run(req).await };
+    let visible = |k: &&[u8]| (1..=255).contains(&k.len()) && k.iter().all(|b| (b'!'..=b'~').contains(b));
+    let Some(key) = Some(key.as_bytes()).filter(visible).and_then(|k| std::str::from_utf8(k).ok()) else {
         return ApiError::bad_request("`Idempotency-Key` must be 1 to 255 visible ASCII characters.").into_response();
     };
     let key = key.to_owned();
-    let Some(api_key) = vendor_key(&state, req.headers()) else { return next.run(req).await };
     let (parts, body) = req.into_parts();
     let body = match axum::body::to_bytes(body, BODY_LIMIT).await {
         Ok(b) => b,

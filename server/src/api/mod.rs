@@ -341,6 +341,42 @@ pub fn whole_or_none<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i6
 /// The largest body the API reads (axum's default limit): larger is 413 `payload_too_large`.
 pub const BODY_LIMIT: usize = 2 << 20;
 
+/// Path segments whose rejection (a number out of range, say) is a JSON problem (400).
+pub struct ApiPath<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for ApiPath<T>
+where
+    T: serde::de::DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|p| ApiPath(p.0))
+            .map_err(|e| ApiError::bad_request(format!("The address is not valid: {}", e.body_text())))
+    }
+}
+
+/// A query string whose rejection (a repeated or malformed parameter) is a JSON problem (400).
+pub struct ApiQuery<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for ApiQuery<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|q| ApiQuery(q.0))
+            .map_err(|e| ApiError::bad_request(format!("The query is not valid: {}", e.body_text())))
+    }
+}
+
 /// A JSON body whose rejection is a JSON problem (400, or 413 when too large) rather than
 /// plain text.
 pub struct ApiJson<T>(pub T);

@@ -18,7 +18,7 @@ use super::{check, instances, tokens, usage, Problem};
           entitlements::act, entitlements::license_key, entitlements::regenerate, entitlements::usage, entitlements::skus,
           entitlements::set_sku, entitlements::remove_sku, orders::place, requests::list, requests::decide, events::feed),
     components(schemas(Problem)),
-    modifiers(&BearerKey)
+    modifiers(&BearerKey, &Changes)
 )]
 pub struct ApiDoc;
 
@@ -29,6 +29,56 @@ impl Modify for BearerKey {
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme("api_key", SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()));
     }
+}
+
+/// What every change of the provisioning API takes and may answer: `Idempotency-Key`,
+/// and the answers about it (400 for a malformed key, 409 while the first call with it
+/// runs, 422 for the key reused with another request).
+struct Changes;
+
+impl Modify for Changes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::path::{Operation, ParameterBuilder, ParameterIn};
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        use utoipa::openapi::{ContentBuilder, Ref, Required, ResponseBuilder};
+        let key = ParameterBuilder::new()
+            .name("Idempotency-Key")
+            .parameter_in(ParameterIn::Header)
+            .required(Required::False)
+            .description(Some("Retries with the same key and request within 24 hours get the first answer again."))
+            .schema(Some(
+                ObjectBuilder::new().schema_type(Type::String).min_length(Some(1)).max_length(Some(255)).pattern(Some("^[!-~]+$")),
+            ))
+            .build();
+        let problem = |what: &str| {
+            ResponseBuilder::new()
+                .description(what)
+                .content("application/json", ContentBuilder::new().schema(Some(Ref::from_schema_name("Problem"))).build())
+                .build()
+        };
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            if !is_provisioning(path) {
+                continue;
+            }
+            let changes: [&mut Option<Operation>; 4] = [&mut item.post, &mut item.put, &mut item.patch, &mut item.delete];
+            for op in changes.into_iter().flatten() {
+                op.parameters.get_or_insert_with(Vec::new).push(key.clone());
+                let responses = &mut op.responses.responses;
+                for (status, what) in [
+                    ("400", "Bad input, or a malformed Idempotency-Key"),
+                    ("409", "A conflict, or the first call with this Idempotency-Key is still being answered"),
+                    ("422", "A value the domain refuses, or the Idempotency-Key was used for another request"),
+                ] {
+                    responses.entry(status.to_owned()).or_insert_with(|| problem(what).into());
+                }
+            }
+        }
+    }
+}
+
+/// Whether `path` is one of the provisioning API's.
+fn is_provisioning(path: &str) -> bool {
+    ["/api/v1/customers", "/api/v1/entitlements", "/api/v1/orders", "/api/v1/requests", "/api/v1/skus"].iter().any(|p| path.starts_with(p))
 }
 
 /// The document.

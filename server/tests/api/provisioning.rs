@@ -502,7 +502,7 @@ async fn the_event_feed_gives_every_change_in_order_filtered_and_waits_for_the_n
         Some(vec![json!("order.placed")])
     );
     let unknown = app.get("/events?types=seat.stolen").await;
-    assert_eq!(unknown.status, StatusCode::BAD_REQUEST);
+    assert_eq!((unknown.status, unknown.body["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("types")));
 
     // A waiting reader is answered by the next commit, not by its timeout.
     let next = page.body["next"].as_str().unwrap_or_default().to_owned();

@@ -558,6 +558,46 @@ async fn walk(app: &TestApp) {
     let due = request["applies_at"].as_i64().unwrap_or_else(|| panic!("not scheduled: {request}"));
     w.sweep(due, &[InstanceLapsed, RequestApplied], is(export(ADA), "/plan", "business")).await;
 
+    // The provisioning API: each change in the API key's name, in one transaction, and
+    // what enforcement reads is seen by the next check.
+    let piper = || check(j!({"customer": "pied-piper", "feature": "api.calls"}));
+    let order = j!({"customer": {"external_id": "walk-crm-1", "name": "Pied Piper", "admin": {"email": "richard@piper.example", "name": "Richard"}},
+                    "sku": "ACME-TEAM", "quantity": 4, "term_months": 12});
+    let placed = [CustomerCreated, UserInvited, EntitlementGranted, OrderPlaced];
+    let ordered = w.rest("POST /api/v1/orders", "/api/v1/orders", Some(order), &placed, is(piper(), "/code", "ok")).await;
+    let ent = ordered["entitlement"]["id"].as_i64().unwrap_or_default();
+    let addon = j!({"customer": {"external_id": "walk-crm-1"}, "sku": "ACME-INSTANCES-5", "quantity": 1});
+    let more = is(piper(), "/limits/instances", 8);
+    w.rest("POST /api/v1/orders", "/api/v1/orders", Some(addon), &[EntitlementAddonAdded, OrderPlaced], more).await;
+    let seats = j!({"seats": 6});
+    let path = format!("/api/v1/entitlements/{ent}");
+    w.rest("PATCH /api/v1/entitlements/{id}", &path, Some(seats), &[EntitlementAmended], is(piper(), "/limits/seats", 6)).await;
+    let path = format!("/api/v1/entitlements/{ent}/suspend");
+    let suspended = is(piper(), "/code", "suspended");
+    w.rest("POST /api/v1/entitlements/{id}/{action}", &path, Some(j!({"reason": "unpaid"})), &[EntitlementSuspended], suspended).await;
+    let path = format!("/api/v1/entitlements/{ent}/license-key/regenerate");
+    w.rest("POST /api/v1/entitlements/{id}/license-key/regenerate", &path, None, &[LicenseKeyRegenerated], None).await;
+    let co = j!({"slug": "walk-co", "name": "Walk Co", "external_id": "walk-crm-2"});
+    w.rest("POST /api/v1/customers", "/api/v1/customers", Some(co), &[CustomerCreated], None).await;
+    w.rest("PATCH /api/v1/customers/{customer}", "/api/v1/customers/walk-co", Some(j!({"name": "Walk Company"})), &[CustomerUpdated], None)
+        .await;
+    let granted = is(check(j!({"customer": "walk-co", "feature": "api.calls"})), "/code", "ok");
+    let grant = j!({"customer": "walk-co", "plan": "team"});
+    w.rest("POST /api/v1/entitlements", "/api/v1/entitlements", Some(grant), &[EntitlementGranted], granted).await;
+    let walt = j!({"email": "walt@walk.example", "name": "Walt"});
+    let invited =
+        w.rest("POST /api/v1/customers/{customer}/users", "/api/v1/customers/walk-co/users", Some(walt), &[UserInvited], None).await;
+    let path = format!("/api/v1/customers/walk-co/users/{}", invited["user"]["id"]);
+    w.rest("PATCH /api/v1/customers/{customer}/users/{user}", &path, Some(j!({"role": "customer_admin"})), &[UserRoleChanged], None).await;
+    w.rest("DELETE /api/v1/customers/{customer}/users/{user}", &path, None, &[UserRemoved], None).await;
+    w.rest("PUT /api/v1/skus/{sku}", "/api/v1/skus/WALK-1", Some(j!({"plan": "free"})), &[CatalogSkuSet], None).await;
+    w.rest("DELETE /api/v1/skus/{sku}", "/api/v1/skus/WALK-1", None, &[CatalogSkuRemoved], None).await;
+    let ask_more = [e, ("kind", "plan"), ("plan", "enterprise"), ("reason", "Growing")];
+    w.call(&ada, "file_request", &ask_more, &[RequestFiled], None).await;
+    let asked = newest_request(app, &ada).await;
+    let path = format!("/api/v1/requests/{asked}/reject");
+    w.rest("POST /api/v1/requests/{id}/{decision}", &path, Some(j!({"comment": "Not this quarter"})), &[RequestRejected], None).await;
+
     // What only reads answers and records nothing.
     for name in READ_ONLY {
         let (client, form): (&Client, Vec<(&str, &str)>) = match *name {

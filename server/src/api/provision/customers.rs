@@ -1,6 +1,6 @@
 //! Customers and their people, for the vendor's CRM: `/api/v1/customers…`.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, patch};
@@ -8,7 +8,7 @@ use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 
 use super::{answer, next_cursor, reason, time, Invitation, PageQuery};
-use crate::api::{ApiError, ApiJson, Caller, Problem, Scope};
+use crate::api::{ApiError, ApiJson, ApiPath, ApiQuery, Caller, Problem, Scope};
 use app::auth::Role;
 use app::ssr::{forms, AppState};
 use app::store::members::invitations::Invite;
@@ -73,12 +73,13 @@ pub async fn find(state: &AppState, reference: &str) -> Result<CustomerRecord, A
 pub async fn list(
     caller: Caller,
     State(state): State<AppState>,
-    Query(search): Query<CustomerSearch>,
-    Query(page): Query<PageQuery>,
+    ApiQuery(search): ApiQuery<CustomerSearch>,
+    ApiQuery(page): ApiQuery<PageQuery>,
 ) -> Result<Json<CustomerList>, ApiError> {
     caller.reader()?;
     let (after, limit) = page.bounds()?;
-    let found = state.store.list_customer_records(search.search.as_deref(), after, limit).await?;
+    let search = super::param("search", search.search.as_deref(), 200)?;
+    let found = state.store.list_customer_records(search, after, limit).await?;
     let next = next_cursor(&found, limit, |c| c.id);
     Ok(Json(CustomerList { data: found.into_iter().map(Customer::from).collect(), next }))
 }
@@ -123,7 +124,6 @@ pub fn external_id(raw: &str) -> Result<String, ApiError> {
 
 /// Creates a customer, with its first admin invited when the body names one.
 #[utoipa::path(post, path = "/api/v1/customers", tag = "provisioning", request_body = NewCustomerBody,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Retries with the same key and body get the first response")),
     security(("api_key" = [])),
     responses((status = 201, body = CreatedCustomer), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
               (status = 409, description = "The slug, external id or admin's email is taken", body = Problem), (status = 422, body = Problem), (status = 429, body = Problem)))]
@@ -167,7 +167,7 @@ pub async fn create(caller: Caller, State(state): State<AppState>, ApiJson(body)
 #[utoipa::path(get, path = "/api/v1/customers/{customer}", tag = "provisioning", params(("customer" = String, Path, description = "Id or slug")),
     security(("api_key" = [])),
     responses((status = 200, body = Customer), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 429, body = Problem)))]
-pub async fn read(caller: Caller, State(state): State<AppState>, Path(customer): Path<String>) -> Result<Json<Customer>, ApiError> {
+pub async fn read(caller: Caller, State(state): State<AppState>, ApiPath(customer): ApiPath<String>) -> Result<Json<Customer>, ApiError> {
     caller.reader()?;
     Ok(Json(find(&state, &customer).await?.into()))
 }
@@ -189,16 +189,21 @@ pub fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(d: D) -> R
     Option::<T>::deserialize(d).map(Some)
 }
 
+/// As [`present`], for a whole number (`3` or `3.0`).
+pub fn present_whole<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<i64>>, D::Error> {
+    crate::api::whole_or_none(d).map(Some)
+}
+
 /// Changes a customer's name or external id.
 #[utoipa::path(patch, path = "/api/v1/customers/{customer}", tag = "provisioning", request_body = CustomerChange,
-    params(("customer" = String, Path, description = "Id or slug"), ("Idempotency-Key" = Option<String>, Header)),
+    params(("customer" = String, Path, description = "Id or slug")),
     security(("api_key" = [])),
     responses((status = 200, body = Customer), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
               (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem), (status = 429, body = Problem)))]
 pub async fn update(
     caller: Caller,
     State(state): State<AppState>,
-    Path(customer): Path<String>,
+    ApiPath(customer): ApiPath<String>,
     ApiJson(body): ApiJson<CustomerChange>,
 ) -> Result<Json<Customer>, ApiError> {
     caller.vendor(Scope::Provision)?;
@@ -250,7 +255,11 @@ pub struct UserList {
 #[utoipa::path(get, path = "/api/v1/customers/{customer}/users", tag = "provisioning", params(("customer" = String, Path, description = "Id or slug")),
     security(("api_key" = [])),
     responses((status = 200, body = UserList), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 429, body = Problem)))]
-pub async fn list_users(caller: Caller, State(state): State<AppState>, Path(customer): Path<String>) -> Result<Json<UserList>, ApiError> {
+pub async fn list_users(
+    caller: Caller,
+    State(state): State<AppState>,
+    ApiPath(customer): ApiPath<String>,
+) -> Result<Json<UserList>, ApiError> {
     caller.reader()?;
     let found = find(&state, &customer).await?;
     Ok(Json(UserList { data: state.store.list_user_records(found.id).await?.into_iter().map(User::from).collect() }))
@@ -284,7 +293,7 @@ fn customer_role(field: &str, raw: Option<&str>) -> Result<Role, ApiError> {
 
 /// Invites someone to a customer; the answer carries their invitation link.
 #[utoipa::path(post, path = "/api/v1/customers/{customer}/users", tag = "provisioning", request_body = InviteBody,
-    params(("customer" = String, Path, description = "Id or slug"), ("Idempotency-Key" = Option<String>, Header)),
+    params(("customer" = String, Path, description = "Id or slug")),
     security(("api_key" = [])),
     responses((status = 201, body = InvitedUser), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
               (status = 404, body = Problem), (status = 409, description = "A member already, or another organisation's", body = Problem),
@@ -292,7 +301,7 @@ fn customer_role(field: &str, raw: Option<&str>) -> Result<Role, ApiError> {
 pub async fn invite(
     caller: Caller,
     State(state): State<AppState>,
-    Path(customer): Path<String>,
+    ApiPath(customer): ApiPath<String>,
     ApiJson(body): ApiJson<InviteBody>,
 ) -> Result<Response, ApiError> {
     caller.vendor(Scope::Provision)?;
@@ -325,7 +334,7 @@ pub struct RoleChange {
 
 /// Makes a person an admin or a member of their organisation.
 #[utoipa::path(patch, path = "/api/v1/customers/{customer}/users/{user}", tag = "provisioning", request_body = RoleChange,
-    params(("customer" = String, Path, description = "Id or slug"), ("user" = i64, Path), ("Idempotency-Key" = Option<String>, Header)),
+    params(("customer" = String, Path, description = "Id or slug"), ("user" = i64, Path)),
     security(("api_key" = [])),
     responses((status = 200, body = User), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
               (status = 404, body = Problem), (status = 409, description = "It would leave the organisation without an admin", body = Problem),
@@ -333,7 +342,7 @@ pub struct RoleChange {
 pub async fn set_role(
     caller: Caller,
     State(state): State<AppState>,
-    Path((customer, user)): Path<(String, i64)>,
+    ApiPath((customer, user)): ApiPath<(String, i64)>,
     ApiJson(body): ApiJson<RoleChange>,
 ) -> Result<Json<User>, ApiError> {
     caller.vendor(Scope::Provision)?;
@@ -356,14 +365,14 @@ fn unknown_user() -> ApiError {
 
 /// Removes a person from their organisation: their seats are freed and their sign-ins end.
 #[utoipa::path(delete, path = "/api/v1/customers/{customer}/users/{user}", tag = "provisioning",
-    params(("customer" = String, Path, description = "Id or slug"), ("user" = i64, Path), ("Idempotency-Key" = Option<String>, Header)),
+    params(("customer" = String, Path, description = "Id or slug"), ("user" = i64, Path)),
     security(("api_key" = [])),
     responses((status = 204, description = "Removed"), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
               (status = 429, body = Problem)))]
 pub async fn remove(
     caller: Caller,
     State(state): State<AppState>,
-    Path((customer, user)): Path<(String, i64)>,
+    ApiPath((customer, user)): ApiPath<(String, i64)>,
 ) -> Result<StatusCode, ApiError> {
     caller.vendor(Scope::Provision)?;
     let found = find(&state, &customer).await?;

@@ -1,7 +1,7 @@
 //! Entitlements of the API key's product: `/api/v1/entitlements…`, their license keys and
 //! usage, and the catalog's SKUs (`/api/v1/skus…`).
 
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::{get, post, put};
@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::customers::find;
 use super::{answer, if_match, next_cursor, reason, time, time_opt, when, PageQuery};
-use crate::api::{ApiError, ApiJson, Caller, Problem, Scope};
+use crate::api::{ApiError, ApiJson, ApiPath, ApiQuery, Caller, Problem, Scope};
 use app::ssr::{forms, AppState};
 use app::store::entitlements::lifecycle::{Grant, Terms};
 use app::store::entitlements::StatusRefusal;
@@ -144,12 +144,12 @@ pub struct EntitlementFilter {
 pub async fn list(
     caller: Caller,
     State(state): State<AppState>,
-    Query(filter): Query<EntitlementFilter>,
-    Query(page): Query<PageQuery>,
+    ApiQuery(filter): ApiQuery<EntitlementFilter>,
+    ApiQuery(page): ApiQuery<PageQuery>,
 ) -> Result<Json<EntitlementList>, ApiError> {
     let key = caller.reader()?;
     let (after, limit) = page.bounds()?;
-    let customer = match filter.customer.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
+    let customer = match super::param("customer", filter.customer.as_deref(), 64)? {
         Some(c) => Some(find(&state, c).await?.id),
         None => None,
     };
@@ -172,8 +172,10 @@ pub struct GrantBody {
     pub addons: Option<Vec<String>>,
     /// Caps that override the plan's.
     #[schema(minimum = 0, maximum = 1_000_000)]
+    #[serde(default, deserialize_with = "crate::api::whole_or_none")]
     pub seats: Option<i64>,
     #[schema(minimum = 0, maximum = 1_000_000)]
+    #[serde(default, deserialize_with = "crate::api::whole_or_none")]
     pub instances: Option<i64>,
     /// A date (`2027-01-31`) or an RFC 3339 time; now when absent.
     #[schema(max_length = 40)]
@@ -184,6 +186,7 @@ pub struct GrantBody {
     pub renews: Option<String>,
     /// A trial of this many days first (0–90).
     #[schema(minimum = 0, maximum = 90)]
+    #[serde(default, deserialize_with = "crate::api::whole_or_none")]
     pub trial_days: Option<i64>,
     /// Region codes; anywhere when absent or empty.
     #[schema(max_items = 50)]
@@ -210,7 +213,7 @@ fn regions(codes: Option<&[String]>) -> Result<Option<String>, ApiError> {
 
 /// Grants the product to a customer.
 #[utoipa::path(post, path = "/api/v1/entitlements", tag = "provisioning", request_body = GrantBody,
-    params(("Idempotency-Key" = Option<String>, Header)), security(("api_key" = [])),
+    security(("api_key" = [])),
     responses((status = 201, body = Entitlement, headers(("ETag" = String, description = "The version"))), (status = 400, body = Problem),
               (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
               (status = 409, description = "The customer has this product already, or the external id is taken", body = Problem),
@@ -274,7 +277,7 @@ pub async fn grant(caller: Caller, State(state): State<AppState>, ApiJson(body):
 #[utoipa::path(get, path = "/api/v1/entitlements/{id}", tag = "provisioning", params(("id" = i64, Path)), security(("api_key" = [])),
     responses((status = 200, body = Entitlement, headers(("ETag" = String, description = "The version"))), (status = 400, body = Problem),
               (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 429, body = Problem)))]
-pub async fn read(caller: Caller, State(state): State<AppState>, Path(id): Path<i64>) -> Result<Response, ApiError> {
+pub async fn read(caller: Caller, State(state): State<AppState>, ApiPath(id): ApiPath<i64>) -> Result<Response, ApiError> {
     let key = caller.reader()?;
     let e = owned(&state, key, id).await?;
     let version = e.version;
@@ -289,10 +292,10 @@ pub struct EntitlementChange {
     /// A plan's key: the entitlement moves to its newest version.
     #[schema(max_length = 40)]
     pub plan: Option<String>,
-    #[serde(default, deserialize_with = "super::customers::present")]
+    #[serde(default, deserialize_with = "super::customers::present_whole")]
     #[schema(value_type = Option<i64>, minimum = 0, maximum = 1_000_000)]
     pub seats: Option<Option<i64>>,
-    #[serde(default, deserialize_with = "super::customers::present")]
+    #[serde(default, deserialize_with = "super::customers::present_whole")]
     #[schema(value_type = Option<i64>, minimum = 0, maximum = 1_000_000)]
     pub instances: Option<Option<i64>>,
     /// Region codes; empty or null for anywhere.
@@ -306,7 +309,7 @@ pub struct EntitlementChange {
 /// Changes an entitlement's plan, caps or regions; `If-Match` refuses it (412) when the
 /// entitlement changed since it was read.
 #[utoipa::path(patch, path = "/api/v1/entitlements/{id}", tag = "provisioning", request_body = EntitlementChange,
-    params(("id" = i64, Path), ("If-Match" = Option<String>, Header, description = "The ETag read"), ("Idempotency-Key" = Option<String>, Header)),
+    params(("id" = i64, Path), ("If-Match" = Option<String>, Header, description = "The ETag read")),
     security(("api_key" = [])),
     responses((status = 200, body = Entitlement, headers(("ETag" = String, description = "The version"))), (status = 400, body = Problem),
               (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
@@ -315,7 +318,7 @@ pub struct EntitlementChange {
 pub async fn change(
     caller: Caller,
     State(state): State<AppState>,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     headers: HeaderMap,
     ApiJson(body): ApiJson<EntitlementChange>,
 ) -> Result<Response, ApiError> {
@@ -357,6 +360,7 @@ pub struct ActionBody {
     pub reason: Option<String>,
     /// `renew`: days more (1–1,100; a year when absent). `extend-trial`: days more (1–90).
     #[schema(minimum = 1, maximum = 1_100)]
+    #[serde(default, deserialize_with = "crate::api::whole_or_none")]
     pub days: Option<i64>,
 }
 
@@ -365,7 +369,7 @@ pub struct ActionBody {
 /// when the entitlement changed since it was read.
 #[utoipa::path(post, path = "/api/v1/entitlements/{id}/{action}", tag = "provisioning", request_body = ActionBody,
     params(("id" = i64, Path), ("action" = String, Path, description = "suspend, resume, renew, extend-trial or cancel", pattern = "^(suspend|resume|renew|extend-trial|cancel)$"),
-           ("If-Match" = Option<String>, Header, description = "The ETag read"), ("Idempotency-Key" = Option<String>, Header)),
+           ("If-Match" = Option<String>, Header, description = "The ETag read")),
     security(("api_key" = [])),
     responses((status = 200, body = Entitlement, headers(("ETag" = String, description = "The version"))), (status = 400, body = Problem),
               (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
@@ -374,7 +378,7 @@ pub struct ActionBody {
 pub async fn act(
     caller: Caller,
     State(state): State<AppState>,
-    Path((id, action)): Path<(i64, String)>,
+    ApiPath((id, action)): ApiPath<(i64, String)>,
     headers: HeaderMap,
     ApiJson(body): ApiJson<ActionBody>,
 ) -> Result<Response, ApiError> {
@@ -445,7 +449,7 @@ pub struct LicenseKey {
 #[utoipa::path(get, path = "/api/v1/entitlements/{id}/license-key", tag = "provisioning", params(("id" = i64, Path)), security(("api_key" = [])),
     responses((status = 200, body = LicenseKey), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
               (status = 404, body = Problem), (status = 429, body = Problem)))]
-pub async fn license_key(caller: Caller, State(state): State<AppState>, Path(id): Path<i64>) -> Result<Json<LicenseKey>, ApiError> {
+pub async fn license_key(caller: Caller, State(state): State<AppState>, ApiPath(id): ApiPath<i64>) -> Result<Json<LicenseKey>, ApiError> {
     let key = caller.vendor(Scope::Provision)?;
     let e = owned(&state, key, id).await?;
     let row = state.store.reveal_license_key(&caller.actor(), CustomerId(e.customer_id), EntitlementId(id), app::store::now()).await?;
@@ -454,10 +458,10 @@ pub async fn license_key(caller: Caller, State(state): State<AppState>, Path(id)
 
 /// Replaces an entitlement's license key: the old one stops working at once.
 #[utoipa::path(post, path = "/api/v1/entitlements/{id}/license-key/regenerate", tag = "provisioning",
-    params(("id" = i64, Path), ("Idempotency-Key" = Option<String>, Header)), security(("api_key" = [])),
+    params(("id" = i64, Path)), security(("api_key" = [])),
     responses((status = 200, body = LicenseKey), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
               (status = 404, body = Problem), (status = 429, body = Problem)))]
-pub async fn regenerate(caller: Caller, State(state): State<AppState>, Path(id): Path<i64>) -> Result<Json<LicenseKey>, ApiError> {
+pub async fn regenerate(caller: Caller, State(state): State<AppState>, ApiPath(id): ApiPath<i64>) -> Result<Json<LicenseKey>, ApiError> {
     let key = caller.vendor(Scope::Provision)?;
     let e = owned(&state, key, id).await?;
     let row = state.store.regenerate_license_key(&caller.actor(), CustomerId(e.customer_id), EntitlementId(id), app::store::now()).await?;
@@ -502,15 +506,15 @@ pub struct UsageRollup {
 pub async fn usage(
     caller: Caller,
     State(state): State<AppState>,
-    Path(id): Path<i64>,
-    Query(q): Query<UsageQuery>,
+    ApiPath(id): ApiPath<i64>,
+    ApiQuery(q): ApiQuery<UsageQuery>,
 ) -> Result<Json<UsageRollup>, ApiError> {
     use chrono::Datelike;
     let key = caller.reader()?;
     owned(&state, key, id).await?;
     let now = app::store::now();
-    let from = q.from.as_deref().map(|f| when("from", f)).transpose()?.unwrap_or(now - 30 * 86_400);
-    let to = q.to.as_deref().map(|t| when("to", t)).transpose()?.unwrap_or(now + 1);
+    let from = super::param("from", q.from.as_deref(), 40)?.map(|f| when("from", f)).transpose()?.unwrap_or(now - 30 * 86_400);
+    let to = super::param("to", q.to.as_deref(), 40)?.map(|t| when("to", t)).transpose()?.unwrap_or(now + 1);
     let per = q.per.as_deref().unwrap_or("day");
     if !matches!(per, "day" | "month" | "year") {
         return Err(ApiError::bad_request("`per` is day, month or year."));
@@ -593,13 +597,13 @@ fn sku_name(raw: &str) -> Result<String, ApiError> {
 
 /// Sets what a SKU sells.
 #[utoipa::path(put, path = "/api/v1/skus/{sku}", tag = "provisioning", request_body = SkuBody,
-    params(("sku" = String, Path), ("Idempotency-Key" = Option<String>, Header)), security(("api_key" = [])),
+    params(("sku" = String, Path)), security(("api_key" = [])),
     responses((status = 200, body = Sku), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
               (status = 409, description = "The SKU sells another product's", body = Problem), (status = 422, body = Problem), (status = 429, body = Problem)))]
 pub async fn set_sku(
     caller: Caller,
     State(state): State<AppState>,
-    Path(sku): Path<String>,
+    ApiPath(sku): ApiPath<String>,
     ApiJson(body): ApiJson<SkuBody>,
 ) -> Result<Json<Sku>, ApiError> {
     let key = caller.vendor(Scope::Provision)?;
@@ -622,10 +626,10 @@ pub async fn set_sku(
 
 /// Removes a SKU: orders naming it are refused from now on.
 #[utoipa::path(delete, path = "/api/v1/skus/{sku}", tag = "provisioning",
-    params(("sku" = String, Path), ("Idempotency-Key" = Option<String>, Header)), security(("api_key" = [])),
+    params(("sku" = String, Path)), security(("api_key" = [])),
     responses((status = 204, description = "Removed"), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
               (status = 429, body = Problem)))]
-pub async fn remove_sku(caller: Caller, State(state): State<AppState>, Path(sku): Path<String>) -> Result<StatusCode, ApiError> {
+pub async fn remove_sku(caller: Caller, State(state): State<AppState>, ApiPath(sku): ApiPath<String>) -> Result<StatusCode, ApiError> {
     let key = caller.vendor(Scope::Provision)?;
     match state.store.remove_sku(&caller.actor(), key.product_id, sku.trim(), app::store::now()).await {
         Err(StoreError::NotFound) => Err(ApiError::new(StatusCode::NOT_FOUND, "unknown_sku", "This product has no such SKU.")),

@@ -3,13 +3,13 @@
 
 use std::time::Duration;
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 
 use super::{time, MAX_PAGE};
-use crate::api::{ApiError, Caller, Problem};
+use crate::api::{ApiError, ApiQuery, Caller, Problem};
 use app::ssr::AppState;
 use app::store::events::EventKind;
 use app::store::provisioning::feed::FeedEvent;
@@ -102,25 +102,24 @@ pub struct EventPage {
 /// many seconds for the next event.
 #[utoipa::path(get, path = "/api/v1/events", tag = "provisioning", params(FeedQuery), security(("api_key" = [])),
     responses((status = 200, body = EventPage), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
-              (status = 404, body = Problem), (status = 429, body = Problem)))]
-pub async fn feed(caller: Caller, State(state): State<AppState>, Query(q): Query<FeedQuery>) -> Result<Json<EventPage>, ApiError> {
+              (status = 404, body = Problem), (status = 422, description = "A type outside the catalog", body = Problem), (status = 429, body = Problem)))]
+pub async fn feed(caller: Caller, State(state): State<AppState>, ApiQuery(q): ApiQuery<FeedQuery>) -> Result<Json<EventPage>, ApiError> {
     caller.reader()?;
-    let after = match q.after.as_deref().map(str::trim).filter(|a| !a.is_empty()) {
+    let after = match super::cursor(q.after.as_deref())? {
         None => state.store.last_event_seq().await?,
-        Some(a) => {
-            a.parse::<i64>().ok().filter(|a| *a >= 0).ok_or_else(|| ApiError::bad_request("`after` is not a cursor this API gave."))?
-        }
+        Some(a) => a,
     };
     let limit = q.limit.unwrap_or(100);
     if !(1..=MAX_PAGE).contains(&limit) {
         return Err(ApiError::bad_request("`limit` is 1 to 200."));
     }
     let mut kinds = Vec::new();
-    for name in q.types.as_deref().unwrap_or("").split(',').map(str::trim).filter(|t| !t.is_empty()) {
-        let kind = EventKind::parse(name).ok_or_else(|| ApiError::bad_request(format!("{name:?} is not an event type of the catalog.")))?;
+    for name in super::param("types", q.types.as_deref(), 2000)?.unwrap_or("").split(',').map(str::trim).filter(|t| !t.is_empty()) {
+        let kind =
+            EventKind::parse(name).ok_or_else(|| ApiError::invalid("types", format!("{name:?} is not an event type of the catalog.")))?;
         kinds.push(kind.as_str());
     }
-    let customer = match q.customer.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
+    let customer = match super::param("customer", q.customer.as_deref(), 64)? {
         Some(c) => Some(super::customers::find(&state, c).await?.id),
         None => None,
     };

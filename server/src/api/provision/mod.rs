@@ -48,17 +48,34 @@ pub struct PageQuery {
 impl PageQuery {
     /// The id to list after and the page's size.
     pub fn bounds(&self) -> Result<(i64, i64), ApiError> {
-        let after = match self.after.as_deref().map(str::trim).filter(|a| !a.is_empty()) {
-            None => 0,
-            Some(a) => {
-                a.parse::<i64>().ok().filter(|a| *a >= 0).ok_or_else(|| ApiError::bad_request("`after` is not a cursor this API gave."))?
-            }
-        };
+        let after = cursor(self.after.as_deref())?.unwrap_or(0);
         let limit = self.limit.unwrap_or(50);
         if !(1..=MAX_PAGE).contains(&limit) {
             return Err(ApiError::bad_request("`limit` is 1 to 200."));
         }
         Ok((after, limit))
+    }
+}
+
+/// A cursor as sent (`after`): up to 20 digits; `None` when absent or empty.
+pub fn cursor(raw: Option<&str>) -> Result<Option<i64>, ApiError> {
+    match param("after", raw, 20)? {
+        None if raw.is_some() => Err(ApiError::bad_request("`after` is not a cursor this API gave.")),
+        None => Ok(None),
+        Some(a) if a.bytes().all(|b| b.is_ascii_digit()) => {
+            Ok(Some(a.parse::<u128>().map_or(i64::MAX, |n| i64::try_from(n).unwrap_or(i64::MAX))))
+        }
+        Some(_) => Err(ApiError::bad_request("`after` is not a cursor this API gave.")),
+    }
+}
+
+/// A query parameter as sent, trimmed: `None` when absent or empty; 400 when it is
+/// longer than the document allows (`max` characters).
+pub fn param<'a>(name: &str, raw: Option<&'a str>, max: usize) -> Result<Option<&'a str>, ApiError> {
+    match raw {
+        Some(r) if r.chars().count() > max => Err(ApiError::bad_request(format!("`{name}` is at most {max} characters."))),
+        Some(r) => Ok(Some(r.trim()).filter(|r| !r.is_empty())),
+        None => Ok(None),
     }
 }
 

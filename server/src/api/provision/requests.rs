@@ -1,7 +1,7 @@
 //! Change requests of the product's customers, decided by the vendor's systems under the
 //! same approval rules as staff: `/api/v1/requests…`.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::customers::find;
 use super::{answer, time, time_opt};
-use crate::api::{ApiError, ApiJson, Caller, Problem, Scope};
+use crate::api::{ApiError, ApiJson, ApiPath, ApiQuery, Caller, Problem, Scope};
 use app::requests::ChangeRequestView;
 use app::ssr::AppState;
 use app::store::keys::api_keys::ApiKey;
@@ -80,7 +80,8 @@ pub struct RequestFilter {
     /// unless `status` is `pending`.
     #[param(max_length = 64)]
     pub customer: Option<String>,
-    /// `pending` (the default without a customer) or `any`.
+    /// `pending` (the default without a customer) or `any` (with a customer only: 422
+    /// without one).
     #[param(pattern = "^(pending|any)$")]
     pub status: Option<String>,
 }
@@ -92,22 +93,22 @@ fn of_product(state: &AppState, key: &ApiKey, customer: i64, entitlement: i64) -
 /// Change requests of the product: pending ones, oldest first, or a customer's.
 #[utoipa::path(get, path = "/api/v1/requests", tag = "provisioning", params(RequestFilter), security(("api_key" = [])),
     responses((status = 200, body = RequestList), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
-              (status = 404, body = Problem), (status = 429, body = Problem)))]
+              (status = 404, body = Problem), (status = 422, body = Problem), (status = 429, body = Problem)))]
 pub async fn list(
     caller: Caller,
     State(state): State<AppState>,
-    Query(filter): Query<RequestFilter>,
+    ApiQuery(filter): ApiQuery<RequestFilter>,
 ) -> Result<Json<RequestList>, ApiError> {
     let key = caller.reader()?;
+    let customer = match super::param("customer", filter.customer.as_deref(), 64)? {
+        Some(c) => Some(find(&state, c).await?),
+        None => None,
+    };
     let pending = match filter.status.as_deref() {
-        None => filter.customer.is_none(),
+        None => customer.is_none(),
         Some("pending") => true,
         Some("any") => false,
         Some(_) => return Err(ApiError::bad_request("`status` is pending or any.")),
-    };
-    let customer = match filter.customer.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
-        Some(c) => Some(find(&state, c).await?),
-        None => None,
     };
     let data = match (&customer, pending) {
         (Some(c), false) => state
@@ -118,7 +119,7 @@ pub async fn list(
             .filter(|r| of_product(&state, key, c.id, r.entitlement_id))
             .map(|r| request(r, c.slug.clone()))
             .collect(),
-        (None, false) => return Err(ApiError::bad_request("Every request of any status is listed for one `customer` at a time.")),
+        (None, false) => return Err(ApiError::invalid("customer", "Every request of any status is listed for one `customer` at a time.")),
         (c, true) => state
             .store
             .list_pending_requests(c.as_ref().map(|c| c.slug.as_str()), None)
@@ -138,6 +139,7 @@ pub struct DecisionBody {
     #[schema(max_length = 500)]
     pub comment: Option<String>,
     /// The entitlement's current version, to approve a request filed before it changed.
+    #[serde(default, deserialize_with = "crate::api::whole_or_none")]
     pub confirm_version: Option<i64>,
 }
 
@@ -145,7 +147,7 @@ pub struct DecisionBody {
 /// key. A request that needs two approvals takes one from the vendor's systems (any of
 /// their API keys) and one from a person: the first is answered 202.
 #[utoipa::path(post, path = "/api/v1/requests/{id}/{decision}", tag = "provisioning", request_body = DecisionBody,
-    params(("id" = i64, Path), ("decision" = String, Path, pattern = "^(approve|reject)$"), ("Idempotency-Key" = Option<String>, Header)),
+    params(("id" = i64, Path), ("decision" = String, Path, pattern = "^(approve|reject)$")),
     security(("api_key" = [])),
     responses((status = 200, description = "Decided", body = ChangeRequest), (status = 202, description = "An approval recorded; another is needed", body = ChangeRequest),
               (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
@@ -154,7 +156,7 @@ pub struct DecisionBody {
 pub async fn decide(
     caller: Caller,
     State(state): State<AppState>,
-    Path((id, decision)): Path<(i64, String)>,
+    ApiPath((id, decision)): ApiPath<(i64, String)>,
     ApiJson(body): ApiJson<DecisionBody>,
 ) -> Result<Response, ApiError> {
     let key = caller.vendor(Scope::Provision)?;

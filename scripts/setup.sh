@@ -44,6 +44,12 @@ if [ "$mode" = test ] && ! python3 -c 'import jwt, cryptography' 2>/dev/null; th
   python3 -m pip install --quiet --disable-pip-version-check 'pyjwt[crypto]>=2.8,<3'
 fi
 
+# Prometheus's own Python client parses /metrics in the tests, as a scraper would.
+if [ "$mode" = test ] && ! python3 -c 'import prometheus_client' 2>/dev/null; then
+  echo "==> pip install prometheus-client"
+  python3 -m pip install --quiet --disable-pip-version-check 'prometheus-client>=0.20,<1'
+fi
+
 # Schemathesis fuzzes the enforcement API from its OpenAPI document (make fuzz; a short
 # pass in make test).
 if [ "$mode" = test ] && ! command -v st >/dev/null; then

@@ -47,6 +47,8 @@ environment:
   TESSERA_OIDC_CLIENT_ID, TESSERA_OIDC_CLIENT_SECRET (all three, or none) and
   TESSERA_OIDC_NAME     its name on the sign-in page (default: the issuer's host). Register
                         <TESSERA_PUBLIC_URL>/auth/sso/callback with it as the redirect URI
+  TESSERA_METRICS_TOKEN serves GET /metrics (Prometheus) to Authorization: Bearer <it>, at
+                        least 16 characters; unset, /metrics is not served
   RUST_LOG              log filter (default info)";
 
 /// A secret as configured; its `Debug` shows none of it, so that no log of the
@@ -112,6 +114,8 @@ pub struct Config {
     pub secret_file: Option<std::path::PathBuf>,
     /// The vendor's single sign-on provider, if configured.
     pub sso: Option<app::ssr::sso::SsoSettings>,
+    /// The bearer token `GET /metrics` asks for; `None`: no metrics are served.
+    pub metrics_token: Option<SecretText>,
 }
 
 impl Config {
@@ -182,6 +186,10 @@ impl Config {
             },
             secret: var("TESSERA_SECRET").map(SecretText),
             secret_file: var("TESSERA_SECRET_FILE").map(std::path::PathBuf::from),
+            metrics_token: match var("TESSERA_METRICS_TOKEN") {
+                Some(t) if t.trim().len() < 16 => bail!("TESSERA_METRICS_TOKEN must be at least 16 characters"),
+                t => t.map(|t| SecretText(t.trim().to_owned())),
+            },
             sso: match (var("TESSERA_OIDC_ISSUER"), var("TESSERA_OIDC_CLIENT_ID"), var("TESSERA_OIDC_CLIENT_SECRET")) {
                 (None, None, None) => None,
                 (Some(issuer), Some(client_id), Some(client_secret)) => {

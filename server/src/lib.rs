@@ -3,5 +3,6 @@
 pub mod api;
 pub mod boundary;
 pub mod config;
+pub mod metrics;
 pub mod startup;
 pub mod trace;

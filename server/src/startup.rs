@@ -168,16 +168,24 @@ pub fn router(state: AppState, sessions: SessionBackend, config: &Config) -> Rou
             crate::boundary::Boundary::new(&config.public_url(), config.forwarded),
             crate::boundary::guard,
         ));
-    let mut router = Router::new().route("/health", get(health));
+    let mut router = Router::new().route("/health", get(health)).route("/readyz", get(crate::metrics::readyz));
     if config.bench_customers > 0 {
         router = router.route("/bench/bare", axum::routing::post(bare));
     }
+    let metrics = match &config.metrics_token {
+        Some(token) => {
+            Router::new().route("/metrics", get(crate::metrics::scrape)).with_state(crate::metrics::Scrape::new(&token.0, state.clone()))
+        }
+        None => Router::new(),
+    };
     crate::trace::traced(
         router
             .route("/.well-known/jwks.json", get(crate::api::tokens::jwks))
             .merge(crate::api::router(&state))
             .merge(portal)
-            .with_state(state),
+            .route_layer(middleware::from_fn(crate::metrics::track))
+            .with_state(state)
+            .merge(metrics),
     )
 }
 
@@ -433,7 +441,7 @@ pub async fn sweep(state: AppState, every: Duration) {
 /// with its audit event, so the history and the instances page show them gone) and
 /// applies approved changes whose renewal date has come (the write path refreshes the
 /// customers they touch). Checks already treat a lapsed instance as gone; this makes it a
-/// recorded fact.
+/// recorded fact. Idempotency keys older than a day are forgotten.
 pub async fn sweep_once(state: &AppState, now: i64) {
     let ttl = state.enforcer.instance_ttl();
     if let Err(e) = state.store.sweep_lapsed_instances(now, ttl).await {
@@ -441,6 +449,9 @@ pub async fn sweep_once(state: &AppState, now: i64) {
     }
     if let Err(e) = state.store.apply_due_changes(now).await {
         tracing::warn!(error = %e, "applying scheduled changes failed");
+    }
+    if let Err(e) = state.store.purge_idempotency_keys(now).await {
+        tracing::warn!(error = %e, "forgetting day-old idempotency keys failed");
     }
     match app::ssr::checkpoints::write_if_due(&state.store, &state.tokens, &state.public_url, now, CHECKPOINT_EVERY).await {
         Ok(Some(c)) => tracing::info!(seq = c.claims.seq, "signed a checkpoint of the audit log"),

@@ -172,6 +172,7 @@ impl Enforcer {
     }
 
     async fn load_keys_and_catalog(&self) -> Result<(), StoreError> {
+        metrics::counter!("tessera_snapshot_reloads_total", "what" => "catalog").increment(1);
         let keys = self.store.list_active_api_keys().await?.into_iter().collect();
         let catalog = self.store.list_feature_keys().await?;
         *write(&self.api_keys) = keys;
@@ -189,6 +190,7 @@ impl Enforcer {
 
     /// Re-reads one customer in this replica only.
     async fn reload(&self, customer_id: i64) -> Result<(), StoreError> {
+        metrics::counter!("tessera_snapshot_reloads_total", "what" => "customer").increment(1);
         match self.store.load_customer_snapshot(customer_id, crate::store::now()).await {
             Ok(snap) => {
                 {

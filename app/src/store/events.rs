@@ -131,6 +131,49 @@ event_kinds! {
 }
 
 impl EventKind {
+    /// Whether the event feed (and what reads it) publishes this kind: the changes to
+    /// customers, their people, entitlements, seats, instances, license keys, usage,
+    /// requests, orders and the catalog. Sign-ins and passwords, single sign-on settings,
+    /// staff reading something, proposals waiting for a second member of staff, the
+    /// vendor's own API and signing keys and the demo stay in the audit log only.
+    pub const fn published(self) -> bool {
+        use EventKind::*;
+        !matches!(
+            self,
+            UserCreated
+                | UserSignedIn
+                | UserSignedOut
+                | UserSignedOutEverywhere
+                | UserSignInFailed
+                | UserSsoRefused
+                | UserSignInLocked
+                | UserPasswordChanged
+                | UserPasswordResetIssued
+                | UserPasswordReset
+                | SsoProviderSaved
+                | SsoProviderRemoved
+                | SsoDomainClaimed
+                | SsoDomainConfirmed
+                | SsoDomainRemoved
+                | StaffDomainAllowed
+                | StaffDomainRemoved
+                | CustomerViewedAs
+                | LicenseKeyViewed
+                | EntitlementAmendmentProposed
+                | EntitlementAmendmentRejected
+                | ApiKeyCreated
+                | ApiKeyRotated
+                | ApiKeyRevoked
+                | ApiKeyScopesChanged
+                | SigningKeyCreated
+                | SigningKeyRetired
+                | DemoSeeded
+                | DemoPlanSwitched
+                | DemoReset
+                | BenchSeeded
+        )
+    }
+
     /// The kind named `name`; `None` for a name outside the catalog.
     pub fn parse(name: &str) -> Option<EventKind> {
         EventKind::ALL.iter().copied().find(|k| k.as_str() == name)

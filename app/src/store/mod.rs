@@ -220,6 +220,23 @@ impl Store {
         Ok(())
     }
 
+    /// How many migrations of this build are not applied to the database (0 when it is
+    /// up to date); an error when the database does not answer.
+    pub async fn pending_migrations(&self) -> Result<usize, StoreError> {
+        let migrator = match self.engine {
+            Engine::Sqlite => &SQLITE_MIGRATIONS,
+            Engine::Postgres => &POSTGRES_MIGRATIONS,
+        };
+        let applied: Vec<i64> =
+            sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success = TRUE").fetch_all(&self.pool).await?;
+        Ok(migrator.iter().filter(|m| !applied.contains(&m.version)).count())
+    }
+
+    /// The pool's connections: open in all, and idle.
+    pub fn pool_state(&self) -> (u32, usize) {
+        (self.pool.size(), self.pool.num_idle())
+    }
+
     /// Waits for this process's turn to write when the engine is SQLite (`None` on
     /// PostgreSQL, whose writers do not block each other's whole database).
     async fn write_turn(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {

@@ -112,6 +112,13 @@ impl<'s> Write<'s> {
         if !changes.events.is_empty() {
             store.committed.notify_waiters();
         }
+        for kind in &changes.events {
+            metrics::counter!("tessera_events_total", "type" => kind.as_str()).increment(1);
+            if matches!(kind, EventKind::UserSignInFailed | EventKind::UserSsoRefused) {
+                metrics::counter!("tessera_sign_in_failures_total", "method" => if *kind == EventKind::UserSsoRefused { "sso" } else { "password" })
+                    .increment(1);
+            }
+        }
         tracing::debug!(
             parent: &span,
             events = ?changes.events,

@@ -131,7 +131,10 @@ async fn answer(state: &AppState, caller: &Caller, body: CheckBody, now: i64) ->
     let customer = caller.customer(state, body.customer.as_deref()).await?;
     let input =
         CheckInput { feature: body.feature, user: body.user, instance: body.instance, region: body.region, quantity: body.quantity };
+    let started = std::time::Instant::now();
     let CheckOutcome { decision, plan, expires_at } = state.enforcer.check(&customer, product, input, now)?;
+    metrics::histogram!("tessera_engine_evaluation_seconds").record(started.elapsed().as_secs_f64());
+    metrics::counter!("tessera_check_decisions_total", "code" => decision.code.as_str()).increment(1);
     Ok(CheckResponse {
         allowed: decision.allowed,
         code: decision.code,

@@ -1,8 +1,10 @@
 //! `Idempotency-Key` on the provisioning API's changes: the same key (per API key, kept a
 //! day) with the same method, path and body replays the first response; with another
 //! request it is 422 `idempotency_key_reused`; while the first is still being answered,
-//! 409 `idempotency_key_in_use`. A call answered with a server error or 429 is forgotten,
-//! so that its retry is made again.
+//! 409 `idempotency_key_in_use`. Every answer is kept, a server error too (the change may
+//! have been made before it failed), except 429: a call refused before it ran is
+//! forgotten, so that its retry is made. The call and the keeping of its answer run to
+//! the end even when the client goes away.
 
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -49,13 +51,16 @@ pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> R
         }
     };
     let mut hash = Sha256::new();
-    for part in [parts.method.as_str().as_bytes(), parts.uri.path().as_bytes(), parts.uri.query().unwrap_or("").as_bytes(), &body] {
+    // The request as the key stands for it: method, address, the version it expects, body.
+    let if_match = parts.headers.get(axum::http::header::IF_MATCH).map_or(&b""[..], |v| v.as_bytes());
+    for part in [parts.method.as_str().as_bytes(), parts.uri.path().as_bytes(), parts.uri.query().unwrap_or("").as_bytes(), if_match, &body]
+    {
         hash.update((part.len() as u64).to_be_bytes());
         hash.update(part);
     }
     let fingerprint = app::engine::licensing::hex(&hash.finalize());
     let now = app::store::now();
-    match state.store.claim_idempotency_key(api_key, &key, &fingerprint, now).await {
+    let claim = match state.store.claim_idempotency_key(api_key, &key, &fingerprint, now).await {
         Err(e) => return ApiError::internal(e).into_response(),
         Ok(Claim::Reused) => {
             return ApiError::new(
@@ -75,32 +80,38 @@ pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> R
             return e.into_response();
         }
         Ok(Claim::Replay(stored)) => return replay(stored),
-        Ok(Claim::Fresh) => {}
-    }
-    let response = next.run(Request::from_parts(parts, Body::from(body))).await;
-    let status = response.status();
-    if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS {
-        if let Err(e) = state.store.release_idempotency_key(api_key, &key).await {
-            tracing::warn!(error = %e, "forgetting an idempotency key failed");
+        Ok(Claim::Fresh(claim)) => claim,
+    };
+    let request = Request::from_parts(parts, Body::from(body));
+    // Spawned, so that a client going away mid-call cancels neither the change nor the
+    // keeping of its answer.
+    let run = tokio::spawn(async move {
+        let response = next.run(request).await;
+        let status = response.status();
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            if let Err(e) = state.store.release_idempotency_key(api_key, &key, claim).await {
+                tracing::warn!(error = %e, "forgetting an idempotency key failed");
+            }
+            return response;
         }
-        return response;
-    }
-    let (parts, body) = response.into_parts();
-    let Ok(bytes) = axum::body::to_bytes(body, usize::MAX).await else {
-        return ApiError::internal("reading a response to keep it").into_response();
-    };
-    let stored = StoredResponse {
-        status: status.as_u16(),
-        headers: KEPT_HEADERS
-            .iter()
-            .filter_map(|name| parts.headers.get(*name).and_then(|v| v.to_str().ok()).map(|v| ((*name).to_owned(), v.to_owned())))
-            .collect(),
-        body: String::from_utf8_lossy(&bytes).into_owned(),
-    };
-    if let Err(e) = state.store.answer_idempotency_key(api_key, &key, &stored).await {
-        tracing::warn!(error = %e, "keeping an idempotent response failed");
-    }
-    Response::from_parts(parts, Body::from(bytes))
+        let (parts, body) = response.into_parts();
+        let Ok(bytes) = axum::body::to_bytes(body, usize::MAX).await else {
+            return ApiError::internal("reading a response to keep it").into_response();
+        };
+        let stored = StoredResponse {
+            status: status.as_u16(),
+            headers: KEPT_HEADERS
+                .iter()
+                .filter_map(|name| parts.headers.get(*name).and_then(|v| v.to_str().ok()).map(|v| ((*name).to_owned(), v.to_owned())))
+                .collect(),
+            body: String::from_utf8_lossy(&bytes).into_owned(),
+        };
+        if let Err(e) = state.store.answer_idempotency_key(api_key, &key, claim, &stored).await {
+            tracing::warn!(error = %e, "keeping an idempotent response failed");
+        }
+        Response::from_parts(parts, Body::from(bytes))
+    });
+    run.await.unwrap_or_else(|e| ApiError::internal(format!("an idempotent call failed: {e}")).into_response())
 }
 
 /// The vendor API key in `Authorization`, if it is one that is valid.

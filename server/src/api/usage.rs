@@ -151,5 +151,7 @@ pub async fn record(
     for (customer, counted) in by_customer {
         state.enforcer.apply_usage(customer, product, &counted, now);
     }
+    metrics::counter!("tessera_usage_events_total", "outcome" => "counted").increment(receipt.accepted.max(0) as u64);
+    metrics::counter!("tessera_usage_events_total", "outcome" => "duplicate").increment(receipt.duplicates.max(0) as u64);
     Ok(Json(UsageResponse { accepted: receipt.accepted, duplicates: receipt.duplicates }))
 }

@@ -67,6 +67,7 @@ pub async fn spawn_app_at(tweak: impl FnOnce(&mut Config, SocketAddr)) -> TestAp
         secret: None,
         secret_file: None,
         sso: None,
+        metrics_token: None,
     };
     tweak(&mut config, addr);
     if config.database_url.starts_with("postgres") && config.secret.is_none() {

@@ -11,6 +11,7 @@ mod customer_sso;
 mod enforcement;
 mod first_start;
 mod licensing;
+mod metrics;
 mod pages;
 mod provisioning;
 mod replicas;

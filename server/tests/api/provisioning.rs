@@ -278,11 +278,21 @@ async fn an_idempotency_key_replays_the_first_answer_refuses_another_body_and_le
     use app::store::provisioning::idempotency::Claim;
     let store = &app.state.store;
     let now = app::store::now();
-    assert_eq!(store.claim_idempotency_key(1, "held", "f1", now).await.ok(), Some(Claim::Fresh));
+    assert_eq!(store.claim_idempotency_key(1, "held", "f1", now).await.ok(), Some(Claim::Fresh(now)));
     assert_eq!(store.claim_idempotency_key(1, "held", "f1", now).await.ok(), Some(Claim::InFlight));
     assert_eq!(store.claim_idempotency_key(1, "held", "f2", now).await.ok(), Some(Claim::Reused));
     // A day later it is forgotten.
-    assert_eq!(store.claim_idempotency_key(1, "held", "f2", now + 86_401).await.ok(), Some(Claim::Fresh));
+    assert_eq!(store.claim_idempotency_key(1, "held", "f2", now + 86_401).await.ok(), Some(Claim::Fresh(now + 86_401)));
+
+    // A replayed answer holding a secret (a new license key) is kept sealed.
+    let id = app.get("/entitlements?customer=initech").await.body["data"][0]["id"].clone();
+    let path = format!("/entitlements/{id}/license-key/regenerate");
+    let fresh = app.provision(Method::POST, &path, KEY, &[("Idempotency-Key", "regen-1")], None).await;
+    let again = app.provision(Method::POST, &path, KEY, &[("Idempotency-Key", "regen-1")], None).await;
+    let new_key = fresh.body["key"].as_str().unwrap_or_default();
+    assert!(new_key.starts_with("TLK-") && again.body["key"] == new_key, "{} / {}", fresh.body, again.body);
+    let kept = app.sql_strings("SELECT body FROM idempotency_keys WHERE key = 'regen-1'").await;
+    assert!(kept.len() == 1 && !kept[0].contains("TLK-") && !kept[0].contains(&new_key[4..12]), "sealed at rest: {kept:?}");
 
     let bad = app.provision(Method::POST, "/customers", KEY, &[("Idempotency-Key", "")], body()).await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
@@ -501,6 +511,11 @@ async fn the_event_feed_gives_every_change_in_order_filtered_and_waits_for_the_n
         rest.body["data"].as_array().map(|d| d.iter().map(|e| e["type"].clone()).collect::<Vec<_>>()),
         Some(vec![json!("order.placed")])
     );
+    app.call("sign_in", &[("email", "ada@initech.example"), ("password", "not the password")]).await;
+    let quiet = app.get(&format!("/events?after={}", page.body["next"].as_str().unwrap_or_default())).await;
+    assert_eq!(quiet.body["data"], json!([]), "sign-ins stay in the audit log: {}", quiet.body);
+    let private = app.get("/events?types=user.sign_in_failed").await;
+    assert_eq!(private.status, StatusCode::UNPROCESSABLE_ENTITY);
     let unknown = app.get("/events?types=seat.stolen").await;
     assert_eq!((unknown.status, unknown.body["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("types")));
 

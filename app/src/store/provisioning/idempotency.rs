@@ -23,8 +23,9 @@ pub struct StoredResponse {
 /// What a key's first use came to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Claim {
-    /// The key is new (or forgotten): the call goes ahead and its response is kept.
-    Fresh,
+    /// The key is new (or forgotten): the call goes ahead and its response is kept under
+    /// this claim (the second it was claimed), which only this call may answer or release.
+    Fresh(i64),
     /// The same call was answered already: this is its response.
     Replay(StoredResponse),
     /// The key was used for another call (method, path or body).
@@ -59,7 +60,7 @@ impl Store {
         .await?;
         if claimed.rows_affected() == 1 {
             tx.commit().await?;
-            return Ok(Claim::Fresh);
+            return Ok(Claim::Fresh(now));
         }
         let row = sqlx::query("SELECT fingerprint, status, headers, body FROM idempotency_keys WHERE api_key_id = $1 AND key = $2")
             .bind(api_key)
@@ -73,10 +74,14 @@ impl Store {
                 None => Claim::InFlight,
                 Some(status) => {
                     let headers: Option<String> = row.try_get("headers")?;
+                    // The body may hold secrets (a new license key, an invitation link):
+                    // it is kept sealed under the deployment's secret.
+                    let body: Option<String> = row.try_get("body")?;
+                    let body = body.and_then(|b| self.secret().open(&b)).and_then(|b| String::from_utf8(b).ok()).unwrap_or_default();
                     Claim::Replay(StoredResponse {
                         status: u16::try_from(status).unwrap_or(500),
                         headers: headers.and_then(|h| serde_json::from_str(&h).ok()).unwrap_or_default(),
-                        body: row.try_get::<Option<String>, _>("body")?.unwrap_or_default(),
+                        body,
                     })
                 }
             }
@@ -84,26 +89,36 @@ impl Store {
         tx.roll_back(Ok(claim)).await
     }
 
-    /// Keeps `response` as the answer to `key`'s call.
-    pub async fn answer_idempotency_key(&self, api_key: i64, key: &str, response: &StoredResponse) -> Result<(), StoreError> {
+    /// Keeps `response` (its body sealed) as the answer to `key`'s call made under
+    /// `claim`; a claim taken over since (its call abandoned) is left alone.
+    pub async fn answer_idempotency_key(&self, api_key: i64, key: &str, claim: i64, response: &StoredResponse) -> Result<(), StoreError> {
         let mut tx = self.begin_write().await?;
-        sqlx::query("UPDATE idempotency_keys SET status = $3, headers = $4, body = $5 WHERE api_key_id = $1 AND key = $2")
-            .bind(api_key)
-            .bind(key)
-            .bind(i64::from(response.status))
-            .bind(serde_json::to_string(&response.headers).unwrap_or_default())
-            .bind(&response.body)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "UPDATE idempotency_keys SET status = $4, headers = $5, body = $6
+             WHERE api_key_id = $1 AND key = $2 AND started_at = $3 AND status IS NULL",
+        )
+        .bind(api_key)
+        .bind(key)
+        .bind(claim)
+        .bind(i64::from(response.status))
+        .bind(serde_json::to_string(&response.headers).unwrap_or_default())
+        .bind(self.secret().seal(response.body.as_bytes()))
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(())
     }
 
-    /// Forgets `key`: its call failed in a way worth retrying (a server error, too many
-    /// requests), so a retry makes the call again.
-    pub async fn release_idempotency_key(&self, api_key: i64, key: &str) -> Result<(), StoreError> {
+    /// Forgets `key`'s call made under `claim`: it was refused before it ran (too many
+    /// requests), so a retry makes the call.
+    pub async fn release_idempotency_key(&self, api_key: i64, key: &str, claim: i64) -> Result<(), StoreError> {
         let mut tx = self.begin_write().await?;
-        sqlx::query("DELETE FROM idempotency_keys WHERE api_key_id = $1 AND key = $2").bind(api_key).bind(key).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM idempotency_keys WHERE api_key_id = $1 AND key = $2 AND started_at = $3 AND status IS NULL")
+            .bind(api_key)
+            .bind(key)
+            .bind(claim)
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(())
     }

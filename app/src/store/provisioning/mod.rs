@@ -150,12 +150,14 @@ impl Store {
     /// The customer `reference` names: its id (digits) or its slug. `NotFound` otherwise.
     pub async fn customer_record(&self, reference: &str) -> Result<CustomerRecord, StoreError> {
         let id = reference.parse::<i64>().unwrap_or(-1);
-        let row = sqlx::query(&format!("{CUSTOMER_COLUMNS} WHERE id = $1 OR slug = $2"))
-            .bind(id)
-            .bind(reference)
-            .fetch_optional(self.pool())
-            .await?
-            .ok_or(StoreError::NotFound)?;
+        // An all-digit slug never hides the customer with that id.
+        let row =
+            sqlx::query(&format!("{CUSTOMER_COLUMNS} WHERE id = $1 OR slug = $2 ORDER BY CASE WHEN id = $1 THEN 0 ELSE 1 END LIMIT 1"))
+                .bind(id)
+                .bind(reference)
+                .fetch_optional(self.pool())
+                .await?
+                .ok_or(StoreError::NotFound)?;
         customer_record(&row)
     }
 

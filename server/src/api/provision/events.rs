@@ -32,7 +32,8 @@ pub struct FeedQuery {
     pub after: Option<String>,
     #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
-    /// Only these types, comma-separated (`entitlement.suspended,seat.assigned`).
+    /// Only these types, comma-separated (`entitlement.suspended,seat.assigned`); every
+    /// type the feed publishes when absent.
     #[param(max_length = 2000)]
     pub types: Option<String>,
     /// Only this customer's (id or slug).
@@ -115,9 +116,13 @@ pub async fn feed(caller: Caller, State(state): State<AppState>, ApiQuery(q): Ap
     }
     let mut kinds = Vec::new();
     for name in super::param("types", q.types.as_deref(), 2000)?.unwrap_or("").split(',').map(str::trim).filter(|t| !t.is_empty()) {
-        let kind =
-            EventKind::parse(name).ok_or_else(|| ApiError::invalid("types", format!("{name:?} is not an event type of the catalog.")))?;
+        let kind = EventKind::parse(name)
+            .filter(|k| k.published())
+            .ok_or_else(|| ApiError::invalid("types", format!("{name:?} is not an event type the feed publishes.")))?;
         kinds.push(kind.as_str());
+    }
+    if kinds.is_empty() {
+        kinds = EventKind::ALL.iter().filter(|k| k.published()).map(|k| k.as_str()).collect();
     }
     let customer = match super::param("customer", q.customer.as_deref(), 64)? {
         Some(c) => Some(super::customers::find(&state, c).await?.id),

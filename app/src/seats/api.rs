@@ -139,7 +139,8 @@ pub async fn issue_password_reset(entitlement: i64, user: i64) -> Result<Invitat
 
 /// Removes user `user` from the organisation of `entitlement`: every seat they hold is
 /// freed and they can no longer sign in. Same rules as [`get_seats`]. Errors: `Invalid`
-/// on `user` for oneself; `NotFound` for a user not in the organisation.
+/// on `user` for oneself or the organisation's last admin; `NotFound` for a user not in
+/// the organisation.
 #[server(prefix = "/api", endpoint = "remove_user")]
 pub async fn remove_user(entitlement: i64, user: i64) -> Result<(), AppError> {
     use crate::ssr::auth::Caller;
@@ -152,7 +153,8 @@ pub async fn remove_user(entitlement: i64, user: i64) -> Result<(), AppError> {
         .store
         .remove_user(&actor, crate::engine::CustomerId(facts.customer_id), crate::engine::UserId(user), crate::store::now())
         .await
-        .or_not_found("User")?;
+        .or_not_found("User")?
+        .map_err(|_| AppError::invalid("user", "They are the organisation's last admin: make someone else an admin first."))?;
     Ok(())
 }
 

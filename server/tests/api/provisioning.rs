@@ -219,6 +219,8 @@ async fn people_are_invited_made_admins_and_removed_but_never_the_last_admin() {
         .provision(Method::PATCH, &format!("/customers/globex/users/{}", admins[0]), KEY, &[], Some(json!({"role": "customer_member"})))
         .await;
     assert_eq!((last.status, last.body["code"].as_str()), (StatusCode::CONFLICT, Some("last_admin")));
+    let removed = app.provision(Method::DELETE, &format!("/customers/globex/users/{}", admins[0]), KEY, &[], None).await;
+    assert_eq!((removed.status, removed.body["code"].as_str()), (StatusCode::CONFLICT, Some("last_admin")), "nor removed");
 
     // Someone of another organisation is not reached through this one.
     let other = app.provision(Method::DELETE, &format!("/customers/initech/users/{}", admins[0]), KEY, &[], None).await;

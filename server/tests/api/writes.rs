@@ -584,6 +584,8 @@ async fn walk(app: &TestApp) {
     let granted = is(check(j!({"customer": "walk-co", "feature": "api.calls"})), "/code", "ok");
     let grant = j!({"customer": "walk-co", "plan": "team"});
     w.rest("POST /api/v1/entitlements", "/api/v1/entitlements", Some(grant), &[EntitlementGranted], granted).await;
+    let wendy = j!({"email": "wendy@walk.example", "name": "Wendy", "role": "customer_admin"});
+    w.rest("POST /api/v1/customers/{customer}/users", "/api/v1/customers/walk-co/users", Some(wendy), &[UserInvited], None).await;
     let walt = j!({"email": "walt@walk.example", "name": "Walt"});
     let invited =
         w.rest("POST /api/v1/customers/{customer}/users", "/api/v1/customers/walk-co/users", Some(walt), &[UserInvited], None).await;

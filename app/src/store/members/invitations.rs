@@ -317,10 +317,19 @@ impl Store {
     /// Removes `user` from `customer`: their seats are freed, open invitations revoked and
     /// the account disabled (their sessions stop working at the next request). Returns the
     /// entitlements whose seats were freed; `NotFound` when the user is not an active user
-    /// of that customer.
-    pub async fn remove_user(&self, actor: &Actor, customer: CustomerId, user: UserId, now: i64) -> Result<Vec<i64>, StoreError> {
+    /// of that customer; refused when they are its last admin.
+    pub async fn remove_user(
+        &self,
+        actor: &Actor,
+        customer: CustomerId,
+        user: UserId,
+        now: i64,
+    ) -> Result<Result<Vec<i64>, super::RoleRefusal>, StoreError> {
         let (customer_id, user_id) = (customer.get(), user.get());
         let mut tx = self.begin_write().await?;
+        if super::leaves_no_admin(&mut tx, customer_id, user_id).await? {
+            return tx.roll_back(Ok(Err(super::RoleRefusal::LastAdmin))).await;
+        }
         let user = sqlx::query("UPDATE users SET disabled = 1 WHERE id = $1 AND customer_id = $2 AND disabled = 0 RETURNING email")
             .bind(user_id)
             .bind(customer_id)
@@ -353,7 +362,7 @@ impl Store {
         )
         .await?;
         tx.commit().await?;
-        Ok(freed)
+        Ok(Ok(freed))
     }
 }
 

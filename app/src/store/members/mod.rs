@@ -29,6 +29,25 @@ pub struct NewCustomer<'a> {
     pub expires_at: i64,
 }
 
+/// Why a change to someone's membership was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RoleRefusal {
+    /// The organisation would be left without an admin.
+    LastAdmin,
+}
+
+/// Whether taking user `user_id` out of customer `customer_id`'s admins (by a new role or
+/// by removal) would leave it without one. Locks the customer's row first, so that two
+/// such changes at once are counted one after the other.
+pub(crate) async fn leaves_no_admin(tx: &mut Write<'_>, customer_id: i64, user_id: i64) -> Result<bool, StoreError> {
+    sqlx::query("UPDATE customers SET id = id WHERE id = $1").bind(customer_id).execute(&mut **tx).await?;
+    let admins: Vec<i64> = sqlx::query_scalar("SELECT id FROM users WHERE customer_id = $1 AND role = 'customer_admin' AND disabled = 0")
+        .bind(customer_id)
+        .fetch_all(&mut **tx)
+        .await?;
+    Ok(admins == [user_id])
+}
+
 /// Creates a customer; `Duplicate(Unique::CustomerSlug)` when the slug is taken.
 pub async fn create_customer(tx: &mut Write<'_>, slug: &str, name: &str, at: i64) -> Result<i64, StoreError> {
     let row = sqlx::query("INSERT INTO customers (slug, name, created_at) VALUES ($1, $2, $3) RETURNING id")

@@ -13,7 +13,8 @@ use sqlx::Row;
 use super::audit::{self, Actor, NewAuditEvent};
 use super::events::EventKind;
 use super::members::users::{create_user, NewUser};
-use super::members::{create_customer, invitations};
+pub use super::members::RoleRefusal;
+use super::members::{create_customer, invitations, leaves_no_admin};
 use super::write::Write;
 use super::{Store, StoreError};
 use crate::auth::Role;
@@ -57,13 +58,6 @@ pub struct UserRecord {
     /// Has not joined yet: no password and no single sign-on.
     pub invited: bool,
     pub created_at: i64,
-}
-
-/// Why a role change was refused.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RoleRefusal {
-    /// The organisation would be left without an admin.
-    LastAdmin,
 }
 
 const CUSTOMER_COLUMNS: &str = "SELECT id, slug, name, external_id, created_at FROM customers";
@@ -279,17 +273,8 @@ impl Store {
         if current == role.as_str() {
             return tx.roll_back(Ok(Ok(()))).await;
         }
-        if current == Role::CustomerAdmin.as_str() {
-            let admins: i64 = sqlx::query_scalar(
-                "SELECT COUNT(*) FROM users WHERE customer_id = $1 AND role = 'customer_admin' AND disabled = 0 AND id <> $2",
-            )
-            .bind(customer_id)
-            .bind(user_id)
-            .fetch_one(&mut *tx)
-            .await?;
-            if admins == 0 {
-                return tx.roll_back(Ok(Err(RoleRefusal::LastAdmin))).await;
-            }
+        if current == Role::CustomerAdmin.as_str() && leaves_no_admin(&mut tx, customer_id, user_id).await? {
+            return tx.roll_back(Ok(Err(RoleRefusal::LastAdmin))).await;
         }
         sqlx::query("UPDATE users SET role = $2 WHERE id = $1").bind(user_id).bind(role.as_str()).execute(&mut *tx).await?;
         audit::record(

@@ -146,7 +146,7 @@ async fn removing_a_user_frees_their_seat_and_disables_them() {
         let s = &db.store;
         let (customer, entitlement) = initech(s).await;
         let bob = ok(s.find_customer_user(customer, "bob@initech.example").await);
-        let freed = ok(s.remove_user(&admin(), CustomerId(customer), UserId(bob), NOW).await);
+        let freed = ok(s.remove_user(&admin(), CustomerId(customer), UserId(bob), NOW).await).unwrap_or_else(|r| panic!("{r:?}"));
         assert_eq!(freed, [entitlement]);
         let list = ok(s.list_entitlements(customer, day_of(NOW)).await);
         assert_eq!(list[0].seats_used, 1, "{}", db.name);

@@ -350,13 +350,15 @@ pub async fn set_role(
     let role = customer_role("role", Some(&body.role))?;
     match state.store.set_user_role(&caller.actor(), found.id, user, role, app::store::now()).await {
         Err(app::store::StoreError::NotFound) => return Err(unknown_user()),
-        Ok(Err(RoleRefusal::LastAdmin)) => {
-            return Err(ApiError::new(StatusCode::CONFLICT, "last_admin", "The organisation would be left without an admin."))
-        }
+        Ok(Err(RoleRefusal::LastAdmin)) => return Err(last_admin()),
         other => other?.ok(),
     };
     let record = state.store.list_user_records(found.id).await?.into_iter().find(|u| u.id == user).ok_or_else(unknown_user)?;
     Ok(Json(record.into()))
+}
+
+fn last_admin() -> ApiError {
+    ApiError::new(StatusCode::CONFLICT, "last_admin", "The organisation would be left without an admin.")
 }
 
 fn unknown_user() -> ApiError {
@@ -368,7 +370,7 @@ fn unknown_user() -> ApiError {
     params(("customer" = String, Path, description = "Id or slug"), ("user" = i64, Path)),
     security(("api_key" = [])),
     responses((status = 204, description = "Removed"), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
-              (status = 429, body = Problem)))]
+              (status = 409, description = "They are the organisation's last admin", body = Problem), (status = 429, body = Problem)))]
 pub async fn remove(
     caller: Caller,
     State(state): State<AppState>,
@@ -378,6 +380,7 @@ pub async fn remove(
     let found = find(&state, &customer).await?;
     match state.store.remove_user(&caller.actor(), CustomerId(found.id), UserId(user), app::store::now()).await {
         Err(app::store::StoreError::NotFound) => Err(unknown_user()),
+        Ok(Err(RoleRefusal::LastAdmin)) => Err(last_admin()),
         other => other.map(|_| StatusCode::NO_CONTENT).map_err(ApiError::from),
     }
 }

@@ -323,7 +323,6 @@ pub async fn change(
     ApiJson(body): ApiJson<EntitlementChange>,
 ) -> Result<Response, ApiError> {
     let key = caller.vendor(Scope::Provision)?;
-    let expected = if_match(&headers)?;
     let e = owned(&state, key, id).await?;
     let plans = state.store.list_plans(key.product_id).await?;
     let plan_id = match body.plan.as_deref() {
@@ -345,6 +344,9 @@ pub async fn change(
         },
     };
     let reason = reason(body.reason.as_deref(), "changed through the provisioning API")?;
+    // The body is checked first: a request the document does not allow is a 400 whatever
+    // version it names.
+    let expected = if_match(&headers)?;
     match state.store.amend_entitlement(&caller.actor(), id, expected, &terms, &reason, app::store::now()).await? {
         Ok(_) => current(&state, id, StatusCode::OK).await,
         Err(refusal) => Err(ApiError::new(StatusCode::CONFLICT, "unchanged", app::error::AppError::from(refusal).to_string())),
@@ -383,10 +385,12 @@ pub async fn act(
     ApiJson(body): ApiJson<ActionBody>,
 ) -> Result<Response, ApiError> {
     let key = caller.vendor(Scope::Provision)?;
-    let expected = if_match(&headers)?;
     let e = owned(&state, key, id).await?;
     let actor = caller.actor();
     let now = app::store::now();
+    if body.days.is_some_and(|d| !(1..=1_100).contains(&d)) {
+        return Err(ApiError::bad_request("`days` is 1 to 1,100."));
+    }
     let days = |range: std::ops::RangeInclusive<i64>, default: Option<i64>, message: &str| {
         body.days.or(default).filter(|d| range.contains(d)).ok_or_else(|| ApiError::invalid("days", message))
     };
@@ -398,12 +402,12 @@ pub async fn act(
                 body.reason.as_deref(),
                 if suspend { "suspended through the provisioning API" } else { "resumed through the provisioning API" },
             )?;
-            state.store.set_suspended(&actor, id, expected, suspend, &reason, now).await?.map_err(refused)?;
+            state.store.set_suspended(&actor, id, if_match(&headers)?, suspend, &reason, now).await?.map_err(refused)?;
         }
         "renew" => {
             let days = days(1..=1_100, Some(365), "Renew for 1 to 1,100 days.")?;
             let reason = reason(body.reason.as_deref(), "renewed through the provisioning API")?;
-            state.store.renew_entitlement(&actor, id, expected, days, &reason, now).await?.map_err(refused)?;
+            state.store.renew_entitlement(&actor, id, if_match(&headers)?, days, &reason, now).await?.map_err(refused)?;
         }
         "extend-trial" => {
             let days = days(1..=90, None, "Extend by 1 to 90 days.")?;
@@ -416,11 +420,11 @@ pub async fn act(
             })?;
             let ends_at = trial_end.max(now).saturating_add(days * 86_400);
             let reason = reason(body.reason.as_deref(), "trial extended through the provisioning API")?;
-            state.store.set_trial_end(&actor, id, expected, ends_at, &reason, now).await?;
+            state.store.set_trial_end(&actor, id, if_match(&headers)?, ends_at, &reason, now).await?;
         }
         "cancel" => {
             let reason = reason(body.reason.as_deref(), "cancelled through the provisioning API")?;
-            state.store.cancel_entitlement(&actor, id, expected, &reason, now).await?.map_err(refused)?;
+            state.store.cancel_entitlement(&actor, id, if_match(&headers)?, &reason, now).await?.map_err(refused)?;
         }
         _ => {
             return Err(ApiError::new(

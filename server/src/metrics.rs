@@ -70,11 +70,7 @@ impl Scrape {
 
 /// `GET /metrics`: 401 without the token; the text format otherwise.
 pub async fn scrape(State(scrape): State<Scrape>, headers: HeaderMap) -> Response {
-    let sent = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
-        .map(|t| Sha256::digest(t.trim().as_bytes()));
+    let sent = crate::api::bearer(&headers).map(|t| Sha256::digest(t.as_bytes()));
     // Digests are compared, so that the time taken says nothing of the token.
     if sent.map(<[u8; 32]>::from) != Some(scrape.token) {
         let mut refused = (StatusCode::UNAUTHORIZED, "Send the metrics token as `Authorization: Bearer <token>`.\n").into_response();

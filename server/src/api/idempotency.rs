@@ -116,9 +116,7 @@ pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> R
 
 /// The vendor API key in `Authorization`, if it is one that is valid.
 fn vendor_key(state: &AppState, headers: &HeaderMap) -> Option<i64> {
-    let value = headers.get(axum::http::header::AUTHORIZATION)?.to_str().ok()?;
-    let token = value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("bearer "))?.trim();
-    state.enforcer.api_key(token).map(|k| k.id)
+    state.enforcer.api_key(super::bearer(headers)?).map(|k| k.id)
 }
 
 fn replay(stored: StoredResponse) -> Response {

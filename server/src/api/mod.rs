@@ -294,14 +294,7 @@ impl FromRequestParts<AppState> for Caller {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let unauthorized = |code: &'static str, m: &str| ApiError::new(StatusCode::UNAUTHORIZED, code, m);
         let send = "Send an API key or a license key as `Authorization: Bearer <key>`.";
-        let header = parts.headers.get(axum::http::header::AUTHORIZATION).ok_or_else(|| unauthorized("unauthorized", send))?;
-        let key = header
-            .to_str()
-            .ok()
-            .and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")))
-            .map(str::trim)
-            .filter(|k| !k.is_empty())
-            .ok_or_else(|| unauthorized("unauthorized", send))?;
+        let key = bearer(&parts.headers).ok_or_else(|| unauthorized("unauthorized", send))?;
         let caller = if key.get(..3).is_some_and(|p| p.eq_ignore_ascii_case("TLK")) {
             let parsed = LicenseKey::parse(key)
                 .map_err(|e| unauthorized("invalid_license_key", &format!("This is not a valid license key: {e}.")))?;
@@ -318,6 +311,13 @@ impl FromRequestParts<AppState> for Caller {
         }
         Ok(caller)
     }
+}
+
+/// The token of `Authorization: Bearer <token>`, trimmed; `None` when there is none.
+pub fn bearer(headers: &axum::http::HeaderMap) -> Option<&str> {
+    let value = headers.get(axum::http::header::AUTHORIZATION)?.to_str().ok()?;
+    let token = value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("bearer "))?.trim();
+    (!token.is_empty()).then_some(token)
 }
 
 /// A whole number as JSON writes it: `3`, or `3.0` (JSON Schema's `integer` holds both).

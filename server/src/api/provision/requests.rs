@@ -166,11 +166,10 @@ pub async fn decide(
         _ => return Err(ApiError::new(StatusCode::NOT_FOUND, "not_found", "Approve or reject.")),
     };
     let unknown = || ApiError::new(StatusCode::NOT_FOUND, "unknown_request", "No such change request of this API key's product.");
-    let (_, facts) = match state.store.find_request(id).await {
+    let (view, facts) = match state.store.find_request(id).await {
         Err(StoreError::NotFound) => return Err(unknown()),
         other => other?,
     };
-    let (view, _) = state.store.find_request(id).await?;
     if !of_product(&state, key, facts.customer_id, view.entitlement_id) {
         return Err(unknown());
     }

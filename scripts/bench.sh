@@ -16,7 +16,7 @@ cargo build --release -p server --bins 2>&1 | tail -n 1
 dir=$(mktemp -d)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
 DATABASE_URL="sqlite://$dir/bench.db" LEPTOS_SITE_ADDR="127.0.0.1:$port" LEPTOS_SITE_ROOT="$dir" \
-  TESSERA_BENCH_CUSTOMERS="$customers" TESSERA_DEMO=1 TESSERA_FORWARDED=1 RUST_LOG=warn target/release/tessera >"$dir/server.log" 2>&1 &
+  TESSERA_BENCH_CUSTOMERS="$customers" TESSERA_DEMO=1 TESSERA_FORWARDED=1 TESSERA_WEBHOOK_PRIVATE_NETWORKS=1 RUST_LOG=warn target/release/tessera >"$dir/server.log" 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null; wait $server 2>/dev/null; rm -rf "$dir"' EXIT
 for _ in $(seq 600); do curl -fs "http://127.0.0.1:$port/health" >/dev/null && break; sleep 0.1; done
@@ -52,6 +52,11 @@ if [ "$only" != flood ]; then
   load --mode usage --connections 4
   load --mode tokens --connections "$conns"
   load --mode licences --connections "$conns"
+  # The provisioning API's writes (a customer created, with its audit event, each), then
+  # webhooks to a receiver on loopback: a backlog drained, and writes at 20 a second timed
+  # from each write's answer to its delivery.
+  load --mode provision --connections 4
+  load --mode webhooks --rate 20
 fi
 # Checks alone, then the same checks while a credential-stuffing run guesses 200 passwords
 # a second from ever new accounts and addresses (unbounded, that is 200 argon2 hashes a

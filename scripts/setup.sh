@@ -50,6 +50,13 @@ if [ "$mode" = test ] && ! python3 -c 'import prometheus_client' 2>/dev/null; th
   python3 -m pip install --quiet --disable-pip-version-check 'prometheus-client>=0.20,<1'
 fi
 
+# The Standard Webhooks reference library verifies deliveries in the tests, as a
+# receiver would: it holds only the endpoint's secret.
+if [ "$mode" = test ] && ! python3 -c 'import standardwebhooks' 2>/dev/null; then
+  echo "==> pip install standardwebhooks"
+  python3 -m pip install --quiet --disable-pip-version-check 'standardwebhooks>=1,<2'
+fi
+
 # Schemathesis fuzzes the enforcement API from its OpenAPI document (make fuzz; a short
 # pass in make test).
 if [ "$mode" = test ] && ! command -v st >/dev/null; then

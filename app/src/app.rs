@@ -20,6 +20,7 @@ use crate::seats::pages::{InvitePage, SeatsPage};
 use crate::sso::pages::SsoPage;
 use crate::tiers::pages::TiersPage;
 use crate::usage::pages::UsagePage;
+use crate::webhooks::pages::{WebhookDeliveryPage, WebhookPage, WebhooksPage};
 
 /// The stylesheet's address: named by its content when the site was built so (its
 /// `hash.txt`), else `/pkg/tessera.css`.
@@ -103,6 +104,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/customers/:slug/portal") ssr=SsrMode::Async view=ViewAsPage/>
                     <Route path=path!("/catalog") ssr=SsrMode::Async view=CatalogPage/>
                     <Route path=path!("/sso") ssr=SsrMode::Async view=SsoPage/>
+                    <Route path=path!("/webhooks") ssr=SsrMode::Async view=WebhooksPage/>
+                    <Route path=path!("/webhooks/:id") ssr=SsrMode::Async view=WebhookPage/>
+                    <Route path=path!("/webhooks/:id/deliveries/:delivery") ssr=SsrMode::Async view=WebhookDeliveryPage/>
                 </Routes>
             </crate::components::layout::AuthProvider>
         </Router>

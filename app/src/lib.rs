@@ -14,6 +14,7 @@ pub mod customers;
 pub mod demo;
 pub mod entitlements;
 pub mod error;
+pub mod exports;
 pub mod instances;
 pub mod renewals;
 pub mod requests;
@@ -21,6 +22,7 @@ pub mod seats;
 pub mod sso;
 pub mod tiers;
 pub mod usage;
+pub mod webhooks;
 
 /// The pure entitlement engine and the domain vocabulary (the `tessera-engine` crate).
 pub use tessera_engine as engine;

@@ -116,6 +116,9 @@ pub struct Config {
     pub sso: Option<app::ssr::sso::SsoSettings>,
     /// The bearer token `GET /metrics` asks for; `None`: no metrics are served.
     pub metrics_token: Option<SecretText>,
+    /// How webhook deliveries are retried, when a failing endpoint is disabled and
+    /// whether endpoints may be on private networks.
+    pub webhooks: app::store::webhooks::WebhookPolicy,
 }
 
 impl Config {
@@ -189,6 +192,24 @@ impl Config {
             metrics_token: match var("TESSERA_METRICS_TOKEN") {
                 Some(t) if t.trim().len() < 16 => bail!("TESSERA_METRICS_TOKEN must be at least 16 characters"),
                 t => t.map(|t| SecretText(t.trim().to_owned())),
+            },
+            webhooks: {
+                let number = |name: &str| -> anyhow::Result<Option<u64>> {
+                    var(name)
+                        .map(|v| v.trim().parse::<u64>())
+                        .transpose()
+                        .with_context(|| format!("{name} must be a whole number"))
+                        .map(|v| v.filter(|n| *n > 0))
+                };
+                let defaults = app::store::webhooks::WebhookPolicy::default();
+                app::store::webhooks::WebhookPolicy {
+                    first_retry: number("TESSERA_WEBHOOK_FIRST_RETRY_SECS")?.map_or(defaults.first_retry, Duration::from_secs),
+                    retry_for: number("TESSERA_WEBHOOK_RETRY_HOURS")?.map_or(defaults.retry_for, |h| Duration::from_secs(h * 3600)),
+                    disable_after: number("TESSERA_WEBHOOK_DISABLE_AFTER_HOURS")?
+                        .map_or(defaults.disable_after, |h| Duration::from_secs(h * 3600)),
+                    timeout: number("TESSERA_WEBHOOK_TIMEOUT_SECS")?.map_or(defaults.timeout, Duration::from_secs),
+                    allow_private: flag("TESSERA_WEBHOOK_PRIVATE_NETWORKS", false)?,
+                }
             },
             sso: match (var("TESSERA_OIDC_ISSUER"), var("TESSERA_OIDC_CLIENT_ID"), var("TESSERA_OIDC_CLIENT_SECRET")) {
                 (None, None, None) => None,

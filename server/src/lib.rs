@@ -6,3 +6,4 @@ pub mod config;
 pub mod metrics;
 pub mod startup;
 pub mod trace;
+pub mod webhooks;

@@ -122,7 +122,9 @@ impl Application {
                 None => None,
             },
             customer_sso: Default::default(),
+            webhooks: config.webhooks,
         });
+        crate::webhooks::Dispatcher::new(state.store.clone(), config.webhooks)?.spawn();
         Ok(Application { state, sessions, config })
     }
 
@@ -132,8 +134,8 @@ impl Application {
     }
 }
 
-/// The whole HTTP surface: health, the enforcement API, the portal's pages and server
-/// functions (behind sessions), static files.
+/// The whole HTTP surface: health, the enforcement API, the portal's pages, server
+/// functions and CSV downloads (behind sessions), static files.
 pub fn router(state: AppState, sessions: SessionBackend, config: &Config) -> Router {
     let routes = generate_route_list(App);
     // Over https the cookie is `__Host-`: Secure, for this host only, on every path.
@@ -156,6 +158,7 @@ pub fn router(state: AppState, sessions: SessionBackend, config: &Config) -> Rou
         .route(app::ssr::sso::START_PATH, get(app::ssr::sso::start).post(app::ssr::sso::start_by_email))
         .route(app::ssr::sso::CALLBACK_PATH, get(app::ssr::sso::callback))
         .route(app::ssr::sso::CUSTOMER_CALLBACK_ROUTE, get(app::ssr::sso::callback))
+        .merge(app::ssr::exports::router())
         .leptos_routes_with_context(&state, routes, crate::boundary::provide_nonce, {
             let options = state.leptos_options.clone();
             move || shell(options.clone())
@@ -425,6 +428,9 @@ pub async fn create_admin(config: &Config, email: &str, name: &str) -> anyhow::R
     }
 }
 
+/// How long settled webhook deliveries stay in the log.
+const WEBHOOK_LOG_KEPT: i64 = 30 * 86_400;
+
 /// How often the server signs a checkpoint of the audit log, when it has grown.
 const CHECKPOINT_EVERY: i64 = 3600;
 
@@ -441,7 +447,9 @@ pub async fn sweep(state: AppState, every: Duration) {
 /// with its audit event, so the history and the instances page show them gone) and
 /// applies approved changes whose renewal date has come (the write path refreshes the
 /// customers they touch). Checks already treat a lapsed instance as gone; this makes it a
-/// recorded fact. Idempotency keys older than a day are forgotten.
+/// recorded fact. Notices due are recorded (trials and terms ending, quotas reached).
+/// Idempotency keys older than a day and settled webhook deliveries older
+/// than a month are forgotten.
 pub async fn sweep_once(state: &AppState, now: i64) {
     let ttl = state.enforcer.instance_ttl();
     if let Err(e) = state.store.sweep_lapsed_instances(now, ttl).await {
@@ -452,6 +460,15 @@ pub async fn sweep_once(state: &AppState, now: i64) {
     }
     if let Err(e) = state.store.purge_idempotency_keys(now).await {
         tracing::warn!(error = %e, "forgetting day-old idempotency keys failed");
+    }
+    if let Err(e) = state.store.record_notices(now).await {
+        tracing::warn!(error = %e, "recording the notices due failed");
+    }
+    if let Err(e) = state.store.purge_notices(now - 400 * 86_400).await {
+        tracing::warn!(error = %e, "forgetting old notices failed");
+    }
+    if let Err(e) = state.store.purge_webhook_deliveries(now - WEBHOOK_LOG_KEPT).await {
+        tracing::warn!(error = %e, "forgetting month-old webhook deliveries failed");
     }
     match app::ssr::checkpoints::write_if_due(&state.store, &state.tokens, &state.public_url, now, CHECKPOINT_EVERY).await {
         Ok(Some(c)) => tracing::info!(seq = c.claims.seq, "signed a checkpoint of the audit log"),

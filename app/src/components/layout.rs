@@ -77,6 +77,7 @@ fn Header(user: CurrentUser) -> impl IntoView {
             <A href="/audit">"Audit log"</A>
             <A href="/tiers">"Plans"</A>
             <A href="/catalog">"Catalog"</A>
+            <A href="/webhooks">"Webhooks"</A>
             <A href="/sso">"Staff sign-in"</A>
         }
         .into_any(),

@@ -85,11 +85,15 @@ pub async fn current_user() -> Result<Option<CurrentUser>, AppError> {
 /// The signed-in user and the handle of their sign-in, or `None`; renews a used sign-in
 /// (at most once a minute) so that idle time counts from the last request.
 pub async fn signed_in() -> Result<Option<(CurrentUser, String)>, AppError> {
-    let session = session().await?;
+    signed_in_on(&session().await?, &AppState::current()?).await
+}
+
+/// As [`signed_in`], for a plain axum handler (a download, not a server function), with
+/// the session and state it extracted.
+pub async fn signed_in_on(session: &Session, state: &AppState) -> Result<Option<(CurrentUser, String)>, AppError> {
     let Some(handle) = session.get::<String>(SIGN_IN_KEY).await.map_err(|e| internal("session read", e))? else {
         return Ok(None);
     };
-    let state = AppState::current()?;
     let now = crate::store::now();
     let Some(found) = state.store.find_signed_in(&handle, now, state.sessions).await? else {
         // Ended elsewhere or expired: the cookie names nothing any more.
@@ -181,11 +185,16 @@ impl Guard {
     /// The signed-in caller. Errors: `Unauthenticated` when nobody is signed in;
     /// `Forbidden` for a role not admitted, and for a customer user without a customer.
     pub async fn caller(self) -> Result<Caller, AppError> {
-        let user = current_user().await?.ok_or(AppError::Unauthenticated)?;
+        self.caller_on(&session().await?, AppState::current()?).await
+    }
+
+    /// As [`Guard::caller`], for a plain axum handler (a download, not a server
+    /// function), with the session and state it extracted.
+    pub async fn caller_on(self, session: &Session, state: AppState) -> Result<Caller, AppError> {
+        let (user, _) = signed_in_on(session, &state).await?.ok_or(AppError::Unauthenticated)?;
         if !self.roles.admits(user.role) || (!user.role.is_vendor() && user.customer.is_none()) {
             return Err(AppError::Forbidden);
         }
-        let state = AppState::current()?;
         let actor = Actor::user(user.id, &user.email);
         Ok(Caller { state, user, actor, scope: () })
     }
@@ -212,17 +221,7 @@ impl Guard {
     /// As [`Guard::customer`], except that a vendor user who names no customer asks
     /// about every customer (`None`).
     pub async fn customer_or_all(self, requested: Option<&str>) -> Result<Caller<Option<CustomerRef>>, AppError> {
-        let caller = self.caller().await?;
-        let customer = match (caller.own_customer(), requested) {
-            (Some(own), None) => Some(own.clone()),
-            (Some(own), Some(slug)) if slug == own.slug => Some(own.clone()),
-            (Some(_), Some(_)) => return Err(AppError::Forbidden),
-            (None, None) if caller.is_sales() => Some(caller.demo_customer().await?),
-            (None, None) => None,
-            (None, Some(slug)) if caller.is_sales() && slug != DEMO_SLUG => return Err(AppError::Forbidden),
-            (None, Some(slug)) => Some(caller.state.store.find_customer_by_slug(slug).await.or_not_found("Customer")?),
-        };
-        Ok(caller.with(customer))
+        self.caller().await?.customer_or_all(requested).await
     }
 
     /// The caller and entitlement `id` with its facts, when it is theirs to touch: their
@@ -279,5 +278,25 @@ impl<S> Caller<S> {
 
     fn with<T>(self, scope: T) -> Caller<T> {
         Caller { state: self.state, user: self.user, actor: self.actor, scope }
+    }
+}
+
+impl Caller {
+    /// The customer this caller asks about, as [`Guard::customer_or_all`] decides it: a
+    /// customer user's own organisation, the one a vendor user names by slug, or every
+    /// customer (`None`) for a vendor user who names none. Errors: `Forbidden` when a
+    /// customer user names another organisation (and sales a real customer); `NotFound`
+    /// for a slug no customer has.
+    pub async fn customer_or_all(self, requested: Option<&str>) -> Result<Caller<Option<CustomerRef>>, AppError> {
+        let customer = match (self.own_customer(), requested) {
+            (Some(own), None) => Some(own.clone()),
+            (Some(own), Some(slug)) if slug == own.slug => Some(own.clone()),
+            (Some(_), Some(_)) => return Err(AppError::Forbidden),
+            (None, None) if self.is_sales() => Some(self.demo_customer().await?),
+            (None, None) => None,
+            (None, Some(slug)) if self.is_sales() && slug != DEMO_SLUG => return Err(AppError::Forbidden),
+            (None, Some(slug)) => Some(self.state.store.find_customer_by_slug(slug).await.or_not_found("Customer")?),
+        };
+        Ok(self.with(customer))
     }
 }

@@ -4,7 +4,9 @@
 pub mod auth;
 pub mod changes;
 pub mod checkpoints;
+pub mod csv;
 pub mod enforcer;
+pub mod exports;
 pub mod forms;
 pub mod licences;
 pub mod password;
@@ -13,6 +15,7 @@ pub mod session;
 pub mod sso;
 pub mod state;
 pub mod tokens;
+pub mod webhooks;
 
 pub use state::AppState;
 

@@ -35,6 +35,8 @@ pub struct Parts {
     pub sso: Option<Arc<super::sso::Provider>>,
     /// The customers' own single sign-on providers, made as they are used.
     pub customer_sso: super::sso::CustomerProviders,
+    /// How webhook deliveries are retried and where endpoints may be.
+    pub webhooks: crate::store::webhooks::WebhookPolicy,
 }
 
 impl AppState {

@@ -124,6 +124,18 @@ event_kinds! {
     ApiKeyScopesChanged = "api_key.scopes_changed" => Catalog, "A vendor API key's scopes were changed.";
     SigningKeyCreated = "signing_key.created" => SigningKeys, "A new signing key became the one that signs licences.";
     SigningKeyRetired = "signing_key.retired" => SigningKeys, "A signing key left the JWKS.";
+    QuotaThresholdReached = "quota.threshold_reached" => Nothing, "A metered feature's use this period reached 80% or 100% of its quota (`feature`, `percent`, `period`); once each a period.";
+    EntitlementTrialEnding = "entitlement.trial_ending" => Nothing, "A trial ends in 7 days or less; once a trial end.";
+    EntitlementEnding = "entitlement.ending" => Nothing, "An entitlement that does not renew ends in 30 days, then in 7 (`days`); once each an end date.";
+    SeatCapReached = "seat.cap_reached" => Nothing, "The last free seat of an entitlement was assigned.";
+    InstanceCapReached = "instance.cap_reached" => Nothing, "The last free instance slot of an entitlement was taken.";
+    WebhookEndpointCreated = "webhook.endpoint_created" => Nothing, "A vendor admin, or the vendor's systems through the API, added a webhook endpoint.";
+    WebhookEndpointUpdated = "webhook.endpoint_updated" => Nothing, "A webhook endpoint's address, description or event types were changed.";
+    WebhookEndpointEnabled = "webhook.endpoint_enabled" => Nothing, "A disabled webhook endpoint was enabled again; it goes on from the event it had reached.";
+    WebhookEndpointDisabled = "webhook.endpoint_disabled" => Nothing, "A webhook endpoint was disabled: by hand, or because every attempt to it failed for the set time (`reason`).";
+    WebhookEndpointRemoved = "webhook.endpoint_removed" => Nothing, "A webhook endpoint was removed with its delivery log.";
+    WebhookSecretRotated = "webhook.secret_rotated" => Nothing, "A webhook endpoint was given a new signing secret; the one before signs too until `previous_signs_until`.";
+    WebhookDeliveryResent = "webhook.delivery_resent" => Nothing, "A webhook delivery was sent again by hand.";
     DemoSeeded = "demo.seeded" => Customer, "The demo data was written at first start.";
     DemoPlanSwitched = "demo.plan_switched" => Customer, "Sales switched the demo customer's plan.";
     DemoReset = "demo.reset" => Customer, "Sales reset the demo customer.";
@@ -133,9 +145,11 @@ event_kinds! {
 impl EventKind {
     /// Whether the event feed (and what reads it) publishes this kind: the changes to
     /// customers, their people, entitlements, seats, instances, license keys, usage,
-    /// requests, orders and the catalog. Sign-ins and passwords, single sign-on settings,
-    /// staff reading something, proposals waiting for a second member of staff, the
-    /// vendor's own API and signing keys and the demo stay in the audit log only.
+    /// requests, orders and the catalog, the notices derived from them (a quota's
+    /// threshold, a trial or term ending, a cap reached) and a webhook endpoint disabled.
+    /// Sign-ins and passwords, single sign-on settings, staff reading something, proposals
+    /// waiting for a second member of staff, the vendor's own API and signing keys, the
+    /// other changes of webhook endpoints and the demo stay in the audit log only.
     pub const fn published(self) -> bool {
         use EventKind::*;
         !matches!(
@@ -167,6 +181,12 @@ impl EventKind {
                 | ApiKeyScopesChanged
                 | SigningKeyCreated
                 | SigningKeyRetired
+                | WebhookEndpointCreated
+                | WebhookEndpointUpdated
+                | WebhookEndpointEnabled
+                | WebhookEndpointRemoved
+                | WebhookSecretRotated
+                | WebhookDeliveryResent
                 | DemoSeeded
                 | DemoPlanSwitched
                 | DemoReset

@@ -9,13 +9,16 @@ pub mod catalog;
 pub mod demo;
 pub mod entitlements;
 pub mod events;
+pub mod exports;
 pub mod keys;
 pub mod members;
+pub mod notices;
 pub mod provisioning;
 pub mod requests;
 pub mod secret;
 pub mod seed;
 pub mod usage;
+pub mod webhooks;
 pub mod write;
 
 pub use events::{Changes, EventKind};

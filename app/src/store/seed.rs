@@ -61,11 +61,13 @@ pub async fn seed_demo(store: &Store, password_hashes: &[String], now: i64) -> R
     // The sales demo's own customer, which the demo controls switch and reset.
     super::demo::create_demo_customer(&mut tx, product, now).await?;
 
-    // Ninety days of history, so that the usage charts mean something in a demo.
+    // Ninety days of history, so that the usage charts mean something in a demo. Initech
+    // stays under 80% of its monthly quota whatever the day, so that no quota notice is
+    // due until someone uses more.
     let api_calls: i64 =
         sqlx::query_scalar("SELECT id FROM features WHERE product_id = $1 AND key = 'api.calls'").bind(product).fetch_one(&mut *tx).await?;
     let today = now.div_euclid(DAY) * DAY;
-    seed_history(&mut tx, initech_ent, api_calls, today - 89 * DAY, today, 320, &[(today - 89 * DAY, 1, 1), (today - 52 * DAY, 2, 2)])
+    seed_history(&mut tx, initech_ent, api_calls, today - 89 * DAY, today, 200, &[(today - 89 * DAY, 1, 1), (today - 52 * DAY, 2, 2)])
         .await?;
     seed_history(&mut tx, globex_ent, api_calls, today - 4 * DAY, today, 900, &[(today - 4 * DAY, 0, 1)]).await?;
     seed_history(

@@ -69,5 +69,8 @@ pub struct EntitlementUsage {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UsageReport {
     pub days: i64,
+    /// The window's first and last days.
+    pub from: NaiveDate,
+    pub to: NaiveDate,
     pub entitlements: Vec<EntitlementUsage>,
 }

@@ -107,7 +107,7 @@ pub async fn build(state: &AppState, customer_id: i64, days: i64, now: i64) -> R
             instances_cap: v.instances_cap,
         });
     }
-    Ok(UsageReport { days, entitlements: out })
+    Ok(UsageReport { days, from: day_of(from), to: day_of(today), entitlements: out })
 }
 
 /// Live instances of entitlement `entitlement_id` now, from the enforcement snapshot.

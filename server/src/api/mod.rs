@@ -6,7 +6,7 @@ mod check;
 mod idempotency;
 mod instances;
 mod openapi;
-mod provision;
+pub(crate) mod provision;
 pub mod rate_limit;
 pub mod tokens;
 mod usage;

@@ -5,18 +5,20 @@ use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::provision::{customers, entitlements, events, orders, requests};
+use super::provision::{customers, entitlements, events, exports, orders, requests, webhooks};
 use super::{check, instances, tokens, usage, Problem};
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Tessera API", version = "1", description = "Enforcement (checks, instances, usage, offline licences and air-gapped activation) and provisioning (customers, their people, entitlements, orders by SKU, change requests, usage roll-ups and the event feed). Authenticate with `Authorization: Bearer <key>`: a vendor API key (`tsk_…`, within its scopes `enforce`, `provision`, `read`; a call outside them is 403 `missing_scope`) or a customer's license key (`TLK-…`), which acts for its own entitlement only: checks, its instances, its usage and their licences (naming another customer is 403 `wrong_customer`). Provisioning takes a vendor API key: `provision` to change, `read` or `provision` to read. A change sent with an `Idempotency-Key` is made once: a retry with the same key and body (within 24 hours, per API key) gets the first response again, with `Idempotent-Replayed: true`; the same key with another request is 422 `idempotency_key_reused`, and while the first is being answered 409 `idempotency_key_in_use`. An entitlement's `ETag` is its version; a change sent with a stale `If-Match` is 412 `version_mismatch`."),
+    info(title = "Tessera API", version = "1", description = "Enforcement (checks, instances, usage, offline licences and air-gapped activation) and provisioning (customers, their people, entitlements, orders by SKU, change requests, usage roll-ups, CSV exports and the event feed) and webhooks (endpoints, their signing secrets and delivery logs; deliveries are signed as the Standard Webhooks specification says). Authenticate with `Authorization: Bearer <key>`: a vendor API key (`tsk_…`, within its scopes `enforce`, `provision`, `read`; a call outside them is 403 `missing_scope`) or a customer's license key (`TLK-…`), which acts for its own entitlement only: checks, its instances, its usage and their licences (naming another customer is 403 `wrong_customer`). Provisioning takes a vendor API key: `provision` to change, `read` or `provision` to read. A change sent with an `Idempotency-Key` is made once: a retry with the same key and body (within 24 hours, per API key) gets the first response again, with `Idempotent-Replayed: true`; the same key with another request is 422 `idempotency_key_reused`, and while the first is being answered 409 `idempotency_key_in_use`. An entitlement's `ETag` is its version; a change sent with a stale `If-Match` is 412 `version_mismatch`."),
     paths(check::check, check::checks, instances::activate, instances::heartbeat, instances::deactivate, instances::licence,
           instances::offline_activation, instances::offline_deactivation, usage::record, tokens::issue, tokens::jwks,
           customers::list, customers::create, customers::read, customers::update, customers::list_users, customers::invite,
           customers::set_role, customers::remove, entitlements::list, entitlements::grant, entitlements::read, entitlements::change,
           entitlements::act, entitlements::license_key, entitlements::regenerate, entitlements::usage, entitlements::skus,
-          entitlements::set_sku, entitlements::remove_sku, orders::place, requests::list, requests::decide, events::feed),
+          entitlements::set_sku, entitlements::remove_sku, orders::place, requests::list, requests::decide, events::feed,
+          webhooks::list, webhooks::create, webhooks::read, webhooks::update, webhooks::remove, webhooks::rotate, webhooks::deliveries,
+          webhooks::delivery, webhooks::resend, exports::entitlements, exports::seats, exports::usage),
     components(schemas(Problem)),
     modifiers(&BearerKey, &Changes)
 )]
@@ -78,7 +80,9 @@ impl Modify for Changes {
 
 /// Whether `path` is one of the provisioning API's.
 fn is_provisioning(path: &str) -> bool {
-    ["/api/v1/customers", "/api/v1/entitlements", "/api/v1/orders", "/api/v1/requests", "/api/v1/skus"].iter().any(|p| path.starts_with(p))
+    ["/api/v1/customers", "/api/v1/entitlements", "/api/v1/orders", "/api/v1/requests", "/api/v1/skus", "/api/v1/webhooks"]
+        .iter()
+        .any(|p| path.starts_with(p))
 }
 
 /// The document.

@@ -2,7 +2,7 @@
 //! connections on loopback, each sending requests one after another; prints requests/s
 //! and latency percentiles. `--mode engine` times the engine in-process instead.
 //!
-//! usage: tessera-load --mode check|check-key|bare|checks|usage|tokens|licences|sign-in-flood|engine [--rate N]
+//! usage: tessera-load --mode check|check-key|bare|checks|usage|tokens|licences|provision|webhooks|sign-in-flood|engine [--rate N]
 //!        [--url http://127.0.0.1:3000] [--connections 32] [--seconds 10] [--customers 1000]
 //!        [--key tsk_demo_acme]
 //!
@@ -12,6 +12,11 @@
 //! `check-key` sends the checks of `check` authorised by each bench customer's license key
 //! instead of the vendor's API key; `licences` first activates one instance per customer
 //! with its license key, then asks for offline licences for them.
+//!
+//! `provision` creates customers through the provisioning API (one write and its audit
+//! event each). `webhooks` runs a webhook receiver on loopback, adds an endpoint for it,
+//! and measures how fast the dispatcher drains a backlog of deliveries and, at `--rate`
+//! writes a second (20 unless given), the time from a write's answer to its delivery.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -105,6 +110,10 @@ fn request(o: &Opts, c: usize, n: u64) -> (String, String, u64, &str) {
             ("/api/v1/usage", format!(r#"{{"events":[{}]}}"#, items.join(",")), 1_000)
         }
         "tokens" => ("/api/v1/tokens", format!(r#"{{"customer":"{customer}"}}"#), 1),
+        "provision" => {
+            let slug = format!("load-{}-{c}-{n}", run_id());
+            ("/api/v1/customers", format!(r#"{{"slug":"{slug}","name":"Load {c} {n}"}}"#), 1)
+        }
         _ => ("/api/v1/check", format!(r#"{{"customer":"{customer}","feature":"reports.export","user":"{user}"}}"#), 1),
     };
     (path.to_owned(), body, units, o.key.as_str())
@@ -179,7 +188,7 @@ async fn connection(o: Opts, c: usize, deadline: Instant, done: Arc<AtomicU64>, 
             None => start.elapsed(),
         };
         latencies.push(took.as_micros().min(u32::MAX as u128) as u32);
-        if status == 200 {
+        if (200..300).contains(&status) {
             done.fetch_add(units_of, Ordering::Relaxed);
         } else {
             errors.fetch_add(1, Ordering::Relaxed);
@@ -203,10 +212,162 @@ fn sign_in_guess(host: &str, c: usize, n: u64) -> String {
 }
 
 fn post(host: &str, path: &str, key: &str, body: &str) -> String {
+    send("POST", host, path, key, body)
+}
+
+fn send(method: &str, host: &str, path: &str, key: &str, body: &str) -> String {
     format!(
-        "POST {path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {key}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {key}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
         body.len()
     )
+}
+
+/// A tag of this run, so that what it creates does not collide with an earlier run's.
+fn run_id() -> &'static str {
+    static ID: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    ID.get_or_init(|| {
+        format!("{:x}", std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() % 0xff_ffff))
+    })
+}
+
+/// When each delivery arrived at the receiver, by the customer name its event carries.
+type Arrivals = Arc<std::sync::Mutex<std::collections::HashMap<String, Instant>>>;
+
+/// A webhook receiver on loopback: answers every request 204 and notes when the event of
+/// each customer (by name) arrived. Returns its port.
+async fn receiver(arrivals: Arrivals) -> anyhow::Result<u16> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let port = listener.local_addr()?.port();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let arrivals = arrivals.clone();
+            tokio::spawn(async move {
+                let mut buf = Vec::with_capacity(16 * 1024);
+                let mut chunk = [0u8; 16 * 1024];
+                loop {
+                    // One request: its head, then as much body as it says.
+                    let end = loop {
+                        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                            break end;
+                        }
+                        match stream.read(&mut chunk).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                        }
+                    };
+                    let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
+                    let len: usize =
+                        head.lines().find_map(|l| l.strip_prefix("content-length:").and_then(|v| v.trim().parse().ok())).unwrap_or(0);
+                    while buf.len() < end + 4 + len {
+                        match stream.read(&mut chunk).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                        }
+                    }
+                    let at = Instant::now();
+                    let event: serde_json::Value = serde_json::from_slice(&buf[end + 4..end + 4 + len]).unwrap_or_default();
+                    if let Some(name) = event["data"]["after"]["name"].as_str() {
+                        if let Ok(mut a) = arrivals.lock() {
+                            a.entry(name.to_owned()).or_insert(at);
+                        }
+                    }
+                    buf.drain(..end + 4 + len);
+                    if stream.write_all(b"HTTP/1.1 204 No Content\r\n\r\n").await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    Ok(port)
+}
+
+/// Sends one request on `stream` and reads its answer: (status, JSON body).
+async fn call(stream: &mut TcpStream, buf: &mut Vec<u8>, req: String) -> anyhow::Result<(u16, serde_json::Value)> {
+    stream.write_all(req.as_bytes()).await?;
+    let (status, start) = read_response(stream, buf).await?;
+    Ok((status, serde_json::from_slice(&buf[start..]).unwrap_or_default()))
+}
+
+/// `--mode webhooks`: the dispatcher's throughput over a backlog, and the time from a
+/// write's answer to its delivery at a steady rate.
+async fn webhooks_bench(o: &Opts) -> anyhow::Result<()> {
+    let arrivals: Arrivals = Arc::default();
+    let port = receiver(arrivals.clone()).await?;
+    let mut stream = TcpStream::connect(&o.host).await?;
+    stream.set_nodelay(true)?;
+    let mut buf = Vec::with_capacity(16 * 1024);
+    let hook = format!(r#"{{"url":"http://127.0.0.1:{port}/hook","event_types":["customer.created"]}}"#);
+    let (status, made) = call(&mut stream, &mut buf, post(&o.host, "/api/v1/webhooks", &o.key, &hook)).await?;
+    if status != 201 {
+        bail!("the endpoint was refused ({status} {made}); the server needs TESSERA_WEBHOOK_PRIVATE_NETWORKS=1");
+    }
+    let endpoint = format!("/api/v1/webhooks/{}", made["endpoint"]["id"]);
+    let create = |name: &str| {
+        let slug = name.to_ascii_lowercase().replace(' ', "-");
+        post(&o.host, "/api/v1/customers", &o.key, &format!(r#"{{"slug":"{slug}","name":"{name}"}}"#))
+    };
+
+    // Throughput: a backlog made while the endpoint is disabled, drained once enabled.
+    let backlog = 2_000;
+    call(&mut stream, &mut buf, send("PATCH", &o.host, &endpoint, &o.key, r#"{"enabled":false}"#)).await?;
+    for i in 0..backlog {
+        let (status, answer) = call(&mut stream, &mut buf, create(&format!("Hook {} B{i}", run_id()))).await?;
+        if status != 201 {
+            bail!("a customer was refused: {status} {answer}");
+        }
+    }
+    let start = Instant::now();
+    call(&mut stream, &mut buf, send("PATCH", &o.host, &endpoint, &o.key, r#"{"enabled":true}"#)).await?;
+    let deadline = start + Duration::from_secs(300);
+    loop {
+        let got = arrivals.lock().map(|a| a.len()).unwrap_or(0);
+        if got >= backlog || Instant::now() > deadline {
+            let last = arrivals.lock().map(|a| a.values().max().copied()).ok().flatten().unwrap_or(start);
+            let secs = last.duration_since(start).as_secs_f64().max(1e-6);
+            println!(
+                "webhooks: a backlog of {backlog} deliveries drained in {secs:.2} s: {:.0} deliveries/s ({got} arrived)",
+                got as f64 / secs
+            );
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+
+    // Latency: writes at a steady rate, each timed from its answer to its delivery.
+    let rate = if o.rate > 0.0 { o.rate } else { 20.0 };
+    let count = (rate * o.seconds as f64) as usize;
+    let interval = Duration::from_secs_f64(1.0 / rate);
+    let mut answered = Vec::with_capacity(count);
+    let mut next = tokio::time::Instant::now();
+    for i in 0..count {
+        tokio::time::sleep_until(next).await;
+        next += interval;
+        let name = format!("Hook {} L{i}", run_id());
+        let (status, answer) = call(&mut stream, &mut buf, create(&name)).await?;
+        if status != 201 {
+            bail!("a customer was refused: {status} {answer}");
+        }
+        answered.push((name, Instant::now()));
+    }
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline && !answered.iter().all(|(n, _)| arrivals.lock().map(|a| a.contains_key(n)).unwrap_or(false)) {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let arrived = arrivals.lock().map(|a| a.clone()).unwrap_or_default();
+    let mut latencies: Vec<u32> = answered
+        .iter()
+        .filter_map(|(n, at)| arrived.get(n).map(|got| got.saturating_duration_since(*at).as_micros().min(u128::from(u32::MAX)) as u32))
+        .collect();
+    latencies.sort_unstable();
+    println!(
+        "webhooks: {} writes at {rate:.0}/s, {} delivered: from the write's answer to its delivery p50 {:.1} ms, p99 {:.1} ms",
+        answered.len(),
+        latencies.len(),
+        percentile(&latencies, 0.5),
+        percentile(&latencies, 0.99)
+    );
+    Ok(())
 }
 
 /// Activates one instance per bench customer with its license key (or finds the one
@@ -299,6 +460,9 @@ async fn main() -> anyhow::Result<()> {
     if o.mode == "engine" {
         engine_bench();
         return Ok(());
+    }
+    if o.mode == "webhooks" {
+        return webhooks_bench(&o).await;
     }
     let deadline = Instant::now() + Duration::from_secs(o.seconds);
     let done = Arc::new(AtomicU64::new(0));

@@ -68,6 +68,7 @@ pub async fn spawn_app_at(tweak: impl FnOnce(&mut Config, SocketAddr)) -> TestAp
         secret_file: None,
         sso: None,
         metrics_token: None,
+        webhooks: app::store::webhooks::WebhookPolicy { allow_private: true, ..Default::default() },
     };
     tweak(&mut config, addr);
     if config.database_url.starts_with("postgres") && config.secret.is_none() {

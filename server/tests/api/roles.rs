@@ -42,6 +42,8 @@ struct Ids {
     bob: String,
     rule: String,
     api_key: String,
+    /// A webhook endpoint a vendor admin made.
+    webhook: String,
 }
 
 async fn ids(app: &TestApp) -> Ids {
@@ -64,7 +66,9 @@ async fn ids(app: &TestApp) -> Ids {
     let rule = catalog["products"][0]["rules"][0]["id"].to_string();
     let keys = json(app.call_as(&admin, "get_keys", &[]).await).await;
     let api_key = keys["api_keys"][0]["id"].to_string();
-    Ids { entitlement, request, instance, bob, rule, api_key }
+    let made = json(app.call_as(&admin, "create_webhook", &[("url", "http://127.0.0.1:9/roles")]).await).await;
+    let webhook = made["endpoint"].to_string();
+    Ids { entitlement, request, instance, bob, rule, api_key, webhook }
 }
 
 /// One row of the table: (function, arguments, who may call it).
@@ -75,6 +79,8 @@ fn table(i: &Ids) -> Vec<Row> {
     let e = || ("entitlement", i.entitlement.clone());
     let reason = || ("reason", s("checking roles"));
     let product = || ("product", s("acme-analytics"));
+    let hook = || ("id", i.webhook.clone());
+    let url = || ("url", s("http://127.0.0.1:9/roles"));
     vec![
         // One's own account.
         ("list_sign_ins", vec![], EVERYONE),
@@ -169,6 +175,17 @@ fn table(i: &Ids) -> Vec<Row> {
         ("revoke_api_key", vec![("id", i.api_key.clone())], &[VendorAdmin]),
         ("rotate_signing_key", vec![], &[VendorAdmin]),
         ("retire_signing_key", vec![("kid", s("no-such-key"))], &[VendorAdmin]),
+        // Webhooks, reads too: where the vendor's systems listen is the vendor admins' alone.
+        ("get_webhooks", vec![], &[VendorAdmin]),
+        ("create_webhook", vec![url(), ("description", s("Roles"))], &[VendorAdmin]),
+        ("update_webhook", vec![hook(), url(), ("description", s("Checking roles"))], &[VendorAdmin]),
+        ("set_webhook_enabled", vec![hook(), ("enabled", s("0"))], &[VendorAdmin]),
+        ("rotate_webhook_secret", vec![hook(), ("overlap_hours", s("0"))], &[VendorAdmin]),
+        ("get_webhook_deliveries", vec![hook()], &[VendorAdmin]),
+        // No such delivery: a vendor admin is told so (404), anyone else is refused first.
+        ("get_webhook_delivery", vec![("endpoint", i.webhook.clone()), ("id", s("999999"))], &[VendorAdmin]),
+        ("resend_webhook_delivery", vec![("endpoint", i.webhook.clone()), ("id", s("999999"))], &[VendorAdmin]),
+        ("remove_webhook", vec![hook()], &[VendorAdmin]),
         // Single sign-on: an organisation's own provider and domains; staff confirm domains;
         // vendor admins choose the vendor domains whose new people join as staff.
         ("get_sso", vec![("customer", s("initech"))], STAFF_AND_ADMIN),

@@ -52,6 +52,9 @@ const READ_ONLY: &[&str] = &[
     "list_proposed_amendments",
     "get_sso",
     "get_staff_domains",
+    "get_webhooks",
+    "get_webhook_deliveries",
+    "get_webhook_delivery",
 ];
 
 /// The enforcement API's operations, other than GETs, that change nothing, and why. The
@@ -302,6 +305,20 @@ async fn live_key_id(app: &TestApp, admin: &Client, name: &str) -> String {
     key.map(|k| k["id"].to_string()).unwrap_or_else(|| panic!("no live key {name} in {keys}"))
 }
 
+/// The id of the newest delivery to webhook endpoint `hook`, as the console lists it. The
+/// dispatcher makes deliveries within a second of a commit: it is waited for, 15 s at most.
+async fn newest_delivery(app: &TestApp, admin: &Client, hook: &str) -> String {
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        let log = json(app.call_as(admin, "get_webhook_deliveries", &[("id", hook)]).await).await;
+        if let Some(id) = log["deliveries"][0]["id"].as_i64() {
+            return id.to_string();
+        }
+        assert!(std::time::Instant::now() < until, "no delivery to webhook endpoint {hook}: {log}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
 /// Walks every change on `app`, in an order where each finds what it needs (a request is
 /// filed before it is decided), then every read, then checks that nothing was left out.
 async fn walk(app: &TestApp) {
@@ -315,6 +332,22 @@ async fn walk(app: &TestApp) {
     let e = ("entitlement", ent.as_str());
     let export = |user: &str| check(ask("initech", "reports.export", user));
     let mut w = Walk { app, functions: BTreeSet::new(), operations: BTreeSet::new() };
+
+    // Notices derived from the state of entitlements: Globex's trial, brought within a week
+    // of its end, and its term, ten days off, are told of by the sweep, once.
+    let globex_id: i64 = globex.parse().unwrap_or_else(|e| panic!("{globex}: {e}"));
+    app.sql("UPDATE entitlements SET trial_ends_at = $1 WHERE id = $2", &[app::store::now() + 5 * 86_400, globex_id]).await;
+    w.sweep(app::store::now(), &[EntitlementTrialEnding, EntitlementEnding], None).await;
+    w.sweep(app::store::now(), &[], None).await;
+    // Its last seat and its last instance slot taken are told of with the change.
+    let caps = j!({"seats": 1, "instances": 1});
+    let path = format!("/api/v1/entitlements/{globex}");
+    w.rest("PATCH /api/v1/entitlements/{id}", &path, Some(caps), &[EntitlementAmended], None).await;
+    let grace = app.client_for(GRACE).await;
+    let seat = [("entitlement", globex.as_str()), ("email", GRACE)];
+    w.call(&grace, "assign_seat", &seat, &[SeatAssigned, SeatCapReached], None).await;
+    let machine = j!({"customer": "globex", "fingerprint": "walk-last-slot"});
+    w.rest("POST /api/v1/instances", "/api/v1/instances", Some(machine), &[InstanceActivated, InstanceCapReached], None).await;
 
     // Signing in and out are audited, and so are failed sign-ins and the lock that enough of
     // them sets.
@@ -527,7 +560,7 @@ async fn walk(app: &TestApp) {
     w.read(&ada, "get_license_key", &[e]).await;
     let usage = j!({"events": [{"event_id": "walk-1", "customer": "globex", "feature": "api.calls", "quantity": 1_000_000_000_i64}]});
     let spent = is(check(j!({"customer": "globex", "feature": "api.calls"})), "/code", "quota_exceeded");
-    w.rest("POST /api/v1/usage", "/api/v1/usage", Some(usage), &[UsageRecorded], spent).await;
+    w.rest("POST /api/v1/usage", "/api/v1/usage", Some(usage), &[UsageRecorded, QuotaThresholdReached, QuotaThresholdReached], spent).await;
 
     // Single sign-on settings route sign-ins only: audited, and nothing enforcement reads.
     let provider = [
@@ -548,7 +581,7 @@ async fn walk(app: &TestApp) {
 
     // A change asked for at the renewal waits for it: the approval changes nothing yet, and
     // the sweep on the renewal date applies it with its own event (after lapsing Initech's
-    // last instance, whose heartbeat is as old as the seed).
+    // last instance, whose heartbeat is as old as the seed, and Globex's, as old as the walk).
     let next_term = [e, ("kind", "plan"), ("plan", "business"), ("at_renewal", "on"), ("reason", "From next term")];
     w.call(&ada, "file_request", &next_term, &[RequestFiled], None).await;
     let scheduled = newest_request(app, &ada).await;
@@ -556,7 +589,7 @@ async fn walk(app: &TestApp) {
     w.call(&staff, "decide_request", &approve, &[RequestApproved], None).await;
     let request = json(app.call_as(&ada, "list_requests", &[]).await).await[0].clone();
     let due = request["applies_at"].as_i64().unwrap_or_else(|| panic!("not scheduled: {request}"));
-    w.sweep(due, &[InstanceLapsed, RequestApplied], is(export(ADA), "/plan", "business")).await;
+    w.sweep(due, &[InstanceLapsed, InstanceLapsed, RequestApplied], is(export(ADA), "/plan", "business")).await;
 
     // The provisioning API: each change in the API key's name, in one transaction, and
     // what enforcement reads is seen by the next check.
@@ -600,6 +633,55 @@ async fn walk(app: &TestApp) {
     let path = format!("/api/v1/requests/{asked}/reject");
     w.rest("POST /api/v1/requests/{id}/{decision}", &path, Some(j!({"comment": "Not this quarter"})), &[RequestRejected], None).await;
 
+    // Webhook endpoints through the API: each change audited; none published but a disabling.
+    let hook = j!({"url": "http://127.0.0.1:9/walk", "event_types": ["entitlement.resumed"]});
+    let made = w.rest("POST /api/v1/webhooks", "/api/v1/webhooks", Some(hook), &[WebhookEndpointCreated], None).await;
+    let path = format!("/api/v1/webhooks/{}", made["endpoint"]["id"]);
+    w.rest("PATCH /api/v1/webhooks/{endpoint}", &path, Some(j!({"description": "The walk"})), &[WebhookEndpointUpdated], None).await;
+    w.rest("PATCH /api/v1/webhooks/{endpoint}", &path, Some(j!({"enabled": false})), &[WebhookEndpointDisabled], None).await;
+    w.rest("PATCH /api/v1/webhooks/{endpoint}", &path, Some(j!({"enabled": true})), &[WebhookEndpointEnabled], None).await;
+    let rotate = format!("{path}/rotate-secret");
+    w.rest("POST /api/v1/webhooks/{endpoint}/rotate-secret", &rotate, Some(j!({"overlap_seconds": 60})), &[WebhookSecretRotated], None)
+        .await;
+    // A resumption makes a delivery (to a port where nothing listens: it waits to be
+    // retried), which is resent by hand.
+    let resume = format!("/api/v1/entitlements/{ent}/resume");
+    w.rest("POST /api/v1/entitlements/{id}/{action}", &resume, Some(j!({"reason": "paid"})), &[EntitlementResumed], None).await;
+    let deliveries = format!("{path}/deliveries");
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    let delivery = loop {
+        let (_, text) = send(app, Method::GET, &deliveries, None).await;
+        let found: Value = serde_json::from_str(&text).unwrap_or_default();
+        if let Some(id) = found["data"][0]["id"].as_i64() {
+            break id;
+        }
+        assert!(std::time::Instant::now() < until, "no delivery of the resumption: {found}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    let resend = format!("{deliveries}/{delivery}/resend");
+    w.rest("POST /api/v1/webhooks/{endpoint}/deliveries/{delivery}/resend", &resend, None, &[WebhookDeliveryResent], None).await;
+    w.rest("DELETE /api/v1/webhooks/{endpoint}", &path, None, &[WebhookEndpointRemoved], None).await;
+
+    // Webhook endpoints in the console: the same changes, audited the same. A disabling is
+    // published, and an endpoint enabled again goes on from the event it had reached: it is
+    // given its own disabling, a delivery to resend (nothing listens at the address).
+    let hook = [("url", "http://127.0.0.1:9/console"), ("description", "The walk"), ("event_types[0]", "entitlement.resumed")];
+    let made = w.call(&admin, "create_webhook", &hook, &[WebhookEndpointCreated], None).await;
+    let hook = made["endpoint"].to_string();
+    let h = ("id", hook.as_str());
+    // No type ticked: every published type.
+    let every = [h, ("url", "http://127.0.0.1:9/console"), ("description", "The walk, every event")];
+    w.call(&admin, "update_webhook", &every, &[WebhookEndpointUpdated], None).await;
+    w.call(&admin, "set_webhook_enabled", &[h, ("enabled", "0")], &[WebhookEndpointDisabled], None).await;
+    w.call(&admin, "set_webhook_enabled", &[h, ("enabled", "1")], &[WebhookEndpointEnabled], None).await;
+    w.call(&admin, "rotate_webhook_secret", &[h, ("overlap_hours", "1")], &[WebhookSecretRotated], None).await;
+    let delivery = newest_delivery(app, &admin, &hook).await;
+    let resend = [("endpoint", hook.as_str()), ("id", delivery.as_str())];
+    w.call(&admin, "resend_webhook_delivery", &resend, &[WebhookDeliveryResent], None).await;
+    let spare = w.call(&admin, "create_webhook", &[("url", "http://127.0.0.1:9/spare")], &[WebhookEndpointCreated], None).await;
+    let spare = spare["endpoint"].to_string();
+    w.call(&admin, "remove_webhook", &[("id", spare.as_str())], &[WebhookEndpointRemoved], None).await;
+
     // What only reads answers and records nothing.
     for name in READ_ONLY {
         let (client, form): (&Client, Vec<(&str, &str)>) = match *name {
@@ -619,6 +701,9 @@ async fn walk(app: &TestApp) {
             "list_proposed_amendments" => (&staff, vec![("customer", "hooli")]),
             "get_sso" => (&ada, vec![]),
             "get_staff_domains" => (&admin, vec![]),
+            "get_webhooks" => (&admin, vec![]),
+            "get_webhook_deliveries" => (&admin, vec![("id", hook.as_str())]),
+            "get_webhook_delivery" => (&admin, vec![("endpoint", hook.as_str()), ("id", delivery.as_str())]),
             "view_as_customer" => (&staff, vec![("customer", "initech")]),
             other => panic!("{other} is listed as read-only, but the walk does not call it"),
         };

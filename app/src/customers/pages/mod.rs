@@ -19,13 +19,15 @@ use crate::entitlements::api::list_entitlements;
 use crate::entitlements::pages::list::EntitlementsOf;
 use crate::entitlements::pages::ViewingAs;
 use crate::entitlements::EntitlementView;
+use crate::exports::Downloads;
 use crate::requests::api::list_requests;
 
 fn is_staff(role: Option<Role>) -> bool {
     matches!(role, Some(Role::VendorAdmin | Role::VendorStaff))
 }
 
-/// `/customers`: every customer, for vendor users; admins and staff also add one.
+/// `/customers`: every customer, for vendor users; admins and staff also add one, and
+/// download every customer's entitlements, seats and usage as CSV.
 #[component]
 pub fn CustomersPage() -> impl IntoView {
     let create = ServerAction::<CreateCustomer>::new();
@@ -41,8 +43,14 @@ pub fn CustomersPage() -> impl IntoView {
 #[component]
 fn CustomerList(version: Signal<usize>) -> impl IntoView {
     let customers = Resource::new(move || version.get(), |_| list_customers());
+    let auth = expect_context::<Auth>();
     view! {
         <h1>"Customers"</h1>
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                is_staff(role_of(auth).await).then(|| view! { <Downloads customer=None days=None/> })
+            })}
+        </Suspense>
         <Transition fallback=|| view! { <p class="loading">"Loading customers…"</p> }>
             {move || Suspend::new(async move {
                 match customers.await {
@@ -148,17 +156,20 @@ pub fn CustomerPage() -> impl IntoView {
                 let sso = slug.clone().map(|s| format!("/sso?customer={s}"));
                 // The portal asks before it opens: the link itself records nothing.
                 let portal = slug.clone().map(|s| format!("/customers/{s}/portal"));
+                let downloads = slug.clone();
                 view! {
                     <div class="page-links">
                         <a href="/customers">"← All customers"</a>
                         <Suspense fallback=|| ()>
                             {move || {
                                 let (portal, instances, sso) = (portal.clone(), instances.clone(), sso.clone());
+                                let downloads = downloads.clone();
                                 Suspend::new(async move {
                                     is_staff(role_of(auth).await).then(|| view! {
                                         <a class="button secondary small" href=portal>"View as the customer"</a>
                                         <a class="button secondary small" href=instances>"Instances"</a>
                                         <a class="button secondary small" href=sso>"Single sign-on"</a>
+                                        <Downloads customer=downloads days=None/>
                                     })
                                 })
                             }}

@@ -5,15 +5,23 @@ use super::EntitlementCard;
 use crate::auth::Role;
 use crate::components::layout::{role_of, Auth, ErrorNotice, Portal};
 use crate::entitlements::api::list_entitlements;
+use crate::exports::Downloads;
 
 /// `/entitlements`: every entitlement of the signed-in user's organisation. Admins and
-/// members see the same facts; only admins will get the controls that change them.
+/// members see the same facts; only admins will get the controls that change them, and
+/// the organisation's entitlements, seats and usage as CSV.
 #[component]
 pub fn EntitlementsPage() -> impl IntoView {
+    let auth = expect_context::<Auth>();
     view! {
         <Title text="Entitlements"/>
         <Portal>
             <EntitlementsOf customer=None/>
+            <Suspense fallback=|| ()>
+                {move || Suspend::new(async move {
+                    (role_of(auth).await == Some(Role::CustomerAdmin)).then(|| view! { <Downloads customer=None days=None/> })
+                })}
+            </Suspense>
         </Portal>
     }
 }

@@ -216,6 +216,9 @@ impl Store {
             now,
         )
         .await?;
+        if live + 1 >= new.cap {
+            crate::store::notices::instance_cap(&mut tx, new.customer_id, new.entitlement_id, new.cap, now).await?;
+        }
         tx.commit().await?;
         Ok(Activation::Active { id, public_id, created: true })
     }

@@ -77,6 +77,7 @@ impl Store {
             now,
         )
         .await?;
+        crate::store::notices::seat_cap(&mut tx, customer_id, entitlement_id, now).await?;
         tx.commit().await?;
         Ok(SeatChange::Done)
     }

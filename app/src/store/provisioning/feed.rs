@@ -19,6 +19,25 @@ pub struct FeedEvent {
     pub after_json: Option<String>,
 }
 
+/// The columns [`feed_event`] reads, of `audit_events a` joined with `customers c`.
+pub(crate) const FEED_COLUMNS: &str =
+    "a.seq, a.at, a.actor, a.customer_id, c.slug AS customer_slug, a.kind, a.subject, a.before_json, a.after_json";
+
+/// An event as [`FEED_COLUMNS`] read it.
+pub(crate) fn feed_event(r: &sqlx::any::AnyRow) -> Result<FeedEvent, StoreError> {
+    Ok(FeedEvent {
+        seq: r.try_get("seq")?,
+        at: r.try_get("at")?,
+        actor: r.try_get("actor")?,
+        customer_id: r.try_get("customer_id")?,
+        customer_slug: r.try_get("customer_slug")?,
+        kind: r.try_get("kind")?,
+        subject: r.try_get("subject")?,
+        before_json: r.try_get("before_json")?,
+        after_json: r.try_get("after_json")?,
+    })
+}
+
 impl Store {
     /// Events after sequence number `after`, oldest first, at most `limit`; only those of
     /// `kinds` when it names any, only `customer`'s when given.
@@ -30,8 +49,7 @@ impl Store {
             format!(" AND a.kind IN ({})", marks.join(", "))
         };
         let sql = format!(
-            "SELECT a.seq, a.at, a.actor, a.customer_id, c.slug AS customer_slug, a.kind, a.subject, a.before_json, a.after_json
-             FROM audit_events a LEFT JOIN customers c ON c.id = a.customer_id
+            "SELECT {FEED_COLUMNS} FROM audit_events a LEFT JOIN customers c ON c.id = a.customer_id
              WHERE a.seq > $1 AND ($2 < 0 OR a.customer_id = $2){kinds_filter} ORDER BY a.seq LIMIT $3"
         );
         let mut query = sqlx::query(&sql).bind(after).bind(customer.unwrap_or(-1)).bind(limit);
@@ -39,21 +57,7 @@ impl Store {
             query = query.bind(*kind);
         }
         let rows = query.fetch_all(self.pool()).await?;
-        rows.iter()
-            .map(|r| {
-                Ok(FeedEvent {
-                    seq: r.try_get("seq")?,
-                    at: r.try_get("at")?,
-                    actor: r.try_get("actor")?,
-                    customer_id: r.try_get("customer_id")?,
-                    customer_slug: r.try_get("customer_slug")?,
-                    kind: r.try_get("kind")?,
-                    subject: r.try_get("subject")?,
-                    before_json: r.try_get("before_json")?,
-                    after_json: r.try_get("after_json")?,
-                })
-            })
-            .collect()
+        rows.iter().map(feed_event).collect()
     }
 
     /// The sequence number of the newest event (0 when there is none).

@@ -1,5 +1,6 @@
 //! The usage page: metered features per day against their quota, seats used and active
-//! instances, each as a chart with the same numbers as a table.
+//! instances, each as a chart with the same numbers as a table, and the window's usage as
+//! CSV.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -7,6 +8,7 @@ use leptos_router::hooks::use_query_map;
 
 use crate::components::format::{date, thousands};
 use crate::components::layout::{ErrorNotice, Portal};
+use crate::exports::Downloads;
 use crate::usage::api::get_usage;
 use crate::usage::{EntitlementUsage, FeatureUsage, WINDOWS};
 
@@ -33,7 +35,14 @@ pub fn UsagePage() -> impl IntoView {
                 {move || Suspend::new(async move {
                     match report.await {
                         Ok(r) if r.entitlements.is_empty() => view! { <p class="notice">"No entitlements yet."</p> }.into_any(),
-                        Ok(r) => r.entitlements.into_iter().map(|e| view! { <EntitlementSection e/> }).collect_view().into_any(),
+                        Ok(r) => {
+                            let window = Some((r.from, r.to));
+                            view! {
+                                <Downloads customer=None days=window/>
+                                {r.entitlements.into_iter().map(|e| view! { <EntitlementSection e/> }).collect_view()}
+                            }
+                                .into_any()
+                        }
                         Err(error) => view! { <ErrorNotice error/> }.into_any(),
                     }
                 })}

@@ -1,6 +1,6 @@
 //! The provisioning API: the vendor's CRM and billing create and change customers, their
-//! people and entitlements, place orders by SKU, decide change requests and read usage
-//! and the event feed, with a vendor API key (`provision` to change, `read` or
+//! people and entitlements, place orders by SKU, decide change requests and read usage,
+//! the event feed and CSV exports, with a vendor API key (`provision` to change, `read` or
 //! `provision` to read). Every change is audited in the API key's name; changes take an
 //! `Idempotency-Key`; an entitlement's `ETag` is its version, and `If-Match` guards a
 //! change against a stale read.
@@ -8,8 +8,10 @@
 pub mod customers;
 pub mod entitlements;
 pub mod events;
+pub mod exports;
 pub mod orders;
 pub mod requests;
+pub mod webhooks;
 
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -26,8 +28,10 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(entitlements::router())
         .merge(orders::router())
         .merge(requests::router())
+        .merge(webhooks::router())
         .route_layer(axum::middleware::from_fn_with_state(state, super::idempotency::layer))
         .merge(events::router())
+        .merge(exports::router())
 }
 
 /// The most items a page of a list holds.

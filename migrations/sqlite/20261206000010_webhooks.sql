@@ -4,6 +4,9 @@
 
 CREATE TABLE webhook_endpoints (
     id                INTEGER PRIMARY KEY,
+    -- The product whose API keys manage it, when one made it; NULL: made in the console
+    -- (vendor admins manage every endpoint).
+    product_id        INTEGER REFERENCES products (id),
     url               TEXT    NOT NULL,
     description       TEXT    NOT NULL,
     -- The event types it receives, space-separated; empty for every published type.
@@ -43,6 +46,7 @@ CREATE TABLE webhook_deliveries (
 );
 CREATE INDEX webhook_deliveries_due_idx ON webhook_deliveries (status, next_attempt_ms);
 CREATE INDEX webhook_deliveries_created_idx ON webhook_deliveries (created_at);
+CREATE INDEX webhook_deliveries_endpoint_idx ON webhook_deliveries (endpoint_id, status, id);
 
 CREATE TABLE webhook_attempts (
     delivery_id  INTEGER NOT NULL REFERENCES webhook_deliveries (id) ON DELETE CASCADE,

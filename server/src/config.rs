@@ -194,20 +194,21 @@ impl Config {
                 t => t.map(|t| SecretText(t.trim().to_owned())),
             },
             webhooks: {
-                let number = |name: &str| -> anyhow::Result<Option<u64>> {
-                    var(name)
-                        .map(|v| v.trim().parse::<u64>())
-                        .transpose()
-                        .with_context(|| format!("{name} must be a whole number"))
-                        .map(|v| v.filter(|n| *n > 0))
+                let number = |name: &str, max: u64| -> anyhow::Result<Option<u64>> {
+                    let n =
+                        var(name).map(|v| v.trim().parse::<u64>()).transpose().with_context(|| format!("{name} must be a whole number"))?;
+                    match n {
+                        Some(n) if n > max => bail!("{name} is at most {max}"),
+                        n => Ok(n.filter(|n| *n > 0)),
+                    }
                 };
                 let defaults = app::store::webhooks::WebhookPolicy::default();
                 app::store::webhooks::WebhookPolicy {
-                    first_retry: number("TESSERA_WEBHOOK_FIRST_RETRY_SECS")?.map_or(defaults.first_retry, Duration::from_secs),
-                    retry_for: number("TESSERA_WEBHOOK_RETRY_HOURS")?.map_or(defaults.retry_for, |h| Duration::from_secs(h * 3600)),
-                    disable_after: number("TESSERA_WEBHOOK_DISABLE_AFTER_HOURS")?
+                    first_retry: number("TESSERA_WEBHOOK_FIRST_RETRY_SECS", 3600)?.map_or(defaults.first_retry, Duration::from_secs),
+                    retry_for: number("TESSERA_WEBHOOK_RETRY_HOURS", 720)?.map_or(defaults.retry_for, |h| Duration::from_secs(h * 3600)),
+                    disable_after: number("TESSERA_WEBHOOK_DISABLE_AFTER_HOURS", 8760)?
                         .map_or(defaults.disable_after, |h| Duration::from_secs(h * 3600)),
-                    timeout: number("TESSERA_WEBHOOK_TIMEOUT_SECS")?.map_or(defaults.timeout, Duration::from_secs),
+                    timeout: number("TESSERA_WEBHOOK_TIMEOUT_SECS", 300)?.map_or(defaults.timeout, Duration::from_secs),
                     allow_private: flag("TESSERA_WEBHOOK_PRIVATE_NETWORKS", false)?,
                 }
             },

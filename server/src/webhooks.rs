@@ -18,8 +18,11 @@ use crate::api::provision::events::Event;
 
 /// How often the dispatcher looks without being woken.
 const POLL: Duration = Duration::from_secs(1);
-/// How many deliveries it tries at once.
-const IN_FLIGHT: i64 = 16;
+/// How many deliveries it tries at once, in all.
+const IN_FLIGHT: usize = 32;
+/// How many of one endpoint's it tries at once: a slow or silent endpoint holds these
+/// and no more, and the others' deliveries go on.
+const PER_ENDPOINT: usize = 4;
 /// The user agent deliveries are sent with.
 const USER_AGENT: &str = concat!("Tessera-Webhooks/", env!("CARGO_PKG_VERSION"));
 
@@ -58,47 +61,58 @@ impl Dispatcher {
             .user_agent(USER_AGENT)
             .timeout(policy.timeout)
             .connect_timeout(policy.timeout.min(Duration::from_secs(10)))
-            .redirect(reqwest::redirect::Policy::none());
+            .redirect(reqwest::redirect::Policy::none())
+            // A proxy would resolve the endpoint's name itself, past the address check.
+            .no_proxy();
         if !policy.allow_private {
             client = client.dns_resolver(Arc::new(PublicOnly));
         }
         Ok(Dispatcher { store, policy, client: client.build()? })
     }
 
-    /// Runs until the process ends.
+    /// Runs until the process ends: each time a write commits here, an attempt ends, or a
+    /// second passes, gives the endpoints their new deliveries and takes what is due, as
+    /// far as there is room in flight; an attempt never waits for another.
     pub fn spawn(self) -> tokio::task::JoinHandle<()> {
         tokio::spawn(async move {
+            let mut flying = InFlight::default();
             loop {
                 // Listen before looking, so that a commit in between wakes the wait.
                 let committed = self.store.committed().notified();
-                if let Err(e) = self.round().await {
+                if let Err(e) = self.round(&mut flying).await {
                     tracing::warn!(error = %e, "webhook dispatch failed; trying again shortly");
                 }
                 tokio::select! {
                     _ = committed => {}
                     _ = tokio::time::sleep(POLL) => {}
+                    Some(done) = flying.tasks.join_next(), if !flying.tasks.is_empty() => flying.finished(done),
+                }
+                while let Some(done) = flying.tasks.try_join_next() {
+                    flying.finished(done);
                 }
             }
         })
     }
 
-    /// Gives the endpoints their new deliveries and sends everything due, until nothing is.
-    pub async fn round(&self) -> Result<(), app::store::StoreError> {
+    /// Gives the endpoints their new deliveries and starts as many due ones as there is
+    /// room for.
+    async fn round(&self, flying: &mut InFlight) -> Result<(), app::store::StoreError> {
         self.store.fan_out_webhooks(now_ms()).await?;
-        loop {
-            let due = self.store.take_due_webhooks(now_ms(), self.policy.timeout + Duration::from_secs(60), IN_FLIGHT).await?;
-            if due.is_empty() {
-                break;
-            }
-            let mut sending = tokio::task::JoinSet::new();
+        let room = IN_FLIGHT.saturating_sub(flying.tasks.len());
+        if room > 0 {
+            let busy: Vec<(i64, i64)> = flying.per_endpoint.iter().map(|(e, n)| (*e, *n as i64)).collect();
+            let lease = self.policy.timeout.saturating_add(Duration::from_secs(60));
+            let due = self.store.take_due_webhooks(now_ms(), lease, room as i64, PER_ENDPOINT as i64, &busy).await?;
             for d in due {
+                *flying.per_endpoint.entry(d.endpoint_id).or_default() += 1;
                 let this = self.clone();
-                sending.spawn(async move { this.deliver(d).await });
-            }
-            while let Some(done) = sending.join_next().await {
-                if let Ok(Err(e)) = done {
-                    tracing::warn!(error = %e, "recording a webhook attempt failed");
-                }
+                flying.tasks.spawn(async move {
+                    let endpoint = d.endpoint_id;
+                    if let Err(e) = this.deliver(d).await {
+                        tracing::warn!(error = %e, "recording a webhook attempt failed");
+                    }
+                    endpoint
+                });
             }
         }
         let (pending, behind) = self.store.webhook_backlog().await?;
@@ -118,6 +132,7 @@ impl Dispatcher {
             Settled::Retrying(_) => "retrying",
             Settled::GaveUp => "failed",
             Settled::Gone => "gone",
+            Settled::Superseded => "superseded",
         };
         metrics::counter!("tessera_webhook_deliveries_total", "outcome" => label).increment(1);
         if disabled {
@@ -135,6 +150,12 @@ impl Dispatcher {
         if !self.policy.allow_private && host_is_private(&due.url) {
             return AttemptOutcome {
                 error: Some("the address is on a loopback or private network, which this deployment does not send to".into()),
+                ..AttemptOutcome::default()
+            };
+        }
+        if due.secrets.is_empty() {
+            return AttemptOutcome {
+                error: Some("no signing secret of this endpoint opens under the deployment's secret: rotate it".into()),
                 ..AttemptOutcome::default()
             };
         }
@@ -164,6 +185,26 @@ impl Dispatcher {
                     s => format!("the endpoint answered {s}"),
                 });
                 AttemptOutcome { status: Some(status.as_u16()), error, response: text, duration_ms: elapsed(started) }
+            }
+        }
+    }
+}
+
+/// The attempts under way, in all and per endpoint.
+#[derive(Default)]
+struct InFlight {
+    tasks: tokio::task::JoinSet<i64>,
+    per_endpoint: std::collections::HashMap<i64, usize>,
+}
+
+impl InFlight {
+    /// Notes that an attempt to an endpoint ended.
+    fn finished(&mut self, done: Result<i64, tokio::task::JoinError>) {
+        let Ok(endpoint) = done else { return };
+        if let Some(n) = self.per_endpoint.get_mut(&endpoint) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                self.per_endpoint.remove(&endpoint);
             }
         }
     }

@@ -39,8 +39,9 @@ impl<'a, T: Into<Cell<'a>>> From<Option<T>> for Cell<'a> {
     }
 }
 
-/// What a text cell may not start with: a spreadsheet would take it for a formula.
-const FORMULA_STARTS: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
+/// What a text cell may not start with: a spreadsheet would take it for a formula (the
+/// full-width signs too, which some spreadsheets read as their ASCII forms).
+const FORMULA_STARTS: [char; 10] = ['=', '+', '-', '@', '\t', '\r', '\u{FF1D}', '\u{FF0B}', '\u{FF0D}', '\u{FF20}'];
 
 /// A CSV text being written, row by row.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -154,6 +155,8 @@ mod tests {
             ("=HYPERLINK(\"http://x\", \"y\")", "\"'=HYPERLINK(\"\"http://x\"\", \"\"y\"\")\""),
             ("a=b", "a=b"),
             (" =padded", " =padded"),
+            ("\u{FF1D}1+2", "'\u{FF1D}1+2"),
+            ("\u{FF20}SUM(A1)", "'\u{FF20}SUM(A1)"),
         ];
         for (text, written) in cases {
             assert_eq!(line(&[Cell::Text(text)]), format!("{written}\r\n"), "{text:?}");

@@ -250,13 +250,17 @@ impl Enforcer {
 
     /// Adds committed usage, as (feature key, at, quantity), to the in-memory counters of
     /// `customer_id`, so that the next check sees it without reloading the customer.
-    pub fn apply_usage(&self, customer_id: i64, product: &str, counted: &[(&str, i64, i64)], now: i64) {
+    /// Returns the entitlement when this use took a feature's use this period across one
+    /// of the quota thresholds that are noticed (80% and 100%).
+    pub fn apply_usage(&self, customer_id: i64, product: &str, counted: &[(&str, i64, i64)], now: i64) -> Option<i64> {
         let mut customers = write(&self.customers);
-        let Some(customer) = customers.get_mut(&customer_id) else { return };
+        let customer = customers.get_mut(&customer_id)?;
         let customer = Arc::make_mut(customer);
-        let Some(snap) = customer.entitlements.get_mut(product) else { return };
+        let snap = customer.entitlements.get_mut(product)?;
+        let mut crossed = false;
         for (feature, at, quantity) in counted {
-            let Some(period) = snap.features.get(*feature).and_then(|r| r.quota.as_ref()).map(|q| q.period) else { continue };
+            let Some(quota) = snap.features.get(*feature).and_then(|r| r.quota.as_ref()).map(|q| (q.period, q.limit)) else { continue };
+            let (period, limit) = quota;
             let start = period.start(now);
             if *at < start {
                 continue;
@@ -268,8 +272,12 @@ impl Enforcer {
             if usage.period_start != start {
                 *usage = engine::Usage { period_start: start, used: 0 };
             }
+            let before = usage.used;
             usage.used = usage.used.saturating_add(*quantity);
+            let share = |used: i64, percent: i64| i128::from(used) * 100 >= i128::from(limit) * i128::from(percent);
+            crossed |= limit > 0 && crate::store::notices::QUOTA_THRESHOLDS.iter().any(|p| !share(before, *p) && share(usage.used, *p));
         }
+        crossed.then_some(snap.entitlement_id)
     }
 
     /// The customer named by slug or numeric id, from memory; a customer created since

@@ -63,11 +63,14 @@ pub fn endpoint_url(field: &str, raw: &str, allow_private: bool) -> Result<Strin
 }
 
 /// Whether `ip` is reachable on the public internet: not loopback, private, link-local,
-/// shared (carrier-grade NAT), documentation, multicast, broadcast or unspecified.
+/// shared (carrier-grade NAT), protocol-assignment, documentation, benchmarking, multicast,
+/// broadcast or unspecified. Of IPv6 only global unicast (`2000::/3`) counts, less the
+/// ranges that carry an IPv4 address or a tunnel (6to4, Teredo) and documentation; an
+/// IPv4 address written as IPv6 is judged as IPv4.
 pub fn is_public(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => {
-            let [a, b, ..] = v4.octets();
+            let [a, b, c, _] = v4.octets();
             !(v4.is_loopback()
                 || v4.is_private()
                 || v4.is_link_local()
@@ -77,6 +80,7 @@ pub fn is_public(ip: IpAddr) -> bool {
                 || v4.is_multicast()
                 || a == 0
                 || (a == 100 && (64..128).contains(&b))
+                || (a == 192 && b == 0 && c == 0)
                 || (a == 198 && (18..20).contains(&b))
                 || a >= 240)
         }
@@ -84,13 +88,8 @@ pub fn is_public(ip: IpAddr) -> bool {
             if let Some(v4) = v6.to_ipv4_mapped() {
                 return is_public(IpAddr::V4(v4));
             }
-            let first = v6.segments()[0];
-            !(v6.is_loopback()
-                || v6.is_unspecified()
-                || v6.is_multicast()
-                || (first & 0xfe00) == 0xfc00
-                || (first & 0xffc0) == 0xfe80
-                || first == 0x2001 && v6.segments()[1] == 0x0db8)
+            let [first, second, ..] = v6.segments();
+            (first & 0xe000) == 0x2000 && first != 0x2002 && !(first == 0x2001 && (second == 0 || second == 0x0db8))
         }
     }
 }
@@ -169,6 +168,16 @@ mod tests {
             "http://[::ffff:127.0.0.1]/h",
             "http://0.0.0.0/h",
             "http://100.64.0.1/h",
+            "http://192.0.0.8/h",
+            "http://[::127.0.0.1]/h",
+            "http://[64:ff9b::a9fe:a9fe]/h",
+            "http://[2002:7f00:1::]/h",
+            "http://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/h",
+            "http://[fec0::1]/h",
+            "http://[fe80::1]/h",
+            "http://2130706433/h",
+            "http://0x7f.1/h",
+            "http://017700000001/h",
         ] {
             assert!(endpoint_url("url", private, false).is_err(), "{private}");
             assert!(endpoint_url("url", private, true).is_ok(), "{private} when allowed");

@@ -200,6 +200,21 @@ impl Store {
                     }
                 }
             }
+            // Notices given already are left out before a write is begun for them.
+            let keys: Vec<String> =
+                due.iter().map(|(f, _, start, _, _, percent)| format!("quota:{entitlement}:{}:{start}:{percent}", f.feature_id)).collect();
+            let mut given = Vec::new();
+            for key in &keys {
+                if sqlx::query_scalar::<_, String>("SELECT key FROM notices WHERE key = $1")
+                    .bind(key)
+                    .fetch_optional(self.pool())
+                    .await?
+                    .is_some()
+                {
+                    given.push(key.clone());
+                }
+            }
+            due.retain(|(f, _, start, _, _, percent)| !given.contains(&format!("quota:{entitlement}:{}:{start}:{percent}", f.feature_id)));
             if due.is_empty() {
                 continue;
             }

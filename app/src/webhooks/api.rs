@@ -14,7 +14,7 @@ use crate::error::AppError;
 pub async fn get_webhooks() -> Result<WebhooksView, AppError> {
     let state = ssr_webhooks::admin().await?.state;
     let mut endpoints = Vec::new();
-    for found in state.store.list_webhook_endpoints().await? {
+    for found in state.store.list_webhook_endpoints(None).await? {
         endpoints.push(ssr_webhooks::view(&state, found).await?);
     }
     Ok(WebhooksView { endpoints, event_types: ssr_webhooks::published_types() })
@@ -30,7 +30,7 @@ pub async fn create_webhook(url: String, description: Option<String>, event_type
     use crate::store::webhooks::NewEndpoint;
     let caller = ssr_webhooks::admin().await?;
     let settings = ssr_webhooks::settings(&caller.state, &url, description.as_deref(), event_types)?;
-    let new = NewEndpoint { url: &settings.url, description: &settings.description, event_types: &settings.event_types };
+    let new = NewEndpoint { product_id: None, url: &settings.url, description: &settings.description, event_types: &settings.event_types };
     let (made, secret) = caller.state.store.create_webhook_endpoint(&caller.actor, &new, crate::store::now()).await?;
     Ok(IssuedSecret { endpoint: made.id, url: made.url, secret, rotated: false, previous_until: None })
 }

@@ -148,8 +148,16 @@ pub async fn record(
             by_customer.entry(*customer).or_default().push((feature.as_str(), *at, *quantity));
         }
     }
+    let mut crossed = Vec::new();
     for (customer, counted) in by_customer {
-        state.enforcer.apply_usage(customer, product, &counted, now);
+        crossed.extend(state.enforcer.apply_usage(customer, product, &counted, now));
+    }
+    // A quota this use took across 80% or 100% is noticed now, so that the event that says
+    // so follows the use's own (the sweep notices what another replica's use crossed).
+    if !crossed.is_empty() {
+        if let Err(e) = state.store.quota_notices(&crossed, now).await {
+            tracing::warn!(error = %e, "recording quota notices failed; the sweep records them");
+        }
     }
     metrics::counter!("tessera_usage_events_total", "outcome" => "counted").increment(receipt.accepted.max(0) as u64);
     metrics::counter!("tessera_usage_events_total", "outcome" => "duplicate").increment(receipt.duplicates.max(0) as u64);

@@ -421,6 +421,25 @@ async fn endpoints_need_a_vendor_key_with_the_scope_and_never_show_or_take_a_pri
     let (status, _) = api_as(&app, &enforcer, Method::GET, "/webhooks", None).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 
+    // Another product's keys see none of this product's endpoints, and change none.
+    let admin = app::store::audit::Actor::system("test");
+    let other = app.state.store.add_product(&admin, "other", "Other", "test", app::store::now()).await.unwrap_or_else(|e| panic!("{e}"));
+    let other_key = "tsk_test_other_product_provision";
+    let all = app::store::keys::api_keys::Scopes { enforce: false, provision: true, read: true };
+    app.state.store.issue_api_key(&admin, other, "other", other_key, all, None, app::store::now()).await.unwrap_or_else(|e| panic!("{e}"));
+    let (status, list) = api_as(&app, other_key, Method::GET, "/webhooks", None).await;
+    assert_eq!((status, list["data"].as_array().map(Vec::len)), (StatusCode::OK, Some(0)), "{list}");
+    for (method, path, body) in [
+        (Method::GET, format!("/webhooks/{id}"), None),
+        (Method::GET, format!("/webhooks/{id}/deliveries"), None),
+        (Method::PATCH, format!("/webhooks/{id}"), Some(json!({"enabled": false}))),
+        (Method::POST, format!("/webhooks/{id}/rotate-secret"), Some(json!({}))),
+        (Method::DELETE, format!("/webhooks/{id}"), None),
+    ] {
+        let (status, body) = api_as(&app, other_key, method, &path, body).await;
+        assert_eq!((status, body["code"].as_str()), (StatusCode::NOT_FOUND, Some("unknown_webhook")), "{path}");
+    }
+
     // Removed with the provision key, audited; then gone.
     let (status, _) = api(&app, Method::DELETE, &format!("/webhooks/{id}"), None).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
@@ -442,7 +461,13 @@ async fn a_name_that_resolves_to_the_deployments_own_network_is_never_called() {
     // the dispatcher still refuses what `localhost` resolves to.
     let actor = app::store::audit::Actor::system("test");
     let url = format!("http://localhost:{}/hook", receiver.port);
-    let new = app::store::webhooks::NewEndpoint { url: &url, description: "", event_types: &[app::store::EventKind::EntitlementSuspended] };
+    let product = app.state.store.list_products().await.unwrap_or_else(|e| panic!("{e}"))[0].0;
+    let new = app::store::webhooks::NewEndpoint {
+        product_id: Some(product),
+        url: &url,
+        description: "",
+        event_types: &[app::store::EventKind::EntitlementSuspended],
+    };
     let (endpoint, _) = app.state.store.create_webhook_endpoint(&actor, &new, app::store::now()).await.unwrap_or_else(|e| panic!("{e}"));
     make_events(&app, 1).await;
     let until = Instant::now() + Duration::from_secs(10);
@@ -609,4 +634,40 @@ async fn notices_of_quotas_trials_terms_and_caps_are_recorded_once_each_and_publ
     let (_, feed) = api(&app, Method::GET, "/events?after=0&limit=200&types=quota.threshold_reached,seat.cap_reached,instance.cap_reached,entitlement.ending,entitlement.trial_ending", None).await;
     let types: BTreeSet<&str> = feed["data"].as_array().into_iter().flatten().filter_map(|e| e["type"].as_str()).collect();
     assert_eq!(types.len(), 5, "{feed}");
+}
+
+#[tokio::test]
+async fn a_receiver_that_never_answers_holds_up_no_other_endpoint() {
+    let app = spawn_app_with(|c| {
+        quick(&mut c.webhooks);
+        c.webhooks.timeout = Duration::from_secs(60);
+    })
+    .await;
+    // A receiver that takes connections and never answers: each attempt to it waits out
+    // the minute's timeout.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap_or_else(|e| panic!("{e}"));
+    let silent_port = silent.local_addr().unwrap_or_else(|e| panic!("{e}")).port();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = silent.accept().await {
+            held.push(socket);
+        }
+    });
+    let (status, made) = api(&app, Method::POST, "/webhooks", Some(json!({"url": format!("http://127.0.0.1:{silent_port}/hook")}))).await;
+    assert_eq!(status, StatusCode::CREATED, "{made}");
+    let silent_id = made["endpoint"]["id"].as_i64().unwrap_or_default();
+    let receiver = Receiver::start();
+    let (_, secret) = add_endpoint(&app, &receiver, &[]).await;
+    receiver.set(json!({"secrets": [secret]})).await;
+
+    let ids = make_events(&app, 5).await;
+    let kept = receiver.wait_for(&ids, 30).await;
+    assert!(ids.iter().all(|id| kept.contains_key(id)), "{:?} of {ids:?}", kept.keys());
+    // Every one of the fifteen arrived while the silent endpoint's first attempts were
+    // still waiting for an answer: none of them has ended yet.
+    let (_, log) = api(&app, Method::GET, &format!("/webhooks/{silent_id}/deliveries"), None).await;
+    let deliveries = log["data"].as_array().cloned().unwrap_or_default();
+    assert_eq!(deliveries.len(), 15, "{log}");
+    assert!(deliveries.iter().all(|d| d["last_attempt_at"].is_null() && d["status"] == "pending"), "{log}");
+    assert!(deliveries.iter().filter(|d| d["attempts"] == 1).count() <= 4, "at most four at once to one endpoint: {log}");
 }

@@ -122,14 +122,6 @@ impl Store {
             .await?;
         }
         tx.commit().await?;
-        // The quotas this use may have reached are noticed now, so that the events that
-        // say so follow the use's own.
-        let used: std::collections::BTreeSet<i64> = counted.iter().map(|(entitlement, ..)| *entitlement).collect();
-        if !used.is_empty() {
-            if let Err(e) = self.quota_notices(&used.into_iter().collect::<Vec<_>>(), now).await {
-                tracing::warn!(error = %e, "recording quota notices failed; the sweep records them later");
-            }
-        }
         Ok(UsageReceipt { accepted, duplicates: events.len() as i64 - accepted, counted })
     }
 }

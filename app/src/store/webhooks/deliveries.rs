@@ -23,16 +23,34 @@ const FAN_OUT_BATCH: i64 = 500;
 pub const KEPT_RESPONSE: usize = 1024;
 
 /// A delivery taken by a dispatcher: where to send what, signed with which secrets.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Due {
     pub delivery_id: i64,
     pub endpoint_id: i64,
     pub url: String,
     /// The `whsec_` secrets to sign with: the current one first.
     pub secrets: Vec<String>,
-    /// This attempt's number, 1 for the first.
+    /// This attempt's number, 1 for the first (counted when it was taken).
     pub attempt: i64,
+    /// When the first attempt of this retry window was made (Unix seconds).
+    pub first_attempt_at: i64,
+    /// Until when (Unix milliseconds) this dispatcher holds it: its claim, which the
+    /// recording of the attempt must still find.
+    pub lease_until: i64,
     pub event: FeedEvent,
+}
+
+impl std::fmt::Debug for Due {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Due")
+            .field("delivery_id", &self.delivery_id)
+            .field("endpoint_id", &self.endpoint_id)
+            .field("url", &self.url)
+            .field("secrets", &format_args!("[{} kept back]", self.secrets.len()))
+            .field("attempt", &self.attempt)
+            .field("event", &self.event.seq)
+            .finish_non_exhaustive()
+    }
 }
 
 /// What one attempt came to.
@@ -64,6 +82,9 @@ pub enum Settled {
     GaveUp,
     /// The endpoint or the delivery was removed while it was being tried.
     Gone,
+    /// It was resent, or taken by another dispatcher after this one's lease ran out,
+    /// while it was being tried: the attempt is logged, the delivery left to the other.
+    Superseded,
 }
 
 /// A delivery as the log shows it.
@@ -135,6 +156,13 @@ fn jittered(wait: Duration) -> i64 {
         return ms;
     }
     ms + rand::thread_rng().gen_range(-spread..=spread)
+}
+
+/// `text` as the log keeps it: at most `max` characters, without NUL and other control
+/// characters but for tabs and line breaks (which PostgreSQL's text refuses or a log
+/// reader misreads).
+fn clean(text: &str, max: usize) -> String {
+    text.chars().filter(|c| !c.is_control() || matches!(c, '\t' | '\n' | '\r')).take(max).collect()
 }
 
 /// `secs` as a person would say it: `36 hours`, `5 days`.
@@ -216,16 +244,36 @@ impl Store {
     }
 
     /// Takes up to `limit` deliveries due at `now_ms` of enabled endpoints, oldest due
-    /// first: each one's next attempt is pushed `lease` ahead, so that no other
-    /// dispatcher takes it while this one tries it (and another does if this one stops).
-    pub async fn take_due_webhooks(&self, now_ms: i64, lease: Duration, limit: i64) -> Result<Vec<Due>, StoreError> {
-        let candidates = sqlx::query(
-            "SELECT d.id, d.next_attempt_ms FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id
-             WHERE d.status = 'pending' AND d.next_attempt_ms <= $1 AND e.enabled = 1
-             ORDER BY d.next_attempt_ms, d.id LIMIT $2",
-        )
+    /// first, so that no endpoint has more than `per_endpoint` in flight counting those of
+    /// `in_flight` (endpoint, how many): each one's next attempt is pushed `lease` ahead
+    /// and its attempt counted, so that no other dispatcher takes it while this one tries
+    /// it (and another does if this one stops).
+    pub async fn take_due_webhooks(
+        &self,
+        now_ms: i64,
+        lease: Duration,
+        limit: i64,
+        per_endpoint: i64,
+        in_flight: &[(i64, i64)],
+    ) -> Result<Vec<Due>, StoreError> {
+        // Numbers only, written into the statement: each endpoint's room.
+        let room = if in_flight.is_empty() {
+            "$3".to_owned()
+        } else {
+            let arms: String = in_flight.iter().map(|(endpoint, n)| format!(" WHEN {endpoint} THEN $3 - {n}")).collect();
+            format!("CASE endpoint_id{arms} ELSE $3 END")
+        };
+        let candidates = sqlx::query(&format!(
+            "SELECT id, next_attempt_ms FROM (
+                 SELECT d.id, d.endpoint_id, d.next_attempt_ms,
+                        ROW_NUMBER() OVER (PARTITION BY d.endpoint_id ORDER BY d.next_attempt_ms, d.id) AS place
+                 FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id
+                 WHERE d.status = 'pending' AND d.next_attempt_ms <= $1 AND e.enabled = 1
+             ) due WHERE place <= {room} ORDER BY next_attempt_ms, id LIMIT $2"
+        ))
         .bind(now_ms)
         .bind(limit)
+        .bind(per_endpoint)
         .fetch_all(self.pool())
         .await?;
         if candidates.is_empty() {
@@ -235,14 +283,18 @@ impl Store {
         let mut tx = self.begin_write().await?;
         let mut taken = Vec::new();
         for candidate in &candidates {
+            // Counted now, so that an attempt whose outcome cannot be recorded still uses up
+            // its delivery's retries.
             let row = sqlx::query(
-                "UPDATE webhook_deliveries SET next_attempt_ms = $1
+                "UPDATE webhook_deliveries SET next_attempt_ms = $1, attempts = attempts + 1,
+                     first_attempt_at = COALESCE(first_attempt_at, $4)
                  WHERE id = $2 AND next_attempt_ms = $3 AND status = 'pending'
-                 RETURNING endpoint_id, event_seq, attempts",
+                 RETURNING endpoint_id, event_seq, attempts, first_attempt_at",
             )
             .bind(until)
             .bind(candidate.try_get::<i64, _>("id")?)
             .bind(candidate.try_get::<i64, _>("next_attempt_ms")?)
+            .bind(now_ms / 1000)
             .fetch_optional(&mut *tx)
             .await?;
             if let Some(row) = row {
@@ -251,12 +303,13 @@ impl Store {
                     row.try_get::<i64, _>("endpoint_id")?,
                     row.try_get::<i64, _>("event_seq")?,
                     row.try_get::<i64, _>("attempts")?,
+                    row.try_get::<Option<i64>, _>("first_attempt_at")?.unwrap_or(now_ms / 1000),
                 ));
             }
         }
         let now = now_ms / 1000;
         let mut due = Vec::with_capacity(taken.len());
-        for (delivery_id, endpoint_id, seq, attempts) in taken {
+        for (delivery_id, endpoint_id, seq, attempt, first_attempt_at) in taken {
             let url: String =
                 sqlx::query_scalar("SELECT url FROM webhook_endpoints WHERE id = $1").bind(endpoint_id).fetch_one(&mut *tx).await?;
             let secrets = self.webhook_secrets(&mut tx, endpoint_id, now).await?;
@@ -266,7 +319,16 @@ impl Store {
             .bind(seq)
             .fetch_one(&mut *tx)
             .await?;
-            due.push(Due { delivery_id, endpoint_id, url, secrets, attempt: attempts + 1, event: feed_event(&event)? });
+            due.push(Due {
+                delivery_id,
+                endpoint_id,
+                url,
+                secrets,
+                attempt,
+                first_attempt_at,
+                lease_until: until,
+                event: feed_event(&event)?,
+            });
         }
         tx.commit().await?;
         Ok(due)
@@ -288,39 +350,28 @@ impl Store {
             Err(StoreError::NotFound) => return tx.roll_back(Ok((Settled::Gone, false))).await,
             other => other?,
         };
-        let row = sqlx::query(
-            "UPDATE webhook_deliveries SET attempts = attempts + 1, first_attempt_at = COALESCE(first_attempt_at, $1),
-                 last_attempt_at = $1, last_status = $2, last_error = $3
-             WHERE id = $4 RETURNING attempts, first_attempt_at",
-        )
-        .bind(now)
-        .bind(outcome.status.map(i64::from))
-        .bind(&outcome.error)
-        .bind(due.delivery_id)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some(row) = row else { return tx.roll_back(Ok((Settled::Gone, false))).await };
-        let attempt: i64 = row.try_get("attempts")?;
-        let first: i64 = row.try_get::<Option<i64>, _>("first_attempt_at")?.unwrap_or(now);
-        let response: String = outcome.response.chars().take(KEPT_RESPONSE).collect();
+        let response = clean(&outcome.response, KEPT_RESPONSE);
+        let error = outcome.error.as_deref().map(|e| clean(e, KEPT_RESPONSE));
         sqlx::query(
-            "INSERT INTO webhook_attempts (delivery_id, attempt, at, duration_ms, status, error, response) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            "INSERT INTO webhook_attempts (delivery_id, attempt, at, duration_ms, status, error, response) VALUES ($1, $2, $3, $4, $5, $6, $7)
+             ON CONFLICT (delivery_id, attempt) DO NOTHING",
         )
         .bind(due.delivery_id)
-        .bind(attempt)
+        .bind(due.attempt)
         .bind(now)
         .bind(outcome.duration_ms)
         .bind(outcome.status.map(i64::from))
-        .bind(&outcome.error)
+        .bind(&error)
         .bind(Some(response).filter(|r| !r.is_empty()))
         .execute(&mut *tx)
         .await?;
         let settled = if outcome.succeeded() {
             Settled::Delivered
         } else {
-            let next = now_ms + jittered(policy.wait_after(attempt));
+            let elapsed = Duration::from_secs(u64::try_from(now - due.first_attempt_at).unwrap_or(0));
+            let next = now_ms + jittered(policy.wait_after(elapsed));
             let window = i64::try_from(policy.retry_for.as_secs()).unwrap_or(i64::MAX / 2);
-            if next / 1000 > first + window {
+            if next / 1000 > due.first_attempt_at + window {
                 Settled::GaveUp
             } else {
                 Settled::Retrying(next)
@@ -329,14 +380,27 @@ impl Store {
         let (status, next) = match settled {
             Settled::Delivered => ("delivered", now_ms),
             Settled::Retrying(at) => ("pending", at),
-            Settled::GaveUp | Settled::Gone => ("failed", now_ms),
+            _ => ("failed", now_ms),
         };
-        sqlx::query("UPDATE webhook_deliveries SET status = $1, next_attempt_ms = $2 WHERE id = $3")
-            .bind(status)
-            .bind(next)
-            .bind(due.delivery_id)
-            .execute(&mut *tx)
-            .await?;
+        // Only while this dispatcher's claim stands: a resend, or another dispatcher that
+        // took it over, decides what becomes of it now.
+        let kept = sqlx::query(
+            "UPDATE webhook_deliveries SET status = $1, next_attempt_ms = $2, last_attempt_at = $3, last_status = $4, last_error = $5
+             WHERE id = $6 AND status = 'pending' AND next_attempt_ms = $7",
+        )
+        .bind(status)
+        .bind(next)
+        .bind(now)
+        .bind(outcome.status.map(i64::from))
+        .bind(&error)
+        .bind(due.delivery_id)
+        .bind(due.lease_until)
+        .execute(&mut *tx)
+        .await?;
+        if kept.rows_affected() == 0 {
+            tx.commit().await?;
+            return Ok((Settled::Superseded, false));
+        }
         let mut disabled = false;
         if outcome.succeeded() {
             sqlx::query("UPDATE webhook_endpoints SET failing_since = NULL WHERE id = $1").bind(endpoint.id).execute(&mut *tx).await?;
@@ -362,12 +426,11 @@ impl Store {
                     subject: format!("webhook_endpoint:{}", endpoint.id),
                     before: Some(serde_json::json!({ "enabled": true })),
                     after: Some(serde_json::json!({
-                        "url": endpoint.url,
                         "enabled": false,
                         "reason": reason,
                         "failing_since": chrono::DateTime::from_timestamp(since, 0).map(|t| t.to_rfc3339()),
                         "last_status": outcome.status,
-                        "last_error": outcome.error,
+                        "last_error": error,
                     })),
                 };
                 audit::record(&mut tx, event, now).await?;
@@ -483,6 +546,24 @@ impl Store {
         Ok(counts)
     }
 
+    /// How many deliveries stand where, for every endpoint that has any.
+    pub async fn all_webhook_delivery_counts(&self) -> Result<std::collections::HashMap<i64, DeliveryCounts>, StoreError> {
+        let rows = sqlx::query("SELECT endpoint_id, status, COUNT(*) AS n FROM webhook_deliveries GROUP BY endpoint_id, status")
+            .fetch_all(self.pool())
+            .await?;
+        let mut out: std::collections::HashMap<i64, DeliveryCounts> = std::collections::HashMap::new();
+        for row in rows {
+            let counts = out.entry(row.try_get("endpoint_id")?).or_default();
+            let n: i64 = row.try_get("n")?;
+            match row.try_get::<String, _>("status")?.as_str() {
+                "pending" => counts.pending = n,
+                "delivered" => counts.delivered = n,
+                _ => counts.failed += n,
+            }
+        }
+        Ok(out)
+    }
+
     /// The backlog: deliveries waiting to be made (due or not), and published events
     /// the enabled endpoints have not been given yet.
     pub async fn webhook_backlog(&self) -> Result<(i64, i64), StoreError> {
@@ -522,6 +603,12 @@ mod tests {
         assert_eq!(span(36 * 3600), "36 hours");
         assert_eq!(span(90), "90 seconds");
         assert_eq!(span(120), "2 minutes");
+    }
+
+    #[test]
+    fn the_log_keeps_no_nul_or_control_characters() {
+        assert_eq!(clean("a\0b\u{1b}[31mc\td\ne", 100), "ab[31mc\td\ne");
+        assert_eq!(clean("ééé", 2), "éé");
     }
 
     #[test]

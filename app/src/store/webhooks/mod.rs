@@ -19,8 +19,9 @@ use super::{Store, StoreError};
 /// How deliveries are retried and when a failing endpoint is disabled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct WebhookPolicy {
-    /// The wait before the first retry; each retry after waits four times longer (at most
-    /// [`LONGEST_WAIT`]), give or take a tenth.
+    /// The wait before the first retry; each wait after is three times the time since the
+    /// first attempt, so the attempts come four times further apart each time (at most
+    /// [`LONGEST_WAIT`] apart), give or take a tenth.
     pub first_retry: Duration,
     /// How long after its first attempt a delivery is retried before it is given up.
     pub retry_for: Duration,
@@ -49,10 +50,11 @@ impl Default for WebhookPolicy {
 }
 
 impl WebhookPolicy {
-    /// The wait after failed attempt number `attempt` (1 for the first), before jitter.
-    pub fn wait_after(&self, attempt: i64) -> Duration {
-        let factor = 4u32.saturating_pow(u32::try_from(attempt.clamp(1, 16) - 1).unwrap_or(15));
-        self.first_retry.saturating_mul(factor).min(LONGEST_WAIT)
+    /// The wait after a failed attempt made `elapsed` after the delivery's first (or its
+    /// resend), before jitter: 5 s, 15 s, 60 s, 4 min, … with the defaults, so that the
+    /// attempts fall at 0, 5 s, 20 s, 80 s, 5 min 20 s, … after the first.
+    pub fn wait_after(&self, elapsed: Duration) -> Duration {
+        elapsed.saturating_mul(3).max(self.first_retry).min(LONGEST_WAIT)
     }
 }
 
@@ -80,6 +82,8 @@ pub fn secret_key(secret: &str) -> Option<Vec<u8>> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Endpoint {
     pub id: i64,
+    /// The product whose API keys manage it; `None` when made in the console.
+    pub product_id: Option<i64>,
     pub url: String,
     pub description: String,
     /// The types it receives; empty for every published type.
@@ -114,6 +118,8 @@ impl Endpoint {
 /// A new endpoint, its fields checked by the caller.
 #[derive(Debug, Clone)]
 pub struct NewEndpoint<'a> {
+    /// The product of the API key that makes it; `None` in the console.
+    pub product_id: Option<i64>,
     pub url: &'a str,
     pub description: &'a str,
     pub event_types: &'a [EventKind],
@@ -128,12 +134,14 @@ pub struct EndpointChange {
     pub enabled: Option<bool>,
 }
 
-const COLUMNS: &str = "id, url, description, event_types, enabled, disabled_reason, failing_since, previous_until, created_at, updated_at";
+const COLUMNS: &str =
+    "id, product_id, url, description, event_types, enabled, disabled_reason, failing_since, previous_until, created_at, updated_at";
 
 fn endpoint(row: &AnyRow) -> Result<Endpoint, StoreError> {
     let types: String = row.try_get("event_types")?;
     Ok(Endpoint {
         id: row.try_get("id")?,
+        product_id: row.try_get("product_id")?,
         url: row.try_get("url")?,
         description: row.try_get("description")?,
         event_types: types.split_whitespace().map(str::to_owned).collect(),
@@ -181,9 +189,10 @@ impl Store {
         let mut tx = self.begin_write().await?;
         let head: i64 = sqlx::query_scalar("SELECT seq FROM audit_head WHERE id = 1").fetch_one(&mut *tx).await?;
         let id: i64 = sqlx::query_scalar(
-            "INSERT INTO webhook_endpoints (url, description, event_types, secret, enabled, cursor, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, 1, $5, $6, $6) RETURNING id",
+            "INSERT INTO webhook_endpoints (product_id, url, description, event_types, secret, enabled, cursor, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, 1, $6, $7, $7) RETURNING id",
         )
+        .bind(new.product_id)
         .bind(new.url)
         .bind(new.description)
         .bind(types_text(new.event_types))
@@ -208,9 +217,13 @@ impl Store {
         endpoint(&row)
     }
 
-    /// Every endpoint, oldest first.
-    pub async fn list_webhook_endpoints(&self) -> Result<Vec<Endpoint>, StoreError> {
-        let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM webhook_endpoints ORDER BY id")).fetch_all(self.pool()).await?;
+    /// Every endpoint, oldest first; only those product `product`'s API keys made, when
+    /// given.
+    pub async fn list_webhook_endpoints(&self, product: Option<i64>) -> Result<Vec<Endpoint>, StoreError> {
+        let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM webhook_endpoints WHERE ($1 < 0 OR product_id = $1) ORDER BY id"))
+            .bind(product.unwrap_or(-1))
+            .fetch_all(self.pool())
+            .await?;
         rows.iter().map(endpoint).collect()
     }
 
@@ -250,7 +263,7 @@ impl Store {
         }
         if enabled != before.enabled {
             let kind = if enabled { EventKind::WebhookEndpointEnabled } else { EventKind::WebhookEndpointDisabled };
-            let after_json = serde_json::json!({ "url": after.url, "enabled": enabled, "reason": reason });
+            let after_json = serde_json::json!({ "enabled": enabled, "reason": reason });
             record(&mut tx, actor, kind, id, Some(serde_json::json!({ "enabled": before.enabled })), Some(after_json), now).await?;
         }
         tx.commit().await?;
@@ -334,18 +347,15 @@ mod tests {
     }
 
     #[test]
-    fn waits_grow_fourfold_to_eight_hours() {
+    fn attempts_fall_four_times_further_apart_up_to_eight_hours_and_a_day_holds_ten() {
         let policy = WebhookPolicy::default();
-        let waits: Vec<u64> = (1..=10).map(|n| policy.wait_after(n).as_secs()).collect();
-        assert_eq!(waits, vec![5, 20, 80, 320, 1280, 5120, 20480, 28800, 28800, 28800]);
-        assert_eq!(policy.wait_after(1000), LONGEST_WAIT);
-        // Tried at once, then after each wait: a day's window holds ten attempts.
-        let mut at = 0u64;
-        let mut attempts = 1;
-        while at + policy.wait_after(attempts).as_secs() < policy.retry_for.as_secs() {
-            at += policy.wait_after(attempts).as_secs();
-            attempts += 1;
+        let (mut at, mut times) = (0u64, vec![0u64]);
+        while at + policy.wait_after(Duration::from_secs(at)).as_secs() <= policy.retry_for.as_secs() {
+            at += policy.wait_after(Duration::from_secs(at)).as_secs();
+            times.push(at);
         }
-        assert_eq!(attempts, 10);
+        assert_eq!(times, vec![0, 5, 20, 80, 320, 1280, 5120, 20480, 49280, 78080]);
+        assert_eq!(policy.wait_after(Duration::from_secs(1_000_000)), LONGEST_WAIT);
+        assert_eq!(policy.wait_after(Duration::ZERO), policy.first_retry, "a resend starts again from the first wait");
     }
 }

@@ -1,6 +1,7 @@
 //! Webhook endpoints and their delivery logs, for the vendor's systems:
-//! `/api/v1/webhooks…`. The same endpoints vendor admins manage in the console; an
-//! endpoint's signing secret is in the answer that makes or rotates it, and never again.
+//! `/api/v1/webhooks…`. An API key sees and manages the endpoints its product's keys made
+//! (vendor admins manage every endpoint in the console); an endpoint's signing secret is
+//! in the answer that makes or rotates it, and never again.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -12,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use super::{answer, param, time, time_opt, MAX_PAGE};
 use crate::api::{ApiError, ApiJson, ApiPath, ApiQuery, Caller, Problem, Scope};
 use app::ssr::AppState;
+use app::store::keys::api_keys::ApiKey;
 use app::store::webhooks::deliveries::{AttemptRow, DeliveryCounts, DeliveryRow, STATUSES};
 use app::store::webhooks::{Endpoint, EndpointChange, NewEndpoint, DEFAULT_OVERLAP, MAX_OVERLAP};
 use app::store::StoreError;
@@ -76,16 +78,17 @@ pub struct WebhookEndpointList {
     pub data: Vec<WebhookEndpoint>,
 }
 
-/// Endpoint `id`; 404 `unknown_webhook` when there is none.
-async fn find(state: &AppState, id: i64) -> Result<Endpoint, ApiError> {
+/// Endpoint `id` of `key`'s product (one its keys made); 404 `unknown_webhook` otherwise.
+async fn find(state: &AppState, key: &ApiKey, id: i64) -> Result<Endpoint, ApiError> {
     match state.store.webhook_endpoint(id).await {
-        Err(StoreError::NotFound) => Err(unknown(id)),
-        other => Ok(other?),
+        Ok(e) if e.product_id == Some(key.product_id) => Ok(e),
+        Ok(_) | Err(StoreError::NotFound) => Err(unknown(id)),
+        Err(e) => Err(e.into()),
     }
 }
 
 fn unknown(id: i64) -> ApiError {
-    ApiError::new(StatusCode::NOT_FOUND, "unknown_webhook", format!("No webhook endpoint {id}."))
+    ApiError::new(StatusCode::NOT_FOUND, "unknown_webhook", format!("No webhook endpoint {id} of this API key's product."))
 }
 
 async fn with_counts(state: &AppState, e: Endpoint) -> Result<WebhookEndpoint, ApiError> {
@@ -93,16 +96,18 @@ async fn with_counts(state: &AppState, e: Endpoint) -> Result<WebhookEndpoint, A
     Ok(endpoint(e, counts))
 }
 
-/// Every webhook endpoint.
+/// The webhook endpoints the API key's product's keys made.
 #[utoipa::path(get, path = "/api/v1/webhooks", tag = "webhooks", security(("api_key" = [])),
     responses((status = 200, body = WebhookEndpointList), (status = 401, body = Problem), (status = 403, body = Problem), (status = 429, body = Problem)))]
 pub async fn list(caller: Caller, State(state): State<AppState>) -> Result<Json<WebhookEndpointList>, ApiError> {
-    caller.reader()?;
-    let mut data = Vec::new();
-    for e in state.store.list_webhook_endpoints().await? {
-        data.push(with_counts(&state, e).await?);
-    }
-    Ok(Json(WebhookEndpointList { data }))
+    let key = caller.reader()?;
+    let mut counts = state.store.all_webhook_delivery_counts().await?;
+    let found = state.store.list_webhook_endpoints(Some(key.product_id)).await?;
+    let data = found.into_iter().map(|e| {
+        let c = counts.remove(&e.id).unwrap_or_default();
+        endpoint(e, c)
+    });
+    Ok(Json(WebhookEndpointList { data: data.collect() }))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -147,11 +152,11 @@ fn event_types(raw: &[String]) -> Result<Vec<app::store::EventKind>, ApiError> {
     responses((status = 201, body = WebhookWithSecret), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
               (status = 422, body = Problem), (status = 429, body = Problem)))]
 pub async fn create(caller: Caller, State(state): State<AppState>, ApiJson(body): ApiJson<NewWebhookBody>) -> Result<Response, ApiError> {
-    caller.vendor(Scope::Provision)?;
+    let key = caller.vendor(Scope::Provision)?;
     let url = app::ssr::webhooks::endpoint_url("url", &body.url, state.webhooks.allow_private)?;
     let description = description(body.description.as_deref())?;
     let types = event_types(body.event_types.as_deref().unwrap_or_default())?;
-    let new = NewEndpoint { url: &url, description: &description, event_types: &types };
+    let new = NewEndpoint { product_id: Some(key.product_id), url: &url, description: &description, event_types: &types };
     let (made, secret) = state.store.create_webhook_endpoint(&caller.actor(), &new, app::store::now()).await?;
     let body = WebhookWithSecret { endpoint: endpoint(made, DeliveryCounts::default()), secret };
     Ok(answer(StatusCode::CREATED, &body, None))
@@ -162,8 +167,8 @@ pub async fn create(caller: Caller, State(state): State<AppState>, ApiJson(body)
     responses((status = 200, body = WebhookEndpoint), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
               (status = 404, body = Problem), (status = 429, body = Problem)))]
 pub async fn read(caller: Caller, State(state): State<AppState>, ApiPath(id): ApiPath<i64>) -> Result<Json<WebhookEndpoint>, ApiError> {
-    caller.reader()?;
-    let found = find(&state, id).await?;
+    let key = caller.reader()?;
+    let found = find(&state, key, id).await?;
     Ok(Json(with_counts(&state, found).await?))
 }
 
@@ -192,13 +197,14 @@ pub async fn update(
     ApiPath(id): ApiPath<i64>,
     ApiJson(body): ApiJson<WebhookChange>,
 ) -> Result<Json<WebhookEndpoint>, ApiError> {
-    caller.vendor(Scope::Provision)?;
+    let key = caller.vendor(Scope::Provision)?;
     let change = EndpointChange {
         url: body.url.as_deref().map(|u| app::ssr::webhooks::endpoint_url("url", u, state.webhooks.allow_private)).transpose()?,
         description: body.description.as_deref().map(|d| description(Some(d))).transpose()?,
         event_types: body.event_types.as_deref().map(event_types).transpose()?,
         enabled: body.enabled,
     };
+    find(&state, key, id).await?;
     let changed = match state.store.update_webhook_endpoint(&caller.actor(), id, &change, app::store::now()).await {
         Err(StoreError::NotFound) => return Err(unknown(id)),
         other => other?,
@@ -211,7 +217,8 @@ pub async fn update(
     responses((status = 204, description = "Removed"), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
               (status = 404, body = Problem), (status = 429, body = Problem)))]
 pub async fn remove(caller: Caller, State(state): State<AppState>, ApiPath(id): ApiPath<i64>) -> Result<StatusCode, ApiError> {
-    caller.vendor(Scope::Provision)?;
+    let key = caller.vendor(Scope::Provision)?;
+    find(&state, key, id).await?;
     match state.store.remove_webhook_endpoint(&caller.actor(), id, app::store::now()).await {
         Err(StoreError::NotFound) => Err(unknown(id)),
         other => other.map(|()| StatusCode::NO_CONTENT).map_err(ApiError::from),
@@ -247,11 +254,12 @@ pub async fn rotate(
     ApiPath(id): ApiPath<i64>,
     ApiJson(body): ApiJson<RotateBody>,
 ) -> Result<Json<RotatedSecret>, ApiError> {
-    caller.vendor(Scope::Provision)?;
+    let key = caller.vendor(Scope::Provision)?;
     let overlap = body.overlap_seconds.unwrap_or(DEFAULT_OVERLAP);
     if !(0..=MAX_OVERLAP).contains(&overlap) {
         return Err(ApiError::invalid("overlap_seconds", "An overlap is 0 to 604800 seconds (a week)."));
     }
+    find(&state, key, id).await?;
     let (secret, until) = match state.store.rotate_webhook_secret(&caller.actor(), id, overlap, app::store::now()).await {
         Err(StoreError::NotFound) => return Err(unknown(id)),
         other => other?,
@@ -324,7 +332,7 @@ pub async fn deliveries(
     ApiPath(id): ApiPath<i64>,
     ApiQuery(q): ApiQuery<DeliveryQuery>,
 ) -> Result<Json<DeliveryList>, ApiError> {
-    caller.reader()?;
+    let key = caller.reader()?;
     let status = param("status", q.status.as_deref(), 9)?;
     if let Some(s) = status.filter(|s| !STATUSES.contains(s)) {
         return Err(ApiError::bad_request(format!("`status` is pending, delivered or failed, not {s:?}.")));
@@ -334,7 +342,7 @@ pub async fn deliveries(
     if !(1..=MAX_PAGE).contains(&limit) {
         return Err(ApiError::bad_request("`limit` is 1 to 200."));
     }
-    find(&state, id).await?;
+    find(&state, key, id).await?;
     let found = state.store.list_webhook_deliveries(id, status, before, limit).await?;
     let next = super::next_cursor(&found, limit, |d| d.id);
     Ok(Json(DeliveryList { data: found.into_iter().map(delivery_body).collect(), next }))
@@ -364,8 +372,8 @@ fn attempt(a: AttemptRow) -> Attempt {
     Attempt { attempt: a.attempt, at: time(a.at), duration_ms: a.duration_ms, status: a.status, error: a.error, response: a.response }
 }
 
-async fn find_delivery(state: &AppState, endpoint: i64, id: i64) -> Result<(DeliveryRow, Vec<AttemptRow>), ApiError> {
-    find(state, endpoint).await?;
+async fn find_delivery(state: &AppState, key: &ApiKey, endpoint: i64, id: i64) -> Result<(DeliveryRow, Vec<AttemptRow>), ApiError> {
+    find(state, key, endpoint).await?;
     match state.store.webhook_delivery(endpoint, id).await {
         Err(StoreError::NotFound) => {
             Err(ApiError::new(StatusCode::NOT_FOUND, "unknown_delivery", format!("Endpoint {endpoint} has no delivery {id}.")))
@@ -384,8 +392,8 @@ pub async fn delivery(
     State(state): State<AppState>,
     ApiPath((endpoint, id)): ApiPath<(i64, i64)>,
 ) -> Result<Json<DeliveryDetail>, ApiError> {
-    caller.reader()?;
-    let (d, attempts) = find_delivery(&state, endpoint, id).await?;
+    let key = caller.reader()?;
+    let (d, attempts) = find_delivery(&state, key, endpoint, id).await?;
     Ok(Json(DeliveryDetail { delivery: delivery_body(d), attempts: attempts.into_iter().map(attempt).collect() }))
 }
 
@@ -400,8 +408,8 @@ pub async fn resend(
     State(state): State<AppState>,
     ApiPath((endpoint, id)): ApiPath<(i64, i64)>,
 ) -> Result<Response, ApiError> {
-    caller.vendor(Scope::Provision)?;
-    find_delivery(&state, endpoint, id).await?;
+    let key = caller.vendor(Scope::Provision)?;
+    find_delivery(&state, key, endpoint, id).await?;
     let resent = state.store.resend_webhook_delivery(&caller.actor(), endpoint, id, chrono::Utc::now().timestamp_millis()).await?;
     Ok(answer(StatusCode::ACCEPTED, &delivery_body(resent), None))
 }

@@ -10,6 +10,7 @@ use super::api::{
     get_sso, get_staff_domains, AddSsoDomain, ConfirmSsoDomain, RemoveSsoDomain, RemoveSsoProvider, SaveSsoProvider, SetStaffDomain,
 };
 use super::{DomainView, SsoView, StaffDomainsView};
+use crate::components::fields::TextField;
 use crate::components::format::date_time;
 use crate::components::layout::{ErrorNotice, Portal};
 
@@ -192,27 +193,6 @@ fn DomainRow(
                 </ActionForm>
             </td>
         </tr>
-    }
-}
-
-/// A labelled text input with its error below it.
-#[component]
-fn TextField(
-    id: &'static str,
-    name: &'static str,
-    label: &'static str,
-    value: String,
-    kind: &'static str,
-    error: Signal<Option<String>>,
-) -> impl IntoView {
-    let error_id = format!("{id}-error");
-    view! {
-        <div class="field">
-            <label for=id>{label}</label>
-            <input id=id name=name type=kind value=value autocomplete="off" aria-describedby=error_id.clone()
-                aria-invalid=move || error.get().is_some().to_string()/>
-            <p class="field-error" id=error_id>{move || error.get()}</p>
-        </div>
     }
 }
 

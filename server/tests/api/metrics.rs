@@ -85,7 +85,31 @@ async fn metrics_move_with_checks_usage_sign_ins_and_changes_and_parse_as_promet
     api("/api/v1/usage", usage.clone()).await.ok();
     api("/api/v1/usage", usage).await.ok();
     app.call("sign_in", &[("email", "ada@initech.example"), ("password", "not the password")]).await;
+    // A webhook endpoint that answers every delivery 204, for the customer made next.
+    let receiver = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap_or_else(|e| panic!("{e}"));
+    let port = receiver.local_addr().unwrap_or_else(|e| panic!("{e}")).port();
+    tokio::spawn(async move {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        while let Ok((mut socket, _)) = receiver.accept().await {
+            tokio::spawn(async move {
+                // One answer, then the connection is closed: the dispatcher opens another.
+                let mut buf = [0u8; 16 * 1024];
+                if socket.read(&mut buf).await.is_ok_and(|n| n > 0) {
+                    let _ = socket.write_all(b"HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n").await;
+                }
+            });
+        }
+    });
+    let hook = json!({"url": format!("http://127.0.0.1:{port}/hook"), "event_types": ["customer.created"]});
+    assert!(api("/api/v1/webhooks", hook).await.is_ok_and(|r| r.status() == StatusCode::CREATED));
     api("/api/v1/customers", json!({"slug": "metrics-co", "name": "Metrics Co"})).await.ok();
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while value(&scrape(&app).await, "tessera_webhook_deliveries_total", &[("outcome", "delivered")])
+        <= value(&before, "tessera_webhook_deliveries_total", &[("outcome", "delivered")])
+        && std::time::Instant::now() < until
+    {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
 
     let after = scrape(&app).await;
     let moved = |name: &str, labels: &[(&str, &str)]| value(&after, name, labels) - value(&before, name, labels);
@@ -101,6 +125,9 @@ async fn metrics_move_with_checks_usage_sign_ins_and_changes_and_parse_as_promet
     assert!(moved("tessera_events_total", &[("type", "customer.created")]) >= 1.0);
     assert!(moved("tessera_snapshot_reloads_total", &[("what", "customer")]) >= 1.0);
     assert!(after.keys().any(|(n, l)| n == "tessera_db_pool_connections" && l.get("state").is_some_and(|s| s == "idle")));
+    assert!(moved("tessera_webhook_deliveries_total", &[("outcome", "delivered")]) >= 1.0);
+    assert!(moved("tessera_webhook_attempt_duration_seconds_count", &[]) >= 1.0);
+    assert!(after.keys().any(|(n, l)| n == "tessera_webhook_backlog" && l.get("stage").is_some_and(|s| s == "pending")));
     // Routes are patterns, never paths with ids in them.
     assert!(after.keys().all(|(_, l)| l.get("route").is_none_or(|r| !r.contains("ins_") && !r.contains("metrics-co"))));
     let buckets = after

@@ -13,6 +13,7 @@ use leptos_meta::Title;
 
 use super::api::{get_webhooks, CreateWebhook, RemoveWebhook, RotateWebhookSecret, SetWebhookEnabled};
 use super::{status_label, DeliveryCounts, EventTypeView, IssuedSecret, WebhookView, WebhooksView};
+use crate::components::fields::TextField;
 use crate::components::format::{date_time, thousands};
 use crate::components::layout::{ErrorNotice, Portal};
 use crate::error::AppError;
@@ -286,27 +287,6 @@ const FIELDS: [&str; 3] = ["url", "description", "event_types"];
 /// The words of an error of an endpoint's form that none of its fields shows.
 fn unplaced(error: AppError) -> Option<String> {
     (!error.for_field_name().is_some_and(|field| FIELDS.contains(&field))).then(|| error.to_string())
-}
-
-/// A labelled input with its error below it.
-#[component]
-fn TextField(
-    id: &'static str,
-    name: &'static str,
-    label: &'static str,
-    value: String,
-    kind: &'static str,
-    error: Signal<Option<String>>,
-) -> impl IntoView {
-    let error_id = format!("{id}-error");
-    view! {
-        <div class="field">
-            <label for=id>{label}</label>
-            <input id=id name=name type=kind value=value autocomplete="off" aria-describedby=error_id.clone()
-                aria-invalid=move || error.get().is_some().to_string()/>
-            <p class="field-error" id=error_id>{move || error.get()}</p>
-        </div>
-    }
 }
 
 /// What a form's last submission came to: `done` (when given), or its error.

@@ -89,13 +89,13 @@ async function setSuspended(request: APIRequestContext, action: 'suspend' | 'res
   expect(changed.status(), await changed.text()).toBe(200);
 }
 
-/** The endpoint at `url` as the webhooks API describes it. */
-async function endpointAt(request: APIRequestContext, url: string) {
-  const listed = await request.get('/api/v1/webhooks', { headers: API });
+/** The endpoint at `url` as the console's server function describes it to a signed-in admin. */
+async function endpointAt(page: Page, url: string) {
+  const listed = await page.request.post('/api/get_webhooks', { headers: { accept: 'application/json' }, form: {} });
   expect(listed.status()).toBe(200);
-  const found = (await listed.json()).data.find((e: { url: string }) => e.url === url);
+  const found = (await listed.json()).endpoints.find((e: { url: string }) => e.url === url);
   expect(found, `an endpoint at ${url}`).toBeTruthy();
-  return found as { id: number; deliveries: { pending: number; delivered: number; failed: number } };
+  return found as { id: number; counts: { pending: number; delivered: number; failed: number } };
 }
 
 /** The signing secret the page shows once. */
@@ -152,7 +152,7 @@ test('a vendor admin adds a webhook endpoint: deliveries are signed, retried, re
     expect(suspension.id).toMatch(/^evt_\d+$/);
     expect(receiver.received.filter((r) => r.id === suspension.id).map((r) => r.status)).toEqual([500, 204]);
     await expect
-      .poll(async () => (await endpointAt(request, receiver.url)).deliveries, { timeout: 10_000 })
+      .poll(async () => (await endpointAt(page, receiver.url)).counts, { timeout: 10_000 })
       .toEqual({ pending: 0, delivered: 1, failed: 0 });
 
     // The log shows it delivered at the second attempt, and the 500 of the first.
@@ -183,9 +183,9 @@ test('a vendor admin adds a webhook endpoint: deliveries are signed, retried, re
     await expect
       .poll(() => receiver.accepted('entitlement.suspended').map((r) => r.id), { timeout: 15_000 })
       .toEqual([suspension.id, suspension.id]);
-    const detail = `/api/v1/webhooks/${endpointId}/deliveries/${deliveryId}`;
+    const detail = { headers: { accept: 'application/json' }, form: { endpoint: endpointId, id: deliveryId } };
     await expect
-      .poll(async () => (await (await request.get(detail, { headers: API })).json()).attempts.length, { timeout: 10_000 })
+      .poll(async () => (await (await page.request.post('/api/get_webhook_delivery', detail)).json()).attempts.length, { timeout: 10_000 })
       .toBe(3);
     await page.reload();
     await expect(page.getByRole('table', { name: 'Attempts' }).getByRole('row')).toHaveCount(4);

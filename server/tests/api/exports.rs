@@ -3,7 +3,6 @@
 //! who is refused, what is escaped, and an export too large for one page streamed whole.
 
 use std::collections::BTreeSet;
-use std::io::Write as _;
 
 use reqwest::header::HeaderMap;
 use reqwest::{Client, StatusCode};
@@ -42,17 +41,8 @@ import csv, io, json, sys
 text = sys.stdin.buffer.read().decode("utf-8")
 print(json.dumps(list(csv.reader(io.StringIO(text, newline=""), strict=True))))
 "#;
-    let mut child = std::process::Command::new("python3")
-        .args(["-c", SCRIPT])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("python3: {e}"));
-    child.stdin.take().unwrap_or_else(|| panic!("stdin")).write_all(text.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
-    let out = child.wait_with_output().unwrap_or_else(|e| panic!("{e}"));
-    assert!(out.status.success(), "Python's csv module refused the file: {}", String::from_utf8_lossy(&out.stderr));
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}"))
+    let out = crate::helpers::python(SCRIPT, text, "Python's csv module");
+    serde_json::from_slice(&out).unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// A download as it came: status, headers and text.

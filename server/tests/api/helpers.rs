@@ -215,3 +215,21 @@ pub async fn drop_postgres(name: &str) {
         let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut admin).await;
     }
 }
+
+/// What Python's `script` prints, given `input` on its standard input: how the tests read
+/// a file with a third party's own parser. Panics, saying that `parser` refused it, when
+/// the script fails.
+pub fn python(script: &str, input: &str, parser: &str) -> Vec<u8> {
+    use std::io::Write as _;
+    let mut child = std::process::Command::new("python3")
+        .args(["-c", script])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("python3: {e}"));
+    child.stdin.take().unwrap_or_else(|| panic!("stdin")).write_all(input.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+    let out = child.wait_with_output().unwrap_or_else(|e| panic!("{e}"));
+    assert!(out.status.success(), "{parser} refused it: {}", String::from_utf8_lossy(&out.stderr));
+    out.stdout
+}

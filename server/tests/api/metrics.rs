@@ -2,7 +2,6 @@
 //! metrics parsed by Prometheus's own Python client, and moving after traffic.
 
 use std::collections::BTreeMap;
-use std::io::Write as _;
 
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -22,17 +21,8 @@ for family in text_string_to_metric_families(sys.stdin.read()):
         out.append([s.name, s.labels, s.value])
 print(json.dumps(out))
 "#;
-    let mut child = std::process::Command::new("python3")
-        .args(["-c", SCRIPT])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("python3: {e}"));
-    child.stdin.take().unwrap_or_else(|| panic!("stdin")).write_all(text.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
-    let out = child.wait_with_output().unwrap_or_else(|e| panic!("{e}"));
-    assert!(out.status.success(), "the Prometheus parser refused the page: {}", String::from_utf8_lossy(&out.stderr));
-    let samples: Vec<(String, BTreeMap<String, String>, f64)> = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}"));
+    let out = crate::helpers::python(SCRIPT, text, "the Prometheus parser");
+    let samples: Vec<(String, BTreeMap<String, String>, f64)> = serde_json::from_slice(&out).unwrap_or_else(|e| panic!("{e}"));
     samples.into_iter().map(|(name, labels, value)| ((name, labels), value)).collect()
 }
 

@@ -40,15 +40,7 @@ async fn notice(
     if fresh.is_none() {
         return Ok(false);
     }
-    let event = NewAuditEvent {
-        actor: &Actor::system("notices"),
-        customer_id: Some(customer),
-        kind,
-        subject: format!("entitlement:{entitlement}"),
-        before: None,
-        after: Some(after),
-    };
-    audit::record(tx, event, now).await?;
+    record(tx, kind, customer, entitlement, after, now).await?;
     Ok(true)
 }
 
@@ -65,7 +57,7 @@ pub(crate) async fn seat_cap(tx: &mut Write<'_>, customer: i64, entitlement: i64
     .await?;
     let (cap, used): (i64, i64) = (row.try_get("cap")?, row.try_get("used")?);
     if used >= cap {
-        cap_reached(tx, EventKind::SeatCapReached, customer, entitlement, serde_json::json!({ "seats": cap, "used": used }), now).await?;
+        record(tx, EventKind::SeatCapReached, customer, entitlement, serde_json::json!({ "seats": cap, "used": used }), now).await?;
     }
     Ok(())
 }
@@ -74,10 +66,11 @@ pub(crate) async fn seat_cap(tx: &mut Write<'_>, customer: i64, entitlement: i64
 /// `cap`) was just taken.
 pub(crate) async fn instance_cap(tx: &mut Write<'_>, customer: i64, entitlement: i64, cap: i64, now: i64) -> Result<(), StoreError> {
     let after = serde_json::json!({ "instances": cap, "active": cap });
-    cap_reached(tx, EventKind::InstanceCapReached, customer, entitlement, after, now).await
+    record(tx, EventKind::InstanceCapReached, customer, entitlement, after, now).await
 }
 
-async fn cap_reached(
+/// Records notice `kind` about entitlement `entitlement` of `customer`, by the system.
+async fn record(
     tx: &mut Write<'_>,
     kind: EventKind,
     customer: i64,
@@ -181,6 +174,8 @@ impl Store {
                 continue;
             };
             let features = super::catalog::entitlement_features(self.pool(), customer).await?.remove(&entitlement).unwrap_or_default();
+            // Each threshold reached this period and not told of yet: its key and what it
+            // says. Those told of already are left out before a write is begun for them.
             let mut due = Vec::new();
             for f in features.into_values().filter(|f| f.metered) {
                 let Some(quota) = f.quota.filter(|q| *q > 0) else { continue };
@@ -194,42 +189,32 @@ impl Store {
                 .bind(start)
                 .fetch_one(self.pool())
                 .await?;
-                for percent in QUOTA_THRESHOLDS {
-                    if i128::from(used) * 100 >= i128::from(quota) * i128::from(percent) {
-                        due.push((f.clone(), period, start, used, quota, percent));
-                    }
-                }
-            }
-            // Notices given already are left out before a write is begun for them.
-            let keys: Vec<String> =
-                due.iter().map(|(f, _, start, _, _, percent)| format!("quota:{entitlement}:{}:{start}:{percent}", f.feature_id)).collect();
-            let mut given = Vec::new();
-            for key in &keys {
-                if sqlx::query_scalar::<_, String>("SELECT key FROM notices WHERE key = $1")
-                    .bind(key)
-                    .fetch_optional(self.pool())
-                    .await?
-                    .is_some()
-                {
-                    given.push(key.clone());
-                }
-            }
-            due.retain(|(f, _, start, _, _, percent)| !given.contains(&format!("quota:{entitlement}:{}:{start}:{percent}", f.feature_id)));
-            if due.is_empty() {
-                continue;
-            }
-            let mut tx = self.begin_write().await?;
-            for (f, period, start, used, quota, percent) in due {
                 let period_name = match period {
                     Period::Day => "day",
                     Period::Month => "month",
                     Period::Year => "year",
                 };
-                let key = format!("quota:{entitlement}:{}:{start}:{percent}", f.feature_id);
-                let after = serde_json::json!({
-                    "feature": f.key, "percent": percent, "used": used, "quota": quota,
-                    "period": period_name, "period_start": date(start),
-                });
+                for percent in QUOTA_THRESHOLDS {
+                    if i128::from(used) * 100 < i128::from(quota) * i128::from(percent) {
+                        continue;
+                    }
+                    let key = format!("quota:{entitlement}:{}:{start}:{percent}", f.feature_id);
+                    let given =
+                        sqlx::query_scalar::<_, String>("SELECT key FROM notices WHERE key = $1").bind(&key).fetch_optional(self.pool());
+                    if given.await?.is_none() {
+                        let after = serde_json::json!({
+                            "feature": f.key, "percent": percent, "used": used, "quota": quota,
+                            "period": period_name, "period_start": date(start),
+                        });
+                        due.push((key, after));
+                    }
+                }
+            }
+            if due.is_empty() {
+                continue;
+            }
+            let mut tx = self.begin_write().await?;
+            for (key, after) in due {
                 recorded += usize::from(notice(&mut tx, &key, EventKind::QuotaThresholdReached, customer, entitlement, after, now).await?);
             }
             tx.commit().await?;

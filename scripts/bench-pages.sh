@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Portal figures on the release build: the wasm bundle's size and the time to first byte
-# of the entitlements page for a signed-in admin (N requests on loopback, default 50).
+# Portal figures on the release build: the wasm bundle's size, the time to first byte of
+# the entitlements page for a signed-in admin (N requests on loopback, default 50), and in
+# Chromium, for portal and console pages, when each is interactive and the script and wasm
+# it took on the wire (RUNS loads each, default 10).
 #   scripts/bench-pages.sh        (make bench-pages)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -39,4 +41,5 @@ sort -g "$dir/ttfb" | awk -v n="$n" '
     printf "entitlements page TTFB over %d requests (ms): median %.2f  p90 %.2f  min %.2f  max %.2f\n",
       n, v[int((n + 1) / 2)], v[int(n * 0.9)], v[1], v[n]
   }'
+(cd end2end && node hydration.mjs "$base" "${RUNS:-10}")
 printf 'release wasm: %d bytes raw, %d bytes gzip, %d bytes brotli (as served); JS glue: %d raw, %d gzip\n' "$wasm_raw" "$wasm_gz" "$wasm_br" "$js_raw" "$js_gz"

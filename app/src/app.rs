@@ -55,7 +55,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <link rel="icon" type="image/svg+xml" href="/favicon.svg"/>
                 <link rel="stylesheet" id="leptos" href=stylesheet(&options)/>
                 <AutoReload options=options.clone()/>
-                <HydrationScripts options/>
+                <HydrationScripts options islands=true/>
                 <MetaTags/>
             </head>
             <body>
@@ -69,12 +69,6 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
-    // Lets browser tests (and people) know when the page has become interactive.
-    Effect::new(move |_| {
-        if let Some(body) = document().body() {
-            let _ = body.set_attribute("data-hydrated", "true");
-        }
-    });
 
     // Pages render whole on the server (SsrMode::Async): they read complete without
     // JavaScript, and a redirect to sign-in is a real 302.
@@ -110,5 +104,6 @@ pub fn App() -> impl IntoView {
                 </Routes>
             </crate::components::layout::AuthProvider>
         </Router>
+        <crate::components::outcome::RetainedFields/>
     }
 }

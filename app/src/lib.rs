@@ -32,10 +32,39 @@ pub mod ssr;
 #[cfg(feature = "ssr")]
 pub mod store;
 
-/// The browser entry point: hydrates the server-rendered page.
+/// The browser entry point, called when the bundle has loaded: the page was drawn whole on
+/// the server, and only its islands (the few parts that respond in the page itself) come to
+/// life here, one by one, right after this.
 #[cfg(feature = "hydrate")]
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
+    #[cfg(debug_assertions)]
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(app::App);
+    leptos::mount::hydrate_islands();
+    // A server function that redirects (signing in) sends the browser on.
+    // (Set once: a second call is refused, and there is none.)
+    let _ = leptos::server_fn::redirect::set_redirect_hook(|to: &str| {
+        let _ = leptos::prelude::window().location().set_href(to);
+    });
+    components::outcome::restore_fields();
+    // Lets browser tests (and people) know when the page has become interactive: the
+    // islands are hydrated as soon as this returns, before the next task.
+    leptos::prelude::set_timeout(
+        || {
+            if let Some(body) = leptos::prelude::document().body() {
+                let _ = body.set_attribute("data-hydrated", "true");
+            }
+            // For `make bench-pages`: when, since the page was asked for.
+            mark("tessera:hydrated");
+        },
+        std::time::Duration::ZERO,
+    );
+}
+
+#[cfg(feature = "hydrate")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+extern "C" {
+    /// `performance.mark(name)`: a point on the page's timeline, read by `make bench-pages`.
+    #[wasm_bindgen(js_namespace = performance, js_name = mark)]
+    fn mark(name: &str);
 }

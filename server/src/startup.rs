@@ -165,6 +165,7 @@ pub fn router(state: AppState, sessions: SessionBackend, config: &Config) -> Rou
         })
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(crate::boundary::provide_nonce, shell))
         .layer(middleware::from_fn(server_fn_status))
+        .layer(middleware::from_fn(app::ssr::outcome::keep))
         .layer(session_layer)
         .layer(middleware::from_fn_with_state(state.clone(), busy_sign_in))
         .layer(middleware::from_fn_with_state(

@@ -1,6 +1,7 @@
 //! `/catalog`: the vendor admin's catalog: plans and their versions, features, add-ons,
 //! approval rules, API keys and signing keys.
 
+use crate::components::outcome::form_action;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -42,13 +43,13 @@ impl Actions {
 #[component]
 pub fn CatalogPage() -> impl IntoView {
     let actions = Actions {
-        save_plan: ServerAction::new(),
-        move_version: ServerAction::new(),
-        add_feature: ServerAction::new(),
-        add_addon: ServerAction::new(),
-        add_rule: ServerAction::new(),
-        retire_rule: ServerAction::new(),
-        add_product: ServerAction::new(),
+        save_plan: form_action(),
+        move_version: form_action(),
+        add_feature: form_action(),
+        add_addon: form_action(),
+        add_rule: form_action(),
+        retire_rule: form_action(),
+        add_product: form_action(),
     };
     let catalog = Resource::new(move || actions.version(), |_| get_catalog());
     view! {
@@ -480,12 +481,12 @@ const API_KEY_SCOPES: [(&str, &str); 3] = [
 /// API keys and signing keys.
 #[component]
 fn Keys(catalog: Resource<Result<super::CatalogView, AppError>>) -> impl IntoView {
-    let create = ServerAction::<CreateApiKey>::new();
-    let rotate = ServerAction::<RotateApiKey>::new();
-    let revoke = ServerAction::<RevokeApiKey>::new();
-    let scopes = ServerAction::<SetApiKeyScopes>::new();
-    let rotate_signing = ServerAction::<RotateSigningKey>::new();
-    let retire = ServerAction::<RetireSigningKey>::new();
+    let create = form_action::<CreateApiKey>();
+    let rotate = form_action::<RotateApiKey>();
+    let revoke = form_action::<RevokeApiKey>();
+    let scopes = form_action::<SetApiKeyScopes>();
+    let rotate_signing = form_action::<RotateSigningKey>();
+    let retire = form_action::<RetireSigningKey>();
     let keys = Resource::new(
         move || {
             (

@@ -69,12 +69,14 @@ pub fn encode_query_value(s: &str) -> String {
     out
 }
 
-/// The address people reach this site at, for links shown to copy; only the browser knows
-/// it, so it is empty while rendering on the server.
+/// The address people reach this site at, for links shown to copy: the deployment's public
+/// address on the server, the page's own origin in the browser.
 pub fn page_origin() -> String {
-    #[cfg(feature = "hydrate")]
+    #[cfg(feature = "ssr")]
+    return crate::ssr::AppState::current().map(|state| state.public_url.trim_end_matches('/').to_owned()).unwrap_or_default();
+    #[cfg(all(feature = "hydrate", not(feature = "ssr")))]
     return leptos::prelude::window().location().origin().unwrap_or_default();
-    #[cfg(not(feature = "hydrate"))]
+    #[cfg(not(any(feature = "ssr", feature = "hydrate")))]
     String::new()
 }
 

@@ -1,6 +1,7 @@
 //! The portal frame: who is signed in, the header with its navigation and Sign out,
 //! and the guard that sends visitors to sign-in.
 
+use crate::components::outcome::form_action;
 use leptos::prelude::*;
 use leptos_router::components::{Redirect, A};
 use leptos_router::hooks::use_location;
@@ -68,7 +69,7 @@ pub fn Portal(children: Children) -> impl IntoView {
 /// The top bar: brand, navigation for the user's role, who is signed in, Sign out.
 #[component]
 fn Header(user: CurrentUser) -> impl IntoView {
-    let sign_out = ServerAction::<SignOut>::new();
+    let sign_out = form_action::<SignOut>();
     let org = user.customer.as_ref().map(|c| c.name.clone()).unwrap_or_else(|| "Vendor console".to_owned());
     let nav = match user.role {
         Role::VendorAdmin => view! {

@@ -4,3 +4,4 @@ pub mod browser;
 pub mod fields;
 pub mod format;
 pub mod layout;
+pub mod outcome;

@@ -1,5 +1,6 @@
 //! The sales demo page.
 
+use crate::components::outcome::form_action;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -12,8 +13,8 @@ use crate::demo::DemoView;
 /// would allow change at once; reset restores the demo data.
 #[component]
 pub fn DemoPage() -> impl IntoView {
-    let switch = ServerAction::<SwitchDemoPlan>::new();
-    let reset = ServerAction::<ResetDemo>::new();
+    let switch = form_action::<SwitchDemoPlan>();
+    let reset = form_action::<ResetDemo>();
     let demo = Resource::new(move || (switch.version().get(), reset.version().get()), |_| get_demo());
     let error = move || switch.value().get().and_then(Result::err).or_else(|| reset.value().get().and_then(Result::err));
     view! {

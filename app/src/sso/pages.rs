@@ -2,6 +2,7 @@
 //! `?customer=<slug>`), and for vendor admins the vendor domains whose new people join as
 //! staff.
 
+use crate::components::outcome::form_action;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
@@ -19,12 +20,12 @@ use crate::components::layout::{ErrorNotice, Portal};
 pub fn SsoPage() -> impl IntoView {
     let query = use_query_map();
     let customer = Memo::new(move |_| query.read().get("customer").filter(|c| !c.is_empty()));
-    let save = ServerAction::<SaveSsoProvider>::new();
-    let remove = ServerAction::<RemoveSsoProvider>::new();
-    let add = ServerAction::<AddSsoDomain>::new();
-    let drop_domain = ServerAction::<RemoveSsoDomain>::new();
-    let confirm = ServerAction::<ConfirmSsoDomain>::new();
-    let staff = ServerAction::<SetStaffDomain>::new();
+    let save = form_action::<SaveSsoProvider>();
+    let remove = form_action::<RemoveSsoProvider>();
+    let add = form_action::<AddSsoDomain>();
+    let drop_domain = form_action::<RemoveSsoDomain>();
+    let confirm = form_action::<ConfirmSsoDomain>();
+    let staff = form_action::<SetStaffDomain>();
     let version = Signal::derive(move || {
         save.version().get() + remove.version().get() + add.version().get() + drop_domain.version().get() + confirm.version().get()
     });

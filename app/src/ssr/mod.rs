@@ -9,6 +9,7 @@ pub mod enforcer;
 pub mod exports;
 pub mod forms;
 pub mod licences;
+pub mod outcome;
 pub mod password;
 pub mod rate_limit;
 pub mod session;

@@ -100,3 +100,72 @@ async fn every_answer_carries_a_request_id_a_proxys_own_is_kept_and_a_forged_one
     let forged = client.get(app.url("/health")).header("x-request-id", "x\" level=error").send().await.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(id_of(&forged).len(), 36, "an id with quotes or spaces is replaced");
 }
+
+/// Posts `form` to server function `name` as a browser's plain form does (asking for a
+/// page back), from the page at `from`.
+async fn post_form(
+    app: &crate::helpers::TestApp,
+    client: &reqwest::Client,
+    name: &str,
+    from: &str,
+    form: &[(&str, &str)],
+) -> reqwest::Response {
+    client
+        .post(app.url(&format!("/api/{name}")))
+        .header("accept", "text/html,application/xhtml+xml")
+        .header("referer", app.url(from))
+        .form(form)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+async fn page(app: &crate::helpers::TestApp, client: &reqwest::Client, path: &str) -> String {
+    let r = client.get(app.url(path)).header("accept", "text/html").send().await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status(), StatusCode::OK, "{path}");
+    r.text().await.unwrap_or_default()
+}
+
+#[tokio::test]
+async fn a_plain_form_comes_back_to_its_page_with_its_answer_shown_once() {
+    let app = spawn_app().await;
+    let ada = app.client_for("ada@initech.example").await;
+    let mine = crate::helpers::json(app.call_as(&ada, "list_entitlements", &[]).await).await;
+    let id = mine[0]["id"].as_i64().unwrap_or_else(|| panic!("{mine}")).to_string();
+    let seats = format!("/entitlements/{id}/seats");
+
+    // Refused: back to the page, the error in the session rather than in the address.
+    let bad = [("entitlement", id.as_str()), ("email", "not an address"), ("name", "Mallory Typed"), ("seat", "on")];
+    let expected = crate::helpers::json(app.call_as(&ada, "invite_user", &bad).await).await;
+    let message = expected["Invalid"]["message"].as_str().unwrap_or_else(|| panic!("{expected}")).to_owned();
+    let r = post_form(&app, &ada, "invite_user", &seats, &bad).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(r.headers().get("location").and_then(|l| l.to_str().ok()), Some(app.url(&seats).as_str()));
+    let html = page(&app, &ada, &seats).await;
+    assert!(html.contains(&message), "the error is on the page: {html}");
+    assert!(html.contains("id=\"form-retained\"") && html.contains("Mallory Typed"), "what was typed goes back to the form");
+    let again = page(&app, &ada, &seats).await;
+    assert!(!again.contains(&message) && !again.contains("Mallory Typed"), "shown once");
+
+    // Done: the answer (the invitation's link) is on the page once.
+    let good = [("entitlement", id.as_str()), ("email", "grace@initech.example"), ("name", "Grace"), ("seat", "on")];
+    let r = post_form(&app, &ada, "invite_user", &seats, &good).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let html = page(&app, &ada, &seats).await;
+    assert!(html.contains("/invite/") && html.contains("grace@initech.example"), "{html}");
+    assert!(!html.contains("id=\"form-retained\""), "nothing to put back after a success");
+    assert!(!page(&app, &ada, &seats).await.contains("/invite/"), "the link is shown once");
+}
+
+#[tokio::test]
+async fn a_refused_password_form_keeps_no_password() {
+    let app = spawn_app().await;
+    let ada = app.client_for("ada@initech.example").await;
+    let form = [("current", "not-my-password-1"), ("password", "a long new passphrase 2"), ("confirm", "a long new passphrase 2")];
+    let r = post_form(&app, &ada, "change_password", "/account", &form).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let html = page(&app, &ada, "/account").await;
+    for (_, typed) in form {
+        assert!(!html.contains(typed), "{typed} is not sent back");
+    }
+}

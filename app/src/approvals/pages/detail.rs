@@ -1,3 +1,4 @@
+use crate::components::outcome::form_action;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
@@ -14,7 +15,7 @@ use crate::requests::RequestStatus;
 pub fn RequestDetailPage() -> impl IntoView {
     let params = use_params_map();
     let id = move || params.read().get("id").and_then(|s| s.parse::<i64>().ok()).unwrap_or(0);
-    let decide = ServerAction::<DecideRequest>::new();
+    let decide = form_action::<DecideRequest>();
     let detail = Resource::new(move || (id(), decide.version().get()), |(id, _)| get_request_detail(id));
     view! {
         <Title text="Request"/>

@@ -6,9 +6,21 @@ use crate::components::format::date_time;
 use crate::components::layout::{ErrorNotice, Portal};
 
 /// `/account`: where the signed-in user is signed in, and the way to end those sign-ins:
-/// on every other browser, or everywhere.
+/// on every other browser, or everywhere; and the password.
 #[component]
 pub fn AccountPage() -> impl IntoView {
+    view! {
+        <Title text="Your account"/>
+        <Portal>
+            <Account/>
+        </Portal>
+    }
+}
+
+/// The page's body, an island: a password typed stays in its box when it is refused (it
+/// is never sent back from the server), and the list of sign-ins follows what was ended.
+#[island]
+fn Account() -> impl IntoView {
     let end = ServerAction::<SignOutEverywhere>::new();
     let change = ServerAction::<ChangePassword>::new();
     let sign_ins = Resource::new(move || (end.version().get(), change.version().get()), |_| list_sign_ins());
@@ -20,8 +32,6 @@ pub fn AccountPage() -> impl IntoView {
         })
     };
     view! {
-        <Title text="Your account"/>
-        <Portal>
             <h1>"Your account"</h1>
             <section class="card" aria-labelledby="sign-ins-heading">
                 <h2 id="sign-ins-heading">"Where you are signed in"</h2>
@@ -68,7 +78,6 @@ pub fn AccountPage() -> impl IntoView {
                 </div>
             </section>
             <PasswordForm change/>
-        </Portal>
     }
 }
 

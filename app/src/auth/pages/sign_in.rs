@@ -6,6 +6,7 @@ use crate::auth::api::{sign_in_options, SignIn};
 use crate::auth::sso_refusal;
 use crate::components::format::encode_query_value;
 use crate::components::layout::Auth;
+use crate::components::outcome::answer_of;
 use crate::error::AppError;
 
 /// `/signin`: the sign-in form. Works before the page is interactive too: the form
@@ -14,12 +15,10 @@ use crate::error::AppError;
 #[component]
 pub fn SignInPage() -> impl IntoView {
     let auth = expect_context::<Auth>();
-    let sign_in = ServerAction::<SignIn>::new();
     let query = use_query_map();
     let next = move || query.read().get("next").unwrap_or_default();
-    let error = move || sign_in.value().get().and_then(Result::err);
-    let field_error = move |field: &'static str| move || error().and_then(|e| e.for_field(field));
-    let form_error = move || error().filter(|e| !matches!(e, AppError::Invalid { .. })).map(|e| e.to_string());
+    // A form sent before the page was interactive comes back with its error.
+    let failed = answer_of::<SignIn>().and_then(Result::err);
     let sso = Resource::new(|| (), |_| sign_in_options());
     // A single sign-on that was refused comes back here saying why.
     let refused = move || query.read().get("sso").and_then(|code| sso_refusal(&code));
@@ -39,37 +38,7 @@ pub fn SignInPage() -> impl IntoView {
                         })
                     })}
                 </Transition>
-                <ActionForm action=sign_in attr:class="form" attr:novalidate=true>
-                    <input type="hidden" name="next" value=next/>
-                    <div class="field">
-                        <label for="email">"Email"</label>
-                        <input
-                            id="email"
-                            name="email"
-                            type="email"
-                            autocomplete="username"
-                            aria-describedby="email-error"
-                            aria-invalid=move || field_error("email")().is_some().to_string()
-                        />
-                        <p class="field-error" id="email-error">{field_error("email")}</p>
-                    </div>
-                    <div class="field">
-                        <label for="password">"Password"</label>
-                        <input
-                            id="password"
-                            name="password"
-                            type="password"
-                            autocomplete="current-password"
-                            aria-describedby="password-error"
-                            aria-invalid=move || field_error("password")().is_some().to_string()
-                        />
-                        <p class="field-error" id="password-error">{field_error("password")}</p>
-                    </div>
-                    <p class="form-error" role="alert">{form_error}</p>
-                    <button type="submit" class="button primary" disabled=move || sign_in.pending().get()>
-                        {move || if sign_in.pending().get() { "Signing in…" } else { "Sign in" }}
-                    </button>
-                </ActionForm>
+                <SignInForm next=next() failed/>
                 <Suspense fallback=|| ()>
                     {move || Suspend::new(async move {
                         let options = sso.await.unwrap_or_default();
@@ -101,5 +70,52 @@ pub fn SignInPage() -> impl IntoView {
                 {move || refused().map(|message| view! { <p class="notice error" role="alert">{message}</p> })}
             </section>
         </main>
+    }
+}
+
+/// The form itself, an island: a refusal (a wrong password, a wait) shows without leaving
+/// the page, and the email stays typed. Sent before the page is interactive, it still
+/// signs in, or comes back with `failed`.
+#[island]
+fn SignInForm(next: String, failed: Option<AppError>) -> impl IntoView {
+    let sign_in = ServerAction::<SignIn>::new();
+    if let Some(error) = failed {
+        sign_in.value().set(Some(Err(error)));
+    }
+    let error = move || sign_in.value().get().and_then(Result::err);
+    let field_error = move |field: &'static str| move || error().and_then(|e| e.for_field(field));
+    let form_error = move || error().filter(|e| !matches!(e, AppError::Invalid { .. })).map(|e| e.to_string());
+    view! {
+        <ActionForm action=sign_in attr:class="form" attr:novalidate=true>
+            <input type="hidden" name="next" value=next/>
+            <div class="field">
+                <label for="email">"Email"</label>
+                <input
+                    id="email"
+                    name="email"
+                    type="email"
+                    autocomplete="username"
+                    aria-describedby="email-error"
+                    aria-invalid=move || field_error("email")().is_some().to_string()
+                />
+                <p class="field-error" id="email-error">{field_error("email")}</p>
+            </div>
+            <div class="field">
+                <label for="password">"Password"</label>
+                <input
+                    id="password"
+                    name="password"
+                    type="password"
+                    autocomplete="current-password"
+                    aria-describedby="password-error"
+                    aria-invalid=move || field_error("password")().is_some().to_string()
+                />
+                <p class="field-error" id="password-error">{field_error("password")}</p>
+            </div>
+            <p class="form-error" role="alert">{form_error}</p>
+            <button type="submit" class="button primary" disabled=move || sign_in.pending().get()>
+                {move || if sign_in.pending().get() { "Signing in…" } else { "Sign in" }}
+            </button>
+        </ActionForm>
     }
 }

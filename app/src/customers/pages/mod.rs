@@ -1,6 +1,7 @@
 //! The vendor's customers: the list (and a new customer), one customer's page with the
 //! staff's controls, and the customer's portal as they see it, read-only.
 
+use crate::components::outcome::form_action;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
@@ -30,7 +31,7 @@ fn is_staff(role: Option<Role>) -> bool {
 /// download every customer's entitlements, seats and usage as CSV.
 #[component]
 pub fn CustomersPage() -> impl IntoView {
-    let create = ServerAction::<CreateCustomer>::new();
+    let create = form_action::<CreateCustomer>();
     view! {
         <Title text="Customers"/>
         <Portal>
@@ -141,10 +142,10 @@ fn TextField(
 #[component]
 pub fn CustomerPage() -> impl IntoView {
     let params = use_params_map();
-    let change = ServerAction::<ChangeEntitlement>::new();
-    let grant = ServerAction::<GrantEntitlement>::new();
-    let amend = ServerAction::<AmendEntitlement>::new();
-    let decide = ServerAction::<DecideAmendment>::new();
+    let change = form_action::<ChangeEntitlement>();
+    let grant = form_action::<GrantEntitlement>();
+    let amend = form_action::<AmendEntitlement>();
+    let decide = form_action::<DecideAmendment>();
     let version = Signal::derive(move || change.version().get() + grant.version().get() + amend.version().get() + decide.version().get());
     let auth = expect_context::<Auth>();
     view! {
@@ -446,7 +447,7 @@ fn OpenPortalButton(open: ServerAction<OpenCustomerPortal>, customer: String, la
 pub fn ViewAsPage() -> impl IntoView {
     provide_context(ViewingAs);
     let slug = params_slug();
-    let open = ServerAction::<OpenCustomerPortal>::new();
+    let open = form_action::<OpenCustomerPortal>();
     let opened = Resource::new(move || (slug.clone(), open.version().get()), |(slug, _)| view_as_customer(slug));
     let slug = StoredValue::new(params_slug());
     view! {

@@ -96,8 +96,9 @@ pub fn EntitlementCard(e: EntitlementView, role: Option<Role>) -> impl IntoView 
 
 /// The entitlement's license key, read when the card is shown in the browser: the credential its
 /// organisation's admin types into the vendor's software. Copied from here, and replaced
-/// (the old one stops working at once) after a second, explicit click.
-#[component]
+/// (the old one stops working at once) after a second, explicit click. An island: it runs
+/// in the browser.
+#[island]
 fn LicenseKeyBlock(entitlement: i64) -> impl IntoView {
     let regenerate = ServerAction::<RegenerateLicenseKey>::new();
     // Read when asked for, as secrets are: the key is in no page's HTML (nor any cache of

@@ -16,7 +16,20 @@ use crate::instances::{InstanceView, OfflineLicenceView};
 #[component]
 pub fn InstancesPage() -> impl IntoView {
     let query = use_query_map();
-    let customer = Memo::new(move |_| query.read().get("customer").filter(|c| !c.is_empty()));
+    let customer = query.read_untracked().get("customer").filter(|c| !c.is_empty());
+    view! {
+        <Title text="Instances"/>
+        <Portal>
+            <Instances customer/>
+        </Portal>
+    }
+}
+
+/// The page's body, an island: deactivating an instance or issuing an offline licence
+/// updates the list in place, and a file chosen fills the text box.
+#[island]
+fn Instances(customer: Option<String>) -> impl IntoView {
+    let customer = Signal::stored(customer);
     let deactivate = ServerAction::<DeactivateInstance>::new();
     let activate = ServerAction::<ActivateOffline>::new();
     let release = ServerAction::<DeactivateOffline>::new();
@@ -26,8 +39,6 @@ pub fn InstancesPage() -> impl IntoView {
     );
     let done = move || deactivate.value().get().map(|r| r.map(|_| "Deactivated — the slot is free."));
     view! {
-        <Title text="Instances"/>
-        <Portal>
             <h1>"Instances"</h1>
             {move || done().map(|r| match r {
                 Ok(m) => view! { <p class="notice ok" role="status">{m}</p> }.into_any(),
@@ -71,7 +82,6 @@ pub fn InstancesPage() -> impl IntoView {
                 })}
             </Transition>
             <OfflineActivation customer activate release/>
-        </Portal>
     }
 }
 
@@ -109,7 +119,7 @@ fn InstanceRow(i: InstanceView, now: i64, deactivate: ServerAction<DeactivateIns
 /// the slot.
 #[component]
 fn OfflineActivation(
-    customer: Memo<Option<String>>,
+    customer: Signal<Option<String>>,
     activate: ServerAction<ActivateOffline>,
     release: ServerAction<DeactivateOffline>,
 ) -> impl IntoView {

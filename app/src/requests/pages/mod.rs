@@ -5,6 +5,7 @@ mod new;
 
 pub use new::NewRequestPage;
 
+use crate::components::outcome::form_action;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
@@ -20,7 +21,7 @@ use crate::requests::{ChangeRequestView, RequestStatus};
 pub fn RequestsPage() -> impl IntoView {
     let query = use_query_map();
     let filed = move || query.read().get("filed").is_some();
-    let withdraw = ServerAction::<WithdrawRequest>::new();
+    let withdraw = form_action::<WithdrawRequest>();
     let requests = Resource::new(move || withdraw.version().get(), |_| list_requests(None));
     view! {
         <Title text="Requests"/>

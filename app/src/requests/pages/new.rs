@@ -1,3 +1,4 @@
+use crate::components::outcome::form_action;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
@@ -143,7 +144,7 @@ fn ChangeForm(options: ChangeOptions, preview: Option<Result<ChangePreview, AppE
 
 #[component]
 fn Preview(p: ChangePreview, at_renewal: bool) -> impl IntoView {
-    let file = ServerAction::<FileRequest>::new();
+    let file = form_action::<FileRequest>();
     let error = move || file.value().get().and_then(Result::err);
     let reason_error = move || error().and_then(|e| e.for_field("reason"));
     let form_error = move || error().filter(|e| e.for_field("reason").is_none()).map(|e| e.to_string());

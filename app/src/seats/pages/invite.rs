@@ -1,3 +1,4 @@
+use crate::components::outcome::form_action;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
@@ -13,7 +14,7 @@ pub fn InvitePage() -> impl IntoView {
     let params = use_params_map();
     let token = move || params.read().get("token").unwrap_or_default();
     let info = Resource::new(token, get_invitation);
-    let accept = ServerAction::<AcceptInvitation>::new();
+    let accept = form_action::<AcceptInvitation>();
     let error = move || accept.value().get().and_then(Result::err);
     let field_error = move |field: &'static str| move || error().and_then(|e| e.for_field(field));
     let form_error = move || {

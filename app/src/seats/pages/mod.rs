@@ -4,6 +4,7 @@ mod invite;
 
 pub use invite::InvitePage;
 
+use crate::components::outcome::form_action;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
@@ -21,12 +22,12 @@ use crate::seats::{Invitation, Member, SeatsView};
 pub fn SeatsPage() -> impl IntoView {
     let params = use_params_map();
     let id = move || params.read().get("id").and_then(|s| s.parse::<i64>().ok()).unwrap_or(0);
-    let assign = ServerAction::<AssignSeat>::new();
-    let free = ServerAction::<FreeSeat>::new();
-    let remove = ServerAction::<RemoveUser>::new();
-    let invite = ServerAction::<InviteUser>::new();
-    let reissue = ServerAction::<ReissueInvitation>::new();
-    let reset = ServerAction::<IssuePasswordReset>::new();
+    let assign = form_action::<AssignSeat>();
+    let free = form_action::<FreeSeat>();
+    let remove = form_action::<RemoveUser>();
+    let invite = form_action::<InviteUser>();
+    let reissue = form_action::<ReissueInvitation>();
+    let reset = form_action::<IssuePasswordReset>();
     let seats = Resource::new(
         move || {
             (id(), assign.version().get(), free.version().get(), remove.version().get(), invite.version().get(), reissue.version().get())

@@ -1,3 +1,4 @@
+use crate::components::outcome::form_action;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
@@ -18,7 +19,7 @@ pub fn WebhookDeliveryPage() -> impl IntoView {
         let number = |name: &str| p.get(name).and_then(|s| s.parse::<i64>().ok()).unwrap_or(0);
         (number("id"), number("delivery"))
     };
-    let resend = ServerAction::<ResendWebhookDelivery>::new();
+    let resend = form_action::<ResendWebhookDelivery>();
     let detail = Resource::new(move || (ids(), resend.version().get()), |((endpoint, id), _)| get_webhook_delivery(endpoint, id));
     view! {
         <Title text="Webhook delivery"/>

@@ -1,3 +1,4 @@
+use crate::components::outcome::form_action;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
@@ -19,8 +20,8 @@ pub fn WebhookPage() -> impl IntoView {
         let q = query.read();
         (q.get("status").filter(|s| !s.is_empty()), q.get("before").and_then(|b| b.parse::<i64>().ok()))
     };
-    let update = ServerAction::<UpdateWebhook>::new();
-    let resend = ServerAction::<ResendWebhookDelivery>::new();
+    let update = form_action::<UpdateWebhook>();
+    let resend = form_action::<ResendWebhookDelivery>();
     let log = Resource::new(
         move || (id(), filter(), update.version().get(), resend.version().get()),
         |(id, (status, before), _, _)| get_webhook_deliveries(id, status, before),

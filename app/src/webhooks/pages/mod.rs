@@ -8,6 +8,7 @@ mod endpoint;
 pub use delivery::WebhookDeliveryPage;
 pub use endpoint::WebhookPage;
 
+use crate::components::outcome::form_action;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -30,9 +31,8 @@ struct RowActions {
 /// `/webhooks`: for vendor admins.
 #[component]
 pub fn WebhooksPage() -> impl IntoView {
-    let create = ServerAction::<CreateWebhook>::new();
-    let actions =
-        RowActions { disable: ServerAction::new(), enable: ServerAction::new(), rotate: ServerAction::new(), remove: ServerAction::new() };
+    let create = form_action::<CreateWebhook>();
+    let actions = RowActions { disable: form_action(), enable: form_action(), rotate: form_action(), remove: form_action() };
     let hooks = Resource::new(
         move || {
             (
@@ -45,18 +45,11 @@ pub fn WebhooksPage() -> impl IntoView {
         },
         |_| get_webhooks(),
     );
-    // The secret issued last, by either form; it lives only in this page, never reloaded.
-    let issued = RwSignal::new(None::<IssuedSecret>);
-    Effect::new(move |_| {
-        if let Some(Ok(secret)) = create.value().get() {
-            issued.set(Some(secret));
-        }
-    });
-    Effect::new(move |_| {
-        if let Some(Ok(secret)) = actions.rotate.value().get() {
-            issued.set(Some(secret));
-        }
-    });
+    // The secret issued by either form, shown once: it is in this answer only.
+    let issued = move || {
+        let created = create.value().get().and_then(Result::ok);
+        created.or_else(|| actions.rotate.value().get().and_then(Result::ok))
+    };
     view! {
         <Title text="Webhooks"/>
         <Portal>
@@ -65,7 +58,7 @@ pub fn WebhooksPage() -> impl IntoView {
                 "Tessera posts each published event to these endpoints as it happens, signed as the Standard Webhooks specification says, "
                 "and tries a failed delivery again after growing waits."
             </p>
-            {move || issued.get().map(|issued| view! { <SecretNotice issued/> })}
+            {move || issued().map(|issued| view! { <SecretNotice issued/> })}
             <Outcome action=actions.disable done=Some("Endpoint disabled: nothing is sent to it until it is enabled again.")/>
             <Outcome action=actions.enable done=Some("Endpoint enabled: it goes on from the event it had reached.")/>
             <Outcome action=actions.rotate done=None/>

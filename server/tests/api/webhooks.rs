@@ -474,7 +474,8 @@ async fn a_name_that_resolves_to_the_deployments_own_network_is_never_called() {
     let mut log = Value::Null;
     while Instant::now() < until {
         log = api(&app, Method::GET, &format!("/webhooks/{}/deliveries", endpoint.id), None).await.1;
-        if log["data"][0]["attempts"].as_i64().unwrap_or_default() >= 1 {
+        // An attempt is counted when taken and its outcome recorded when it ends: wait for that.
+        if log["data"][0]["attempts"].as_i64().unwrap_or_default() >= 1 && !log["data"][0]["last_error"].is_null() {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;

@@ -1,7 +1,6 @@
 //! `/catalog`: the vendor admin's catalog: plans and their versions, features, add-ons,
 //! approval rules, API keys and signing keys.
 
-use crate::components::outcome::form_action;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -12,6 +11,7 @@ use super::api::{
 use super::{FeatureDef, KeysView, PlanVersion, ProductCatalog, RuleEffect, RULE_PRESETS};
 use crate::components::format::{date, day_of_secs, thousands};
 use crate::components::layout::{ErrorNotice, Portal};
+use crate::components::outcome::form_action;
 use crate::error::AppError;
 use crate::requests::RequestKind;
 

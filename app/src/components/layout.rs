@@ -1,7 +1,6 @@
 //! The portal frame: who is signed in, the header with its navigation and Sign out,
 //! and the guard that sends visitors to sign-in.
 
-use crate::components::outcome::form_action;
 use leptos::prelude::*;
 use leptos_router::components::{Redirect, A};
 use leptos_router::hooks::use_location;
@@ -9,6 +8,7 @@ use leptos_router::hooks::use_location;
 use super::format::{date, days_left, encode_query_value};
 use crate::auth::api::{get_current_user, SignOut};
 use crate::auth::{CurrentUser, Role};
+use crate::components::outcome::form_action;
 use crate::error::AppError;
 use crate::renewals::api::renewal_notices;
 

@@ -1,11 +1,11 @@
 //! The sales demo page.
 
-use crate::components::outcome::form_action;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::components::format::thousands;
 use crate::components::layout::{ErrorNotice, Portal};
+use crate::components::outcome::form_action;
 use crate::demo::api::{get_demo, ResetDemo, SwitchDemoPlan};
 use crate::demo::DemoView;
 

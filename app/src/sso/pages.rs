@@ -2,7 +2,6 @@
 //! `?customer=<slug>`), and for vendor admins the vendor domains whose new people join as
 //! staff.
 
-use crate::components::outcome::form_action;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
@@ -14,6 +13,7 @@ use super::{DomainView, SsoView, StaffDomainsView};
 use crate::components::fields::TextField;
 use crate::components::format::date_time;
 use crate::components::layout::{ErrorNotice, Portal};
+use crate::components::outcome::form_action;
 
 /// `/sso`: single sign-on settings.
 #[component]

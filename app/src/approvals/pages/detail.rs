@@ -1,4 +1,3 @@
-use crate::components::outcome::form_action;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
@@ -7,6 +6,7 @@ use crate::approvals::api::{get_request_detail, DecideRequest};
 use crate::approvals::{DecisionOutcome, RequestDetail};
 use crate::components::format::{date, day_of_secs, thousands};
 use crate::components::layout::{ErrorNotice, Portal};
+use crate::components::outcome::form_action;
 use crate::requests::RequestStatus;
 
 /// `/approvals/:id`: one request with the customer's entitlement and what approving

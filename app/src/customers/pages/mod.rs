@@ -1,7 +1,6 @@
 //! The vendor's customers: the list (and a new customer), one customer's page with the
 //! staff's controls, and the customer's portal as they see it, read-only.
 
-use crate::components::outcome::form_action;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
@@ -11,6 +10,7 @@ use crate::catalog::api::get_catalog;
 use crate::catalog::ProductCatalog;
 use crate::components::format::date;
 use crate::components::layout::{role_of, Auth, ErrorNotice, Portal};
+use crate::components::outcome::form_action;
 use crate::customers::api::{
     list_customers, list_proposed_amendments, view_as_customer, AmendEntitlement, ChangeEntitlement, CreateCustomer, DecideAmendment,
     GrantEntitlement, OpenCustomerPortal,

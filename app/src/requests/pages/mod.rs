@@ -5,13 +5,13 @@ mod new;
 
 pub use new::NewRequestPage;
 
-use crate::components::outcome::form_action;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use crate::components::format::{date, day_of_secs};
 use crate::components::layout::{ErrorNotice, Portal};
+use crate::components::outcome::form_action;
 use crate::requests::api::{list_requests, WithdrawRequest};
 use crate::requests::{ChangeRequestView, RequestStatus};
 

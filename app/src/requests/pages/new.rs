@@ -1,10 +1,10 @@
-use crate::components::outcome::form_action;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use crate::components::format::thousands;
 use crate::components::layout::{ErrorNotice, Portal};
+use crate::components::outcome::form_action;
 use crate::entitlements::api::list_entitlements;
 use crate::error::AppError;
 use crate::requests::api::{get_change_options, preview_change, FileRequest};

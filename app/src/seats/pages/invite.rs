@@ -1,9 +1,9 @@
-use crate::components::outcome::form_action;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
 use crate::components::format::date;
+use crate::components::outcome::form_action;
 use crate::error::AppError;
 use crate::seats::api::{get_invitation, AcceptInvitation};
 

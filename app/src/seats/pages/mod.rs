@@ -4,13 +4,13 @@ mod invite;
 
 pub use invite::InvitePage;
 
-use crate::components::outcome::form_action;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
 use crate::components::format::date;
 use crate::components::layout::{ErrorNotice, Portal};
+use crate::components::outcome::form_action;
 use crate::entitlements::api::{AssignSeat, FreeSeat};
 use crate::error::AppError;
 use crate::seats::api::{get_seats, InviteUser, IssuePasswordReset, ReissueInvitation, RemoveUser, RESET_HOURS};

@@ -1,4 +1,3 @@
-use crate::components::outcome::form_action;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
@@ -6,6 +5,7 @@ use leptos_router::hooks::use_params_map;
 use super::{DeliveryState, Outcome};
 use crate::components::format::{date_time, thousands};
 use crate::components::layout::{ErrorNotice, Portal};
+use crate::components::outcome::form_action;
 use crate::webhooks::api::{get_webhook_delivery, ResendWebhookDelivery};
 use crate::webhooks::{AttemptView, DeliveryDetail};
 

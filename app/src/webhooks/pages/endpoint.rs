@@ -1,4 +1,3 @@
-use crate::components::outcome::form_action;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
@@ -6,6 +5,7 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 use super::{unplaced, Counts, DeliveryState, EndpointState, EventTypeChoices, Outcome, TextField};
 use crate::components::format::date_time;
 use crate::components::layout::{ErrorNotice, Portal};
+use crate::components::outcome::form_action;
 use crate::webhooks::api::{get_webhook_deliveries, ResendWebhookDelivery, UpdateWebhook};
 use crate::webhooks::{DeliveryLog, DeliveryView, DELIVERY_STATUSES};
 

@@ -8,7 +8,6 @@ mod endpoint;
 pub use delivery::WebhookDeliveryPage;
 pub use endpoint::WebhookPage;
 
-use crate::components::outcome::form_action;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -17,6 +16,7 @@ use super::{status_label, DeliveryCounts, EventTypeView, IssuedSecret, WebhookVi
 use crate::components::fields::TextField;
 use crate::components::format::{date_time, thousands};
 use crate::components::layout::{ErrorNotice, Portal};
+use crate::components::outcome::form_action;
 use crate::error::AppError;
 
 /// The forms of the endpoints' table, shared by its rows.

@@ -139,7 +139,14 @@ async fn guessing_a_password_slows_down_then_locks_the_account_and_the_owner_is_
     let retry: i64 = r.headers().get("retry-after").and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok()).unwrap_or(0);
     assert!((1..=2).contains(&retry), "{retry}");
     assert_eq!(json(r).await["SignInHeld"]["locked"], false);
-    // Even the right password waits its turn: the guesser cannot tell.
+    // Even the right password waits its turn: the guesser cannot tell. (Its wait counts in
+    // whole seconds from the last failure: that failure is put at this second, four in a
+    // row, so that the wait of two seconds cannot have passed on a slow machine.)
+    app.sql(
+        "UPDATE sign_in_failures SET failures = 4, last_failure_at = $1 WHERE subject = 'account:ada@initech.example'",
+        &[app::store::now()],
+    )
+    .await;
     assert_eq!(attempt(&app, ADA, PASSWORD).await.status(), StatusCode::TOO_MANY_REQUESTS);
     let kinds = audit_kinds_since(&app, head).await;
     assert_eq!(kinds, ["user.sign_in_failed"; 3], "each failure is audited, a held attempt is not a failure");

@@ -11,6 +11,7 @@ use crate::auth::pages::{AccountPage, HomePage, SignInPage};
 use crate::catalog::pages::CatalogPage;
 use crate::components::layout::NotFound;
 use crate::customers::pages::{CustomerPage, CustomersPage, ViewAsPage};
+use crate::dashboard::pages::DashboardPage;
 use crate::demo::pages::DemoPage;
 use crate::entitlements::pages::EntitlementsPage;
 use crate::instances::pages::InstancesPage;
@@ -93,6 +94,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/audit") ssr=SsrMode::Async view=AuditPage/>
                     <Route path=path!("/tiers") ssr=SsrMode::Async view=TiersPage/>
                     <Route path=path!("/demo") ssr=SsrMode::Async view=DemoPage/>
+                    <Route path=path!("/dashboard") ssr=SsrMode::Async view=DashboardPage/>
                     <Route path=path!("/customers") ssr=SsrMode::Async view=CustomersPage/>
                     <Route path=path!("/customers/:slug") ssr=SsrMode::Async view=CustomerPage/>
                     <Route path=path!("/customers/:slug/portal") ssr=SsrMode::Async view=ViewAsPage/>

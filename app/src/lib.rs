@@ -11,6 +11,7 @@ pub mod auth;
 pub mod catalog;
 pub mod components;
 pub mod customers;
+pub mod dashboard;
 pub mod demo;
 pub mod entitlements;
 pub mod error;

@@ -242,6 +242,8 @@ async function plainPerson(browser: Browser, baseURL: string, email: string) {
   await page.getByLabel('Email').fill(email);
   await page.getByLabel('Password').fill('tessera-demo');
   await page.getByRole('button', { name: 'Sign in' }).click();
+  await expect(page).toHaveURL(/\/dashboard$/);
+  await page.getByRole('link', { name: 'Customers', exact: true }).click();
   await expect(page).toHaveURL(/\/customers$/);
   return { context, page };
 }

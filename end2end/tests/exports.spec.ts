@@ -36,6 +36,8 @@ test('vendor staff download every customer from the console', async ({ page }) =
   const signIn = new SignInPage(page);
   await signIn.goto();
   await signIn.signIn('staff@tessera.example');
+  await expect(page).toHaveURL(/\/dashboard$/);
+  await page.getByRole('link', { name: 'Customers', exact: true }).click();
   await expect(page).toHaveURL(/\/customers$/);
   const { file, lines } = await download(page, 'Entitlements CSV');
   expect(file).toMatch(/^tessera-entitlements-\d{4}-\d{2}-\d{2}\.csv$/);

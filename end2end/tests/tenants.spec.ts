@@ -45,10 +45,12 @@ test('a member sees their organisation read-only', async ({ page }) => {
   await expect(page.getByText('Your admin can change seats and plans.')).toBeVisible();
 });
 
-test('vendor staff land on the customer list and can open a customer', async ({ page }) => {
+test('vendor staff land on the dashboard, go to the customer list and open a customer', async ({ page }) => {
   const signIn = new SignInPage(page);
   await signIn.goto();
   await signIn.signIn('staff@tessera.example');
+  await expect(page).toHaveURL(/\/dashboard$/);
+  await page.getByRole('link', { name: 'Customers', exact: true }).click();
   await expect(page).toHaveURL(/\/customers$/);
   // The header, Demo Co (the sales demo), Globex, Initech and Umbrella.
   const rows = page.getByRole('row');

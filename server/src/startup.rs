@@ -123,6 +123,7 @@ impl Application {
             },
             customer_sso: Default::default(),
             webhooks: config.webhooks,
+            activity: Default::default(),
         });
         crate::webhooks::Dispatcher::new(state.store.clone(), config.webhooks)?.spawn();
         Ok(Application { state, sessions, config })

@@ -2,25 +2,37 @@
 
 use leptos::prelude::*;
 
-use super::{DecisionOutcome, QueueItem, RequestDetail};
+use super::{DecisionOutcome, QueuePage, RequestDetail};
 use crate::error::AppError;
 
-/// Pending change requests, oldest first, optionally of one customer (slug) and kind.
-/// Vendor admins and staff only.
+/// Pending change requests, oldest first, optionally of one customer (slug) and kind, and
+/// only the overdue ones (waiting more than two days) when `overdue` is true; a page at a
+/// time, starting after request `after`. Vendor admins and staff only.
 #[server(prefix = "/api", endpoint = "list_pending_requests")]
-pub async fn list_pending_requests(customer: Option<String>, kind: Option<String>) -> Result<Vec<QueueItem>, AppError> {
+pub async fn list_pending_requests(
+    customer: Option<String>,
+    kind: Option<String>,
+    overdue: Option<bool>,
+    after: Option<i64>,
+) -> Result<QueuePage, AppError> {
+    use super::QueueItem;
     use crate::requests::RequestKind;
     use crate::ssr::auth::{Guard, Roles};
     use crate::ssr::forms;
+    use crate::store::requests::QueueQuery;
     let caller = Guard::new().role(Roles::STAFF).caller().await?;
     let kind = match forms::optional(kind.as_deref()) {
         Some(k) => Some(RequestKind::parse(k).ok_or_else(|| AppError::invalid("kind", "No such kind of request."))?),
         None => None,
     };
-    let rows = caller.state.store.list_pending_requests(forms::optional(customer.as_deref()), kind).await?;
     let now = crate::store::now();
-    let out = rows
+    let overdue_from = now - super::OVERDUE_DAYS * 86_400;
+    let page = QueueQuery { created_before: overdue.unwrap_or(false).then_some(overdue_from), after, limit: super::QUEUE_PAGE + 1 };
+    let rows = caller.state.store.list_pending_requests(forms::optional(customer.as_deref()), kind, &page).await?;
+    let more = rows.len() as i64 > super::QUEUE_PAGE;
+    let requests: Vec<QueueItem> = rows
         .into_iter()
+        .take(super::QUEUE_PAGE as usize)
         .map(|(view, facts)| QueueItem {
             id: view.id,
             customer: facts.customer_name,
@@ -29,12 +41,13 @@ pub async fn list_pending_requests(customer: Option<String>, kind: Option<String
             summary: view.summary(),
             requested_by: view.requested_by,
             created_at: view.created_at,
-            overdue: now - view.created_at > super::OVERDUE_DAYS * 86_400,
+            overdue: view.created_at < overdue_from,
             approvals: view.approvals,
             approvals_needed: view.approvals_needed,
         })
         .collect();
-    Ok(out)
+    let next_after = if more { requests.last().map(|r| r.id) } else { None };
+    Ok(QueuePage { requests, next_after })
 }
 
 /// Request `id` with the customer's entitlement and what approving would change.

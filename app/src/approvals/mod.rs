@@ -11,6 +11,17 @@ use crate::requests::{ChangePreview, ChangeRequestView, RequestKind};
 /// Pending requests older than this many days are marked overdue in the queue.
 pub const OVERDUE_DAYS: i64 = 2;
 
+/// Requests per page of the queue.
+pub const QUEUE_PAGE: i64 = 50;
+
+/// A page of the queue, oldest first, and the request the next page starts after (`None`
+/// on the last page).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueuePage {
+    pub requests: Vec<QueueItem>,
+    pub next_after: Option<i64>,
+}
+
 /// One pending request in the queue.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct QueueItem {

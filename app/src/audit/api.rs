@@ -39,11 +39,24 @@ pub async fn list_audit(
         before_seq: before,
     };
     let rows = state.store.search_audit_events(&filter, PAGE + 1).await?;
-    let names: std::collections::HashMap<i64, String> = state.store.list_customers().await?.into_iter().map(|c| (c.id, c.name)).collect();
     let more = rows.len() as i64 > PAGE;
-    let events: Vec<super::AuditEventView> = rows
+    let events = views(&state.store, rows.into_iter().take(PAGE as usize).collect()).await?;
+    let next_before = if more { events.last().map(|e| e.seq) } else { None };
+    Ok(AuditPage { events, next_before })
+}
+
+/// Audit rows as pages show them, each with its customer's name.
+#[cfg(feature = "ssr")]
+pub(crate) async fn views(
+    store: &crate::store::Store,
+    rows: Vec<crate::store::audit::AuditRow>,
+) -> Result<Vec<super::AuditEventView>, crate::store::StoreError> {
+    let mut ids: Vec<i64> = rows.iter().filter_map(|r| r.customer_id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let names = store.customer_names(&ids).await?;
+    Ok(rows
         .into_iter()
-        .take(PAGE as usize)
         .map(|r| super::AuditEventView {
             seq: r.seq,
             at: r.at,
@@ -54,7 +67,5 @@ pub async fn list_audit(
             before: r.before_json,
             after: r.after_json,
         })
-        .collect();
-    let next_before = if more { events.last().map(|e| e.seq) } else { None };
-    Ok(AuditPage { events, next_before })
+        .collect())
 }

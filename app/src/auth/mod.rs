@@ -67,7 +67,7 @@ impl CurrentUser {
     pub fn home(&self) -> &'static str {
         match self.role {
             Role::Sales => "/demo",
-            Role::VendorAdmin | Role::VendorStaff => "/customers",
+            Role::VendorAdmin | Role::VendorStaff => "/dashboard",
             Role::CustomerAdmin | Role::CustomerMember => "/entitlements",
         }
     }

@@ -73,6 +73,7 @@ fn Header(user: CurrentUser) -> impl IntoView {
     let org = user.customer.as_ref().map(|c| c.name.clone()).unwrap_or_else(|| "Vendor console".to_owned());
     let nav = match user.role {
         Role::VendorAdmin => view! {
+            <A href="/dashboard">"Dashboard"</A>
             <A href="/customers">"Customers"</A>
             <A href="/approvals">"Approvals"</A>
             <A href="/audit">"Audit log"</A>
@@ -83,6 +84,7 @@ fn Header(user: CurrentUser) -> impl IntoView {
         }
         .into_any(),
         Role::VendorStaff => view! {
+            <A href="/dashboard">"Dashboard"</A>
             <A href="/customers">"Customers"</A>
             <A href="/approvals">"Approvals"</A>
             <A href="/audit">"Audit log"</A>

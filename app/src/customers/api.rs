@@ -2,22 +2,53 @@
 
 use leptos::prelude::*;
 
-use super::{CreatedCustomer, CustomerSummary};
+use super::{CreatedCustomer, CustomerPage};
 use crate::error::AppError;
 
-/// Every customer with a summary of its entitlements; vendor users only, and for sales
-/// only the demo customer.
-/// Errors: `Unauthenticated`, `Forbidden` for customer users.
+/// A page of customers by name, each with a summary of its entitlements: those whose name
+/// or slug holds `search` (any case) or with a user whose email it is; those `show`
+/// names (`trial-ending`, `term-ending`, `renewing`, `near-limit`); the page starting after
+/// customer `after`. Vendor users only, and for sales only the demo customer.
+/// Errors: `Unauthenticated`, `Forbidden` for customer users; `Invalid` on `show` for a
+/// filter there is not.
 #[server(prefix = "/api", endpoint = "list_customers")]
-pub async fn list_customers() -> Result<Vec<CustomerSummary>, AppError> {
+pub async fn list_customers(search: Option<String>, show: Option<String>, after: Option<i64>) -> Result<CustomerPage, AppError> {
+    use super::{CustomerFilter, CUSTOMERS_PAGE};
     use crate::ssr::auth::{Guard, Roles};
+    use crate::ssr::forms;
+    use crate::store::console::CustomerQuery;
     let caller = Guard::new().role(Roles::VENDOR).caller().await?;
-    let mut customers = caller.state.store.list_customers().await?;
+    let filter = match forms::optional(show.as_deref()) {
+        Some(s) => Some(CustomerFilter::parse(s).ok_or_else(|| AppError::invalid("show", "No such list of customers."))?),
+        None => None,
+    };
+    let now = crate::store::now();
+    let state = &caller.state;
+    let mut among = (filter == Some(CustomerFilter::NearLimit)).then(|| near_limit_customers(state, now));
     // Sales demo the product: they see the demo customer and nothing of real ones.
     if caller.is_sales() {
-        customers.retain(|c| c.slug == crate::store::demo::DEMO_SLUG);
+        let demo = match state.store.find_customer_by_slug(crate::store::demo::DEMO_SLUG).await {
+            Ok(c) => vec![c.id],
+            Err(crate::store::StoreError::NotFound) => vec![],
+            Err(e) => return Err(e.into()),
+        };
+        among = Some(among.map_or(demo.clone(), |ids| ids.into_iter().filter(|id| demo.contains(id)).collect()));
     }
-    Ok(customers)
+    let query = CustomerQuery { search: forms::optional(search.as_deref()).map(str::to_owned), filter, among, after, now };
+    let mut customers = state.store.search_customers(&query, CUSTOMERS_PAGE + 1).await?;
+    let more = customers.len() as i64 > CUSTOMERS_PAGE;
+    customers.truncate(CUSTOMERS_PAGE as usize);
+    let next_after = if more { customers.last().map(|c| c.id) } else { None };
+    Ok(CustomerPage { customers, next_after })
+}
+
+/// The customers with a live entitlement at 80 % or more of a quota this period or with
+/// every seat taken, from the enforcement snapshot in memory.
+#[cfg(feature = "ssr")]
+pub(crate) fn near_limit_customers(state: &crate::ssr::state::AppState, now: i64) -> Vec<i64> {
+    let mut ids: Vec<i64> = state.enforcer.pressure(now, super::NEAR_LIMIT_PERCENT).into_iter().map(|p| p.customer_id).collect();
+    ids.dedup();
+    ids
 }
 
 /// Suspends (`action` = `suspend`) or resumes (`resume`) entitlement `entitlement`,

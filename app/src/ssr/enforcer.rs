@@ -326,6 +326,57 @@ impl Enforcer {
         let decision = engine::evaluate(snap, &request, now, self.instance_ttl);
         Ok(CheckOutcome { decision, plan: Some(snap.plan.clone()), expires_at: snap.expires_at() })
     }
+
+    /// Live entitlements near their limits at `now`, from memory: each metered feature at
+    /// `percent` or more of its quota this period, and each entitlement whose seats are all
+    /// taken. Ordered by customer and product.
+    pub fn pressure(&self, now: i64, percent: i64) -> Vec<Pressure> {
+        let customers = read(&self.customers);
+        let mut found = Vec::new();
+        for customer in customers.values() {
+            for (product, snap) in &customer.entitlements {
+                if !matches!(snap.status, engine::EntitlementStatus::Trial | engine::EntitlementStatus::Active) {
+                    continue;
+                }
+                let seats = snap.seat_holders.len() as i64;
+                if snap.seats_cap > 0 && seats >= snap.seats_cap {
+                    found.push(Pressure {
+                        customer_id: customer.customer_id,
+                        product: product.clone(),
+                        limit: Limit::Seats { used: seats, cap: snap.seats_cap },
+                    });
+                }
+                for (feature, rule) in &snap.features {
+                    let Some(quota) = rule.quota.as_ref().filter(|q| q.limit > 0) else { continue };
+                    let used = snap.usage.get(feature).filter(|u| u.period_start == quota.period.start(now)).map_or(0, |u| u.used);
+                    if i128::from(used) * 100 >= i128::from(quota.limit) * i128::from(percent) {
+                        found.push(Pressure {
+                            customer_id: customer.customer_id,
+                            product: product.clone(),
+                            limit: Limit::Quota { feature: feature.clone(), used, quota: quota.limit },
+                        });
+                    }
+                }
+            }
+        }
+        found.sort_by(|a, b| (a.customer_id, &a.product).cmp(&(b.customer_id, &b.product)));
+        found
+    }
+}
+
+/// An entitlement near one of its limits (see [`Enforcer::pressure`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pressure {
+    pub customer_id: i64,
+    pub product: String,
+    pub limit: Limit,
+}
+
+/// Which limit, and how near.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Limit {
+    Seats { used: i64, cap: i64 },
+    Quota { feature: String, used: i64, quota: i64 },
 }
 
 #[cfg(test)]

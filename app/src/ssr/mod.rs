@@ -1,6 +1,7 @@
 //! Server-side helpers: the application state, sessions, passwords, the guard every
 //! server function starts with and the parsing of what forms send.
 
+pub mod activity;
 pub mod auth;
 pub mod changes;
 pub mod checkpoints;

@@ -37,6 +37,8 @@ pub struct Parts {
     pub customer_sso: super::sso::CustomerProviders,
     /// How webhook deliveries are retried and where endpoints may be.
     pub webhooks: crate::store::webhooks::WebhookPolicy,
+    /// The dashboard's charts, drawn in the background.
+    pub activity: super::activity::ActivityCache,
 }
 
 impl AppState {

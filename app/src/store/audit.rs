@@ -218,35 +218,42 @@ pub struct AuditFilter {
 }
 
 impl super::Store {
-    /// Audit events matching `filter`, newest first, at most `limit`.
+    /// Audit events matching `filter`, newest first, at most `limit`. Only the conditions
+    /// given are written into the query, so the customer's index serves a customer's page.
     pub async fn search_audit_events(&self, filter: &AuditFilter, limit: i64) -> Result<Vec<AuditRow>, StoreError> {
-        let like = |s: &Option<String>, prefix_only: bool| {
-            s.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(|v| {
-                let v = v.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
-                if prefix_only {
-                    format!("{v}%")
-                } else {
-                    format!("%{v}%")
-                }
-            })
-        };
-        Ok(sqlx::query_as::<_, AuditRow>(
+        use super::console::like_pattern;
+        let actor = like_pattern(filter.actor.as_deref(), false);
+        let kind = like_pattern(filter.kind.as_deref(), true);
+        let mut sql = String::from(
             "SELECT seq, at, actor, customer_id, kind, subject, before_json, after_json, prev_hash, hash FROM audit_events
-             WHERE ($1 < 0 OR customer_id = $1)
-               AND ($2 = '' OR LOWER(actor) LIKE $2 ESCAPE '\\')
-               AND ($3 = '' OR kind LIKE $3 ESCAPE '\\')
-               AND at >= $4 AND at < $5 AND seq < $6
-             ORDER BY seq DESC LIMIT $7",
-        )
-        .bind(filter.customer_id.unwrap_or(-1))
-        .bind(like(&filter.actor, false).unwrap_or_default())
-        .bind(like(&filter.kind, true).unwrap_or_default())
-        .bind(filter.from.unwrap_or(i64::MIN))
-        .bind(filter.to.unwrap_or(i64::MAX))
-        .bind(filter.before_seq.unwrap_or(i64::MAX))
-        .bind(limit)
-        .fetch_all(self.pool())
-        .await?)
+             WHERE seq < $1 AND ($2 = $2 AND $3 = $3 AND $4 = $4 AND $5 = $5 AND $6 = $6)",
+        );
+        if filter.customer_id.is_some() {
+            sql.push_str(" AND customer_id = $2");
+        }
+        if actor.is_some() {
+            sql.push_str(" AND LOWER(actor) LIKE $3 ESCAPE '\\'");
+        }
+        if kind.is_some() {
+            sql.push_str(" AND kind LIKE $4 ESCAPE '\\'");
+        }
+        if filter.from.is_some() {
+            sql.push_str(" AND at >= $5");
+        }
+        if filter.to.is_some() {
+            sql.push_str(" AND at < $6");
+        }
+        sql.push_str(" ORDER BY seq DESC LIMIT $7");
+        Ok(sqlx::query_as::<_, AuditRow>(&sql)
+            .bind(filter.before_seq.unwrap_or(i64::MAX))
+            .bind(filter.customer_id.unwrap_or(0))
+            .bind(actor.unwrap_or_default())
+            .bind(kind.unwrap_or_default())
+            .bind(filter.from.unwrap_or(0))
+            .bind(filter.to.unwrap_or(0))
+            .bind(limit)
+            .fetch_all(self.pool())
+            .await?)
     }
 
     /// The audit events of one customer (or all when `None`), newest first, at most `limit`.

@@ -6,6 +6,7 @@
 
 pub mod audit;
 pub mod catalog;
+pub mod console;
 pub mod demo;
 pub mod entitlements;
 pub mod events;

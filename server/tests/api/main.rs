@@ -8,6 +8,7 @@ mod boundary;
 mod console;
 mod crafted_idp;
 mod customer_sso;
+mod dashboard;
 mod enforcement;
 mod exports;
 mod first_start;

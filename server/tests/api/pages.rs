@@ -36,7 +36,7 @@ async fn the_front_door_sends_each_user_home() {
     };
     assert_eq!(get(new_client(), "/").await.as_deref(), Some("/signin"));
     assert_eq!(get(app.client_for("ada@initech.example").await, "/").await.as_deref(), Some("/entitlements"));
-    assert_eq!(get(app.client_for("staff@tessera.example").await, "/").await.as_deref(), Some("/customers"));
+    assert_eq!(get(app.client_for("staff@tessera.example").await, "/").await.as_deref(), Some("/dashboard"));
     assert_eq!(get(app.client_for("sales@tessera.example").await, "/").await.as_deref(), Some("/demo"), "sales land on the demo");
 }
 

@@ -119,6 +119,7 @@ fn table(i: &Ids) -> Vec<Row> {
         ("decide_request", vec![("id", i.request.clone()), ("decision", s("reject")), ("comment", s("no"))], STAFF),
         // Customers and their entitlements.
         ("list_customers", vec![], VENDOR),
+        ("get_dashboard", vec![], STAFF),
         ("view_as_customer", vec![("customer", s("initech"))], STAFF),
         ("open_customer_portal", vec![("customer", s("initech"))], STAFF),
         (

@@ -9,19 +9,39 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use crate::approvals::api::list_pending_requests;
-use crate::components::format::{date_time, day_of_secs};
+use crate::components::format::{date_time, day_of_secs, encode_query_value};
 use crate::components::layout::{ErrorNotice, Portal};
 use crate::requests::RequestKind;
 
-/// `/approvals?customer=&kind=`: pending change requests, oldest first, overdue ones marked.
+/// `/approvals?customer=&kind=&overdue=&after=`: pending change requests, oldest first,
+/// overdue ones marked (or only those), a page at a time.
 #[component]
 pub fn ApprovalsPage() -> impl IntoView {
     let query = use_query_map();
     let filter = move || {
         let q = query.read();
-        (q.get("customer").filter(|c| !c.is_empty()), q.get("kind").filter(|k| !k.is_empty()))
+        (
+            q.get("customer").filter(|c| !c.is_empty()),
+            q.get("kind").filter(|k| !k.is_empty()),
+            q.get("overdue").is_some_and(|o| o == "true"),
+            q.get("after").and_then(|a| a.parse::<i64>().ok()),
+        )
     };
-    let queue = Resource::new(filter, |(customer, kind)| list_pending_requests(customer, kind));
+    let queue = Resource::new(filter, |(customer, kind, overdue, after)| list_pending_requests(customer, kind, Some(overdue), after));
+    // The queue's address with its filters kept, from the start or after a request.
+    let page_at = move |after: Option<i64>| {
+        let (customer, kind, overdue, _) = filter();
+        let mut parts: Vec<String> = [("customer", customer), ("kind", kind), ("overdue", overdue.then(|| "true".to_owned()))]
+            .into_iter()
+            .filter_map(|(k, v)| v.map(|v| format!("{k}={}", encode_query_value(&v))))
+            .collect();
+        parts.extend(after.map(|a| format!("after={a}")));
+        if parts.is_empty() {
+            "/approvals".to_owned()
+        } else {
+            format!("/approvals?{}", parts.join("&"))
+        }
+    };
     let kind_options = move || {
         let current = filter().1;
         RequestKind::ALL
@@ -42,20 +62,24 @@ pub fn ApprovalsPage() -> impl IntoView {
                     <label for="kind">"Kind"</label>
                     <select id="kind" name="kind"><option value="">"Any"</option>{kind_options}</select>
                 </div>
+                <label class="check">
+                    <input type="checkbox" name="overdue" value="true" prop:checked=move || filter().2/>
+                    "Only overdue"
+                </label>
                 <button type="submit" class="button secondary">"Filter"</button>
             </form>
             <Transition fallback=|| view! { <p class="loading">"Loading the queue…"</p> }>
                 {move || Suspend::new(async move {
                     match queue.await {
-                        Ok(list) if list.is_empty() => view! { <p class="notice">"Nothing is waiting."</p> }.into_any(),
-                        Ok(list) => view! {
+                        Ok(page) if page.requests.is_empty() => view! { <p class="notice">"Nothing is waiting."</p> }.into_any(),
+                        Ok(page) => view! {
                             <table class="table queue">
                                 <thead><tr>
                                     <th scope="col">"Request"</th><th scope="col">"Customer"</th><th scope="col">"Asked by"</th>
                                     <th scope="col">"Waiting since"</th>
                                 </tr></thead>
                                 <tbody>
-                                    {list.into_iter().map(|r| view! {
+                                    {page.requests.into_iter().map(|r| view! {
                                         <tr class:overdue=r.overdue>
                                             <td>
                                                 <a href=format!("/approvals/{}", r.id)>{r.summary.clone()}</a>
@@ -73,6 +97,10 @@ pub fn ApprovalsPage() -> impl IntoView {
                                     }).collect_view()}
                                 </tbody>
                             </table>
+                            <nav class="pager" aria-label="Pages of the queue">
+                                {filter().3.map(|_| view! { <a href=page_at(None)>"First page"</a> })}
+                                {page.next_after.map(|a| view! { <a href=page_at(Some(a)) rel="next">"Next page"</a> })}
+                            </nav>
                         }.into_any(),
                         Err(error) => view! { <ErrorNotice error/> }.into_any(),
                     }

@@ -3,19 +3,19 @@
 
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::use_params_map;
+use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::auth::Role;
 use crate::catalog::api::get_catalog;
 use crate::catalog::ProductCatalog;
-use crate::components::format::date;
+use crate::components::format::{date, encode_query_value};
 use crate::components::layout::{role_of, Auth, ErrorNotice, Portal};
 use crate::components::outcome::form_action;
 use crate::customers::api::{
     list_customers, list_proposed_amendments, view_as_customer, AmendEntitlement, ChangeEntitlement, CreateCustomer, DecideAmendment,
     GrantEntitlement, OpenCustomerPortal,
 };
-use crate::customers::{AmendOutcome, ProposedAmendmentView};
+use crate::customers::{AmendOutcome, CustomerFilter, ProposedAmendmentView};
 use crate::entitlements::api::list_entitlements;
 use crate::entitlements::pages::list::EntitlementsOf;
 use crate::entitlements::pages::ViewingAs;
@@ -41,10 +41,26 @@ pub fn CustomersPage() -> impl IntoView {
     }
 }
 
+/// The list, by name, a page at a time: searched by name, slug or a user's email, and
+/// filtered to the customers that need attention soon.
 #[component]
 fn CustomerList(version: Signal<usize>) -> impl IntoView {
-    let customers = Resource::new(move || version.get(), |_| list_customers());
+    let query = use_query_map();
+    let q = move |k: &str| query.read().get(k).filter(|v| !v.is_empty());
+    let args = move || (version.get(), q("search"), q("show"), q("after").and_then(|a| a.parse::<i64>().ok()));
+    let customers = Resource::new(args, |(_, search, show, after)| list_customers(search, show, after));
     let auth = expect_context::<Auth>();
+    // The list's address with the search and filter kept, from the start or after a customer.
+    let page_at = move |after: Option<i64>| {
+        let mut parts: Vec<String> =
+            ["search", "show"].iter().filter_map(|k| q(k).map(|v| format!("{k}={}", encode_query_value(&v)))).collect();
+        parts.extend(after.map(|a| format!("after={a}")));
+        if parts.is_empty() {
+            "/customers".to_owned()
+        } else {
+            format!("/customers?{}", parts.join("&"))
+        }
+    };
     view! {
         <h1>"Customers"</h1>
         <Suspense fallback=|| ()>
@@ -52,16 +68,33 @@ fn CustomerList(version: Signal<usize>) -> impl IntoView {
                 is_staff(role_of(auth).await).then(|| view! { <Downloads customer=None days=None/> })
             })}
         </Suspense>
+        <form method="get" action="/customers" class="filters" role="search">
+            <div class="field">
+                <label for="search">"Name, slug or a user's email"</label>
+                <input id="search" name="search" type="search" prop:value=move || q("search").unwrap_or_default()/>
+            </div>
+            <div class="field">
+                <label for="show">"Show"</label>
+                <select id="show" name="show">
+                    <option value="" selected=move || q("show").is_none()>"Every customer"</option>
+                    {CustomerFilter::ALL.into_iter().map(|f| view! {
+                        <option value=f.as_str() selected=move || q("show").as_deref() == Some(f.as_str())>{f.label()}</option>
+                    }).collect_view()}
+                </select>
+            </div>
+            <button type="submit" class="button secondary">"Find"</button>
+        </form>
         <Transition fallback=|| view! { <p class="loading">"Loading customers…"</p> }>
             {move || Suspend::new(async move {
                 match customers.await {
-                    Ok(list) => view! {
-                        <table class="table">
+                    Ok(page) if page.customers.is_empty() => view! { <p class="notice">"No customers match."</p> }.into_any(),
+                    Ok(page) => view! {
+                        <table class="table customers">
                             <thead>
                                 <tr><th scope="col">"Customer"</th><th scope="col">"Users"</th><th scope="col">"Entitlements"</th></tr>
                             </thead>
                             <tbody>
-                                {list.into_iter().map(|c| view! {
+                                {page.customers.into_iter().map(|c| view! {
                                     <tr>
                                         <td><a href=format!("/customers/{}", c.slug)>{c.name.clone()}</a></td>
                                         <td>{c.users}</td>
@@ -70,6 +103,10 @@ fn CustomerList(version: Signal<usize>) -> impl IntoView {
                                 }).collect_view()}
                             </tbody>
                         </table>
+                        <nav class="pager" aria-label="Pages of customers">
+                            {q("after").map(|_| view! { <a href=page_at(None)>"First page"</a> })}
+                            {page.next_after.map(|a| view! { <a href=page_at(Some(a)) rel="next">"Next page"</a> })}
+                        </nav>
                     }.into_any(),
                     Err(error) => view! { <ErrorNotice error/> }.into_any(),
                 }

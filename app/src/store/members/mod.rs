@@ -15,7 +15,6 @@ use super::events::EventKind;
 use super::write::Write;
 use super::{Store, StoreError};
 use crate::auth::CustomerRef;
-use crate::customers::CustomerSummary;
 
 /// A new customer and the admin who gets its first invitation.
 #[derive(Debug, Clone)]
@@ -68,40 +67,6 @@ impl Store {
             .await?
             .ok_or(StoreError::NotFound)?;
         Ok(CustomerRef { id: row.try_get("id")?, slug: row.try_get("slug")?, name: row.try_get("name")? })
-    }
-
-    /// Every customer by name, with its user count and a line per entitlement.
-    pub async fn list_customers(&self) -> Result<Vec<CustomerSummary>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT c.id, c.slug, c.name, (SELECT COUNT(*) FROM users u WHERE u.customer_id = c.id) AS users
-             FROM customers c ORDER BY c.name, c.id",
-        )
-        .fetch_all(self.pool())
-        .await?;
-        let lines = sqlx::query(
-            "SELECT e.customer_id, p.name AS product, pl.name AS plan, e.status
-             FROM entitlements e JOIN products p ON p.id = e.product_id JOIN plans pl ON pl.id = e.plan_id
-             ORDER BY p.name",
-        )
-        .fetch_all(self.pool())
-        .await?;
-        let mut by_customer: std::collections::HashMap<i64, Vec<String>> = std::collections::HashMap::new();
-        for l in &lines {
-            let (product, plan, status): (String, String, String) = (l.try_get("product")?, l.try_get("plan")?, l.try_get("status")?);
-            by_customer.entry(l.try_get("customer_id")?).or_default().push(format!("{product} · {plan} · {status}"));
-        }
-        let mut out = Vec::with_capacity(rows.len());
-        for r in rows {
-            let id: i64 = r.try_get("id")?;
-            out.push(CustomerSummary {
-                id,
-                slug: r.try_get("slug")?,
-                name: r.try_get("name")?,
-                users: r.try_get("users")?,
-                entitlements: by_customer.remove(&id).unwrap_or_default(),
-            });
-        }
-        Ok(out)
     }
 
     /// The id of the user with `email` in customer `customer_id`; `NotFound` otherwise.

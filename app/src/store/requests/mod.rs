@@ -100,17 +100,28 @@ impl Store {
         request_view(&row)
     }
 
-    /// Pending requests, oldest first, optionally of one customer (slug) and kind.
+    /// Pending requests, oldest first, optionally of one customer (slug) and kind, a page at a time.
     pub async fn list_pending_requests(
         &self,
         customer: Option<&str>,
         kind: Option<RequestKind>,
+        page: &QueueQuery,
     ) -> Result<Vec<(ChangeRequestView, RequestFacts)>, StoreError> {
         let sql = format!(
-            "{REQUEST_SELECT} WHERE r.status = 'pending' AND ($1 = '' OR c.slug = $1) AND ($2 = '' OR r.kind = $2) ORDER BY r.created_at, r.id"
+            "{REQUEST_SELECT} WHERE r.status = 'pending' AND ($1 = '' OR c.slug = $1) AND ($2 = '' OR r.kind = $2)
+               AND r.created_at < $3
+               AND ($4 = 0 OR r.created_at > (SELECT a.created_at FROM change_requests a WHERE a.id = $4)
+                    OR (r.created_at = (SELECT a.created_at FROM change_requests a WHERE a.id = $4) AND r.id > $4))
+             ORDER BY r.created_at, r.id LIMIT $5"
         );
-        let rows =
-            sqlx::query(&sql).bind(customer.unwrap_or("")).bind(kind.map(RequestKind::as_str).unwrap_or("")).fetch_all(self.pool()).await?;
+        let rows = sqlx::query(&sql)
+            .bind(customer.unwrap_or(""))
+            .bind(kind.map(RequestKind::as_str).unwrap_or(""))
+            .bind(page.created_before.unwrap_or(i64::MAX))
+            .bind(page.after.unwrap_or(0))
+            .bind(page.limit)
+            .fetch_all(self.pool())
+            .await?;
         rows.iter().map(request_view).collect()
     }
 
@@ -126,6 +137,15 @@ impl Store {
         .await?;
         rows.iter().map(|r| Ok((r.try_get("name")?, r.try_get("at")?))).collect()
     }
+}
+
+/// A page of the approval queue: requests filed before `created_before` (the overdue),
+/// starting after request `after` in the order they were filed, at most `limit`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueueQuery {
+    pub created_before: Option<i64>,
+    pub after: Option<i64>,
+    pub limit: i64,
 }
 
 /// What an approval changes, as the audit event records it before and after.

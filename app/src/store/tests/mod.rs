@@ -2,6 +2,7 @@
 //! on SQLite and PostgreSQL, in the modules below.
 
 mod basics;
+mod console;
 mod exports;
 mod self_service;
 mod staff;

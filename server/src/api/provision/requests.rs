@@ -15,6 +15,7 @@ use app::requests::ChangeRequestView;
 use app::ssr::AppState;
 use app::store::keys::api_keys::ApiKey;
 use app::store::requests::decisions::Decided;
+use app::store::requests::QueueQuery;
 use app::store::StoreError;
 
 pub fn router() -> Router<AppState> {
@@ -122,7 +123,11 @@ pub async fn list(
         (None, false) => return Err(ApiError::invalid("customer", "Every request of any status is listed for one `customer` at a time.")),
         (c, true) => state
             .store
-            .list_pending_requests(c.as_ref().map(|c| c.slug.as_str()), None)
+            .list_pending_requests(
+                c.as_ref().map(|c| c.slug.as_str()),
+                None,
+                &QueueQuery { created_before: None, after: None, limit: i64::MAX },
+            )
             .await?
             .into_iter()
             .filter(|(r, facts)| of_product(&state, key, facts.customer_id, r.entitlement_id))

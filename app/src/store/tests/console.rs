@@ -1,0 +1,180 @@
+//! Store tests of the console's lists at size: customers paged by name with a search and
+//! the filters of what is coming, the dashboard's counts and its daily series; on SQLite
+//! and PostgreSQL.
+
+use crate::customers::CustomerFilter;
+use crate::store::console::CustomerQuery;
+use crate::store::requests::QueueQuery;
+use crate::store::testing;
+
+const DAY: i64 = 86_400;
+const NOW: i64 = 1_795_435_200;
+
+fn ok<T, E: std::fmt::Display>(r: Result<T, E>) -> T {
+    r.unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Adds customers "Zeta 000" … (`n` of them, slugs `zeta-000` …), made in a shuffled
+/// order so that ids and names do not agree, two of them with the same name.
+async fn add_customers(store: &crate::store::Store, n: usize) {
+    for i in 0..n {
+        let k = (i * 37) % n;
+        let name = if k == 1 { "Zeta 000".to_owned() } else { format!("Zeta {k:03}") };
+        ok(sqlx::query("INSERT INTO customers (slug, name, created_at) VALUES ($1, $2, $3)")
+            .bind(format!("zeta-{k:03}"))
+            .bind(name)
+            .bind(NOW)
+            .execute(store.pool())
+            .await);
+    }
+}
+
+#[tokio::test]
+async fn customers_page_by_name_each_once_and_in_order() {
+    for db in testing::seeded(NOW).await {
+        add_customers(&db.store, 120).await;
+        let mut seen = Vec::new();
+        let mut query = CustomerQuery { now: NOW, ..Default::default() };
+        let mut pages = 0;
+        loop {
+            let page = ok(db.store.search_customers(&query, 50).await);
+            pages += 1;
+            assert!(page.len() <= 50);
+            seen.extend(page.iter().map(|c| (c.name.clone(), c.id)));
+            if page.len() < 50 {
+                break;
+            }
+            query.after = page.last().map(|c| c.id);
+        }
+        // 4 seeded customers and 120 more: every one once, by name then id, in 3 pages.
+        assert_eq!(pages, 3, "{}", db.name);
+        assert_eq!(seen.len(), 124, "{}", db.name);
+        let mut sorted = seen.clone();
+        sorted.sort();
+        assert_eq!(seen, sorted, "{}", db.name);
+        sorted.dedup();
+        assert_eq!(sorted.len(), 124, "{}: none twice", db.name);
+        // The two of the same name are both there, the older id first.
+        let twins: Vec<_> = seen.iter().filter(|(n, _)| n == "Zeta 000").collect();
+        assert_eq!(twins.len(), 2, "{}", db.name);
+        db.drop_db().await;
+    }
+}
+
+#[tokio::test]
+async fn customers_are_found_by_part_of_a_name_a_slug_or_a_users_email() {
+    for db in testing::seeded(NOW).await {
+        add_customers(&db.store, 30).await;
+        let find = |search: &str| CustomerQuery { search: Some(search.to_owned()), now: NOW, ..Default::default() };
+        let slugs = |list: Vec<crate::customers::CustomerSummary>| list.into_iter().map(|c| c.slug).collect::<Vec<_>>();
+        assert_eq!(slugs(ok(db.store.search_customers(&find("  INITE "), 50).await)), ["initech"], "{}", db.name);
+        assert_eq!(slugs(ok(db.store.search_customers(&find("zeta-02"), 50).await)).len(), 10, "{}", db.name);
+        assert_eq!(slugs(ok(db.store.search_customers(&find("Ada@Initech.example"), 50).await)), ["initech"], "{}", db.name);
+        // LIKE's wildcards are taken as themselves.
+        assert!(ok(db.store.search_customers(&find("%"), 50).await).is_empty(), "{}", db.name);
+        assert!(ok(db.store.search_customers(&find("_"), 50).await).is_empty(), "{}", db.name);
+        // Only among given customers (the ones near a limit, or the demo for sales).
+        let initech = ok(db.store.find_customer_by_slug("initech").await).id;
+        let among = CustomerQuery { among: Some(vec![initech]), now: NOW, ..Default::default() };
+        assert_eq!(slugs(ok(db.store.search_customers(&among, 50).await)), ["initech"], "{}", db.name);
+        let none = CustomerQuery { among: Some(vec![]), now: NOW, ..Default::default() };
+        assert!(ok(db.store.search_customers(&none, 50).await).is_empty(), "{}", db.name);
+        db.drop_db().await;
+    }
+}
+
+#[tokio::test]
+async fn what_is_coming_is_counted_and_filtered_by_its_window() {
+    for db in testing::seeded(NOW).await {
+        let s = &db.store;
+        let shown = |filter: CustomerFilter, now: i64| CustomerQuery { filter: Some(filter), now, ..Default::default() };
+        let slugs = |list: Vec<crate::customers::CustomerSummary>| list.into_iter().map(|c| c.slug).collect::<Vec<_>>();
+        // The demo: Globex's trial (and its term) end in 10 days; Initech renews in 45.
+        let coming = ok(s.coming_dates(NOW).await);
+        assert_eq!((coming.trials_ending, coming.terms_ending, coming.renewing), (1, 1, 0), "{}", db.name);
+        assert_eq!(slugs(ok(s.search_customers(&shown(CustomerFilter::TrialEnding, NOW), 50).await)), ["globex"], "{}", db.name);
+        assert_eq!(slugs(ok(s.search_customers(&shown(CustomerFilter::TermEnding, NOW), 50).await)), ["globex"], "{}", db.name);
+        assert!(ok(s.search_customers(&shown(CustomerFilter::Renewing, NOW), 50).await).is_empty(), "{}", db.name);
+        // Twenty days on, Initech's renewal is 25 days away and Globex's trial is over.
+        let later = NOW + 20 * DAY;
+        let coming = ok(s.coming_dates(later).await);
+        assert_eq!((coming.trials_ending, coming.terms_ending, coming.renewing), (0, 0, 1), "{}", db.name);
+        assert_eq!(slugs(ok(s.search_customers(&shown(CustomerFilter::Renewing, later), 50).await)), ["initech"], "{}", db.name);
+        db.drop_db().await;
+    }
+}
+
+#[tokio::test]
+async fn the_daily_series_counts_live_entitlements_and_units_metered() {
+    for db in testing::seeded(NOW).await {
+        let s = &db.store;
+        let days = ok(s.daily_activity(NOW, 30).await);
+        assert_eq!(days.len(), 30, "{}", db.name);
+        let today = NOW.div_euclid(DAY) * DAY;
+        assert_eq!(days.last().map(|d| d.0), Some(today), "{}", db.name);
+        assert!(days.windows(2).all(|w| w[1].0 - w[0].0 == DAY), "{}: one point a day", db.name);
+        // Live today: every seeded entitlement in trial, active or suspended.
+        let live: i64 = ok(sqlx::query_scalar("SELECT COUNT(*) FROM entitlements WHERE status IN ('trial', 'active', 'suspended')")
+            .fetch_one(s.pool())
+            .await);
+        assert_eq!(days.last().map(|d| d.1), Some(live), "{}", db.name);
+        // Five days ago: those started by the end of that day; Globex's trial (started 4 days
+        // ago) was not one of them.
+        let then: i64 =
+            ok(sqlx::query_scalar("SELECT COUNT(*) FROM entitlements WHERE status IN ('trial', 'active', 'suspended') AND starts_at < $1")
+                .bind(today - 4 * DAY)
+                .fetch_one(s.pool())
+                .await);
+        assert_eq!(days[days.len() - 6].1, then, "{}", db.name);
+        assert!(then < live, "{}", db.name);
+        // Units metered: what usage_daily holds for each day.
+        let units: i64 = ok(sqlx::query_scalar("SELECT CAST(COALESCE(SUM(quantity), 0) AS BIGINT) FROM usage_daily WHERE day = $1")
+            .bind(today - DAY)
+            .fetch_one(s.pool())
+            .await);
+        assert_eq!(days[days.len() - 2].2, units, "{}", db.name);
+        db.drop_db().await;
+    }
+}
+
+#[tokio::test]
+async fn the_queue_pages_oldest_first_and_shows_only_the_overdue_when_asked() {
+    for db in testing::seeded(NOW).await {
+        let s = &db.store;
+        let initech = ok(s.find_customer_by_slug("initech").await).id;
+        let entitlement: i64 =
+            ok(sqlx::query_scalar("SELECT id FROM entitlements WHERE customer_id = $1").bind(initech).fetch_one(s.pool()).await);
+        // Five pending requests filed a day apart, the oldest five days ago.
+        for d in 0..5 {
+            ok(sqlx::query(
+                "INSERT INTO change_requests (customer_id, entitlement_id, kind, seats, reason, status, entitlement_version, requested_by,
+                                              created_at, updated_at)
+                 VALUES ($1, $2, 'seats', 9, 'More people', 'pending', 1, 4, $3, $3)",
+            )
+            .bind(initech)
+            .bind(entitlement)
+            .bind(NOW - (5 - d) * DAY)
+            .execute(s.pool())
+            .await);
+        }
+        let page = |created_before: Option<i64>, after: Option<i64>| QueueQuery { created_before, after, limit: 2 };
+        let mut ids = Vec::new();
+        let mut after = None;
+        loop {
+            let rows = ok(s.list_pending_requests(None, None, &page(None, after)).await);
+            ids.extend(rows.iter().map(|(v, _)| (v.created_at, v.id)));
+            if rows.len() < 2 {
+                break;
+            }
+            after = rows.last().map(|(v, _)| v.id);
+        }
+        assert_eq!(ids.len(), 5, "{}", db.name);
+        assert!(ids.windows(2).all(|w| w[0] < w[1]), "{}: oldest first, none twice", db.name);
+        // Overdue: waiting more than two days, so three of them.
+        let overdue =
+            ok(s.list_pending_requests(None, None, &QueueQuery { created_before: Some(NOW - 2 * DAY), after: None, limit: 10 }).await);
+        assert_eq!(overdue.len(), 3, "{}", db.name);
+        assert_eq!(ok(s.pending_request_counts(NOW - 2 * DAY).await), (5, 3), "{}", db.name);
+        db.drop_db().await;
+    }
+}

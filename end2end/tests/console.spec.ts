@@ -103,6 +103,7 @@ test('cutting seats holds back the seats assigned last, plainly on both sides', 
   expect(await bobCheck()).toBe('ok');
 
   await signInAs(page, 'staff@tessera.example');
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Customers' }).click();
   await page.getByRole('link', { name: 'Initech' }).click();
   await expect(page).toHaveURL(/\/customers\/initech$/);
   const terms = page.getByRole('region', { name: 'Change the terms' });
@@ -163,6 +164,7 @@ test('staff create a customer and grant it a plan; its admin signs in and sees i
 
 test('staff view a customer’s portal read-only, and the view is in the audit log', async ({ page }) => {
   await signInAs(page, 'staff@tessera.example');
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Customers' }).click();
   await page.getByRole('link', { name: 'Initech' }).click();
   await expect(page).toHaveURL(/\/customers\/initech$/);
   await page.getByRole('link', { name: 'View as the customer' }).click();

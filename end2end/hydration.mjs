@@ -9,6 +9,7 @@ const [base, runs = '10'] = process.argv.slice(2);
 const pages = [
   { who: 'ada@initech.example', label: 'portal  /entitlements (customer admin)', path: '/entitlements' },
   { who: 'ada@initech.example', label: 'portal  /instances    (customer admin)', path: '/instances' },
+  { who: 'staff@tessera.example', label: 'console /dashboard    (vendor staff)', path: '/dashboard' },
   { who: 'staff@tessera.example', label: 'console /customers    (vendor staff)', path: '/customers' },
   { who: 'admin@tessera.example', label: 'console /catalog      (vendor admin)', path: '/catalog' },
 ];

@@ -2,8 +2,12 @@
 # Portal figures on the release build: the wasm bundle's size, the time to first byte of
 # the entitlements page for a signed-in admin (N requests on loopback, default 50), and in
 # Chromium, for portal and console pages, when each is interactive and the script and wasm
-# it took on the wire (RUNS loads each, default 10).
+# it took on the wire (RUNS loads each, default 10). Then the console at a vendor's size:
+# SCALE customers (default 100,000) with ten audit events and a hundred usage events each,
+# seeded into a new database at start; for each list, its HTML's size and time to first
+# byte as vendor staff (N requests each).
 #   scripts/bench-pages.sh        (make bench-pages)
+#   SCALE=0 scripts/bench-pages.sh   (without the part at scale)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${N:-50}
@@ -43,3 +47,37 @@ sort -g "$dir/ttfb" | awk -v n="$n" '
   }'
 (cd end2end && node hydration.mjs "$base" "${RUNS:-10}")
 printf 'release wasm: %d bytes raw, %d bytes gzip, %d bytes brotli (as served); JS glue: %d raw, %d gzip\n' "$wasm_raw" "$wasm_gz" "$wasm_br" "$js_raw" "$js_gz"
+kill $server 2>/dev/null; wait $server 2>/dev/null || true
+
+scale=${SCALE:-100000}
+[ "$scale" -gt 0 ] || exit 0
+started=$(date +%s)
+DATABASE_URL="sqlite://$dir/scale.db" LEPTOS_SITE_ADDR="127.0.0.1:$port" LEPTOS_SITE_ROOT=target/site-release TESSERA_BENCH_SCALE="$scale" \
+  RUST_LOG=warn target/release/tessera >"$dir/scale.log" 2>&1 &
+server=$!
+until curl -fs "$base/health" >/dev/null; do
+  kill -0 $server 2>/dev/null || { cat "$dir/scale.log"; exit 1; }
+  sleep 1
+done
+echo "at scale: $scale customers, $((scale * 10)) audit events, $((scale * 100)) usage events seeded and served in $(($(date +%s) - started)) s" \
+  "(database $(du -m "$dir/scale.db" | cut -f1) MB; server resident $(($(awk '/VmRSS/ {print $2}' /proc/$server/status) / 1024)) MB)"
+rm -f "$dir/jar"
+curl -fs -c "$dir/jar" -o /dev/null -H 'accept: application/json' \
+  --data-urlencode email=staff@tessera.example --data-urlencode password=tessera-demo "$base/api/sign_in"
+# The second page of customers starts after the first page's last.
+after=$(curl -fs -b "$dir/jar" -H 'accept: text/html' "$base/customers" | grep -o 'after=[0-9]*' | head -1)
+measure() {
+  local path=$1
+  for _ in $(seq 3); do curl -fs -b "$dir/jar" -o /dev/null -H 'accept: text/html' "$base$path"; done
+  for _ in $(seq "$n"); do
+    curl -fs -b "$dir/jar" -o /dev/null -H 'accept: text/html' -w '%{time_starttransfer} %{size_download}\n' "$base$path"
+  done | sort -g | awk -v n="$n" -v path="$path" '
+    { v[NR] = $1 * 1000; if ($2 > size) size = $2 }
+    END { printf "  %-42s %7.1f KB  TTFB median %6.2f ms  p95 %6.2f ms  max %6.2f ms\n", path, size / 1024, v[int((n + 1) / 2)], v[int(n * 0.95)], v[n] }'
+}
+echo "console pages at scale as vendor staff, $n requests each:"
+for path in /dashboard /customers "/customers?$after" "/customers?search=customer+4242" "/customers?search=admin%40scale-4242.example" \
+  /customers?show=trial-ending /customers?show=term-ending /customers?show=renewing /customers?show=near-limit \
+  /customers/scale-4242 /audit "/audit?customer=scale-4242" "/audit?kind=request" "/audit?actor=nobody" /approvals "/approvals?overdue=true"; do
+  measure "$path"
+done

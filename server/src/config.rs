@@ -36,6 +36,8 @@ environment:
                         last one in X-Forwarded-For (default 0: the connection's peer)
   TESSERA_API_RATE      enforcement API requests per second per API key (default 100000)
   TESSERA_BENCH_CUSTOMERS  benchmarks only: seed N bench customers and serve /bench/bare (default 0: off)
+  TESSERA_BENCH_SCALE   benchmarks only: seed N more customers with 10 audit events and 100
+                        usage events each into a new database (default 0: off)
   TESSERA_INSTANCE_TTL_SECS  seconds without a heartbeat before an instance's slot is freed (default 900)
   TESSERA_PUBLIC_URL    where this deployment is reached, the issuer of its licences
                         (default http://<LEPTOS_SITE_ADDR>)
@@ -105,6 +107,9 @@ pub struct Config {
     /// Benchmark mode: seed this many bench customers into a new database and serve
     /// the bare `/bench/bare` handler beside the API. 0 (the default) is off.
     pub bench_customers: usize,
+    /// Benchmarks only: seed this many customers at a vendor's size (ten audit events and
+    /// a hundred usage events each) into a new database. 0 (the default) is off.
+    pub bench_scale: i64,
     /// Where this deployment is reached; `None`: `http://<site_addr>`.
     pub public_url: Option<String>,
     /// The deployment's secret as given (64 hex digits), if given.
@@ -181,6 +186,11 @@ impl Config {
                 .transpose()
                 .context("TESSERA_BENCH_CUSTOMERS must be a whole number")?
                 .unwrap_or(0),
+            bench_scale: var("TESSERA_BENCH_SCALE")
+                .map(|v| v.trim().parse::<u32>())
+                .transpose()
+                .context("TESSERA_BENCH_SCALE must be a whole number")?
+                .map_or(0, i64::from),
             public_url: match var("TESSERA_PUBLIC_URL") {
                 Some(url) if !(url.starts_with("http://") || url.starts_with("https://")) => {
                     bail!("TESSERA_PUBLIC_URL must start with http:// or https://, not {url:?}")

@@ -66,6 +66,11 @@ impl Application {
             seed::seed_bench_customers(&store, config.bench_customers, app::store::now()).await.context("cannot seed bench customers")?;
             tracing::info!(customers = config.bench_customers, "seeded bench customers");
         }
+        if config.bench_scale > 0 && store.find_customer_id("scale-1").await?.is_none() {
+            let scale = seed::Scale::of(config.bench_scale);
+            seed::seed_bench_scale(&store, scale, app::store::now()).await.context("cannot seed the bench at scale")?;
+            tracing::info!(customers = scale.customers, audit = scale.audit_events, usage = scale.usage_events, "seeded the bench at scale");
+        }
         let keyed = store.ensure_license_keys(app::store::now()).await.context("cannot give entitlements their license keys")?;
         if keyed > 0 {
             tracing::info!(entitlements = keyed, "gave entitlements without one a license key");

@@ -10,6 +10,7 @@ use super::members::create_customer;
 use super::members::users::{create_user, NewUser};
 use super::write::Write;
 use super::{Store, StoreError};
+use sqlx::Row;
 use crate::auth::Role;
 use crate::engine::dates::DAY;
 use crate::engine::{ApprovalRule, EntitlementStatus, RequestKind, Requirement, RuleEffect};
@@ -399,5 +400,162 @@ pub async fn seed_bench_customers(store: &Store, n: usize, now: i64) -> Result<(
     )
     .await?;
     tx.commit().await?;
+    Ok(())
+}
+
+/// The size [`seed_bench_scale`] writes, for a page benchmark at a vendor's real size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Scale {
+    pub customers: i64,
+    pub audit_events: i64,
+    pub usage_events: i64,
+}
+
+impl Scale {
+    /// `customers` customers, ten audit events and a hundred usage events for each.
+    pub fn of(customers: i64) -> Scale {
+        Scale { customers, audit_events: customers * 10, usage_events: customers * 100 }
+    }
+}
+
+/// Benchmarks only: writes `scale` onto the demo (customers `scale-1` …, named out of
+/// the order of their ids, each with an admin and an Acme Analytics entitlement: every
+/// 50th a trial ending within four weeks, every 41st ending within two months, the rest
+/// renewing within a year; every 100th with 9,000 API calls today, near the Team plan's
+/// quota; 2 % with a change request waiting, some for days), usage spread over 90 days
+/// with its daily roll-up, and audit events through the audit chain, so that it still
+/// verifies. Set-based SQL, a batch of audit events per transaction.
+pub async fn seed_bench_scale(store: &Store, scale: Scale, now: i64) -> Result<(), StoreError> {
+    let mut tx = store.begin_write().await?;
+    let product: i64 = sqlx::query_scalar("SELECT id FROM products WHERE key = 'acme-analytics'").fetch_one(&mut *tx).await?;
+    let team = find_plan_id(&mut tx, product, "team").await?;
+    let business = find_plan_id(&mut tx, product, "business").await?;
+    let api_calls: i64 =
+        sqlx::query_scalar("SELECT id FROM features WHERE product_id = $1 AND key = 'api.calls'").bind(product).fetch_one(&mut *tx).await?;
+    let n = scale.customers;
+    sqlx::query(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $1)
+         INSERT INTO customers (slug, name, created_at)
+         SELECT 'scale-' || CAST(i AS TEXT), 'Customer ' || CAST((i * 7919) % $1 AS TEXT), $2 FROM n",
+    )
+    .bind(n)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(
+        "INSERT INTO users (customer_id, email, name, role, created_at)
+         SELECT id, 'admin@' || slug || '.example', 'Admin of ' || name, 'customer_admin', $1 FROM customers WHERE slug LIKE 'scale-%'",
+    )
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(
+        "INSERT INTO entitlements (customer_id, product_id, plan_id, status, starts_at, ends_at, renews_at, trial_ends_at,
+                                   grace_days, auto_renew, created_at, updated_at)
+         SELECT c.id, $1, CASE WHEN c.id % 3 = 0 THEN $3 ELSE $2 END,
+                CASE WHEN c.id % 50 = 0 THEN 'trial' WHEN c.id % 97 = 0 THEN 'suspended' ELSE 'active' END,
+                $4 - (c.id % 700) * 86400,
+                CASE WHEN c.id % 50 = 0 THEN $4 + (c.id % 28 + 1) * 86400 WHEN c.id % 41 = 0 THEN $4 + (c.id % 60 + 1) * 86400 END,
+                CASE WHEN c.id % 50 = 0 OR c.id % 41 = 0 THEN NULL ELSE $4 + (c.id % 365 + 1) * 86400 END,
+                CASE WHEN c.id % 50 = 0 THEN $4 + (c.id % 28 + 1) * 86400 END,
+                7, CASE WHEN c.id % 50 = 0 OR c.id % 41 = 0 THEN 0 ELSE 1 END, $4, $4
+         FROM customers c WHERE c.slug LIKE 'scale-%'",
+    )
+    .bind(product)
+    .bind(team)
+    .bind(business)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    let (first, last, count): (i64, i64, i64) = {
+        let r = sqlx::query(
+            "SELECT MIN(e.id) AS first, MAX(e.id) AS last, COUNT(*) AS count FROM entitlements e
+             JOIN customers c ON c.id = e.customer_id WHERE c.slug LIKE 'scale-%'",
+        )
+        .fetch_one(&mut *tx)
+        .await?;
+        (r.try_get("first")?, r.try_get("last")?, r.try_get("count")?)
+    };
+    if last - first + 1 != count {
+        return Err(StoreError::Conflict { constraint: "bench entitlements are not numbered in a row".into() });
+    }
+    // Usage over 90 days, and 9,000 calls today for every 100th customer.
+    sqlx::query(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $1)
+         INSERT INTO usage_events (entitlement_id, feature_id, event_id, quantity, at, received_at)
+         SELECT $2 + i % $3, $4, 'scale-' || CAST(i AS TEXT), 1 + i % 5, $5 - i % 7776000, $5 - i % 7776000 FROM n",
+    )
+    .bind(scale.usage_events)
+    .bind(first)
+    .bind(count)
+    .bind(api_calls)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(
+        "INSERT INTO usage_events (entitlement_id, feature_id, event_id, quantity, at, received_at)
+         SELECT e.id, $1, 'scale-today', 9000, $2, $2 FROM entitlements e
+         WHERE e.id BETWEEN $3 AND $4 AND e.customer_id % 100 = 0 AND e.plan_id = $5",
+    )
+    .bind(api_calls)
+    .bind(now)
+    .bind(first)
+    .bind(last)
+    .bind(team)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(
+        "INSERT INTO usage_daily (entitlement_id, feature_id, day, quantity)
+         SELECT entitlement_id, feature_id, (at / 86400) * 86400, SUM(quantity) FROM usage_events
+         WHERE entitlement_id BETWEEN $1 AND $2 GROUP BY entitlement_id, feature_id, (at / 86400) * 86400",
+    )
+    .bind(first)
+    .bind(last)
+    .execute(&mut *tx)
+    .await?;
+    // Requests waiting: filed over the last ten days by each customer's admin.
+    sqlx::query(
+        "INSERT INTO change_requests (customer_id, entitlement_id, kind, seats, reason, status, entitlement_version, requested_by,
+                                      created_at, updated_at)
+         SELECT e.customer_id, e.id, 'seats', 25, 'More people are joining', 'pending', e.version, u.id,
+                $1 - (e.id % 240) * 3600, $1 - (e.id % 240) * 3600
+         FROM entitlements e JOIN users u ON u.customer_id = e.customer_id
+         WHERE e.id BETWEEN $2 AND $3 AND e.id % 50 = 7",
+    )
+    .bind(now)
+    .bind(first)
+    .bind(last)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+
+    // Audit events through the chain, a batch per transaction, about each entitlement in turn.
+    let owners: Vec<i64> = sqlx::query_scalar("SELECT customer_id FROM entitlements WHERE id BETWEEN $1 AND $2 ORDER BY id")
+        .bind(first)
+        .bind(last)
+        .fetch_all(store.pool())
+        .await?;
+    const BATCH: i64 = 20_000;
+    let actor = Actor::system("bench");
+    let kinds = [EventKind::UsageRecorded, EventKind::LicenseKeyViewed, EventKind::SeatCapReached, EventKind::RequestFiled];
+    let mut written = 0;
+    while written < scale.audit_events {
+        let mut tx = store.begin_write().await?;
+        let end = (written + BATCH).min(scale.audit_events);
+        for i in written..end {
+            let entitlement = first + i % count;
+            let event = NewAuditEvent {
+                actor: &actor,
+                customer_id: Some(owners[(i % count) as usize]),
+                kind: kinds[(i % kinds.len() as i64) as usize],
+                subject: format!("entitlement:{entitlement}"),
+                before: None,
+                after: Some(serde_json::json!({ "n": i })),
+            };
+            audit::record(&mut tx, event, now - (scale.audit_events - i)).await?;
+        }
+        tx.commit().await?;
+        written = end;
+    }
     Ok(())
 }

@@ -63,6 +63,7 @@ pub async fn spawn_app_at(tweak: impl FnOnce(&mut Config, SocketAddr)) -> TestAp
         instance_ttl: 900,
         api_rate: server::api::rate_limit::RateLimit { per_second: 100_000.0, burst: 100_000.0 },
         bench_customers: 0,
+        bench_scale: 0,
         public_url: None,
         secret: None,
         secret_file: None,

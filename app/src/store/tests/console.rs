@@ -178,3 +178,34 @@ async fn the_queue_pages_oldest_first_and_shows_only_the_overdue_when_asked() {
         db.drop_db().await;
     }
 }
+
+#[tokio::test]
+async fn the_bench_at_scale_writes_what_it_says_and_the_audit_chain_still_holds() {
+    use crate::store::seed::{seed_bench_scale, Scale};
+    for db in testing::seeded(NOW).await {
+        let s = &db.store;
+        ok(seed_bench_scale(s, Scale::of(500), NOW).await);
+        let count = |sql: &'static str| async move { ok(sqlx::query_scalar::<_, i64>(sql).fetch_one(s.pool()).await) };
+        assert_eq!(count("SELECT COUNT(*) FROM customers WHERE slug LIKE 'scale-%'").await, 500, "{}", db.name);
+        assert_eq!(count("SELECT COUNT(*) FROM users WHERE email LIKE 'admin@scale-%'").await, 500, "{}", db.name);
+        // 100 usage events each, and 9,000 calls today for every 100th customer on Team.
+        let events = count("SELECT COUNT(*) FROM usage_events WHERE event_id LIKE 'scale-%'").await;
+        assert!((50_000..=50_005).contains(&events), "{}: {events}", db.name);
+        const OF_SCALE: &str = "JOIN entitlements e ON e.id = entitlement_id JOIN customers c ON c.id = e.customer_id WHERE c.slug LIKE 'scale-%'";
+        let rolled = ok(sqlx::query_scalar::<_, i64>(&format!("SELECT CAST(SUM(quantity) AS BIGINT) FROM usage_daily {OF_SCALE}"))
+            .fetch_one(s.pool())
+            .await);
+        let counted = ok(sqlx::query_scalar::<_, i64>(&format!("SELECT CAST(SUM(quantity) AS BIGINT) FROM usage_events {OF_SCALE}"))
+            .fetch_one(s.pool())
+            .await);
+        assert_eq!(rolled, counted, "{}: the roll-up holds every event", db.name);
+        assert!(count("SELECT COUNT(*) FROM audit_events").await >= 5_000, "{}", db.name);
+        assert_eq!(ok(s.verify_audit_chain().await), None, "{}", db.name);
+        // Something for each of the dashboard's counts.
+        let coming = ok(s.coming_dates(NOW).await);
+        assert!(coming.trials_ending > 0 && coming.terms_ending > 0 && coming.renewing > 0, "{}: {coming:?}", db.name);
+        let (pending, overdue) = ok(s.pending_request_counts(NOW - 2 * DAY).await);
+        assert!(pending >= 10 && overdue > 0 && overdue < pending, "{}: {pending} {overdue}", db.name);
+        db.drop_db().await;
+    }
+}

@@ -61,7 +61,7 @@ fn Overview(d: Dashboard) -> impl IntoView {
             <h2 id="book">"Entitlements and usage"</h2>
             {match d.activity {
                 Some(a) => view! {
-                    <div class="chart-pair">
+                    <div class="chart-pair wide">
                         <figure class="chart">
                             <div inner_html=a.entitlements_chart></div>
                             <figcaption>{format!("Live entitlements each day over 90 days: {} today.", thousands(a.live_today))}</figcaption>

@@ -69,7 +69,12 @@ impl Application {
         if config.bench_scale > 0 && store.find_customer_id("scale-1").await?.is_none() {
             let scale = seed::Scale::of(config.bench_scale);
             seed::seed_bench_scale(&store, scale, app::store::now()).await.context("cannot seed the bench at scale")?;
-            tracing::info!(customers = scale.customers, audit = scale.audit_events, usage = scale.usage_events, "seeded the bench at scale");
+            tracing::info!(
+                customers = scale.customers,
+                audit = scale.audit_events,
+                usage = scale.usage_events,
+                "seeded the bench at scale"
+            );
         }
         let keyed = store.ensure_license_keys(app::store::now()).await.context("cannot give entitlements their license keys")?;
         if keyed > 0 {
@@ -129,6 +134,7 @@ impl Application {
             customer_sso: Default::default(),
             webhooks: config.webhooks,
             activity: Default::default(),
+            near_limit: Default::default(),
         });
         crate::webhooks::Dispatcher::new(state.store.clone(), config.webhooks)?.spawn();
         Ok(Application { state, sessions, config })

@@ -24,7 +24,10 @@ pub async fn list_customers(search: Option<String>, show: Option<String>, after:
     };
     let now = crate::store::now();
     let state = &caller.state;
-    let mut among = (filter == Some(CustomerFilter::NearLimit)).then(|| near_limit_customers(state, now));
+    let mut among = match filter {
+        Some(CustomerFilter::NearLimit) => Some(crate::ssr::activity::near_limit(state, now).await.to_vec()),
+        _ => None,
+    };
     // Sales demo the product: they see the demo customer and nothing of real ones.
     if caller.is_sales() {
         let demo = match state.store.find_customer_by_slug(crate::store::demo::DEMO_SLUG).await {
@@ -40,15 +43,6 @@ pub async fn list_customers(search: Option<String>, show: Option<String>, after:
     customers.truncate(CUSTOMERS_PAGE as usize);
     let next_after = if more { customers.last().map(|c| c.id) } else { None };
     Ok(CustomerPage { customers, next_after })
-}
-
-/// The customers with a live entitlement at 80 % or more of a quota this period or with
-/// every seat taken, from the enforcement snapshot in memory.
-#[cfg(feature = "ssr")]
-pub(crate) fn near_limit_customers(state: &crate::ssr::state::AppState, now: i64) -> Vec<i64> {
-    let mut ids: Vec<i64> = state.enforcer.pressure(now, super::NEAR_LIMIT_PERCENT).into_iter().map(|p| p.customer_id).collect();
-    ids.dedup();
-    ids
 }
 
 /// Suspends (`action` = `suspend`) or resumes (`resume`) entitlement `entitlement`,

@@ -18,7 +18,7 @@ pub async fn get_dashboard() -> Result<Dashboard, AppError> {
     let now = crate::store::now();
     let (pending, overdue) = state.store.pending_request_counts(now - crate::approvals::OVERDUE_DAYS * 86_400).await?;
     let coming = state.store.coming_dates(now).await?;
-    let near_limit = crate::customers::api::near_limit_customers(state, now).len() as i64;
+    let near_limit = crate::ssr::activity::near_limit(state, now).await.len() as i64;
     let rows = state.store.list_audit_events(None, LATEST).await?;
     let latest = crate::audit::api::views(&state.store, rows).await?;
     let activity = crate::ssr::activity::charts(state, now).await;

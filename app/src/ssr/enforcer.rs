@@ -48,6 +48,9 @@ pub struct Enforcer {
     store: Store,
     instance_ttl: i64,
     customers: RwLock<HashMap<i64, Arc<CustomerSnapshot>>>,
+    /// Counts every change of a customer's snapshot, so that what is read over all of them
+    /// (the customers near a limit) knows when it is out of date.
+    changes: std::sync::atomic::AtomicU64,
     slugs: RwLock<HashMap<String, i64>>,
     api_keys: RwLock<HashMap<String, ApiKey>>,
     /// Keys already verified against their hash, so a busy caller is not hashed on
@@ -117,6 +120,7 @@ impl Enforcer {
             store,
             instance_ttl,
             customers: RwLock::default(),
+            changes: Default::default(),
             slugs: RwLock::default(),
             api_keys: RwLock::default(),
             verified: RwLock::default(),
@@ -202,10 +206,12 @@ impl Enforcer {
                 }
                 write(&self.slugs).insert(snap.slug.clone(), customer_id);
                 write(&self.customers).insert(customer_id, Arc::new(snap));
+                self.changed();
                 Ok(())
             }
             Err(StoreError::NotFound) => {
                 write(&self.customers).remove(&customer_id);
+                self.changed();
                 write(&self.slugs).retain(|_, id| *id != customer_id);
                 write(&self.license_keys).retain(|_, holder| holder.customer_id != customer_id);
                 Ok(())
@@ -254,6 +260,7 @@ impl Enforcer {
     /// of the quota thresholds that are noticed (80% and 100%).
     pub fn apply_usage(&self, customer_id: i64, product: &str, counted: &[(&str, i64, i64)], now: i64) -> Option<i64> {
         let mut customers = write(&self.customers);
+        self.changed();
         let customer = customers.get_mut(&customer_id)?;
         let customer = Arc::make_mut(customer);
         let snap = customer.entitlements.get_mut(product)?;
@@ -325,6 +332,15 @@ impl Enforcer {
         let request = CheckRequest { feature: input.feature, user_id, instance_id, region: input.region, quantity: input.quantity };
         let decision = engine::evaluate(snap, &request, now, self.instance_ttl);
         Ok(CheckOutcome { decision, plan: Some(snap.plan.clone()), expires_at: snap.expires_at() })
+    }
+
+    fn changed(&self) {
+        self.changes.fetch_add(1, std::sync::atomic::Ordering::Release);
+    }
+
+    /// How many times a customer's snapshot changed since loading.
+    pub fn changes(&self) -> u64 {
+        self.changes.load(std::sync::atomic::Ordering::Acquire)
     }
 
     /// Live entitlements near their limits at `now`, from memory: each metered feature at

@@ -39,6 +39,8 @@ pub struct Parts {
     pub webhooks: crate::store::webhooks::WebhookPolicy,
     /// The dashboard's charts, drawn in the background.
     pub activity: super::activity::ActivityCache,
+    /// The customers near a limit, read from memory in the background.
+    pub near_limit: super::activity::NearLimit,
 }
 
 impl AppState {

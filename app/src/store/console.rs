@@ -16,7 +16,7 @@ pub const TERM_DAYS_AHEAD: i64 = 30;
 /// Which customers to list: a search, a filter, and where the page starts.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CustomerQuery {
-    /// Part of the name or the slug, any case, or a user's whole email.
+    /// Part of the name or the slug, any case; or, holding an `@`, a user's whole email.
     pub search: Option<String>,
     pub filter: Option<CustomerFilter>,
     /// Only customers among these (the customers near a limit, read from memory).
@@ -89,12 +89,18 @@ impl super::Store {
         if let Some(among) = &query.among {
             sql.push_str(&format!(" AND c.id IN ({})", id_list(among)));
         }
-        let pattern = like_pattern(query.search.as_deref(), false);
-        if pattern.is_some() {
-            sql.push_str(
-                " AND (LOWER(c.name) LIKE $3 ESCAPE '\\' OR c.slug LIKE $3 ESCAPE '\\'
-                   OR c.id IN (SELECT u.customer_id FROM users u WHERE u.email = $4))",
-            );
+        // An address is looked up among users by its index; anything else is part of a
+        // name or slug (SQLite's LIKE ignores ASCII case; PostgreSQL's ILIKE any case).
+        let search = query.search.as_deref().map(str::trim).filter(|s| !s.is_empty());
+        let by_email = search.is_some_and(|s| s.contains('@'));
+        let pattern = if by_email { None } else { like_pattern(search, false) };
+        if by_email {
+            sql.push_str(" AND c.id IN (SELECT u.customer_id FROM users u WHERE u.email = $4)");
+        } else if pattern.is_some() {
+            sql.push_str(match self.engine() {
+                super::Engine::Sqlite => " AND (c.name LIKE $3 ESCAPE '\\' OR c.slug LIKE $3 ESCAPE '\\')",
+                super::Engine::Postgres => " AND (c.name ILIKE $3 ESCAPE '\\' OR c.slug LIKE $3 ESCAPE '\\')",
+            });
         }
         if query.after.is_some() {
             sql.push_str(

@@ -10,11 +10,11 @@ use super::members::create_customer;
 use super::members::users::{create_user, NewUser};
 use super::write::Write;
 use super::{Store, StoreError};
-use sqlx::Row;
 use crate::auth::Role;
 use crate::engine::dates::DAY;
 use crate::engine::{ApprovalRule, EntitlementStatus, RequestKind, Requirement, RuleEffect};
 use crate::engine::{EntitlementId, UserId};
+use sqlx::Row;
 
 /// The password of every demo user.
 pub const DEMO_PASSWORD: &str = "tessera-demo";

@@ -191,7 +191,8 @@ async fn the_bench_at_scale_writes_what_it_says_and_the_audit_chain_still_holds(
         // 100 usage events each, and 9,000 calls today for every 100th customer on Team.
         let events = count("SELECT COUNT(*) FROM usage_events WHERE event_id LIKE 'scale-%'").await;
         assert!((50_000..=50_005).contains(&events), "{}: {events}", db.name);
-        const OF_SCALE: &str = "JOIN entitlements e ON e.id = entitlement_id JOIN customers c ON c.id = e.customer_id WHERE c.slug LIKE 'scale-%'";
+        const OF_SCALE: &str =
+            "JOIN entitlements e ON e.id = entitlement_id JOIN customers c ON c.id = e.customer_id WHERE c.slug LIKE 'scale-%'";
         let rolled = ok(sqlx::query_scalar::<_, i64>(&format!("SELECT CAST(SUM(quantity) AS BIGINT) FROM usage_daily {OF_SCALE}"))
             .fetch_one(s.pool())
             .await);

@@ -8,17 +8,19 @@ use super::{CatalogView, IssuedKey, KeysView};
 use crate::error::AppError;
 
 /// Every product with its features, plans (newest versions, with how many entitlements
-/// are on them and on older ones), add-ons and approval rules. Vendor users only.
+/// are on them and on older ones, unless `counts` is false: a form that only offers the
+/// plans need not count every entitlement), add-ons and approval rules. Vendor users only.
 #[server(prefix = "/api", endpoint = "get_catalog")]
-pub async fn get_catalog() -> Result<CatalogView, AppError> {
+pub async fn get_catalog(counts: Option<bool>) -> Result<CatalogView, AppError> {
     use super::{AddonDef, FeatureDef, PlanVersion, ProductCatalog};
     use crate::ssr::auth::{Guard, Roles};
     let caller = Guard::new().role(Roles::VENDOR).caller().await?;
     let store = &caller.state.store;
     let rules = store.list_rules().await?;
+    let with_counts = counts.unwrap_or(true);
     let mut products = Vec::new();
     for (id, key, name) in store.list_products().await? {
-        let counts = store.plan_version_counts(id).await?;
+        let counts = if with_counts { store.plan_version_counts(id).await? } else { Default::default() };
         let features = store.list_features(id).await?;
         let plans = store.list_plans(id).await?;
         let addons = store.list_addons(id).await?;

@@ -51,7 +51,7 @@ pub fn CatalogPage() -> impl IntoView {
         retire_rule: form_action(),
         add_product: form_action(),
     };
-    let catalog = Resource::new(move || actions.version(), |_| get_catalog());
+    let catalog = Resource::new(move || actions.version(), |_| get_catalog(None));
     view! {
         <Title text="Catalog"/>
         <Portal>

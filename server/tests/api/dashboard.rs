@@ -144,3 +144,17 @@ async fn customers_are_searched_filtered_and_paged_by_name() {
     assert!(html.contains("href=\"/customers?search=bulk&amp;after=") || html.contains("href=\"/customers?search=bulk&after="), "{html}");
     assert_eq!(html.matches("href=\"/customers/bulk-").count(), 50);
 }
+
+#[tokio::test]
+async fn the_catalog_counts_entitlements_per_plan_only_when_asked() {
+    let app = spawn_app().await;
+    let staff = app.client_for("staff@tessera.example").await;
+    let on_plans = |catalog: &Value| -> i64 {
+        catalog["products"][0]["plans"].as_array().into_iter().flatten().filter_map(|p| p["on_this_version"].as_i64()).sum()
+    };
+    let counted = json(app.call_as(&staff, "get_catalog", &[]).await).await;
+    assert!(on_plans(&counted) >= 3, "{counted}");
+    let offered = json(app.call_as(&staff, "get_catalog", &[("counts", "false")]).await).await;
+    assert_eq!(on_plans(&offered), 0);
+    assert_eq!(offered["products"][0]["plans"].as_array().map(Vec::len), counted["products"][0]["plans"].as_array().map(Vec::len));
+}

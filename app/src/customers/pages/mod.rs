@@ -241,7 +241,7 @@ fn StaffControls(
             (list, proposals)
         },
     );
-    let catalog = Resource::new(|| (), |_| get_catalog());
+    let catalog = Resource::new(|| (), |_| get_catalog(Some(false)));
     let slug = StoredValue::new(params_slug());
     let auth = expect_context::<Auth>();
     view! {

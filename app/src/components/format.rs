@@ -69,6 +69,17 @@ pub fn encode_query_value(s: &str) -> String {
     out
 }
 
+/// `path` with the query parameters that have a value, encoded (`/customers?search=a%20b&after=7`),
+/// or `path` alone when none has: a list's address with its filters kept.
+pub fn address_with<'a>(path: &str, params: impl IntoIterator<Item = (&'a str, Option<String>)>) -> String {
+    let parts: Vec<String> = params.into_iter().filter_map(|(k, v)| v.map(|v| format!("{k}={}", encode_query_value(&v)))).collect();
+    if parts.is_empty() {
+        path.to_owned()
+    } else {
+        format!("{path}?{}", parts.join("&"))
+    }
+}
+
 /// The address people reach this site at, for links shown to copy: the deployment's public
 /// address on the server, the page's own origin in the browser.
 pub fn page_origin() -> String {
@@ -83,6 +94,13 @@ pub fn page_origin() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_lists_address_keeps_only_the_parameters_with_a_value_encoded() {
+        assert_eq!(address_with("/customers", [("search", None), ("show", None)]), "/customers");
+        let kept = [("search", Some("a&b c".to_owned())), ("show", None), ("after", Some("7".to_owned()))];
+        assert_eq!(address_with("/customers", kept), "/customers?search=a%26b%20c&after=7");
+    }
 
     #[test]
     fn thousands_groups_by_three() {

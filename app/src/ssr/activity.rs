@@ -18,48 +18,79 @@ use crate::usage::chart::{render_chart, Chart, DayValue};
 /// Seconds a drawing is shown before it is drawn again.
 pub const REDRAW_AFTER: i64 = 600;
 
-/// The last drawing, and whether a new one is under way.
-#[derive(Debug, Default)]
-pub struct ActivityCache {
-    drawn: RwLock<Option<Activity>>,
-    redrawing: AtomicBool,
-    /// Held while the first drawing is made, so requests that find none wait for it
-    /// rather than each making one.
+/// Seconds after which the customers near a limit are read again even when no snapshot
+/// changed (a new period starts, and usage counted in the last one stops counting).
+pub const NEAR_LIMIT_AFTER: i64 = 60;
+
+/// A value read over the whole book and kept: the last one made is handed out while a new
+/// one is made in the background (one at a time); only the first is waited for, by every
+/// request that finds none (one of them makes it).
+#[derive(Debug)]
+pub struct Kept<T> {
+    value: RwLock<Option<T>>,
+    renewing: AtomicBool,
     first: Mutex<()>,
 }
 
-/// The charts as of about `now`: the last drawing, redrawn in the background when it is
-/// older than [`REDRAW_AFTER`]; drawn now when there is none. `None` when the database
-/// could not be read for the first drawing (the dashboard shows the rest).
+impl<T> Default for Kept<T> {
+    fn default() -> Self {
+        Kept { value: RwLock::new(None), renewing: AtomicBool::new(false), first: Mutex::new(()) }
+    }
+}
+
+impl<T: Clone + Send + Sync + 'static> Kept<T> {
+    /// The kept value, renewed in the background when `stale` says so; made now when there
+    /// is none. `kept` finds this in the state (the background task holds the state, not a
+    /// borrow of it); `make` answers `None` when it failed, having said why in the log.
+    async fn get<Fut>(
+        state: &AppState,
+        kept: fn(&AppState) -> &Kept<T>,
+        stale: impl FnOnce(&T) -> bool,
+        make: fn(AppState) -> Fut,
+    ) -> Option<T>
+    where
+        Fut: std::future::Future<Output = Option<T>> + Send + 'static,
+    {
+        let this = kept(state);
+        if let Some(last) = this.value.read().await.clone() {
+            if stale(&last) && !this.renewing.swap(true, Ordering::AcqRel) {
+                let state = state.clone();
+                tokio::spawn(async move {
+                    if let Some(fresh) = make(state.clone()).await {
+                        *kept(&state).value.write().await = Some(fresh);
+                    }
+                    kept(&state).renewing.store(false, Ordering::Release);
+                });
+            }
+            return Some(last);
+        }
+        let _first = this.first.lock().await;
+        if let Some(last) = this.value.read().await.clone() {
+            return Some(last);
+        }
+        let fresh = make(state.clone()).await?;
+        *this.value.write().await = Some(fresh.clone());
+        Some(fresh)
+    }
+}
+
+/// The charts as of about `now`: the last drawing, drawn again in the background when it
+/// is older than [`REDRAW_AFTER`]. `None` when the database could not be read for the
+/// first drawing (the dashboard shows the rest).
 pub async fn charts(state: &AppState, now: i64) -> Option<Activity> {
-    let cache = &state.activity;
-    if let Some(drawn) = cache.drawn.read().await.clone() {
-        if now - drawn.as_of >= REDRAW_AFTER && !cache.redrawing.swap(true, Ordering::AcqRel) {
-            let state = state.clone();
-            tokio::spawn(async move {
-                match draw(&state.store, crate::store::now()).await {
-                    Ok(fresh) => *state.activity.drawn.write().await = Some(fresh),
-                    Err(e) => tracing::warn!(error = %e, "drawing the dashboard's charts failed"),
-                }
-                state.activity.redrawing.store(false, Ordering::Release);
-            });
-        }
-        return Some(drawn);
-    }
-    let _first = cache.first.lock().await;
-    if let Some(drawn) = cache.drawn.read().await.clone() {
-        return Some(drawn);
-    }
-    match draw(&state.store, now).await {
-        Ok(fresh) => {
-            *cache.drawn.write().await = Some(fresh.clone());
-            Some(fresh)
-        }
-        Err(e) => {
-            tracing::warn!(error = %e, "drawing the dashboard's charts failed");
-            None
-        }
-    }
+    let stale = |drawn: &Activity| now - drawn.as_of >= REDRAW_AFTER;
+    Kept::get(
+        state,
+        |s| &s.activity,
+        stale,
+        |state| async move {
+            draw(&state.store, crate::store::now())
+                .await
+                .map_err(|e| tracing::warn!(error = %e, "drawing the dashboard's charts failed"))
+                .ok()
+        },
+    )
+    .await
 }
 
 /// Reads the series and draws both charts.
@@ -80,21 +111,10 @@ pub async fn draw(store: &Store, now: i64) -> Result<Activity, StoreError> {
     Ok(Activity { as_of: now, entitlements_chart, usage_chart, live_today, units_today })
 }
 
-/// Seconds after which the customers near a limit are read again even when no snapshot
-/// changed (a new period starts, and usage counted in the last one stops counting).
-pub const NEAR_LIMIT_AFTER: i64 = 60;
-
-/// The last reading of the customers near a limit, and whether a new one is under way.
-#[derive(Debug, Default)]
-pub struct NearLimit {
-    read: RwLock<Option<NearLimitReading>>,
-    reading: AtomicBool,
-    first: Mutex<()>,
-}
-
+/// What the customers near a limit were read as: the enforcer's count of changes then,
+/// when, and the customers.
 #[derive(Debug, Clone)]
-struct NearLimitReading {
-    /// The enforcer's count of changes it was read at, and when.
+pub struct NearLimitReading {
     changes: u64,
     at: i64,
     customers: Arc<Vec<i64>>,
@@ -104,32 +124,14 @@ struct NearLimitReading {
 /// every seat taken, by id: the last reading, read again in the background when a
 /// snapshot changed since or it is a minute old (so a change shows a moment later).
 pub async fn near_limit(state: &AppState, now: i64) -> Arc<Vec<i64>> {
-    let cache = &state.near_limit;
     let changes = state.enforcer.changes();
-    if let Some(last) = cache.read.read().await.clone() {
-        let stale = last.changes != changes || now - last.at >= NEAR_LIMIT_AFTER;
-        if stale && !cache.reading.swap(true, Ordering::AcqRel) {
-            let state = state.clone();
-            tokio::spawn(async move {
-                let fresh = read_near_limit(&state).await;
-                *state.near_limit.read.write().await = Some(fresh);
-                state.near_limit.reading.store(false, Ordering::Release);
-            });
-        }
-        return last.customers;
-    }
-    let _first = cache.first.lock().await;
-    if let Some(last) = cache.read.read().await.clone() {
-        return last.customers;
-    }
-    let fresh = read_near_limit(state).await;
-    let customers = fresh.customers.clone();
-    *cache.read.write().await = Some(fresh);
-    customers
+    let stale = |last: &NearLimitReading| last.changes != changes || now - last.at >= NEAR_LIMIT_AFTER;
+    let reading = Kept::get(state, |s| &s.near_limit, stale, |state| async move { read_near_limit(&state).await }).await;
+    reading.map(|r| r.customers).unwrap_or_default()
 }
 
 /// Reads every snapshot, off the request threads.
-async fn read_near_limit(state: &AppState) -> NearLimitReading {
+async fn read_near_limit(state: &AppState) -> Option<NearLimitReading> {
     let enforcer = state.enforcer.clone();
     let changes = enforcer.changes();
     let now = crate::store::now();
@@ -139,6 +141,7 @@ async fn read_near_limit(state: &AppState) -> NearLimitReading {
         ids
     })
     .await
-    .unwrap_or_default();
-    NearLimitReading { changes, at: now, customers: Arc::new(customers) }
+    .map_err(|e| tracing::warn!(error = %e, "reading the customers near a limit failed"))
+    .ok()?;
+    Some(NearLimitReading { changes, at: now, customers: Arc::new(customers) })
 }

@@ -38,9 +38,9 @@ pub struct Parts {
     /// How webhook deliveries are retried and where endpoints may be.
     pub webhooks: crate::store::webhooks::WebhookPolicy,
     /// The dashboard's charts, drawn in the background.
-    pub activity: super::activity::ActivityCache,
+    pub activity: super::activity::Kept<crate::dashboard::Activity>,
     /// The customers near a limit, read from memory in the background.
-    pub near_limit: super::activity::NearLimit,
+    pub near_limit: super::activity::Kept<super::activity::NearLimitReading>,
 }
 
 impl AppState {

@@ -56,14 +56,15 @@ fn id_list(ids: &[i64]) -> String {
     ids.iter().map(i64::to_string).collect::<Vec<_>>().join(", ")
 }
 
-/// The condition on entitlement `e` that `filter` names, with `$1` as now and `$2` as the
-/// end of the window ahead.
-fn coming_condition(filter: CustomerFilter) -> &'static str {
+/// The condition on entitlement `e` of a filter by a coming date, with `$1` as now and
+/// `$2` as the end of the window ahead; `None` for the customers near a limit, which are
+/// read from memory and given as `among`.
+fn coming_condition(filter: CustomerFilter) -> Option<&'static str> {
     match filter {
-        CustomerFilter::TrialEnding => "e.status = 'trial' AND e.trial_ends_at > $1 AND e.trial_ends_at <= $2",
-        CustomerFilter::TermEnding => "e.status IN ('trial', 'active', 'suspended') AND e.ends_at > $1 AND e.ends_at <= $2",
-        CustomerFilter::Renewing => "e.status = 'active' AND e.auto_renew = 1 AND e.renews_at > $1 AND e.renews_at <= $2",
-        CustomerFilter::NearLimit => "1 = 1",
+        CustomerFilter::TrialEnding => Some("e.status = 'trial' AND e.trial_ends_at > $1 AND e.trial_ends_at <= $2"),
+        CustomerFilter::TermEnding => Some("e.status IN ('trial', 'active', 'suspended') AND e.ends_at > $1 AND e.ends_at <= $2"),
+        CustomerFilter::Renewing => Some("e.status = 'active' AND e.auto_renew = 1 AND e.renews_at > $1 AND e.renews_at <= $2"),
+        CustomerFilter::NearLimit => None,
     }
 }
 
@@ -83,8 +84,8 @@ impl super::Store {
         );
         // $1 now, $2 the window's end, $3 the search pattern, $4 the search as an email,
         // $5 the customer the page starts after, $6 the page's size: bound whether used or not.
-        if let Some(filter) = query.filter.filter(|f| *f != CustomerFilter::NearLimit) {
-            sql.push_str(&format!(" AND c.id IN (SELECT e.customer_id FROM entitlements e WHERE {})", coming_condition(filter)));
+        if let Some(condition) = query.filter.and_then(coming_condition) {
+            sql.push_str(&format!(" AND c.id IN (SELECT e.customer_id FROM entitlements e WHERE {condition})"));
         }
         if let Some(among) = &query.among {
             sql.push_str(&format!(" AND c.id IN ({})", id_list(among)));
@@ -175,7 +176,7 @@ impl super::Store {
     /// renew within 30, as of `now`.
     pub async fn coming_dates(&self, now: i64) -> Result<ComingDates, StoreError> {
         let count = |filter: CustomerFilter| {
-            let sql = format!("SELECT COUNT(*) FROM entitlements e WHERE {}", coming_condition(filter));
+            let sql = format!("SELECT COUNT(*) FROM entitlements e WHERE {}", coming_condition(filter).unwrap_or("1 = 0"));
             async move { sqlx::query_scalar::<_, i64>(&sql).bind(now).bind(now + window(filter)).fetch_one(self.pool()).await }
         };
         Ok(ComingDates {

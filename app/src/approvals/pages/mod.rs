@@ -9,7 +9,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use crate::approvals::api::list_pending_requests;
-use crate::components::format::{date_time, day_of_secs, encode_query_value};
+use crate::components::format::{address_with, date_time, day_of_secs};
 use crate::components::layout::{ErrorNotice, Portal};
 use crate::requests::RequestKind;
 
@@ -31,16 +31,8 @@ pub fn ApprovalsPage() -> impl IntoView {
     // The queue's address with its filters kept, from the start or after a request.
     let page_at = move |after: Option<i64>| {
         let (customer, kind, overdue, _) = filter();
-        let mut parts: Vec<String> = [("customer", customer), ("kind", kind), ("overdue", overdue.then(|| "true".to_owned()))]
-            .into_iter()
-            .filter_map(|(k, v)| v.map(|v| format!("{k}={}", encode_query_value(&v))))
-            .collect();
-        parts.extend(after.map(|a| format!("after={a}")));
-        if parts.is_empty() {
-            "/approvals".to_owned()
-        } else {
-            format!("/approvals?{}", parts.join("&"))
-        }
+        let overdue = overdue.then(|| "true".to_owned());
+        address_with("/approvals", [("customer", customer), ("kind", kind), ("overdue", overdue), ("after", after.map(|a| a.to_string()))])
     };
     let kind_options = move || {
         let current = filter().1;

@@ -5,7 +5,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use crate::audit::api::list_audit;
-use crate::components::format::{date_time, encode_query_value};
+use crate::components::format::{address_with, date_time};
 use crate::components::layout::{ErrorNotice, Portal};
 
 /// `/audit?customer=&actor=&kind=&from=&to=&before=`: the audit log, newest first,
@@ -25,12 +25,8 @@ pub fn AuditPage() -> impl IntoView {
         }
     };
     let older = move |before: i64| {
-        let mut parts: Vec<String> = ["customer", "actor", "kind", "from", "to"]
-            .iter()
-            .filter_map(|k| q(k).map(|v| format!("{k}={}", encode_query_value(&v))))
-            .collect();
-        parts.push(format!("before={before}"));
-        format!("/audit?{}", parts.join("&"))
+        let kept = ["customer", "actor", "kind", "from", "to"].map(|k| (k, q(k)));
+        address_with("/audit", kept.into_iter().chain([("before", Some(before.to_string()))]))
     };
     view! {
         <Title text="Audit log"/>

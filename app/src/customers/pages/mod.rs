@@ -8,7 +8,7 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 use crate::auth::Role;
 use crate::catalog::api::get_catalog;
 use crate::catalog::ProductCatalog;
-use crate::components::format::{date, encode_query_value};
+use crate::components::format::{address_with, date};
 use crate::components::layout::{role_of, Auth, ErrorNotice, Portal};
 use crate::components::outcome::form_action;
 use crate::customers::api::{
@@ -52,14 +52,7 @@ fn CustomerList(version: Signal<usize>) -> impl IntoView {
     let auth = expect_context::<Auth>();
     // The list's address with the search and filter kept, from the start or after a customer.
     let page_at = move |after: Option<i64>| {
-        let mut parts: Vec<String> =
-            ["search", "show"].iter().filter_map(|k| q(k).map(|v| format!("{k}={}", encode_query_value(&v)))).collect();
-        parts.extend(after.map(|a| format!("after={a}")));
-        if parts.is_empty() {
-            "/customers".to_owned()
-        } else {
-            format!("/customers?{}", parts.join("&"))
-        }
+        address_with("/customers", [("search", q("search")), ("show", q("show")), ("after", after.map(|a| a.to_string()))])
     };
     view! {
         <h1>"Customers"</h1>

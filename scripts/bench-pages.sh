@@ -78,6 +78,7 @@ measure() {
 echo "console pages at scale as vendor staff, $n requests each:"
 for path in /dashboard /customers "/customers?$after" "/customers?search=customer+4242" "/customers?search=admin%40scale-4242.example" \
   /customers?show=trial-ending /customers?show=term-ending /customers?show=renewing /customers?show=near-limit \
-  /customers/scale-4242 /audit "/audit?customer=scale-4242" "/audit?kind=request" "/audit?actor=nobody" /approvals "/approvals?overdue=true"; do
+  /customers/scale-4242 /audit "/audit?customer=scale-4242" "/audit?kind=request" "/audit?actor=nobody" \
+  "/audit?actor=admin%40scale-4242." "/audit?actor=scale-42" "/audit?actor=scale-42&kind=request" /approvals "/approvals?overdue=true"; do
   measure "$path"
 done

@@ -181,6 +181,10 @@ pub async fn record(tx: &mut Write<'_>, event: NewAuditEvent<'_>, at: i64) -> Re
     .bind(CHAIN_KEYED)
     .execute(&mut **tx)
     .await?;
+    sqlx::query("INSERT INTO audit_actors (actor) VALUES ($1) ON CONFLICT (actor) DO NOTHING")
+        .bind(&event.actor.label)
+        .execute(&mut **tx)
+        .await?;
     sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1").bind(&hash).execute(&mut **tx).await?;
     tx.note(event.kind, event.customer_id);
     Ok(seq)
@@ -201,6 +205,10 @@ pub struct AuditRow {
     pub hash: String,
 }
 
+/// A search by actor matching at most this many of those who have acted reads each one's
+/// events by the index; one matching more reads the log from the newest event down.
+const ACTORS_BY_INDEX: usize = 32;
+
 /// Which audit events to list.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AuditFilter {
@@ -220,40 +228,64 @@ pub struct AuditFilter {
 impl super::Store {
     /// Audit events matching `filter`, newest first, at most `limit`. Only the conditions
     /// given are written into the query, so the customer's index serves a customer's page.
+    /// A search by actor first reads who has ever acted: none matching is an empty page at
+    /// once; a few are each read by their index, newest first; more than that are common
+    /// enough to be found reading the log from the newest event down.
     pub async fn search_audit_events(&self, filter: &AuditFilter, limit: i64) -> Result<Vec<AuditRow>, StoreError> {
         use super::console::like_pattern;
+        const COLUMNS: &str =
+            "SELECT seq, at, actor, customer_id, kind, subject, before_json, after_json, prev_hash, hash FROM audit_events
+             WHERE seq < $1 AND ($2 = $2 AND $3 = $3 AND $4 = $4 AND $5 = $5 AND $6 = $6)";
         let actor = like_pattern(filter.actor.as_deref(), false);
         let kind = like_pattern(filter.kind.as_deref(), true);
-        let mut sql = String::from(
-            "SELECT seq, at, actor, customer_id, kind, subject, before_json, after_json, prev_hash, hash FROM audit_events
-             WHERE seq < $1 AND ($2 = $2 AND $3 = $3 AND $4 = $4 AND $5 = $5 AND $6 = $6)",
-        );
+        let mut conditions = String::new();
         if filter.customer_id.is_some() {
-            sql.push_str(" AND customer_id = $2");
-        }
-        if actor.is_some() {
-            sql.push_str(" AND LOWER(actor) LIKE $3 ESCAPE '\\'");
+            conditions.push_str(" AND customer_id = $2");
         }
         if kind.is_some() {
-            sql.push_str(" AND kind LIKE $4 ESCAPE '\\'");
+            conditions.push_str(" AND kind LIKE $4 ESCAPE '\\'");
         }
         if filter.from.is_some() {
-            sql.push_str(" AND at >= $5");
+            conditions.push_str(" AND at >= $5");
         }
         if filter.to.is_some() {
-            sql.push_str(" AND at < $6");
+            conditions.push_str(" AND at < $6");
         }
-        sql.push_str(" ORDER BY seq DESC LIMIT $7");
-        Ok(sqlx::query_as::<_, AuditRow>(&sql)
+        let mut actors = Vec::new();
+        if let Some(pattern) = &actor {
+            actors = sqlx::query_scalar::<_, String>("SELECT actor FROM audit_actors WHERE LOWER(actor) LIKE $1 ESCAPE '\\' LIMIT $2")
+                .bind(pattern)
+                .bind(ACTORS_BY_INDEX as i64 + 1)
+                .fetch_all(self.pool())
+                .await?;
+            if actors.is_empty() {
+                return Ok(Vec::new());
+            }
+        }
+        let sql = if actors.is_empty() {
+            format!("{COLUMNS}{conditions} ORDER BY seq DESC LIMIT $7")
+        } else if actors.len() <= ACTORS_BY_INDEX {
+            let each: Vec<String> = (0..actors.len())
+                .map(|i| format!("SELECT * FROM ({COLUMNS}{conditions} AND actor = ${} ORDER BY seq DESC LIMIT $7) AS by{i}", i + 8))
+                .collect();
+            format!("{} ORDER BY seq DESC LIMIT $7", each.join(" UNION ALL "))
+        } else {
+            format!("{COLUMNS}{conditions} AND LOWER(actor) LIKE $3 ESCAPE '\\' ORDER BY seq DESC LIMIT $7")
+        };
+        let mut query = sqlx::query_as::<_, AuditRow>(&sql)
             .bind(filter.before_seq.unwrap_or(i64::MAX))
             .bind(filter.customer_id.unwrap_or(0))
             .bind(actor.unwrap_or_default())
             .bind(kind.unwrap_or_default())
             .bind(filter.from.unwrap_or(0))
             .bind(filter.to.unwrap_or(0))
-            .bind(limit)
-            .fetch_all(self.pool())
-            .await?)
+            .bind(limit);
+        if actors.len() <= ACTORS_BY_INDEX {
+            for name in &actors {
+                query = query.bind(name);
+            }
+        }
+        Ok(query.fetch_all(self.pool()).await?)
     }
 
     /// The audit events of one customer (or all when `None`), newest first, at most `limit`.

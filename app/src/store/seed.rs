@@ -529,14 +529,21 @@ pub async fn seed_bench_scale(store: &Store, scale: Scale, now: i64) -> Result<(
     .await?;
     tx.commit().await?;
 
-    // Audit events through the chain, a batch per transaction, about each entitlement in turn.
-    let owners: Vec<i64> = sqlx::query_scalar("SELECT customer_id FROM entitlements WHERE id BETWEEN $1 AND $2 ORDER BY id")
-        .bind(first)
-        .bind(last)
-        .fetch_all(store.pool())
-        .await?;
+    // Audit events through the chain, a batch per transaction, about each entitlement in turn:
+    // half of them by the system, half by the customer's admin.
+    let owners: Vec<(i64, Actor)> = sqlx::query(
+        "SELECT e.customer_id, u.id, u.email FROM entitlements e JOIN users u ON u.customer_id = e.customer_id
+         WHERE e.id BETWEEN $1 AND $2 ORDER BY e.id",
+    )
+    .bind(first)
+    .bind(last)
+    .fetch_all(store.pool())
+    .await?
+    .iter()
+    .map(|r| Ok((r.try_get("customer_id")?, Actor::user(r.try_get("id")?, &r.try_get::<String, _>("email")?))))
+    .collect::<Result<_, StoreError>>()?;
     const BATCH: i64 = 20_000;
-    let actor = Actor::system("bench");
+    let system = Actor::system("bench");
     let kinds = [EventKind::UsageRecorded, EventKind::LicenseKeyViewed, EventKind::SeatCapReached, EventKind::RequestFiled];
     let mut written = 0;
     while written < scale.audit_events {
@@ -544,9 +551,10 @@ pub async fn seed_bench_scale(store: &Store, scale: Scale, now: i64) -> Result<(
         let end = (written + BATCH).min(scale.audit_events);
         for i in written..end {
             let entitlement = first + i % count;
+            let (customer, admin) = &owners[(i % count) as usize];
             let event = NewAuditEvent {
-                actor: &actor,
-                customer_id: Some(owners[(i % count) as usize]),
+                actor: if i % 2 == 0 { &system } else { admin },
+                customer_id: Some(*customer),
                 kind: kinds[(i % kinds.len() as i64) as usize],
                 subject: format!("entitlement:{entitlement}"),
                 before: None,

@@ -210,3 +210,55 @@ async fn the_bench_at_scale_writes_what_it_says_and_the_audit_chain_still_holds(
         db.drop_db().await;
     }
 }
+
+#[tokio::test]
+async fn an_audit_search_by_actor_finds_what_reading_every_event_finds_a_page_at_a_time() {
+    use crate::store::audit::AuditFilter;
+    use crate::store::seed::{seed_bench_scale, Scale};
+    for db in testing::seeded(NOW).await {
+        let s = &db.store;
+        // 100 customer admins acting on half of 1,000 events, the system on the other half.
+        ok(seed_bench_scale(s, Scale::of(100), NOW).await);
+        // One actor, eleven (each read by the index), a hundred (more than that: the log read
+        // from the newest down), with and without a kind, in any case.
+        for (actor, kind) in [
+            ("admin@scale-42.", None),
+            ("SCALE-4", None),
+            ("scale-4", Some("request.")),
+            ("admin@scale-", None),
+            ("admin@scale-", Some("license")),
+            ("System:Bench", Some("seat.")),
+        ] {
+            let pattern = format!("%{}%", actor.to_lowercase());
+            let everything: Vec<i64> =
+                ok(sqlx::query_scalar("SELECT seq FROM audit_events WHERE LOWER(actor) LIKE $1 AND kind LIKE $2 ORDER BY seq DESC")
+                    .bind(&pattern)
+                    .bind(format!("{}%", kind.unwrap_or("")))
+                    .fetch_all(s.pool())
+                    .await);
+            assert!(everything.len() >= 5, "{}: {actor}: {}", db.name, everything.len());
+            let mut paged = Vec::new();
+            let mut filter = AuditFilter { actor: Some(actor.into()), kind: kind.map(Into::into), ..Default::default() };
+            loop {
+                let page = ok(s.search_audit_events(&filter, 37).await);
+                paged.extend(page.iter().map(|r| r.seq));
+                match page.last() {
+                    Some(last) if page.len() == 37 => filter.before_seq = Some(last.seq),
+                    _ => break,
+                }
+            }
+            assert_eq!(paged, everything, "{}: {actor} {kind:?}", db.name);
+        }
+        let nobody = AuditFilter { actor: Some("nobody".into()), ..Default::default() };
+        assert!(ok(s.search_audit_events(&nobody, 50).await).is_empty(), "{}", db.name);
+        // Whoever acts next is found at once.
+        let newcomer = crate::store::audit::Actor::user(1, "newcomer@acme.example");
+        let globex = ok(s.find_customer_by_slug("globex").await);
+        let trial: i64 =
+            ok(sqlx::query_scalar("SELECT MIN(id) FROM entitlements WHERE customer_id = $1").bind(globex.id).fetch_one(s.pool()).await);
+        ok(s.set_trial_end(&newcomer, trial, None, NOW + 20 * DAY, "extended for evaluation", NOW).await);
+        let found = AuditFilter { actor: Some("NEWCOMER@".into()), ..Default::default() };
+        assert_eq!(ok(s.search_audit_events(&found, 50).await).len(), 1, "{}", db.name);
+        db.drop_db().await;
+    }
+}

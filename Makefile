@@ -2,20 +2,26 @@
 SHELL := /bin/bash
 export PATH := $(HOME)/.cargo/bin:$(PATH)
 
-.PHONY: run dev test format components lint site build build-release test-rust test-e2e bench bench-pages fuzz clean
+.PHONY: run release test format components lint build test-rust test-e2e bench bench-pages fuzz clean
 
-## Build the release site and serve the portal on http://127.0.0.1:3000 (LEPTOS_SITE_ADDR overrides).
-run: build-release
-	LEPTOS_SITE_ROOT=target/site-release ./target/release/tessera
-
-## Serve a debug build (quicker to rebuild while working on the code).
-dev: build
+## Build (debug, with the dependencies optimised: minutes on a fresh machine) and serve the
+## portal on http://127.0.0.1:3000 (LEPTOS_SITE_ADDR overrides). `make release` builds what
+## a deployment runs.
+run: build
 	LEPTOS_SITE_ROOT=target/site-debug ./target/debug/tessera
 
 ## Run every test: rustfmt's layout; the Rust unit and integration tests (SQLite and
 ## PostgreSQL), compiled with clippy's lints as errors; Playwright against the server that
 ## same build made; then a short Schemathesis pass over the enforcement API.
-test: format site test-rust test-e2e
+test: format
+	scripts/setup.sh test
+	@mkdir -p target
+	@echo "==> the debug site (its output: target/site-debug.log), beside the tests' build"
+	scripts/build-site.sh debug --site-only >target/site-debug.log 2>&1 & site=$$!; \
+	  $(LINTED) cargo test --workspace --features app/ssr --no-run; built=$$?; \
+	  if ! wait $$site; then tail -n 60 target/site-debug.log; exit 1; fi; tail -n 3 target/site-debug.log; exit $$built
+	$(LINTED) cargo test --workspace --features app/ssr
+	cd end2end && npx playwright test
 	scripts/fuzz.sh 25
 
 # Clippy's lints, every warning an error, checked as the workspace's own crates compile for
@@ -33,16 +39,14 @@ format: components
 lint: format
 	cargo clippy --workspace --all-targets -- -D warnings
 
-# The debug site (wasm, JS, CSS) without the server, which the tests' build makes.
-site:
-	scripts/setup.sh test
-	scripts/build-site.sh debug --site-only
-
+## The debug site and server (`make run` serves them).
 build:
-	scripts/setup.sh test
+	scripts/setup.sh build
 	scripts/build-site.sh debug
 
-build-release:
+## The optimised server and site a deployment runs (target/release/tessera, serving
+## LEPTOS_SITE_ROOT=target/site-release), and what the benchmarks measure.
+release:
 	scripts/setup.sh build
 	scripts/build-site.sh release
 
@@ -51,6 +55,7 @@ test-rust: components
 
 ## Playwright, on the server the tests' build makes (built first if it is not there yet).
 test-e2e: components
+	scripts/build-site.sh debug --site-only
 	$(LINTED) cargo test --workspace --features app/ssr --no-run
 	cd end2end && npx playwright test
 
@@ -61,6 +66,7 @@ bench:
 
 ## The enforcement API fuzzed by Schemathesis from its OpenAPI document (debug build).
 fuzz: build
+	scripts/setup.sh test
 	scripts/fuzz.sh
 
 ## Page figures on the release build: wasm size and entitlements-page time to first byte.

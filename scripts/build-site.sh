@@ -1,16 +1,21 @@
 #!/usr/bin/env bash
 # Builds the whole site without cargo-leptos: the wasm bundle that hydrates the pages,
-# its JS glue, the CSS and public files, then the server binary.
-#   scripts/build-site.sh debug|release
+# its JS glue, the CSS and public files, and beside them the server binary.
+#   scripts/build-site.sh debug|release [--site-only]
 # The site lands in target/site-<profile>; the server reads it via LEPTOS_SITE_ROOT.
+# --site-only leaves the server out (`make test` builds it with the tests, in one go).
+# The wasm and the server are built at the same time: each has a profile of its own, so
+# neither waits for the other's lock, and on two cores one's single-threaded stretches (a
+# crate that others wait for, the wasm's link-time optimisation) leave room for the other.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 profile=${1:-debug}
+site_only=${2:-}
 site=target/site-$profile
 pkg=$site/pkg
 
 case "$profile" in
-  debug)   wasm_flags=();                         wasm_dir=debug;        server_flags=() ;;
+  debug)   wasm_flags=(--profile wasm-dev);       wasm_dir=wasm-dev;     server_flags=() ;;
   release) wasm_flags=(--profile wasm-release);   wasm_dir=wasm-release; server_flags=(--release) ;;
   *) echo "usage: $0 debug|release" >&2; exit 2 ;;
 esac
@@ -19,6 +24,15 @@ if [ "$profile" = release ]; then
   # Panic messages name their source files: the registry's path is the build machine's
   # business, not the bundle's (shorter, too).
   export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="--remap-path-prefix=${CARGO_HOME:-$HOME/.cargo}/registry/src/="
+fi
+
+server_log=target/server-$profile.log
+if [ "$site_only" != --site-only ]; then
+  mkdir -p target
+  echo "==> server ($profile), beside the wasm (its output: $server_log)"
+  cargo build -p server --bin tessera "${server_flags[@]}" >"$server_log" 2>&1 &
+  server=$!
+  trap 'kill $server 2>/dev/null || true' EXIT
 fi
 
 echo "==> wasm ($profile)"
@@ -56,5 +70,12 @@ echo "==> precompress (brotli, gzip)"
 fast=(); [ "$profile" = debug ] && fast=(--fast)
 node scripts/compress.mjs "${fast[@]}" "$pkg/tessera.$hash.js" "$pkg/tessera.$hash.wasm" "$pkg/tessera.$hash.css"
 
-echo "==> server ($profile)"
-cargo build -p server --bin tessera "${server_flags[@]}"
+[ "$site_only" = --site-only ] && exit 0
+echo "==> waiting for the server ($profile)"
+if ! wait $server; then
+  trap - EXIT
+  tail -n 60 "$server_log"
+  exit 1
+fi
+trap - EXIT
+tail -n 1 "$server_log"

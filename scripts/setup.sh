@@ -16,10 +16,11 @@ fi
 
 if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$WASM_BINDGEN_VERSION" ]; then
   echo "==> cargo install wasm-bindgen-cli $WASM_BINDGEN_VERSION (once)"
-  # Not --locked: the CLI's own lockfile pins a yanked crate. Built with light optimisation,
+  # Not --locked: the CLI's own lockfile pins a yanked crate. --force: cargo's record of an
+  # install outlives a CLI that was removed or is of another version. Built with light optimisation,
   # which halves its build and still binds the bundle in a second or two.
   CARGO_PROFILE_RELEASE_OPT_LEVEL=1 CARGO_PROFILE_RELEASE_CODEGEN_UNITS=256 CARGO_PROFILE_RELEASE_LTO=false \
-    CARGO_PROFILE_RELEASE_DEBUG=false cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
+    CARGO_PROFILE_RELEASE_DEBUG=false cargo install --force wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
 fi
 
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then

@@ -79,6 +79,7 @@ echo "console pages at scale as vendor staff, $n requests each:"
 for path in /dashboard /customers "/customers?$after" "/customers?search=customer+4242" "/customers?search=admin%40scale-4242.example" \
   /customers?show=trial-ending /customers?show=term-ending /customers?show=renewing /customers?show=near-limit \
   /customers/scale-4242 /audit "/audit?customer=scale-4242" "/audit?kind=request" "/audit?actor=nobody" \
-  "/audit?actor=admin%40scale-4242." "/audit?actor=scale-42" "/audit?actor=scale-42&kind=request" /approvals "/approvals?overdue=true"; do
+  "/audit?actor=admin%40scale-4242." "/audit?actor=scale-42" "/audit?actor=scale-42&kind=request" \
+  "/instances?customer=scale-42" "/instances?customer=scale-42&search=build-agent-4242" /approvals "/approvals?overdue=true"; do
   measure "$path"
 done

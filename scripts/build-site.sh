@@ -26,18 +26,27 @@ if [ "$profile" = release ]; then
   export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="--remap-path-prefix=${CARGO_HOME:-$HOME/.cargo}/registry/src/="
 fi
 
+mkdir -p target
+# The wasm-bindgen CLI (built once per machine) is needed only once the wasm is compiled.
+bindgen_log=target/bindgen-install.log
+scripts/setup.sh bindgen >"$bindgen_log" 2>&1 &
+bindgen=$!
+
 server_log=target/server-$profile.log
 if [ "$site_only" != --site-only ]; then
-  mkdir -p target
   echo "==> server ($profile), beside the wasm (its output: $server_log)"
   cargo build -p server --bin tessera "${server_flags[@]}" >"$server_log" 2>&1 &
   server=$!
-  trap 'kill $server 2>/dev/null || true' EXIT
 fi
+trap 'kill $bindgen ${server:-} 2>/dev/null || true' EXIT
 
 echo "==> wasm ($profile)"
 cargo build -p app --lib --target wasm32-unknown-unknown --no-default-features --features hydrate "${wasm_flags[@]}"
 
+if ! wait $bindgen; then
+  cat "$bindgen_log"
+  exit 1
+fi
 mkdir -p "$pkg"
 wasm-bindgen --target web --no-typescript --out-dir "$pkg" --out-name tessera \
   "target/wasm32-unknown-unknown/$wasm_dir/app.wasm"
@@ -70,7 +79,10 @@ echo "==> precompress (brotli, gzip)"
 fast=(); [ "$profile" = debug ] && fast=(--fast)
 node scripts/compress.mjs "${fast[@]}" "$pkg/tessera.$hash.js" "$pkg/tessera.$hash.wasm" "$pkg/tessera.$hash.css"
 
-[ "$site_only" = --site-only ] && exit 0
+if [ "$site_only" = --site-only ]; then
+  trap - EXIT
+  exit 0
+fi
 echo "==> waiting for the server ($profile)"
 if ! wait $server; then
   trap - EXIT

@@ -25,4 +25,12 @@ test('deactivating an instance in the portal frees its slot for the next activat
   await expect(instances.row('ci-runner-01')).toHaveCount(0);
   await expect(instances.count('Acme Analytics', 2, 3)).toBeVisible();
   expect((await activate('e2e-host-2')).status()).toBe(201);
+
+  // A search lists the matching instances only; the count is still of every live one.
+  await instances.search('WORKER');
+  await expect(instances.row('analytics-worker')).toContainText('Live');
+  await expect(instances.row('e2e-host')).toHaveCount(0);
+  await expect(instances.count('Acme Analytics', 3, 3)).toBeVisible();
+  await instances.search('no-such-host');
+  await expect(page.getByText('No instances match.')).toBeVisible();
 });

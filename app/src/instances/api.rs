@@ -5,16 +5,26 @@ use leptos::prelude::*;
 use super::InstancesView;
 use crate::error::AppError;
 
-/// The active instances of `customer` (a slug; a customer admin's own when `None`).
-/// Customer admins of that organisation and vendor admins/staff.
+/// A page of the active instances of `customer` (a slug; a customer admin's own when
+/// `None`), in the order they were activated: `search` matches part of a name, a
+/// fingerprint or an instance id; `after` is the instance the page starts after. The
+/// counts against each cap are of every live instance. Customer admins of that
+/// organisation and vendor admins/staff.
 #[server(prefix = "/api", endpoint = "list_instances")]
-pub async fn list_instances(customer: Option<String>) -> Result<InstancesView, AppError> {
+pub async fn list_instances(customer: Option<String>, search: Option<String>, after: Option<i64>) -> Result<InstancesView, AppError> {
+    use super::INSTANCES_PAGE;
     use crate::ssr::auth::{Caller, Guard, Roles};
+    use crate::store::entitlements::instances::InstanceQuery;
     let Caller { state, scope: customer, .. } = Guard::new().role(Roles::MANAGERS).customer(customer.as_deref()).await?;
     let now = crate::store::now();
     let ttl = state.enforcer.instance_ttl();
     let entitlements = state.store.list_entitlements(customer.id, crate::store::day_of(now)).await?;
-    let rows = state.store.list_instances(customer.id).await?;
+    let query = InstanceQuery { search: search.as_deref(), after, limit: INSTANCES_PAGE + 1 };
+    let mut rows = state.store.list_instances(customer.id, &query).await?;
+    let more = rows.len() as i64 > INSTANCES_PAGE;
+    rows.truncate(INSTANCES_PAGE as usize);
+    let next_after = if more { rows.last().map(|i| i.id) } else { None };
+    let live = state.store.live_instance_counts(customer.id, now, ttl).await?;
     let product_of = |entitlement: i64| entitlements.iter().find(|e| e.id == entitlement).map(|e| e.product.clone()).unwrap_or_default();
     let instances: Vec<super::InstanceView> = rows
         .into_iter()
@@ -31,9 +41,12 @@ pub async fn list_instances(customer: Option<String>) -> Result<InstancesView, A
         .collect();
     let caps = entitlements
         .iter()
-        .map(|e| (e.product.clone(), instances.iter().filter(|i| i.live && i.product == e.product).count() as i64, e.instances_cap))
+        .map(|e| {
+            let count = live.iter().filter(|(entitlement, _)| *entitlement == e.id).map(|(_, n)| n).sum();
+            (e.product.clone(), count, e.instances_cap)
+        })
         .collect();
-    Ok(InstancesView { instances, caps, ttl, now })
+    Ok(InstancesView { instances, caps, ttl, now, next_after })
 }
 
 /// Deactivates instance `id` and frees its slot at once (the next activation through

@@ -23,11 +23,16 @@ pub struct InstanceView {
     pub live: bool,
 }
 
-/// An organisation's instances and its caps.
+/// How many instances a page of the instances page lists.
+pub const INSTANCES_PAGE: i64 = 50;
+
+/// A page of an organisation's instances, and its caps.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InstancesView {
     pub instances: Vec<InstanceView>,
-    /// Per product: (product, live instances, cap).
+    /// The instance the next page starts after (`None` on the last page).
+    pub next_after: Option<i64>,
+    /// Per entitlement: (its product, its live instances, its cap).
     pub caps: Vec<(String, i64, i64)>,
     /// Seconds a heartbeat may lapse before the slot is free.
     pub ttl: i64,

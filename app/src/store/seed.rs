@@ -409,12 +409,15 @@ pub struct Scale {
     pub customers: i64,
     pub audit_events: i64,
     pub usage_events: i64,
+    /// The instances of one customer's build farm (`scale-42`).
+    pub farm_instances: i64,
 }
 
 impl Scale {
-    /// `customers` customers, ten audit events and a hundred usage events for each.
+    /// `customers` customers, ten audit events and a hundred usage events for each, and one
+    /// of them running an instance for every ten customers.
     pub fn of(customers: i64) -> Scale {
-        Scale { customers, audit_events: customers * 10, usage_events: customers * 100 }
+        Scale { customers, audit_events: customers * 10, usage_events: customers * 100, farm_instances: customers / 10 }
     }
 }
 
@@ -422,7 +425,8 @@ impl Scale {
 /// the order of their ids, each with an admin and an Acme Analytics entitlement: every
 /// 50th a trial ending within four weeks, every 41st ending within two months, the rest
 /// renewing within a year; every 100th with 9,000 API calls today, near the Team plan's
-/// quota; 2 % with a change request waiting, some for days), usage spread over 90 days
+/// quota; 2 % with a change request waiting, some for days; `scale-42` running a build
+/// farm of air-gapped instances), usage spread over 90 days
 /// with its daily roll-up, and audit events through the audit chain, so that it still
 /// verifies. Set-based SQL, a batch of audit events per transaction.
 pub async fn seed_bench_scale(store: &Store, scale: Scale, now: i64) -> Result<(), StoreError> {
@@ -511,6 +515,19 @@ pub async fn seed_bench_scale(store: &Store, scale: Scale, now: i64) -> Result<(
     )
     .bind(first)
     .bind(last)
+    .execute(&mut *tx)
+    .await?;
+    // A build farm of air-gapped machines: customer scale-42's instances, each holding its
+    // slot with an offline licence for a year.
+    sqlx::query(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $1)
+         INSERT INTO instances (entitlement_id, fingerprint, name, activated_at, last_heartbeat_at, offline_until, public_id)
+         SELECT e.id, 'farm-' || CAST(n.i AS TEXT), 'build-agent-' || CAST(n.i AS TEXT), $2 - 86400, $2 - 86400, $2 + 365 * 86400,
+                'ins_farm' || CAST(n.i AS TEXT)
+         FROM n, entitlements e JOIN customers c ON c.id = e.customer_id WHERE c.slug = 'scale-42' AND n.i <= $1",
+    )
+    .bind(scale.farm_instances)
+    .bind(now)
     .execute(&mut *tx)
     .await?;
     // Requests waiting: filed over the last ten days by each customer's admin.

@@ -1,7 +1,11 @@
 //! Fresh migrated databases for store tests: a SQLite file always, and a throw-away
 //! PostgreSQL database when one is reachable (`TESSERA_TEST_PG`, default the local server).
 
+use super::entitlements::instances::InstanceQuery;
 use super::Store;
+
+/// Every instance of a customer (the tests' customers have a few).
+pub const ALL_INSTANCES: InstanceQuery<'static> = InstanceQuery { search: None, after: None, limit: 1_000 };
 
 /// A migrated store that removes its database when dropped.
 pub struct TestDb {

@@ -5,22 +5,24 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use crate::components::browser::read_chosen_file;
-use crate::components::format::{ago, date_time, encode_query_value};
+use crate::components::format::{address_with, ago, date_time, encode_query_value};
 use crate::components::layout::{ErrorNotice, Portal};
 use crate::instances::api::{list_instances, ActivateOffline, DeactivateInstance, DeactivateOffline};
 use crate::instances::{InstanceView, OfflineLicenceView};
 
-/// `/instances`: the organisation's running instances; deactivating one frees its slot
-/// at once. Air-gapped machines are activated (and give their slot back) with the
-/// documents they write. Vendor staff open a customer's with `?customer=<slug>`.
+/// `/instances`: the organisation's running instances, 50 a page, searched by name,
+/// fingerprint or instance id; deactivating one frees its slot at once. Air-gapped
+/// machines are activated (and give their slot back) with the documents they write.
+/// Vendor staff open a customer's with `?customer=<slug>`.
 #[component]
 pub fn InstancesPage() -> impl IntoView {
     let query = use_query_map();
-    let customer = query.read_untracked().get("customer").filter(|c| !c.is_empty());
+    let q = |k: &str| query.read_untracked().get(k).filter(|v| !v.is_empty());
+    let (customer, search, after) = (q("customer"), q("search"), q("after").and_then(|a| a.parse::<i64>().ok()));
     view! {
         <Title text="Instances"/>
         <Portal>
-            <Instances customer/>
+            <Instances customer search after/>
         </Portal>
     }
 }
@@ -28,15 +30,23 @@ pub fn InstancesPage() -> impl IntoView {
 /// The page's body, an island: deactivating an instance or issuing an offline licence
 /// updates the list in place, and a file chosen fills the text box.
 #[island]
-fn Instances(customer: Option<String>) -> impl IntoView {
+fn Instances(customer: Option<String>, search: Option<String>, after: Option<i64>) -> impl IntoView {
     let customer = Signal::stored(customer);
     let deactivate = ServerAction::<DeactivateInstance>::new();
     let activate = ServerAction::<ActivateOffline>::new();
     let release = ServerAction::<DeactivateOffline>::new();
+    let search = Signal::stored(search);
     let instances = Resource::new(
-        move || (customer.get(), deactivate.version().get(), activate.version().get(), release.version().get()),
-        |(customer, ..)| list_instances(customer),
+        move || (customer.get(), search.get(), deactivate.version().get(), activate.version().get(), release.version().get()),
+        move |(customer, search, ..)| list_instances(customer, search, after),
     );
+    // The list's address with the customer and the search kept, from the start or after an instance.
+    let page_at = move |after: Option<i64>| {
+        address_with(
+            "/instances",
+            [("customer", customer.get_untracked()), ("search", search.get_untracked()), ("after", after.map(|a| a.to_string()))],
+        )
+    };
     let done = move || deactivate.value().get().map(|r| r.map(|_| "Deactivated — the slot is free."));
     view! {
             <h1>"Instances"</h1>
@@ -57,7 +67,17 @@ fn Instances(customer: Option<String>) -> impl IntoView {
                                 <p class="muted">{format!(
                                     "Instances are activated by the software itself through the API and keep their slot with heartbeats; one silent for {minutes} minutes lapses and frees it."
                                 )}</p>
-                                {if v.instances.is_empty() {
+                                <form method="get" action="/instances" class="filters" role="search">
+                                    {customer.get_untracked().map(|c| view! { <input type="hidden" name="customer" value=c/> })}
+                                    <div class="field">
+                                        <label for="instance-search">"Name, fingerprint or instance id"</label>
+                                        <input id="instance-search" name="search" type="search" value=search.get_untracked()/>
+                                    </div>
+                                    <button type="submit" class="button secondary">"Find"</button>
+                                </form>
+                                {if v.instances.is_empty() && search.get_untracked().is_some() {
+                                    view! { <p class="notice">"No instances match."</p> }.into_any()
+                                } else if v.instances.is_empty() {
                                     view! { <p class="notice">"No instances are running."</p> }.into_any()
                                 } else {
                                     view! {
@@ -73,6 +93,10 @@ fn Instances(customer: Option<String>) -> impl IntoView {
                                                 <tbody>{v.instances.into_iter().map(|i| view! { <InstanceRow i now deactivate/> }).collect_view()}</tbody>
                                             </table>
                                         </div>
+                                        <nav class="pager" aria-label="Pages of instances">
+                                            {after.map(|_| view! { <a href=page_at(None)>"First page"</a> })}
+                                            {v.next_after.map(|a| view! { <a href=page_at(Some(a)) rel="next">"Next page"</a> })}
+                                        </nav>
                                     }.into_any()
                                 }}
                             }.into_any()

@@ -68,6 +68,16 @@ fn lapsed_sql(now: &str, cutoff: &str) -> String {
     LAPSED.replace("{cutoff}", cutoff).replace("{now}", now)
 }
 
+/// Which of a customer's instances to list.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct InstanceQuery<'a> {
+    /// Part of the name, the fingerprint or the instance id, any case.
+    pub search: Option<&'a str>,
+    /// Only the instances activated after this one (the next page).
+    pub after: Option<i64>,
+    pub limit: i64,
+}
+
 /// What a heartbeat came to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Heartbeat {
@@ -413,16 +423,41 @@ impl Store {
         Ok(Deactivation::Done(owner_customer))
     }
 
-    /// The live (not deactivated) instances of customer `customer_id`.
-    pub async fn list_instances(&self, customer_id: i64) -> Result<Vec<InstanceRow>, StoreError> {
+    /// A page of the live (not deactivated) instances of customer `customer_id`, in the
+    /// order they were activated.
+    pub async fn list_instances(&self, customer_id: i64, query: &InstanceQuery<'_>) -> Result<Vec<InstanceRow>, StoreError> {
+        let search = crate::store::console::like_pattern(query.search, false);
         Ok(sqlx::query_as::<_, InstanceRow>(
             "SELECT i.id, i.public_id, i.entitlement_id, i.fingerprint, i.name, i.activated_at, i.last_heartbeat_at, i.offline_until
              FROM instances i JOIN entitlements e ON e.id = i.entitlement_id
-             WHERE e.customer_id = $1 AND i.deactivated_at IS NULL ORDER BY i.id",
+             WHERE e.customer_id = $1 AND i.deactivated_at IS NULL AND i.id > $2
+               AND ($3 = '' OR LOWER(COALESCE(i.name, '')) LIKE $3 ESCAPE '\\' OR LOWER(i.fingerprint) LIKE $3 ESCAPE '\\'
+                    OR LOWER(i.public_id) LIKE $3 ESCAPE '\\')
+             ORDER BY i.id LIMIT $4",
         )
         .bind(customer_id)
+        .bind(query.after.unwrap_or(0))
+        .bind(search.unwrap_or_default())
+        .bind(query.limit)
         .fetch_all(self.pool())
         .await?)
+    }
+
+    /// How many instances hold a slot of each of customer `customer_id`'s entitlements at
+    /// `now` (a heartbeat within `ttl` seconds, or an offline licence), by entitlement.
+    pub async fn live_instance_counts(&self, customer_id: i64, now: i64, ttl: i64) -> Result<Vec<(i64, i64)>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT i.entitlement_id, COUNT(*) AS live FROM instances i JOIN entitlements e ON e.id = i.entitlement_id
+             WHERE e.customer_id = $1 AND i.deactivated_at IS NULL AND NOT ({})
+             GROUP BY i.entitlement_id",
+            lapsed_sql("$2", "$3")
+        ))
+        .bind(customer_id)
+        .bind(now)
+        .bind(now - ttl)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(|r| Ok((r.try_get("entitlement_id")?, r.try_get("live")?))).collect()
     }
 
     /// Deactivates every instance whose heartbeat is older than `ttl` seconds, each with

@@ -201,6 +201,10 @@ async fn the_bench_at_scale_writes_what_it_says_and_the_audit_chain_still_holds(
             .await);
         assert_eq!(rolled, counted, "{}: the roll-up holds every event", db.name);
         assert!(count("SELECT COUNT(*) FROM audit_events").await >= 5_000, "{}", db.name);
+        let farm =
+            "SELECT COUNT(*) FROM instances i JOIN entitlements e ON e.id = i.entitlement_id JOIN customers c ON c.id = e.customer_id
+                    WHERE c.slug = 'scale-42' AND i.offline_until > $1";
+        assert_eq!(ok(sqlx::query_scalar::<_, i64>(farm).bind(NOW).fetch_one(s.pool()).await), 50, "{}", db.name);
         assert_eq!(ok(s.verify_audit_chain().await), None, "{}", db.name);
         // Something for each of the dashboard's counts.
         let coming = ok(s.coming_dates(NOW).await);
@@ -259,6 +263,68 @@ async fn an_audit_search_by_actor_finds_what_reading_every_event_finds_a_page_at
         ok(s.set_trial_end(&newcomer, trial, None, NOW + 20 * DAY, "extended for evaluation", NOW).await);
         let found = AuditFilter { actor: Some("NEWCOMER@".into()), ..Default::default() };
         assert_eq!(ok(s.search_audit_events(&found, 50).await).len(), 1, "{}", db.name);
+        db.drop_db().await;
+    }
+}
+
+#[tokio::test]
+async fn a_customers_instances_are_paged_and_searched_and_counted_whole() {
+    use crate::store::entitlements::instances::InstanceQuery;
+    for db in testing::seeded(NOW).await {
+        let s = &db.store;
+        let initech = ok(s.find_customer_by_slug("initech").await);
+        let entitlement: i64 =
+            ok(sqlx::query_scalar("SELECT MIN(id) FROM entitlements WHERE customer_id = $1").bind(initech.id).fetch_one(s.pool()).await);
+        let live_before: i64 = ok(s.live_instance_counts(initech.id, NOW, 900).await).iter().map(|(_, n)| n).sum();
+        // 120 build agents: the even ones heartbeating, the odd ones silent for a day (not yet
+        // swept), and three deactivated that no list shows.
+        for i in 0..123 {
+            ok(sqlx::query(
+                "INSERT INTO instances (entitlement_id, fingerprint, name, activated_at, last_heartbeat_at, deactivated_at, public_id)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(entitlement)
+            .bind(format!("fp-{i:03}"))
+            .bind(format!("build-agent-{i:03}"))
+            .bind(NOW - DAY)
+            .bind(if i % 2 == 0 { NOW - 60 } else { NOW - DAY })
+            .bind((i >= 120).then_some(NOW))
+            .bind(format!("ins_agent{i:03}"))
+            .execute(s.pool())
+            .await);
+        }
+        let everything: Vec<i64> = ok(sqlx::query_scalar(
+            "SELECT i.id FROM instances i JOIN entitlements e ON e.id = i.entitlement_id
+             WHERE e.customer_id = $1 AND i.deactivated_at IS NULL ORDER BY i.id",
+        )
+        .bind(initech.id)
+        .fetch_all(s.pool())
+        .await);
+        assert!(everything.len() >= 120, "{}", db.name);
+        let mut paged = Vec::new();
+        let mut query = InstanceQuery { limit: 50, ..Default::default() };
+        loop {
+            let page = ok(s.list_instances(initech.id, &query).await);
+            paged.extend(page.iter().map(|i| i.id));
+            match page.last() {
+                Some(last) if page.len() == 50 => query.after = Some(last.id),
+                _ => break,
+            }
+        }
+        assert_eq!(paged, everything, "{}: every live instance once, in order", db.name);
+        // By name, fingerprint or instance id, in any case; a wildcard is a character.
+        let found = |search: &'static str| async move {
+            let query = InstanceQuery { search: Some(search), limit: 200, ..Default::default() };
+            ok(s.list_instances(initech.id, &query).await).into_iter().map(|i| i.name.unwrap_or_default()).collect::<Vec<_>>()
+        };
+        assert_eq!(found("BUILD-AGENT-01").await.len(), 10, "{}", db.name);
+        assert_eq!(found("fp-119").await, ["build-agent-119"], "{}", db.name);
+        assert_eq!(found("INS_AGENT007").await, ["build-agent-007"], "{}", db.name);
+        assert!(found("build_agent").await.is_empty(), "{}", db.name);
+        assert!(found("build-agent-120").await.is_empty(), "{}: a deactivated instance is not listed", db.name);
+        // The counts against the cap are of every instance holding a slot, not of a page.
+        let live_after: i64 = ok(s.live_instance_counts(initech.id, NOW, 900).await).iter().map(|(_, n)| n).sum();
+        assert_eq!(live_after, live_before + 60, "{}", db.name);
         db.drop_db().await;
     }
 }

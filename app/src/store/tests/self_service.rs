@@ -11,7 +11,7 @@ use crate::store::members::create_customer;
 use crate::store::members::invitations::Invite;
 use crate::store::members::users::{create_user, NewUser};
 use crate::store::requests::filing::{FileRefusal, NewRequest, WithdrawRefusal};
-use crate::store::testing::{self, TestDb};
+use crate::store::testing::{self, TestDb, ALL_INSTANCES};
 use crate::store::*;
 
 const DAY: i64 = 86_400;
@@ -251,10 +251,10 @@ async fn lapsed_instances_are_swept_with_an_audit_event() {
     for db in seeded().await {
         let s = &db.store;
         let (customer, entitlement) = initech(s).await;
-        assert_eq!(ok(s.list_instances(customer).await).len(), 2);
+        assert_eq!(ok(s.list_instances(customer, &ALL_INSTANCES).await).len(), 2);
         assert!(ok(s.sweep_lapsed_instances(NOW + 60, 900).await).is_empty(), "fresh heartbeats stay");
         assert_eq!(ok(s.sweep_lapsed_instances(NOW + 901, 900).await), [customer]);
-        assert!(ok(s.list_instances(customer).await).is_empty());
+        assert!(ok(s.list_instances(customer, &ALL_INSTANCES).await).is_empty());
         let lapsed: i64 =
             ok(sqlx::query_scalar("SELECT COUNT(*) FROM audit_events WHERE kind = 'instance.lapsed'").fetch_one(s.pool()).await);
         assert_eq!(lapsed, 2, "{}", db.name);

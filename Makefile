@@ -5,8 +5,8 @@ export PATH := $(HOME)/.cargo/bin:$(PATH)
 .PHONY: run dev release test format components lint build test-rust test-e2e bench bench-pages fuzz clean
 
 ## Build the release site and server and serve the portal on http://127.0.0.1:3000
-## (LEPTOS_SITE_ADDR overrides): what a deployment runs, and on two cores quicker to build
-## from nothing than the debug server (no incremental caches, 16 code units a crate).
+## (LEPTOS_SITE_ADDR overrides): what a deployment runs (from nothing on two cores it takes
+## as long as the debug build, about 19 minutes: BENCHMARKS.md).
 run: release
 	LEPTOS_SITE_ROOT=target/site-release ./target/release/tessera
 

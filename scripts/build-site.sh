@@ -4,9 +4,9 @@
 #   scripts/build-site.sh debug|release [--site-only]
 # The site lands in target/site-<profile>; the server reads it via LEPTOS_SITE_ROOT.
 # --site-only leaves the server out (`make test` builds it with the tests, in one go).
-# The wasm and the server are built at the same time: each has a profile of its own, so
-# neither waits for the other's lock, and on two cores one's single-threaded stretches (a
-# crate that others wait for, the wasm's link-time optimisation) leave room for the other.
+# The wasm and the server are built at the same time (each has a profile of its own, so
+# neither waits for the other's lock): after a change the wasm's rebuild hides behind the
+# server's; from nothing both keep the two cores busy and it saves nothing (BENCHMARKS.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 profile=${1:-debug}

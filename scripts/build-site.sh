@@ -23,13 +23,16 @@ esac
 if [ "$profile" = release ]; then
   # Panic messages name their source files: the registry's path is the build machine's
   # business, not the bundle's (shorter, too).
-  export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="--remap-path-prefix=${CARGO_HOME:-$HOME/.cargo}/registry/src/="
+  # Flags for a target replace .cargo/config.toml's: its --cfg is repeated here.
+  export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="--cfg erase_components --remap-path-prefix=${CARGO_HOME:-$HOME/.cargo}/registry/src/="
 fi
 
 mkdir -p target
-# The wasm-bindgen CLI (built once per machine) is needed only once the wasm is compiled.
-bindgen_log=target/bindgen-install.log
-scripts/setup.sh bindgen >"$bindgen_log" 2>&1 &
+# The binder of wasm and JavaScript (scripts/bindgen, built once per machine) is needed only
+# once the wasm is compiled.
+bindgen_log=target/bindgen-build.log
+bindgen_bin=target/bindgen/release/tessera-bindgen
+cargo build --manifest-path scripts/bindgen/Cargo.toml --release --locked --target-dir target/bindgen >"$bindgen_log" 2>&1 &
 bindgen=$!
 
 server_log=target/server-$profile.log
@@ -48,8 +51,7 @@ if ! wait $bindgen; then
   exit 1
 fi
 mkdir -p "$pkg"
-wasm-bindgen --target web --no-typescript --out-dir "$pkg" --out-name tessera \
-  "target/wasm32-unknown-unknown/$wasm_dir/app.wasm"
+"$bindgen_bin" "target/wasm32-unknown-unknown/$wasm_dir/app.wasm" "$pkg" tessera
 
 if [ "$profile" = release ]; then
   # Debian's wasm-opt breaks the bundle; only npm's binaryen is used.

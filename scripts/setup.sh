@@ -3,26 +3,11 @@
 #   scripts/setup.sh build     the wasm target, end2end's npm packages
 #   scripts/setup.sh test      all of the above, plus Debian's chromium and the Python
 #                              packages of the tests
-#   scripts/setup.sh bindgen   the wasm-bindgen CLI alone (scripts/build-site.sh builds it
-#                              while the wasm compiles, which needs it only at the end)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode=${1:-build}
-WASM_BINDGEN_VERSION=0.2.130   # must equal the wasm-bindgen pin in Cargo.toml
 
 export PATH="$HOME/.cargo/bin:$PATH"
-
-if [ "$mode" = bindgen ]; then
-  if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$WASM_BINDGEN_VERSION" ]; then
-    echo "==> cargo install wasm-bindgen-cli $WASM_BINDGEN_VERSION (once)"
-    # Not --locked: the CLI's own lockfile pins a yanked crate. --force: cargo's record of an
-    # install outlives a CLI that was removed or is of another version. Built with light
-    # optimisation, which halves its build and still binds the bundle in a second or two.
-    CARGO_PROFILE_RELEASE_OPT_LEVEL=1 CARGO_PROFILE_RELEASE_CODEGEN_UNITS=256 CARGO_PROFILE_RELEASE_LTO=false \
-      CARGO_PROFILE_RELEASE_DEBUG=false cargo install --force wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
-  fi
-  exit 0
-fi
 
 if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
   echo "==> rustup target add wasm32-unknown-unknown"

@@ -181,10 +181,12 @@ pub async fn record(tx: &mut Write<'_>, event: NewAuditEvent<'_>, at: i64) -> Re
     .bind(CHAIN_KEYED)
     .execute(&mut **tx)
     .await?;
-    sqlx::query("INSERT INTO audit_actors (actor) VALUES ($1) ON CONFLICT (actor) DO NOTHING")
-        .bind(&event.actor.label)
-        .execute(&mut **tx)
-        .await?;
+    sqlx::query(
+        "INSERT INTO audit_actors (actor, events) VALUES ($1, 1) ON CONFLICT (actor) DO UPDATE SET events = audit_actors.events + 1",
+    )
+    .bind(&event.actor.label)
+    .execute(&mut **tx)
+    .await?;
     sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1").bind(&hash).execute(&mut **tx).await?;
     tx.note(event.kind, event.customer_id);
     Ok(seq)
@@ -205,9 +207,42 @@ pub struct AuditRow {
     pub hash: String,
 }
 
-/// A search by actor matching at most this many of those who have acted reads each one's
-/// events by the index; one matching more reads the log from the newest event down.
-const ACTORS_BY_INDEX: usize = 32;
+/// A search by actor matching at most this many of those who have acted reads a page of
+/// each one's events by the index, newest first, and merges them.
+const ACTORS_EACH: usize = 32;
+/// One matching more, up to this many, whose events are fewer than one in [`SPARSE`] of the
+/// log, reads all their events by the index and sorts them (at most a hundredth of the log);
+/// any other reads the log from the newest event down, meeting a match every hundred events
+/// or sooner.
+const ACTORS_SORTED: usize = 2_000;
+const SPARSE: i64 = 100;
+
+/// How a search by actor reads the log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuditPlan {
+    /// From the newest event down, matching each event's actor.
+    Scan,
+    /// A page of each of these actors' events by the index, merged.
+    Each(Vec<String>),
+    /// Every event of these actors by the index, sorted.
+    Sorted(Vec<String>),
+}
+
+impl AuditPlan {
+    /// The quicker way to read the events of `actors` (each with how many events it has)
+    /// out of a log of `log` events.
+    pub fn choose(actors: Vec<(String, i64)>, log: i64) -> AuditPlan {
+        let events: i64 = actors.iter().map(|(_, n)| n).sum();
+        let names = || actors.iter().map(|(name, _)| name.clone()).collect();
+        if actors.len() <= ACTORS_EACH {
+            AuditPlan::Each(names())
+        } else if actors.len() <= ACTORS_SORTED && events.saturating_mul(SPARSE) < log {
+            AuditPlan::Sorted(names())
+        } else {
+            AuditPlan::Scan
+        }
+    }
+}
 
 /// Which audit events to list.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -229,9 +264,31 @@ impl super::Store {
     /// Audit events matching `filter`, newest first, at most `limit`. Only the conditions
     /// given are written into the query, so the customer's index serves a customer's page.
     /// A search by actor first reads who has ever acted: none matching is an empty page at
-    /// once; a few are each read by their index, newest first; more than that are common
-    /// enough to be found reading the log from the newest event down.
+    /// once; otherwise [`AuditPlan::choose`] picks how to read them.
     pub async fn search_audit_events(&self, filter: &AuditFilter, limit: i64) -> Result<Vec<AuditRow>, StoreError> {
+        let plan = match super::console::like_pattern(filter.actor.as_deref(), false) {
+            None => AuditPlan::Scan,
+            Some(pattern) => {
+                let actors = sqlx::query_as::<_, (String, i64)>(
+                    "SELECT actor, events FROM audit_actors WHERE LOWER(actor) LIKE $1 ESCAPE '\\' LIMIT $2",
+                )
+                .bind(pattern)
+                .bind(ACTORS_SORTED as i64 + 1)
+                .fetch_all(self.pool())
+                .await?;
+                if actors.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let log: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM audit_events").fetch_one(self.pool()).await?;
+                AuditPlan::choose(actors, log)
+            }
+        };
+        self.read_audit_events(filter, &plan, limit).await
+    }
+
+    /// Audit events matching `filter`, newest first, at most `limit`, read as `plan` says
+    /// (every plan finds the same events; the tests compare them).
+    pub async fn read_audit_events(&self, filter: &AuditFilter, plan: &AuditPlan, limit: i64) -> Result<Vec<AuditRow>, StoreError> {
         use super::console::like_pattern;
         const COLUMNS: &str =
             "SELECT seq, at, actor, customer_id, kind, subject, before_json, after_json, prev_hash, hash FROM audit_events
@@ -251,26 +308,34 @@ impl super::Store {
         if filter.to.is_some() {
             conditions.push_str(" AND at < $6");
         }
-        let mut actors = Vec::new();
-        if let Some(pattern) = &actor {
-            actors = sqlx::query_scalar::<_, String>("SELECT actor FROM audit_actors WHERE LOWER(actor) LIKE $1 ESCAPE '\\' LIMIT $2")
-                .bind(pattern)
-                .bind(ACTORS_BY_INDEX as i64 + 1)
-                .fetch_all(self.pool())
-                .await?;
-            if actors.is_empty() {
-                return Ok(Vec::new());
+        let names: &[String] = match plan {
+            AuditPlan::Each(names) | AuditPlan::Sorted(names) => names,
+            AuditPlan::Scan => &[],
+        };
+        let sql = match plan {
+            AuditPlan::Scan if actor.is_some() => {
+                format!("{COLUMNS}{conditions} AND LOWER(actor) LIKE $3 ESCAPE '\\' ORDER BY seq DESC LIMIT $7")
             }
-        }
-        let sql = if actors.is_empty() {
-            format!("{COLUMNS}{conditions} ORDER BY seq DESC LIMIT $7")
-        } else if actors.len() <= ACTORS_BY_INDEX {
-            let each: Vec<String> = (0..actors.len())
-                .map(|i| format!("SELECT * FROM ({COLUMNS}{conditions} AND actor = ${} ORDER BY seq DESC LIMIT $7) AS by{i}", i + 8))
-                .collect();
-            format!("{} ORDER BY seq DESC LIMIT $7", each.join(" UNION ALL "))
-        } else {
-            format!("{COLUMNS}{conditions} AND LOWER(actor) LIKE $3 ESCAPE '\\' ORDER BY seq DESC LIMIT $7")
+            AuditPlan::Scan => format!("{COLUMNS}{conditions} ORDER BY seq DESC LIMIT $7"),
+            AuditPlan::Each(_) => {
+                let each: Vec<String> = (0..names.len())
+                    .map(|i| format!("SELECT * FROM ({COLUMNS}{conditions} AND actor = ${} ORDER BY seq DESC LIMIT $7) AS by{i}", i + 8))
+                    .collect();
+                format!("{} ORDER BY seq DESC LIMIT $7", each.join(" UNION ALL "))
+            }
+            // Materialised, so that no plan walks the log from the newest event down in the
+            // hope of meeting these actors soon: their events are read by the index, then the
+            // newest taken.
+            AuditPlan::Sorted(_) => {
+                let among = match self.engine() {
+                    super::Engine::Sqlite => "SELECT value FROM json_each($8)",
+                    super::Engine::Postgres => "SELECT jsonb_array_elements_text(CAST($8 AS jsonb))",
+                };
+                format!(
+                    "WITH picked AS MATERIALIZED (SELECT seq FROM audit_events WHERE seq < $1{conditions} AND actor IN ({among}))
+                     {COLUMNS} AND seq IN (SELECT seq FROM picked ORDER BY seq DESC LIMIT $7) ORDER BY seq DESC"
+                )
+            }
         };
         let mut query = sqlx::query_as::<_, AuditRow>(&sql)
             .bind(filter.before_seq.unwrap_or(i64::MAX))
@@ -280,10 +345,14 @@ impl super::Store {
             .bind(filter.from.unwrap_or(0))
             .bind(filter.to.unwrap_or(0))
             .bind(limit);
-        if actors.len() <= ACTORS_BY_INDEX {
-            for name in &actors {
-                query = query.bind(name);
+        match plan {
+            AuditPlan::Scan => {}
+            AuditPlan::Each(names) => {
+                for name in names {
+                    query = query.bind(name);
+                }
             }
+            AuditPlan::Sorted(names) => query = query.bind(serde_json::to_string(names).unwrap_or_default()),
         }
         Ok(query.fetch_all(self.pool()).await?)
     }

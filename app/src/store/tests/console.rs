@@ -215,16 +215,38 @@ async fn the_bench_at_scale_writes_what_it_says_and_the_audit_chain_still_holds(
     }
 }
 
+/// Every event matching `filter`, read a page of 37 at a time as `plan` says (or as the
+/// search chooses, when `None`).
+async fn audit_pages(
+    s: &crate::store::Store,
+    filter: &crate::store::audit::AuditFilter,
+    plan: Option<&crate::store::audit::AuditPlan>,
+) -> Vec<i64> {
+    let mut filter = filter.clone();
+    let mut paged = Vec::new();
+    loop {
+        let page = match plan {
+            Some(plan) => ok(s.read_audit_events(&filter, plan, 37).await),
+            None => ok(s.search_audit_events(&filter, 37).await),
+        };
+        paged.extend(page.iter().map(|r| r.seq));
+        match page.last() {
+            Some(last) if page.len() == 37 => filter.before_seq = Some(last.seq),
+            _ => return paged,
+        }
+    }
+}
+
 #[tokio::test]
 async fn an_audit_search_by_actor_finds_what_reading_every_event_finds_a_page_at_a_time() {
-    use crate::store::audit::AuditFilter;
+    use crate::store::audit::{AuditFilter, AuditPlan};
     use crate::store::seed::{seed_bench_scale, Scale};
     for db in testing::seeded(NOW).await {
         let s = &db.store;
         // 100 customer admins acting on half of 1,000 events, the system on the other half.
         ok(seed_bench_scale(s, Scale::of(100), NOW).await);
-        // One actor, eleven (each read by the index), a hundred (more than that: the log read
-        // from the newest down), with and without a kind, in any case.
+        // One actor, eleven, a hundred, with and without a kind, in any case: the search's
+        // own choice and each way of reading the log find the same events.
         for (actor, kind) in [
             ("admin@scale-42.", None),
             ("SCALE-4", None),
@@ -241,17 +263,15 @@ async fn an_audit_search_by_actor_finds_what_reading_every_event_finds_a_page_at
                     .fetch_all(s.pool())
                     .await);
             assert!(everything.len() >= 5, "{}: {actor}: {}", db.name, everything.len());
-            let mut paged = Vec::new();
-            let mut filter = AuditFilter { actor: Some(actor.into()), kind: kind.map(Into::into), ..Default::default() };
-            loop {
-                let page = ok(s.search_audit_events(&filter, 37).await);
-                paged.extend(page.iter().map(|r| r.seq));
-                match page.last() {
-                    Some(last) if page.len() == 37 => filter.before_seq = Some(last.seq),
-                    _ => break,
-                }
+            let names: Vec<String> = ok(sqlx::query_scalar("SELECT actor FROM audit_actors WHERE LOWER(actor) LIKE $1")
+                .bind(&pattern)
+                .fetch_all(s.pool())
+                .await);
+            let filter = AuditFilter { actor: Some(actor.into()), kind: kind.map(Into::into), ..Default::default() };
+            assert_eq!(audit_pages(s, &filter, None).await, everything, "{}: {actor} {kind:?}", db.name);
+            for plan in [AuditPlan::Scan, AuditPlan::Each(names.clone()), AuditPlan::Sorted(names.clone())] {
+                assert_eq!(audit_pages(s, &filter, Some(&plan)).await, everything, "{}: {actor} {kind:?} {plan:?}", db.name);
             }
-            assert_eq!(paged, everything, "{}: {actor} {kind:?}", db.name);
         }
         let nobody = AuditFilter { actor: Some("nobody".into()), ..Default::default() };
         assert!(ok(s.search_audit_events(&nobody, 50).await).is_empty(), "{}", db.name);
@@ -263,8 +283,31 @@ async fn an_audit_search_by_actor_finds_what_reading_every_event_finds_a_page_at
         ok(s.set_trial_end(&newcomer, trial, None, NOW + 20 * DAY, "extended for evaluation", NOW).await);
         let found = AuditFilter { actor: Some("NEWCOMER@".into()), ..Default::default() };
         assert_eq!(ok(s.search_audit_events(&found, 50).await).len(), 1, "{}", db.name);
+        // Each actor's count of events is the log's.
+        let counted: Vec<(String, i64)> =
+            ok(sqlx::query_as("SELECT actor, events FROM audit_actors ORDER BY actor").fetch_all(s.pool()).await);
+        let logged: Vec<(String, i64)> =
+            ok(sqlx::query_as("SELECT actor, CAST(COUNT(*) AS BIGINT) FROM audit_events GROUP BY actor ORDER BY actor")
+                .fetch_all(s.pool())
+                .await);
+        assert_eq!(counted, logged, "{}", db.name);
         db.drop_db().await;
     }
+}
+
+#[test]
+fn an_audit_search_reads_rare_actors_by_the_index_and_common_ones_from_the_newest_event() {
+    use crate::store::audit::AuditPlan;
+    let actors = |n: usize, events: i64| (0..n).map(|i| (format!("admin@scale-{i}.example"), events)).collect::<Vec<_>>();
+    let names = |n: usize| actors(n, 0).into_iter().map(|(name, _)| name).collect::<Vec<_>>();
+    // A few: a page of each.
+    assert_eq!(AuditPlan::choose(actors(11, 5_000), 1_000_000), AuditPlan::Each(names(11)));
+    // 1,111 admins acting five times each in a log of a million: all their events, sorted.
+    assert_eq!(AuditPlan::choose(actors(1_111, 5), 1_000_000), AuditPlan::Sorted(names(1_111)));
+    // As many acting often, or too many to name: the newest events meet them soon.
+    assert_eq!(AuditPlan::choose(actors(1_111, 500), 1_000_000), AuditPlan::Scan);
+    assert_eq!(AuditPlan::choose(actors(2_001, 1), 1_000_000), AuditPlan::Scan);
+    assert_eq!(AuditPlan::choose(actors(100, 5), 1_000), AuditPlan::Scan);
 }
 
 #[tokio::test]

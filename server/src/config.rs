@@ -49,6 +49,9 @@ environment:
   TESSERA_OIDC_CLIENT_ID, TESSERA_OIDC_CLIENT_SECRET (all three, or none) and
   TESSERA_OIDC_NAME     its name on the sign-in page (default: the issuer's host). Register
                         <TESSERA_PUBLIC_URL>/auth/sso/callback with it as the redirect URI
+  TESSERA_SHUTDOWN_SECS on SIGTERM or Ctrl-C: no new connections, and this long at most for
+                        the requests in flight to finish (default 25, under the 30 that
+                        orchestrators wait before they kill)
   TESSERA_METRICS_TOKEN serves GET /metrics (Prometheus) to Authorization: Bearer <it>, at
                         least 16 characters; unset, /metrics is not served
   RUST_LOG              log filter (default info)";
@@ -124,6 +127,8 @@ pub struct Config {
     /// How webhook deliveries are retried, when a failing endpoint is disabled and
     /// whether endpoints may be on private networks.
     pub webhooks: app::store::webhooks::WebhookPolicy,
+    /// How long requests in flight may take to finish once asked to stop.
+    pub shutdown_grace: Duration,
 }
 
 impl Config {
@@ -197,6 +202,13 @@ impl Config {
                 }
                 url => url.map(|u| u.trim().trim_end_matches('/').to_owned()),
             },
+            shutdown_grace: Duration::from_secs(
+                var("TESSERA_SHUTDOWN_SECS")
+                    .map(|v| v.trim().parse::<u64>())
+                    .transpose()
+                    .context("TESSERA_SHUTDOWN_SECS must be a whole number of seconds")?
+                    .unwrap_or(25),
+            ),
             secret: var("TESSERA_SECRET").map(SecretText),
             secret_file: var("TESSERA_SECRET_FILE").map(std::path::PathBuf::from),
             metrics_token: match var("TESSERA_METRICS_TOKEN") {

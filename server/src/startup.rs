@@ -47,40 +47,13 @@ impl Application {
         let store = Store::connect(&config.database_url, secret)
             .await
             .with_context(|| format!("cannot open the database {}", config.database_for_log()))?;
-        store.migrate().await.context("cannot migrate the database")?;
-        check_secret(&store).await?;
-        let sealed = store.seal_signing_keys().await.context("cannot seal the signing keys")?;
-        if sealed > 0 {
-            tracing::info!(keys = sealed, "sealed signing keys stored before they were sealed under the deployment's secret");
-        }
-        if config.seed_demo && store.is_empty().await.context("cannot read the database")? {
-            let hashes = tokio::task::spawn_blocking(|| {
-                seed::DEMO_USERS.iter().map(|_| app::ssr::password::hash_password(seed::DEMO_PASSWORD)).collect::<Result<Vec<_>, _>>()
-            })
-            .await?
-            .map_err(|e| anyhow::anyhow!("cannot hash the demo passwords: {e}"))?;
-            seed::seed_demo(&store, &hashes, app::store::now()).await.context("cannot seed the demo data")?;
-            tracing::info!("seeded the demo data");
-        }
-        if config.bench_customers > 0 && store.find_customer_id("bench-0001").await?.is_none() {
-            seed::seed_bench_customers(&store, config.bench_customers, app::store::now()).await.context("cannot seed bench customers")?;
-            tracing::info!(customers = config.bench_customers, "seeded bench customers");
-        }
-        if config.bench_scale > 0 && store.find_customer_id("scale-1").await?.is_none() {
-            let scale = seed::Scale::of(config.bench_scale);
-            seed::seed_bench_scale(&store, scale, app::store::now()).await.context("cannot seed the bench at scale")?;
-            tracing::info!(
-                customers = scale.customers,
-                audit = scale.audit_events,
-                usage = scale.usage_events,
-                "seeded the bench at scale"
-            );
-        }
-        let keyed = store.ensure_license_keys(app::store::now()).await.context("cannot give entitlements their license keys")?;
-        if keyed > 0 {
-            tracing::info!(entitlements = keyed, "gave entitlements without one a license key");
-        }
+        // Replicas starting together on one database take turns: the first migrates, seeds
+        // and makes the first signing key; the others find it done.
+        let start = store.start_lock().await.context("cannot take the database's start lock")?;
+        first_start(&store, &config).await?;
+        // The session store makes its tables when they are missing.
         let sessions = SessionBackend::connect(&config.database_url).await.context("cannot open the session store")?;
+        start.release().await.context("cannot release the database's start lock")?;
         // A built site names its files by their content (hash.txt says how): Leptos's loader
         // and the stylesheet link then ask for those names.
         let hash_file = std::fs::canonicalize(std::path::Path::new(&config.site_root).join("hash.txt")).ok();
@@ -275,6 +248,44 @@ async fn busy_sign_in(axum::extract::State(state): axum::extract::State<AppState
     res
 }
 
+/// What a server does before it serves, under the start lock: migrations, the demo and
+/// bench data when asked for and not there yet, licence keys for entitlements without one,
+/// the first signing key.
+async fn first_start(store: &Store, config: &Config) -> anyhow::Result<()> {
+    store.migrate().await.context("cannot migrate the database")?;
+    check_secret(store).await?;
+    let sealed = store.seal_signing_keys().await.context("cannot seal the signing keys")?;
+    if sealed > 0 {
+        tracing::info!(keys = sealed, "sealed signing keys stored before they were sealed under the deployment's secret");
+    }
+    if config.seed_demo && store.is_empty().await.context("cannot read the database")? {
+        let hashes = tokio::task::spawn_blocking(|| {
+            seed::DEMO_USERS.iter().map(|_| app::ssr::password::hash_password(seed::DEMO_PASSWORD)).collect::<Result<Vec<_>, _>>()
+        })
+        .await?
+        .map_err(|e| anyhow::anyhow!("cannot hash the demo passwords: {e}"))?;
+        seed::seed_demo(store, &hashes, app::store::now()).await.context("cannot seed the demo data")?;
+        tracing::info!("seeded the demo data");
+    }
+    if config.bench_customers > 0 && store.find_customer_id("bench-0001").await?.is_none() {
+        seed::seed_bench_customers(store, config.bench_customers, app::store::now()).await.context("cannot seed bench customers")?;
+        tracing::info!(customers = config.bench_customers, "seeded bench customers");
+    }
+    if config.bench_scale > 0 && store.find_customer_id("scale-1").await?.is_none() {
+        let scale = seed::Scale::of(config.bench_scale);
+        seed::seed_bench_scale(store, scale, app::store::now()).await.context("cannot seed the bench at scale")?;
+        tracing::info!(customers = scale.customers, audit = scale.audit_events, usage = scale.usage_events, "seeded the bench at scale");
+    }
+    let keyed = store.ensure_license_keys(app::store::now()).await.context("cannot give entitlements their license keys")?;
+    if keyed > 0 {
+        tracing::info!(entitlements = keyed, "gave entitlements without one a license key");
+    }
+    if TokenSigner::first_key(store).await.context("cannot make the first signing key")? {
+        tracing::info!("made the first signing key");
+    }
+    Ok(())
+}
+
 /// Builds the application, prints where it listens and the demo sign-ins, and serves
 /// until Ctrl-C or SIGTERM.
 pub async fn serve(config: Config) -> anyhow::Result<()> {
@@ -298,9 +309,31 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         println!("  curl -s http://{addr}/api/v1/check -H 'Authorization: Bearer {}' \\", seed::demo_license_key());
         println!("       -H 'Content-Type: application/json' -d '{{\"feature\":\"reports.export\",\"user\":\"ada@initech.example\"}}'");
     }
-    axum::serve(listener, app.router().into_make_service_with_connect_info::<std::net::SocketAddr>())
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    // Asked to stop: no new connections, the requests in flight finish (a write in flight
+    // commits and is answered, or is neither), for at most the grace period.
+    use std::future::IntoFuture as _;
+    let stopping = Arc::new(tokio::sync::Notify::new());
+    let signalled = {
+        let stopping = stopping.clone();
+        async move {
+            shutdown_signal().await;
+            tracing::info!("stopping: no new connections; finishing the requests in flight");
+            stopping.notify_one();
+        }
+    };
+    let serving = axum::serve(listener, app.router().into_make_service_with_connect_info::<std::net::SocketAddr>())
+        .with_graceful_shutdown(signalled)
+        .into_future();
+    let grace = app.config.shutdown_grace;
+    tokio::select! {
+        served = serving => served?,
+        () = async { stopping.notified().await; tokio::time::sleep(grace).await } => {
+            tracing::warn!(seconds = grace.as_secs(), "requests still in flight after the grace period: stopping without them");
+        }
+    }
+    // Connections still held by background work are not waited for long.
+    let _ = tokio::time::timeout(Duration::from_secs(5), app.state.store.close()).await;
+    tracing::info!("stopped");
     Ok(())
 }
 
@@ -404,7 +437,10 @@ pub async fn create_admin(config: &Config, email: &str, name: &str) -> anyhow::R
     let store = Store::connect(&config.database_url, config.load_secret()?)
         .await
         .with_context(|| format!("cannot open the database {}", config.database_for_log()))?;
+    // A server starting at the same moment may be migrating this database too.
+    let start = store.start_lock().await.context("cannot take the database's start lock")?;
     store.migrate().await.context("cannot migrate the database")?;
+    start.release().await.context("cannot release the database's start lock")?;
     check_secret(&store).await?;
     let read_line = |prompt: &str| -> anyhow::Result<String> {
         let stdin = std::io::stdin();

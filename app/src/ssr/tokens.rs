@@ -42,11 +42,19 @@ fn decode_key(k: &StoredKey) -> Option<SigningKey> {
 }
 
 impl TokenSigner {
+    /// Creates the first key when there is none; whether it did. A server starting does it
+    /// under the start lock, so that replicas starting together make one.
+    pub async fn first_key(store: &Store) -> Result<bool, StoreError> {
+        if !store.list_signing_keys().await?.is_empty() {
+            return Ok(false);
+        }
+        rotate_in(store, &Actor::system("keys")).await?;
+        Ok(true)
+    }
+
     /// Loads the keys, creating the first one when there is none.
     pub async fn load(store: &Store) -> Result<TokenSigner, StoreError> {
-        if store.list_signing_keys().await?.is_empty() {
-            rotate_in(store, &Actor::system("keys")).await?;
-        }
+        Self::first_key(store).await?;
         let signer = TokenSigner { keys: RwLock::default() };
         signer.reload(store).await?;
         Ok(signer)

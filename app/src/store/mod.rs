@@ -18,6 +18,7 @@ pub mod provisioning;
 pub mod requests;
 pub mod secret;
 pub mod seed;
+pub mod start;
 pub mod usage;
 pub mod webhooks;
 pub mod write;
@@ -190,6 +191,8 @@ pub struct Store {
     listener: std::sync::Arc<std::sync::OnceLock<std::sync::Arc<dyn ChangeListener>>>,
     /// The deployment's secret, which protects license keys at rest.
     secret: std::sync::Arc<secret::Secret>,
+    /// The database's file, on SQLite.
+    sqlite_file: Option<std::path::PathBuf>,
 }
 
 impl Store {
@@ -212,6 +215,7 @@ impl Store {
             committed: Default::default(),
             listener: Default::default(),
             secret: std::sync::Arc::new(secret),
+            sqlite_file: sqlite_path(&url).map(Into::into),
         })
     }
 
@@ -313,8 +317,7 @@ impl Store {
 /// Tells the engine of `url` and returns the URL sqlx should open; a SQLite file gets
 /// `mode=rwc` (create when missing) and its parent folder is created.
 pub fn normalise_url(url: &str) -> Result<(Engine, String), StoreError> {
-    if let Some(rest) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
-        let path = rest.split('?').next().unwrap_or_default();
+    if let Some(path) = sqlite_path(url) {
         if path.is_empty() || path.contains(":memory:") {
             return Err(StoreError::BadUrl(
                 "SQLite needs a file path (each pooled connection to :memory: would see its own database)".into(),
@@ -340,14 +343,19 @@ pub fn normalise_url(url: &str) -> Result<(Engine, String), StoreError> {
     }
 }
 
+/// The file of a `sqlite://path?…` URL.
+fn sqlite_path(url: &str) -> Option<&str> {
+    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+    rest.split('?').next()
+}
+
 /// SQL for the seat cap of entitlement `e` on plan `pl`: the override, else the plan's,
 /// plus what every add-on brings.
-pub(crate) const SEATS_CAP: &str = "(COALESCE(e.seats_override, pl.seats) + (SELECT CAST(COALESCE(SUM(a.seats), 0) AS BIGINT) \
+pub const SEATS_CAP: &str = "(COALESCE(e.seats_override, pl.seats) + (SELECT CAST(COALESCE(SUM(a.seats), 0) AS BIGINT) \
      FROM entitlement_addons ea JOIN addons a ON a.id = ea.addon_id WHERE ea.entitlement_id = e.id))";
 
 /// SQL for the instance cap of entitlement `e` on plan `pl`, as [`SEATS_CAP`].
-pub(crate) const INSTANCES_CAP: &str =
-    "(COALESCE(e.instances_override, pl.instances) + (SELECT CAST(COALESCE(SUM(a.instances), 0) AS BIGINT) \
+pub const INSTANCES_CAP: &str = "(COALESCE(e.instances_override, pl.instances) + (SELECT CAST(COALESCE(SUM(a.instances), 0) AS BIGINT) \
      FROM entitlement_addons ea JOIN addons a ON a.id = ea.addon_id WHERE ea.entitlement_id = e.id))";
 
 /// Now, as Unix seconds.

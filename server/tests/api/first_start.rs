@@ -71,3 +71,67 @@ fn the_demo_is_refused_on_an_address_others_can_reach_unless_asked_for() {
     assert!(said.contains("passwords are public") && said.contains("TESSERA_DEMO=0"), "{said}");
     assert!(!std::path::Path::new("/nonexistent-folder-never-made").exists(), "refused before touching anything");
 }
+
+#[tokio::test]
+async fn replicas_started_together_on_an_empty_database_all_serve_and_the_first_start_is_done_once() {
+    use crate::helpers::{drop_postgres, postgres_database, start_tessera, unique_dir, REPLICA_SECRET};
+    use sqlx::Row;
+    let dir = unique_dir();
+    let mut databases =
+        vec![(format!("sqlite://{}/demo.db", dir.display()), true, None), (format!("sqlite://{}/bare.db", dir.display()), false, None)];
+    for demo in [true, false] {
+        if let Some((url, name)) = postgres_database().await {
+            databases.push((url, demo, Some(name)));
+        }
+    }
+    for (url, demo, pg) in databases {
+        let engine = if pg.is_some() { "postgres" } else { "sqlite" };
+        let replicas = tokio::task::spawn_blocking({
+            let url = url.clone();
+            move || start_tessera(4, &url, demo, &[])
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+        let client = reqwest::Client::new();
+        for replica in &replicas {
+            let health = client.get(replica.url("/health")).send().await.unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(health.status(), StatusCode::OK, "{engine} demo={demo}: {}", replica.url("/"));
+            let jwks = json(client.get(replica.url("/.well-known/jwks.json")).send().await.unwrap_or_else(|e| panic!("{e}"))).await;
+            assert_eq!(jwks["keys"].as_array().map(Vec::len), Some(1), "{engine} demo={demo}: one signing key, the same everywhere");
+        }
+
+        let store = app::store::Store::connect(&url, app::store::secret::Secret::parse(REPLICA_SECRET).unwrap_or_else(|e| panic!("{e}")))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let pool = sqlx::AnyPool::connect(&url).await.unwrap_or_else(|e| panic!("{e}"));
+        let count = |sql: &'static str| {
+            let pool = pool.clone();
+            async move { sqlx::query(sql).fetch_one(&pool).await.and_then(|r| r.try_get::<i64, _>(0)).unwrap_or_else(|e| panic!("{sql}: {e}")) }
+        };
+        let migrations =
+            std::fs::read_dir(format!("{}/../migrations/{engine}", env!("CARGO_MANIFEST_DIR"))).map(Iterator::count).unwrap_or_default();
+        assert_eq!(count("SELECT COUNT(*) FROM _sqlx_migrations WHERE success = TRUE").await, migrations as i64, "{engine} demo={demo}");
+        assert_eq!(count("SELECT COUNT(*) FROM signing_keys").await, 1, "{engine} demo={demo}: one first signing key");
+        assert_eq!(count("SELECT COUNT(*) FROM signing_keys WHERE active = 1").await, 1, "{engine} demo={demo}");
+        assert_eq!(
+            count("SELECT COUNT(*) FROM audit_events WHERE kind = 'signing_key.created'").await,
+            1,
+            "{engine} demo={demo}: its making audited once"
+        );
+        let (seeded, customers) = if demo { (1, 4) } else { (0, 0) };
+        assert_eq!(
+            count("SELECT COUNT(*) FROM audit_events WHERE kind = 'demo.seeded'").await,
+            seeded,
+            "{engine} demo={demo}: seeded once"
+        );
+        assert_eq!(count("SELECT COUNT(*) FROM customers").await, customers, "{engine} demo={demo}: Initech, Globex, Umbrella, Demo");
+        assert_eq!(store.verify_audit_chain().await.unwrap_or_else(|e| panic!("{e}")), None, "{engine} demo={demo}: the audit chain holds");
+        store.close().await;
+        pool.close().await;
+        drop(replicas);
+        if let Some(name) = pg {
+            drop_postgres(&name).await;
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

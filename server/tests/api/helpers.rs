@@ -27,7 +27,7 @@ impl Drop for TestApp {
     }
 }
 
-fn unique_dir() -> std::path::PathBuf {
+pub fn unique_dir() -> std::path::PathBuf {
     use std::sync::atomic::{AtomicU64, Ordering};
     static N: AtomicU64 = AtomicU64::new(0);
     std::env::temp_dir().join(format!("tessera-it-{}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed)))
@@ -70,6 +70,7 @@ pub async fn spawn_app_at(tweak: impl FnOnce(&mut Config, SocketAddr)) -> TestAp
         sso: None,
         metrics_token: None,
         webhooks: app::store::webhooks::WebhookPolicy { allow_private: true, ..Default::default() },
+        shutdown_grace: Duration::from_secs(5),
     };
     tweak(&mut config, addr);
     if config.database_url.starts_with("postgres") && config.secret.is_none() {
@@ -233,4 +234,106 @@ pub fn python(script: &str, input: &str, parser: &str) -> Vec<u8> {
     let out = child.wait_with_output().unwrap_or_else(|e| panic!("{e}"));
     assert!(out.status.success(), "{parser} refused it: {}", String::from_utf8_lossy(&out.stderr));
     out.stdout
+}
+
+/// The secret of the deployments [`start_tessera`] starts (replicas share it).
+pub const REPLICA_SECRET: &str = "5ec2e75ec2e75ec2e75ec2e75ec2e75ec2e75ec2e75ec2e75ec2e75ec2e75ec2";
+
+/// A `tessera` process serving on a port of its own choosing; killed when dropped.
+pub struct Process {
+    child: std::process::Child,
+    /// `http://host:port`.
+    base: String,
+}
+
+impl Process {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Sends it `signal` (`TERM`, `KILL`, …) as an operator or an orchestrator would.
+    pub fn signal(&self, signal: &str) {
+        let sent = std::process::Command::new("kill").arg(format!("-{signal}")).arg(self.child.id().to_string()).status();
+        assert!(sent.is_ok_and(|s| s.success()), "kill -{signal}");
+    }
+
+    /// Waits up to `within` for it to exit; its exit status, or `None` while it still runs.
+    pub async fn exited(&mut self, within: Duration) -> Option<std::process::ExitStatus> {
+        let until = std::time::Instant::now() + within;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap_or_else(|e| panic!("{e}")) {
+                return Some(status);
+            }
+            if std::time::Instant::now() > until {
+                return None;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `n` `tessera` processes on `database_url` at the same moment, with the demo or
+/// without and `env` besides, and waits until each serves; panics with what one said if it
+/// stops before. Blocks: call it from `spawn_blocking`.
+pub fn start_tessera(n: usize, database_url: &str, demo: bool, env: &[(&str, &str)]) -> Vec<Process> {
+    use std::io::BufRead;
+    use std::process::{Command, Stdio};
+    let children: Vec<std::process::Child> = (0..n)
+        .map(|_| {
+            Command::new(env!("CARGO_BIN_EXE_tessera"))
+                .env("DATABASE_URL", database_url)
+                .env("LEPTOS_SITE_ADDR", "127.0.0.1:0")
+                .env("TESSERA_DEMO", if demo { "1" } else { "0" })
+                .env("TESSERA_SECRET", REPLICA_SECRET)
+                .env("RUST_LOG", "warn")
+                .envs(env.iter().copied())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap_or_else(|e| panic!("run tessera: {e}"))
+        })
+        .collect();
+    children
+        .into_iter()
+        .map(|mut child| {
+            let stdout = child.stdout.take().unwrap_or_else(|| panic!("stdout is piped"));
+            let mut lines = std::io::BufReader::new(stdout).lines().map_while(Result::ok);
+            let serving = lines.find_map(|line| line.strip_prefix("Tessera is serving on ").map(str::to_owned));
+            match serving {
+                Some(base) => {
+                    // The rest of what it prints is read, so that it never waits on a full pipe.
+                    std::thread::spawn(move || lines.for_each(drop));
+                    if let Some(stderr) = child.stderr.take() {
+                        std::thread::spawn(move || std::io::BufReader::new(stderr).lines().map_while(Result::ok).for_each(drop));
+                    }
+                    Process { child, base }
+                }
+                None => {
+                    let out = child.wait_with_output().unwrap_or_else(|e| panic!("{e}"));
+                    panic!("tessera stopped before serving: {}", String::from_utf8_lossy(&out.stderr));
+                }
+            }
+        })
+        .collect()
+}
+
+/// Signs a new client in as `email` (the demo password) on the server at `base`.
+pub async fn sign_in_at(base: &str, email: &str) -> Client {
+    let client = new_client();
+    let r = client
+        .post(format!("{base}/api/sign_in"))
+        .header("accept", "application/json")
+        .form(&[("email", email), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("sign in: {e}"));
+    assert_eq!(r.status(), StatusCode::OK, "sign in as {email}");
+    client
 }

@@ -11,6 +11,7 @@ mod customer_sso;
 mod dashboard;
 mod enforcement;
 mod exports;
+mod faults;
 mod first_start;
 mod licensing;
 mod metrics;

@@ -22,12 +22,13 @@ trap 'kill $server 2>/dev/null; wait $server 2>/dev/null; rm -rf "$dir"' EXIT
 for _ in $(seq 600); do curl -fs "http://127.0.0.1:$port/health" >/dev/null && break; sleep 0.1; done
 curl -fs "http://127.0.0.1:$port/health" >/dev/null || { cat "$dir/server.log"; exit 1; }
 
-# `scripts/bench.sh flood` runs only the last part: checks during a sign-in flood.
+# `scripts/bench.sh flood` runs only the checks during a sign-in flood; `scripts/bench.sh pg`
+# only the part on PostgreSQL.
 only=${1:-all}
 load() { target/release/tessera-load --url "127.0.0.1:$port" --customers "$customers" --seconds "$secs" "$@"; }
 load_short() { target/release/tessera-load --url "127.0.0.1:$port" --customers "$customers" --seconds "$check_secs" "$@"; }
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB; $customers customers; ${secs}s per run; load generator on the same cores"
-if [ "$only" != flood ]; then
+if [ "$only" = all ]; then
   target/release/tessera-load --mode engine
   # Bare and check take turns, three rounds each, so that drift on a shared machine hits
   # both alike; the ratio reported is the median of the three rounds.
@@ -65,6 +66,7 @@ fi
 # rounds at a steady STEADY_RATE checks a second (a busy deployment's load), each check
 # timed from when it was due. The flood starts first and outlasts the checks.
 flood_secs=$((check_secs + 1))
+if [ "$only" = all ] || [ "$only" = flood ]; then
 quiet=$(load_short --mode check --connections 16); echo "checks alone: $quiet"
 load_short --mode sign-in-flood --connections 16 --rate 200 --seconds "$flood_secs" >"$dir/flood" &
 flood=$!
@@ -88,3 +90,44 @@ for round in 1 2 3; do
   echo "round $round steady $steady checks/s during 200 bare requests/s: $(load_short --mode check --connections 16 --rate "$steady")"
   wait $control
 done
+fi
+
+# PostgreSQL (BENCH_PG, default the local server): the same customers seeded into a new
+# database, dropped afterwards. Checks in batches, usage and tokens as above; then a second
+# replica on the same database: the time from a change answered by one to the changed answer
+# of a check on the other, again once each replica's change feed was cut (each reloads
+# everything and listens again), and checks with one replica and with two.
+if [ "$only" = all ] || [ "$only" = pg ]; then
+  pg=${BENCH_PG:-postgres://postgres@127.0.0.1:5432}
+  db=tessera_bench_$$
+  psql -q "$pg/postgres" -c "CREATE DATABASE $db"
+  replica() {
+    DATABASE_URL="$pg/$db" LEPTOS_SITE_ADDR="127.0.0.1:$1" LEPTOS_SITE_ROOT="$dir" TESSERA_SECRET="$(printf 'be%.0s' $(seq 32))" \
+      TESSERA_BENCH_CUSTOMERS="$customers" TESSERA_DEMO=1 RUST_LOG=warn target/release/tessera >"$dir/replica-$1.log" 2>&1 &
+    echo $!
+  }
+  healthy() {
+    for _ in $(seq 1200); do curl -fs "http://127.0.0.1:$1/health" >/dev/null && return 0; sleep 0.1; done
+    cat "$dir/replica-$1.log"; return 1
+  }
+  free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+  p1=$(free_port); r1=$(replica "$p1"); healthy "$p1"
+  p2=$(free_port); r2=$(replica "$p2"); healthy "$p2"
+  trap 'kill $server $r1 $r2 2>/dev/null; wait $server $r1 $r2 2>/dev/null; psql -q "$pg/postgres" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)"; rm -rf "$dir"' EXIT
+  at() { target/release/tessera-load --url "127.0.0.1:$1" --customers "$customers" --seconds "$secs" "${@:2}"; }
+  echo "PostgreSQL $(psql -tA "$pg/postgres" -c 'SHOW server_version'): two replicas on one database"
+  echo "postgres $(at "$p1" --mode checks --connections 4)"
+  echo "postgres $(at "$p1" --mode usage --connections 4)"
+  echo "postgres $(at "$p1" --mode tokens --connections "$conns")"
+  at "$p1" --mode propagation --peer "127.0.0.1:$p2"
+  cut=$(psql -tA "$pg/postgres" -c "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = '$db' AND query ILIKE 'LISTEN%'")
+  echo "change feeds cut: $cut"
+  at "$p1" --mode propagation --peer "127.0.0.1:$p2"
+  short() { target/release/tessera-load --url "127.0.0.1:$1" --customers "$customers" --seconds "$check_secs" "${@:2}"; }
+  echo "checks, one replica: $(short "$p1" --mode check --connections "$conns")"
+  short "$p1" --mode check --connections $((conns / 2)) >"$dir/one" &
+  one=$!
+  other=$(short "$p2" --mode check --connections $((conns / 2)))
+  wait $one
+  echo "checks, two replicas (half the connections each): $(cat "$dir/one") + $other"
+fi

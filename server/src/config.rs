@@ -20,6 +20,10 @@ usage: tessera [--no-demo]        serve the portal and the enforcement API
                                  check that nothing was cut or rewritten after it; exit 1 if not
        tessera audit checkpoint  sign a checkpoint of the audit log's head, print it and keep
                                  it; store the printed text somewhere else
+       tessera backup FILE       write a copy of the SQLite database as of one moment to a new
+                                 FILE, while the server goes on serving
+       tessera restore FILE      put a backup in place of the SQLite database, once no server
+                                 serves it; the backup's secret and audit chain are checked first
 
 environment:
   DATABASE_URL          sqlite://data/tessera.db (default) or postgres://user@host/db
@@ -78,6 +82,14 @@ pub enum Command {
     },
     /// Sign a checkpoint of the chain's head and print it.
     AuditCheckpoint,
+    /// Write a backup of the SQLite database to a new file.
+    Backup {
+        file: std::path::PathBuf,
+    },
+    /// Put a backup in place of the SQLite database.
+    Restore {
+        file: std::path::PathBuf,
+    },
     /// Make a vendor admin.
     AdminCreate {
         email: String,
@@ -270,6 +282,15 @@ impl Config {
             let email = email.context("`tessera admin create` needs --email EMAIL")?;
             let name = name.unwrap_or_else(|| email.split('@').next().unwrap_or_default().to_owned());
             config.command = Command::AdminCreate { email, name };
+            return Ok(config);
+        }
+        if let Some(&verb @ ("backup" | "restore")) = rest.peek() {
+            rest.next();
+            let file = rest.next().map(std::path::PathBuf::from).with_context(|| format!("`tessera {verb}` needs a FILE"))?;
+            if let Some(other) = rest.next() {
+                bail!("unknown argument {other:?} of `tessera {verb}`\n\n{USAGE}");
+            }
+            config.command = if verb == "backup" { Command::Backup { file } } else { Command::Restore { file } };
             return Ok(config);
         }
         if rest.peek() == Some(&"audit") {

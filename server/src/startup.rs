@@ -291,6 +291,8 @@ async fn first_start(store: &Store, config: &Config) -> anyhow::Result<()> {
 pub async fn serve(config: Config) -> anyhow::Result<()> {
     config.check_demo()?;
     let app = Application::build(config).await?;
+    // While this is held, `tessera restore` refuses to replace the database.
+    let _serving = app.state.store.serving().context("cannot mark the database as served")?;
     let listener =
         tokio::net::TcpListener::bind(app.config.site_addr).await.with_context(|| format!("cannot listen on {}", app.config.site_addr))?;
     let addr = listener.local_addr()?;
@@ -348,6 +350,31 @@ async fn check_secret(store: &Store) -> anyhow::Result<()> {
         ),
         Err(e) => Err(anyhow::Error::new(e).context("cannot read the database")),
     }
+}
+
+/// `tessera backup FILE`: a copy of the SQLite database as of one moment, written to a new
+/// file while the server goes on.
+pub async fn backup(config: &Config, file: &std::path::Path) -> anyhow::Result<()> {
+    let store = Store::connect(&config.database_url, config.load_secret()?)
+        .await
+        .with_context(|| format!("cannot open the database {}", config.database_for_log()))?;
+    let bytes = store.backup(file).await?;
+    println!("backed up {} to {} ({bytes} bytes)", config.database_for_log(), file.display());
+    Ok(())
+}
+
+/// `tessera restore FILE`: the backup in place of the SQLite database, once no server
+/// serves it and the backup is checked.
+pub async fn restore(config: &Config, file: &std::path::Path) -> anyhow::Result<()> {
+    let restored = app::store::backup::restore(&config.database_url, file, config.load_secret()?).await?;
+    println!(
+        "restored {} from {} ({} bytes): {} audit events, the chain whole",
+        config.database_for_log(),
+        file.display(),
+        restored.bytes,
+        restored.events
+    );
+    Ok(())
 }
 
 /// Opens the configured database for an audit command, checking the secret.

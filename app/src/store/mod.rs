@@ -5,6 +5,7 @@
 //! beside the write path, the event catalog and the audit log every change goes through.
 
 pub mod audit;
+pub mod backup;
 pub mod catalog;
 pub mod console;
 pub mod demo;
@@ -344,7 +345,7 @@ pub fn normalise_url(url: &str) -> Result<(Engine, String), StoreError> {
 }
 
 /// The file of a `sqlite://path?…` URL.
-fn sqlite_path(url: &str) -> Option<&str> {
+pub(crate) fn sqlite_path(url: &str) -> Option<&str> {
     let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
     rest.split('?').next()
 }

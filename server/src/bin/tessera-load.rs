@@ -2,7 +2,7 @@
 //! connections on loopback, each sending requests one after another; prints requests/s
 //! and latency percentiles. `--mode engine` times the engine in-process instead.
 //!
-//! usage: tessera-load --mode check|check-key|bare|checks|usage|tokens|licences|provision|webhooks|sign-in-flood|engine [--rate N]
+//! usage: tessera-load --mode check|check-key|bare|checks|usage|tokens|licences|provision|webhooks|propagation|sign-in-flood|engine [--rate N]
 //!        [--url http://127.0.0.1:3000] [--connections 32] [--seconds 10] [--customers 1000]
 //!        [--key tsk_demo_acme]
 //!
@@ -12,6 +12,11 @@
 //! `check-key` sends the checks of `check` authorised by each bench customer's license key
 //! instead of the vendor's API key; `licences` first activates one instance per customer
 //! with its license key, then asks for offline licences for them.
+//!
+//! `propagation --peer HOST:PORT` suspends and resumes a bench customer's entitlement through
+//! one replica (`--url`), `--changes` times (200 unless given), and after each change's
+//! answer asks the other replica (`--peer`) the customer's check until its answer changes:
+//! the time from the one to the other, p50 and p99.
 //!
 //! `provision` creates customers through the provisioning API (one write and its audit
 //! event each). `webhooks` runs a webhook receiver on loopback, adds an endpoint for it,
@@ -44,6 +49,10 @@ struct Opts {
     instances: Arc<Vec<(String, String)>>,
     /// Requests per second over all connections; 0: as fast as answers come.
     rate: f64,
+    /// The other replica (`propagation`).
+    peer: String,
+    /// Changes to make (`propagation`).
+    changes: usize,
 }
 
 fn parse() -> anyhow::Result<Opts> {
@@ -57,6 +66,8 @@ fn parse() -> anyhow::Result<Opts> {
         license_keys: Arc::default(),
         instances: Arc::default(),
         rate: 0.0,
+        peer: String::new(),
+        changes: 200,
     };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -69,6 +80,8 @@ fn parse() -> anyhow::Result<Opts> {
             "--customers" => o.customers = v()?.parse()?,
             "--key" => o.key = v()?,
             "--rate" => o.rate = v()?.parse()?,
+            "--peer" => o.peer = v()?.trim_start_matches("http://").trim_end_matches('/').to_owned(),
+            "--changes" => o.changes = v()?.parse()?,
             other => bail!("unknown argument {other}"),
         }
     }
@@ -389,6 +402,55 @@ async fn activate_instances(o: &Opts) -> anyhow::Result<Vec<(String, String)>> {
     Ok(out)
 }
 
+/// `--mode propagation`: the time from a change's answer on one replica to the first
+/// changed answer of a check on another.
+async fn propagation_bench(o: &Opts) -> anyhow::Result<()> {
+    if o.peer.is_empty() {
+        bail!("--mode propagation needs --peer HOST:PORT, the other replica");
+    }
+    let mut writer = TcpStream::connect(&o.host).await?;
+    let mut reader = TcpStream::connect(&o.peer).await?;
+    writer.set_nodelay(true)?;
+    reader.set_nodelay(true)?;
+    let mut buf = Vec::with_capacity(16 * 1024);
+    let customer = "bench-0001";
+    let (status, list) =
+        call(&mut writer, &mut buf, send("GET", &o.host, &format!("/api/v1/entitlements?customer={customer}"), &o.key, "")).await?;
+    let Some(id) = list["data"][0]["id"].as_i64() else { bail!("no entitlement of {customer}: {status} {list}") };
+    let check = format!(r#"{{"customer":"{customer}","feature":"reports.export","user":"u0@{customer}.example"}}"#);
+    let mut took = Vec::with_capacity(o.changes);
+    let mut asked = 0u64;
+    for n in 0..o.changes {
+        let (action, expected) = if n % 2 == 0 { ("suspend", "suspended") } else { ("resume", "ok") };
+        let path = format!("/api/v1/entitlements/{id}/{action}");
+        let (status, answer) = call(&mut writer, &mut buf, post(&o.host, &path, &o.key, r#"{"reason":"propagation bench"}"#)).await?;
+        if status != 200 {
+            bail!("{action}: {status} {answer}");
+        }
+        let changed = Instant::now();
+        loop {
+            let (_, answer) = call(&mut reader, &mut buf, post(&o.peer, "/api/v1/check", &o.key, &check)).await?;
+            asked += 1;
+            if answer["code"] == expected {
+                break;
+            }
+            if changed.elapsed() > Duration::from_secs(30) {
+                bail!("the peer still answers {} 30 s after {action}", answer["code"]);
+            }
+        }
+        took.push(changed.elapsed().as_micros().min(u32::MAX as u128) as u32);
+    }
+    took.sort_unstable();
+    println!(
+        "propagation: {} changes, p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms ({asked} checks asked of the peer)",
+        took.len(),
+        percentile(&took, 0.5),
+        percentile(&took, 0.99),
+        took.last().map_or(0.0, |m| f64::from(*m) / 1000.0)
+    );
+    Ok(())
+}
+
 fn percentile(sorted: &[u32], p: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
@@ -463,6 +525,9 @@ async fn main() -> anyhow::Result<()> {
     }
     if o.mode == "webhooks" {
         return webhooks_bench(&o).await;
+    }
+    if o.mode == "propagation" {
+        return propagation_bench(&o).await;
     }
     let deadline = Instant::now() + Duration::from_secs(o.seconds);
     let done = Arc::new(AtomicU64::new(0));

@@ -4,6 +4,7 @@ mod helpers;
 
 mod approvals;
 mod audit;
+mod backup;
 mod boundary;
 mod console;
 mod crafted_idp;

@@ -5,8 +5,8 @@ export PATH := $(HOME)/.cargo/bin:$(PATH)
 .PHONY: run dev release test format components lint build test-rust test-e2e bench bench-pages fuzz clean
 
 ## Build the release site and server and serve the portal on http://127.0.0.1:3000
-## (LEPTOS_SITE_ADDR overrides): what a deployment runs (from nothing on two cores it takes
-## as long as the debug build, about 19 minutes: BENCHMARKS.md).
+## (LEPTOS_SITE_ADDR overrides): what a deployment runs (from nothing on two cores about
+## 14 minutes: BENCHMARKS.md).
 run: release
 	LEPTOS_SITE_ROOT=target/site-release ./target/release/tessera
 
@@ -64,7 +64,8 @@ test-e2e: components
 	cd end2end && npx playwright test
 
 ## Enforcement figures on the release build: checks/s and latency against a bare handler,
-## engine time per decision, batch checks, usage ingestion, token signing.
+## engine time per decision, batch checks, usage ingestion, token signing; then on
+## PostgreSQL with two replicas: changes followed from one to the other.
 bench:
 	scripts/bench.sh
 

@@ -101,19 +101,21 @@ if [ "$only" = all ] || [ "$only" = pg ]; then
   pg=${BENCH_PG:-postgres://postgres@127.0.0.1:5432}
   db=tessera_bench_$$
   psql -q "$pg/postgres" -c "CREATE DATABASE $db"
+  # Started in this shell (not in a command substitution), so that it can wait for them.
   replica() {
     DATABASE_URL="$pg/$db" LEPTOS_SITE_ADDR="127.0.0.1:$1" LEPTOS_SITE_ROOT="$dir" TESSERA_SECRET="$(printf 'be%.0s' $(seq 32))" \
       TESSERA_BENCH_CUSTOMERS="$customers" TESSERA_DEMO=1 RUST_LOG=warn target/release/tessera >"$dir/replica-$1.log" 2>&1 &
-    echo $!
   }
   healthy() {
     for _ in $(seq 1200); do curl -fs "http://127.0.0.1:$1/health" >/dev/null && return 0; sleep 0.1; done
     cat "$dir/replica-$1.log"; return 1
   }
   free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
-  p1=$(free_port); r1=$(replica "$p1"); healthy "$p1"
-  p2=$(free_port); r2=$(replica "$p2"); healthy "$p2"
-  trap 'kill $server $r1 $r2 2>/dev/null; wait $server $r1 $r2 2>/dev/null; psql -q "$pg/postgres" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)"; rm -rf "$dir"' EXIT
+  p1=$(free_port); replica "$p1"; r1=$!
+  trap 'kill $server $r1 ${r2:-} 2>/dev/null; wait $server $r1 ${r2:-} 2>/dev/null; psql -q "$pg/postgres" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)"; rm -rf "$dir"' EXIT
+  healthy "$p1"
+  p2=$(free_port); replica "$p2"; r2=$!
+  healthy "$p2"
   at() { target/release/tessera-load --url "127.0.0.1:$1" --customers "$customers" --seconds "$secs" "${@:2}"; }
   echo "PostgreSQL $(psql -tA "$pg/postgres" -c 'SHOW server_version'): two replicas on one database"
   echo "postgres $(at "$p1" --mode checks --connections 4)"

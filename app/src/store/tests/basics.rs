@@ -217,6 +217,51 @@ async fn usage_counts_each_event_id_once_and_rolls_up_per_day() {
     }
 }
 
+#[tokio::test]
+async fn concurrent_usage_batches_over_the_same_days_all_commit() {
+    use crate::store::usage::NewUsage;
+    for db in seeded().await {
+        let s = &db.store;
+        let snap = s
+            .load_customer_snapshot(s.find_customer_id("initech").await.ok().flatten().unwrap_or_default(), NOW)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let ent = snap.entitlements["acme-analytics"].entitlement_id;
+        let feature: i64 = s.list_feature_keys().await.unwrap_or_else(|e| panic!("{e}"))["acme-analytics"]["api.calls"];
+        // Eight writers, each with batches over the same thirty days in an order of its own.
+        let writers = (0..8).map(|w| {
+            let s = s.clone();
+            let customer = snap.customer_id;
+            tokio::spawn(async move {
+                for b in 0..5 {
+                    let batch: Vec<NewUsage> = (0..120)
+                        .map(|i| NewUsage {
+                            event_id: format!("w{w}-b{b}-{i}"),
+                            customer_id: customer,
+                            entitlement_id: ent,
+                            feature_id: feature,
+                            quantity: 1,
+                            at: NOW - ((i * (w + 1) + b) % 30) * DAY,
+                        })
+                        .collect();
+                    s.record_usage(&crate::store::audit::Actor::system("test"), &batch, NOW).await?;
+                }
+                Ok::<_, crate::store::StoreError>(())
+            })
+        });
+        for writer in writers.collect::<Vec<_>>() {
+            writer.await.unwrap_or_else(|e| panic!("{e}")).unwrap_or_else(|e| panic!("{}: a batch failed: {e}", db.name));
+        }
+        let total: i64 = sqlx::query_scalar("SELECT CAST(COALESCE(SUM(quantity), 0) AS BIGINT) FROM usage_events WHERE event_id LIKE 'w%'")
+            .fetch_one(s.pool())
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(total, 8 * 5 * 120, "{}", db.name);
+        assert_eq!(s.verify_audit_chain().await.unwrap_or_else(|e| panic!("{e}")), None, "{}", db.name);
+        db.drop_db().await;
+    }
+}
+
 /// An online activation under Initech's entitlement.
 fn instance(customer: i64, entitlement: i64, fingerprint: &str) -> crate::store::entitlements::instances::NewInstance<'_> {
     crate::store::entitlements::instances::NewInstance {

@@ -4,7 +4,7 @@
 
 pub mod history;
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
 use sqlx::Row;
 
@@ -67,7 +67,9 @@ impl Store {
     /// Returns only after commit.
     pub async fn record_usage(&self, actor: &Actor, events: &[NewUsage], now: i64) -> Result<UsageReceipt, StoreError> {
         let mut tx = self.begin_write().await?;
-        let mut rollup: HashMap<(i64, i64, i64), i64> = HashMap::new();
+        // Sorted: concurrent batches then lock the roll-up's rows in one order, and never
+        // wait on each other in a circle (PostgreSQL would abort one as a deadlock).
+        let mut rollup: BTreeMap<(i64, i64, i64), i64> = BTreeMap::new();
         let mut counted = Vec::new();
         for chunk in events.chunks(CHUNK) {
             let mut sql =

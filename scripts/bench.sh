@@ -18,7 +18,7 @@ port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); pr
 DATABASE_URL="sqlite://$dir/bench.db" LEPTOS_SITE_ADDR="127.0.0.1:$port" LEPTOS_SITE_ROOT="$dir" \
   TESSERA_BENCH_CUSTOMERS="$customers" TESSERA_DEMO=1 TESSERA_FORWARDED=1 TESSERA_WEBHOOK_PRIVATE_NETWORKS=1 RUST_LOG=warn target/release/tessera >"$dir/server.log" 2>&1 &
 server=$!
-trap 'kill $server 2>/dev/null; wait $server 2>/dev/null; rm -rf "$dir"' EXIT
+trap 'kill $server 2>/dev/null; wait $server 2>/dev/null || true; rm -rf "$dir"' EXIT
 for _ in $(seq 600); do curl -fs "http://127.0.0.1:$port/health" >/dev/null && break; sleep 0.1; done
 curl -fs "http://127.0.0.1:$port/health" >/dev/null || { cat "$dir/server.log"; exit 1; }
 
@@ -112,7 +112,7 @@ if [ "$only" = all ] || [ "$only" = pg ]; then
   }
   free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
   p1=$(free_port); replica "$p1"; r1=$!
-  trap 'kill $server $r1 ${r2:-} 2>/dev/null; wait $server $r1 ${r2:-} 2>/dev/null; psql -q "$pg/postgres" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)"; rm -rf "$dir"' EXIT
+  trap 'kill $server $r1 ${r2:-} 2>/dev/null; wait $server $r1 ${r2:-} 2>/dev/null || true; psql -q "$pg/postgres" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)"; rm -rf "$dir"' EXIT
   healthy "$p1"
   p2=$(free_port); replica "$p2"; r2=$!
   healthy "$p2"

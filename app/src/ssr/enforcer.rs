@@ -138,11 +138,11 @@ impl Enforcer {
     /// Re-reads everything: keys, catalog and every customer (at start, and after a
     /// lost connection to the change channel, when notices may have been missed).
     pub async fn reload_all(&self) -> Result<(), StoreError> {
+        use futures::{StreamExt, TryStreamExt};
         self.load_keys_and_catalog().await?;
-        for id in self.store.list_customer_ids().await? {
-            self.reload(id).await?;
-        }
-        Ok(())
+        // Eight customers at a time: until this ends, a replica that lost its change feed
+        // may answer from snapshots older than the database.
+        futures::stream::iter(self.store.list_customer_ids().await?).map(|id| self.reload(id)).buffer_unordered(8).try_collect::<()>().await
     }
 
     /// This replica's id in change notices.

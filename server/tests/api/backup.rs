@@ -113,15 +113,7 @@ async fn a_backup_taken_while_serving_is_restored_once_the_server_stops_with_its
 
     // The restored database serves: a check, and usage recorded again.
     let server = start(&url).await;
-    let check = Client::new()
-        .post(server.url("/api/v1/check"))
-        .bearer_auth("tsk_demo_acme")
-        .json(&json!({"customer": "initech", "feature": "reports.export", "user": "ada@initech.example"}))
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(check.status(), StatusCode::OK);
-    assert_eq!(check.json::<serde_json::Value>().await.unwrap_or_default()["code"], "ok");
+    assert_eq!(server.check_ada().await, (StatusCode::OK, "ok".to_owned()));
     assert!(record(&server, "after-restore").await);
     drop(server);
     let _ = std::fs::remove_dir_all(&dir);

@@ -47,6 +47,17 @@ async fn usage_writer(client: Client, url: String, writer: &'static str) -> (Vec
     (sent, acked)
 }
 
+/// The batches the writers sent and those acknowledged, all together.
+async fn joined(writers: Vec<tokio::task::JoinHandle<(Vec<String>, Vec<String>)>>) -> (Vec<String>, Vec<String>) {
+    let (mut sent, mut acked) = (Vec::new(), Vec::new());
+    for writer in writers {
+        let (s, a) = writer.await.unwrap_or_else(|e| panic!("{e}"));
+        sent.extend(s);
+        acked.extend(a);
+    }
+    (sent, acked)
+}
+
 /// Every usage event id of the writers' batches in the database, counted by batch.
 async fn stored_batches(store: &sqlx::AnyPool) -> BTreeMap<String, usize> {
     let ids: Vec<String> = sqlx::query_scalar("SELECT event_id FROM usage_events WHERE event_id LIKE 'w%'")
@@ -113,13 +124,7 @@ async fn sigterm_refuses_new_connections_finishes_the_requests_in_flight_and_exi
             answers.push(big.await.unwrap_or_else(|e| panic!("{e}")));
         }
 
-        let mut sent = Vec::new();
-        let mut acked = Vec::new();
-        for writer in writers {
-            let (s, a) = writer.await.unwrap_or_else(|e| panic!("{e}"));
-            sent.extend(s);
-            acked.extend(a);
-        }
+        let (sent, acked) = joined(writers).await;
         assert!(!acked.is_empty(), "{what}: the writers were answered before the signal");
         eprintln!("{what}: stopped in {took:?}; {} of {} batches acknowledged", acked.len(), sent.len());
         let store = open(&url).await;
@@ -263,13 +268,7 @@ async fn a_server_killed_in_the_middle_of_writes_keeps_every_acknowledged_write_
         server.signal("KILL");
         drop(server);
 
-        let mut sent = Vec::new();
-        let mut acked = Vec::new();
-        for writer in writers {
-            let (s, a) = writer.await.unwrap_or_else(|e| panic!("{e}"));
-            sent.extend(s);
-            acked.extend(a);
-        }
+        let (sent, acked) = joined(writers).await;
         let (mut activated, mut live) = (0, BTreeSet::new());
         for churner in instances {
             let (n, held) = churner.await.unwrap_or_else(|e| panic!("{e}"));
@@ -290,14 +289,7 @@ async fn a_server_killed_in_the_middle_of_writes_keeps_every_acknowledged_write_
 
         // Started again on the same database, it serves, and holds what it acknowledged.
         let server = start(&url, &[]).await;
-        let check = Client::new()
-            .post(server.url("/api/v1/check"))
-            .bearer_auth("tsk_demo_acme")
-            .json(&json!({"customer": "initech", "feature": "reports.export", "user": "ada@initech.example"}))
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(check.status(), StatusCode::OK, "{what}");
+        assert_eq!(server.check_ada().await.0, StatusCode::OK, "{what}");
         let store = open(&url).await;
         assert_batches(&store, &sent, &acked, what).await;
         let count = |sql: String| {

@@ -251,6 +251,20 @@ impl Process {
         format!("{}{path}", self.base)
     }
 
+    /// Its answer to the demo's check (Initech, `reports.export`, Ada): status and code.
+    pub async fn check_ada(&self) -> (StatusCode, String) {
+        let r = Client::new()
+            .post(self.url("/api/v1/check"))
+            .bearer_auth("tsk_demo_acme")
+            .json(&serde_json::json!({"customer": "initech", "feature": "reports.export", "user": "ada@initech.example"}))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let status = r.status();
+        let body: serde_json::Value = r.json().await.unwrap_or_default();
+        (status, body["code"].as_str().unwrap_or_default().to_owned())
+    }
+
     /// Sends it `signal` (`TERM`, `KILL`, …) as an operator or an orchestrator would.
     pub fn signal(&self, signal: &str) {
         let sent = std::process::Command::new("kill").arg(format!("-{signal}")).arg(self.child.id().to_string()).status();

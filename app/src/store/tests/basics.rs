@@ -182,17 +182,23 @@ async fn concurrent_audit_writers_keep_one_unbroken_chain() {
     }
 }
 
+/// Initech's snapshot, its Acme Analytics entitlement and the id of its `api.calls`.
+async fn initech_api_calls(s: &crate::store::Store) -> (crate::store::entitlements::snapshots::CustomerSnapshot, i64, i64) {
+    let snap = s
+        .load_customer_snapshot(s.find_customer_id("initech").await.ok().flatten().unwrap_or_default(), NOW)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let ent = snap.entitlements["acme-analytics"].entitlement_id;
+    let feature: i64 = s.list_feature_keys().await.unwrap_or_else(|e| panic!("{e}"))["acme-analytics"]["api.calls"];
+    (snap, ent, feature)
+}
+
 #[tokio::test]
 async fn usage_counts_each_event_id_once_and_rolls_up_per_day() {
     use crate::store::usage::NewUsage;
     for db in seeded().await {
         let s = &db.store;
-        let snap = s
-            .load_customer_snapshot(s.find_customer_id("initech").await.ok().flatten().unwrap_or_default(), NOW)
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
-        let ent = snap.entitlements["acme-analytics"].entitlement_id;
-        let feature: i64 = s.list_feature_keys().await.unwrap_or_else(|e| panic!("{e}"))["acme-analytics"]["api.calls"];
+        let (snap, ent, feature) = initech_api_calls(s).await;
         let ev = |id: &str, q, at| NewUsage {
             event_id: id.into(),
             customer_id: snap.customer_id,
@@ -222,12 +228,7 @@ async fn concurrent_usage_batches_over_the_same_days_all_commit() {
     use crate::store::usage::NewUsage;
     for db in seeded().await {
         let s = &db.store;
-        let snap = s
-            .load_customer_snapshot(s.find_customer_id("initech").await.ok().flatten().unwrap_or_default(), NOW)
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
-        let ent = snap.entitlements["acme-analytics"].entitlement_id;
-        let feature: i64 = s.list_feature_keys().await.unwrap_or_else(|e| panic!("{e}"))["acme-analytics"]["api.calls"];
+        let (snap, ent, feature) = initech_api_calls(s).await;
         // Eight writers, each with batches over the same thirty days in an order of its own.
         let writers = (0..8).map(|w| {
             let s = s.clone();

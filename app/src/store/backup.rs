@@ -8,6 +8,7 @@
 
 use std::path::{Path, PathBuf};
 
+use super::start::{beside, lock_file};
 use super::{normalise_url, sqlite_path, Engine, Store, StoreError};
 
 /// Why a backup or a restore was refused or failed.
@@ -33,21 +34,13 @@ pub struct Restored {
 const WITH_POSTGRES: &str = "a PostgreSQL database is backed up and restored with PostgreSQL's own tools: \
      pg_dump --format=custom and pg_restore (README, \"Backups\")";
 
-/// `path` with `suffix` added to its name.
-fn beside(path: &Path, suffix: &str) -> PathBuf {
-    let mut name = path.as_os_str().to_owned();
-    name.push(suffix);
-    name.into()
-}
-
 fn file_error(path: &Path) -> impl FnOnce(std::io::Error) -> BackupError + '_ {
     move |source| BackupError::File { path: path.to_owned(), source }
 }
 
 /// The file that says the database `database` is served: each server holds it shared.
 fn serving_marker(database: &Path) -> Result<std::fs::File, BackupError> {
-    let path = beside(database, ".serving");
-    std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&path).map_err(file_error(&path))
+    lock_file(database, ".serving").map_err(file_error(&beside(database, ".serving")))
 }
 
 impl Store {

@@ -32,10 +32,9 @@ impl Store {
     pub async fn start_lock(&self) -> Result<StartLock, StoreError> {
         let held = match (self.engine, &self.sqlite_file) {
             (Engine::Sqlite, Some(database)) => {
-                let mut path = database.clone().into_os_string();
-                path.push(".lock");
+                let database = database.clone();
                 let file = tokio::task::spawn_blocking(move || {
-                    let file = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&path)?;
+                    let file = lock_file(&database, ".lock")?;
                     file.lock()?;
                     Ok::<_, std::io::Error>(file)
                 })
@@ -52,6 +51,19 @@ impl Store {
         };
         Ok(StartLock { held: Some(held) })
     }
+}
+
+/// `path` with `suffix` added to its name.
+pub(crate) fn beside(path: &std::path::Path, suffix: &str) -> std::path::PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(suffix);
+    name.into()
+}
+
+/// The file beside the SQLite `database` whose OS lock stands for something about it
+/// (`.lock`: a server starting; `.serving`: servers serving), made when missing.
+pub(crate) fn lock_file(database: &std::path::Path, suffix: &str) -> std::io::Result<std::fs::File> {
+    std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(beside(database, suffix))
 }
 
 impl StartLock {

@@ -13,6 +13,29 @@ use crate::helpers::{drop_postgres, postgres_database, sign_in_at, start_tessera
 /// Events in each usage batch a writer sends.
 const BATCH: usize = 20;
 
+/// Which streams of writes have had one answered: a bit each.
+#[derive(Clone, Default)]
+struct Progress(std::sync::Arc<std::sync::atomic::AtomicUsize>);
+
+const USAGE: usize = 1;
+const INSTANCES: usize = 2;
+const SEATS: usize = 4;
+const APPROVALS: usize = 8;
+
+impl Progress {
+    fn answered(&self, stream: usize) {
+        self.0.fetch_or(stream, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Waits until every stream of `streams` has had a write answered, or `within` passes.
+    async fn wait_for(&self, streams: usize, within: Duration) {
+        let until = std::time::Instant::now() + within;
+        while self.0.load(std::sync::atomic::Ordering::Relaxed) & streams != streams && std::time::Instant::now() < until {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+}
+
 /// A fresh database of each engine: its URL, its name on PostgreSQL.
 async fn databases() -> Vec<(String, Option<String>)> {
     let mut all = vec![(format!("sqlite://{}/tessera.db", unique_dir().display()), None)];
@@ -30,7 +53,7 @@ async fn start(url: &str, env: &'static [(&'static str, &'static str)]) -> Proce
 
 /// Sends batches of usage events (ids `<writer>-<batch>-<n>`) one after another until the
 /// server stops answering; the batches sent and those acknowledged.
-async fn usage_writer(client: Client, url: String, writer: &'static str) -> (Vec<String>, Vec<String>) {
+async fn usage_writer(client: Client, url: String, writer: &'static str, progress: Progress) -> (Vec<String>, Vec<String>) {
     let (mut sent, mut acked) = (Vec::new(), Vec::new());
     for batch in 0..100_000 {
         let name = format!("{writer}-{batch}");
@@ -39,7 +62,10 @@ async fn usage_writer(client: Client, url: String, writer: &'static str) -> (Vec
             .collect();
         sent.push(name.clone());
         match client.post(&url).bearer_auth("tsk_demo_acme").json(&json!({ "events": events })).send().await {
-            Ok(r) if r.status() == StatusCode::OK => acked.push(name),
+            Ok(r) if r.status() == StatusCode::OK => {
+                acked.push(name);
+                progress.answered(USAGE);
+            }
             Ok(r) => panic!("{name}: {}", r.status()),
             Err(_) => break,
         }
@@ -95,7 +121,10 @@ async fn sigterm_refuses_new_connections_finishes_the_requests_in_flight_and_exi
         let what = if pg.is_some() { "postgres" } else { "sqlite" };
         let mut server = start(&url, &[("TESSERA_SHUTDOWN_SECS", "10")]).await;
         let usage = server.url("/api/v1/usage");
-        let writers: Vec<_> = ["wa", "wb", "wc"].into_iter().map(|w| tokio::spawn(usage_writer(Client::new(), usage.clone(), w))).collect();
+        let progress = Progress::default();
+        let writers: Vec<_> =
+            ["wa", "wb", "wc"].into_iter().map(|w| tokio::spawn(usage_writer(Client::new(), usage.clone(), w, progress.clone()))).collect();
+        progress.wait_for(USAGE, Duration::from_secs(60)).await;
         // Batches of 10,000 events, on connections already open, still being written when
         // the signal comes: each is committed and answered, or neither.
         let mut in_flight = Vec::new();
@@ -152,7 +181,7 @@ async fn sigterm_refuses_new_connections_finishes_the_requests_in_flight_and_exi
 /// Activates instances of Initech one after another, deactivating the oldest it holds when
 /// every slot is taken, until the server stops answering; how many activations were
 /// acknowledged, and the instances whose activation was and whose deactivation was not.
-async fn instance_churn(client: Client, base: String, churner: &'static str) -> (usize, BTreeSet<String>) {
+async fn instance_churn(client: Client, base: String, churner: &'static str, progress: Progress) -> (usize, BTreeSet<String>) {
     let mut live = std::collections::VecDeque::new();
     let mut activated_n = 0;
     for n in 0..100_000 {
@@ -168,6 +197,7 @@ async fn instance_churn(client: Client, base: String, churner: &'static str) -> 
                 let Ok(body) = r.json::<serde_json::Value>().await else { break };
                 live.push_back(body["id"].as_str().unwrap_or_default().to_owned());
                 activated_n += 1;
+                progress.answered(INSTANCES);
             }
             StatusCode::CONFLICT => {
                 // Every slot taken by the other churner: try again.
@@ -193,7 +223,7 @@ async fn instance_churn(client: Client, base: String, churner: &'static str) -> 
 
 /// Assigns and frees Cy's seat in turn until the server stops answering; how many of each
 /// were acknowledged.
-async fn seat_churn(base: String) -> (i64, i64) {
+async fn seat_churn(base: String, progress: Progress) -> (i64, i64) {
     let ada = sign_in_at(&base, "ada@initech.example").await;
     let entitlement = {
         let r = ada.post(format!("{base}/api/list_entitlements")).header("accept", "application/json").form(&[("", ""); 0]).send().await;
@@ -210,7 +240,10 @@ async fn seat_churn(base: String) -> (i64, i64) {
             .send()
             .await;
         match r {
-            Ok(r) if r.status().is_success() => *(if n % 2 == 0 { &mut assigned } else { &mut freed }) += 1,
+            Ok(r) if r.status().is_success() => {
+                *(if n % 2 == 0 { &mut assigned } else { &mut freed }) += 1;
+                progress.answered(SEATS);
+            }
             Ok(r) => panic!("{call}: {}", r.status()),
             Err(_) => break,
         }
@@ -220,7 +253,7 @@ async fn seat_churn(base: String) -> (i64, i64) {
 
 /// Ada asks for six more seats and staff approve, in turn, until the server stops
 /// answering; the requests whose filing and whose approval were acknowledged.
-async fn approval_churn(base: String) -> (Vec<i64>, Vec<i64>) {
+async fn approval_churn(base: String, progress: Progress) -> (Vec<i64>, Vec<i64>) {
     let ada = sign_in_at(&base, "ada@initech.example").await;
     let staff = sign_in_at(&base, "staff@tessera.example").await;
     let call = |client: &Client, name: &str, form: Vec<(&str, String)>| {
@@ -244,7 +277,10 @@ async fn approval_churn(base: String) -> (Vec<i64>, Vec<i64>) {
         filed.push(id);
         let form = vec![("id", id.to_string()), ("decision", "approve".into()), ("comment", "Granted".into())];
         match call(&staff, "decide_request", form).await {
-            Ok(r) if r.status().is_success() => approved.push(id),
+            Ok(r) if r.status().is_success() => {
+                approved.push(id);
+                progress.answered(APPROVALS);
+            }
             Ok(r) => panic!("decide_request: {}", r.status()),
             Err(_) => break,
         }
@@ -259,12 +295,19 @@ async fn a_server_killed_in_the_middle_of_writes_keeps_every_acknowledged_write_
         let server = start(&url, &[]).await;
         let base = server.url("");
         let usage = server.url("/api/v1/usage");
-        let writers: Vec<_> = ["wa", "wb"].into_iter().map(|w| tokio::spawn(usage_writer(Client::new(), usage.clone(), w))).collect();
-        let instances: Vec<_> =
-            ["ca", "cb"].into_iter().map(|churner| tokio::spawn(instance_churn(Client::new(), base.clone(), churner))).collect();
-        let seats = tokio::spawn(seat_churn(base.clone()));
-        let approvals = tokio::spawn(approval_churn(base.clone()));
-        tokio::time::sleep(Duration::from_millis(1_500)).await;
+        let progress = Progress::default();
+        let writers: Vec<_> =
+            ["wa", "wb"].into_iter().map(|w| tokio::spawn(usage_writer(Client::new(), usage.clone(), w, progress.clone()))).collect();
+        let instances: Vec<_> = ["ca", "cb"]
+            .into_iter()
+            .map(|churner| tokio::spawn(instance_churn(Client::new(), base.clone(), churner, progress.clone())))
+            .collect();
+        let seats = tokio::spawn(seat_churn(base.clone(), progress.clone()));
+        let approvals = tokio::spawn(approval_churn(base.clone(), progress.clone()));
+        // Killed once every stream has had a write answered (sign-ins first take a while on a
+        // busy machine), and a moment later, in the middle of the next ones.
+        progress.wait_for(USAGE | INSTANCES | SEATS | APPROVALS, Duration::from_secs(60)).await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
         server.signal("KILL");
         drop(server);
 

@@ -195,29 +195,42 @@ impl Enforcer {
     /// Re-reads one customer in this replica only.
     async fn reload(&self, customer_id: i64) -> Result<(), StoreError> {
         metrics::counter!("tessera_snapshot_reloads_total", "what" => "customer").increment(1);
-        match self.store.load_customer_snapshot(customer_id, crate::store::now()).await {
-            Ok(snap) => {
-                {
-                    let mut keys = write(&self.license_keys);
-                    keys.retain(|_, holder| holder.customer_id != customer_id);
-                    for (lookup, product) in &snap.license_keys {
-                        keys.insert(lookup.clone(), LicenseHolder { customer_id, product_key: product.as_str().into() });
+        let found = match self.store.load_customer_snapshot(customer_id, crate::store::now()).await {
+            Ok(snap) => Some(Arc::new(snap)),
+            Err(StoreError::NotFound) => None,
+            Err(e) => return Err(e),
+        };
+        {
+            // The customer's keys and slug are swapped under the keys' lock, for what the
+            // snapshot being replaced held: the cost of one customer, not of every one.
+            let mut keys = write(&self.license_keys);
+            let mut customers = write(&self.customers);
+            let old = match &found {
+                Some(snap) => customers.insert(customer_id, snap.clone()),
+                None => customers.remove(&customer_id),
+            };
+            drop(customers);
+            let mut slugs = write(&self.slugs);
+            if let Some(old) = &old {
+                // Only where they still name this customer: a slug given up may be another's now.
+                for (lookup, _) in &old.license_keys {
+                    if keys.get(lookup).is_some_and(|holder| holder.customer_id == customer_id) {
+                        keys.remove(lookup);
                     }
                 }
-                write(&self.slugs).insert(snap.slug.clone(), customer_id);
-                write(&self.customers).insert(customer_id, Arc::new(snap));
-                self.changed();
-                Ok(())
+                if slugs.get(&old.slug) == Some(&customer_id) {
+                    slugs.remove(&old.slug);
+                }
             }
-            Err(StoreError::NotFound) => {
-                write(&self.customers).remove(&customer_id);
-                self.changed();
-                write(&self.slugs).retain(|_, id| *id != customer_id);
-                write(&self.license_keys).retain(|_, holder| holder.customer_id != customer_id);
-                Ok(())
+            if let Some(snap) = &found {
+                for (lookup, product) in &snap.license_keys {
+                    keys.insert(lookup.clone(), LicenseHolder { customer_id, product_key: product.as_str().into() });
+                }
+                slugs.insert(snap.slug.clone(), customer_id);
             }
-            Err(e) => Err(e),
         }
+        self.changed();
+        Ok(())
     }
 
     /// The id of feature `key` of `product`; `UnknownFeature` when it has none.

@@ -290,9 +290,10 @@ async fn first_start(store: &Store, config: &Config) -> anyhow::Result<()> {
 /// until Ctrl-C or SIGTERM.
 pub async fn serve(config: Config) -> anyhow::Result<()> {
     config.check_demo()?;
+    // While this is held, `tessera restore` refuses to replace the database; taken before
+    // the database is opened, so that a restore under way is waited for.
+    let _serving = app::store::backup::serving(&config.database_url).await.context("cannot mark the database as served")?;
     let app = Application::build(config).await?;
-    // While this is held, `tessera restore` refuses to replace the database.
-    let _serving = app.state.store.serving().context("cannot mark the database as served")?;
     let listener =
         tokio::net::TcpListener::bind(app.config.site_addr).await.with_context(|| format!("cannot listen on {}", app.config.site_addr))?;
     let addr = listener.local_addr()?;

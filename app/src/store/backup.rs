@@ -60,15 +60,24 @@ impl Store {
         std::fs::rename(&partial, file).map_err(file_error(file))?;
         Ok(std::fs::metadata(file).map_err(file_error(file))?.len())
     }
+}
 
-    /// Marks the database as served by this process while the returned file is held, so
-    /// that a restore refuses to replace it; `None` on PostgreSQL.
-    pub fn serving(&self) -> Result<Option<std::fs::File>, BackupError> {
-        let Some(database) = &self.sqlite_file else { return Ok(None) };
-        let marker = serving_marker(database)?;
-        marker.lock_shared().map_err(file_error(database))?;
-        Ok(Some(marker))
-    }
+/// Marks the SQLite database of `database_url` as served by this process while the
+/// returned file is held, so that a restore refuses to replace it; `None` on PostgreSQL.
+/// Taken before the database is opened: a server started while a restore is under way
+/// waits for it to finish, and then opens the restored file, never the one it replaces.
+pub async fn serving(database_url: &str) -> Result<Option<std::fs::File>, BackupError> {
+    let (engine, _) = normalise_url(database_url)?;
+    let database = match (engine, sqlite_path(database_url)) {
+        (Engine::Sqlite, Some(path)) => PathBuf::from(path),
+        _ => return Ok(None),
+    };
+    let marker = serving_marker(&database)?;
+    let marker = tokio::task::spawn_blocking(move || marker.lock_shared().map(|()| marker))
+        .await
+        .map_err(|e| BackupError::File { path: database.clone(), source: std::io::Error::other(e) })?
+        .map_err(file_error(&database))?;
+    Ok(Some(marker))
 }
 
 /// Puts the backup `file` in place of the SQLite database of `database_url`, refusing

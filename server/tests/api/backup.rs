@@ -1,25 +1,12 @@
 //! `tessera backup` while the server serves and writes go on, and `tessera restore`: refused
 //! while a server serves, then the database as it was at the backup, its audit chain whole.
 
-use std::process::Command;
 use std::time::Duration;
 
 use reqwest::{Client, StatusCode};
 use serde_json::json;
 
-use crate::helpers::{drop_postgres, postgres_database, start_tessera, unique_dir, Process, REPLICA_SECRET};
-
-/// Runs `tessera <args>` on `database_url`: whether it succeeded, and what it said.
-fn tessera(database_url: &str, args: &[&str]) -> (bool, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_tessera"))
-        .args(args)
-        .env("DATABASE_URL", database_url)
-        .env("TESSERA_SECRET", REPLICA_SECRET)
-        .env("RUST_LOG", "error")
-        .output()
-        .unwrap_or_else(|e| panic!("run tessera: {e}"));
-    (out.status.success(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
-}
+use crate::helpers::{drop_postgres, postgres_database, start_tessera, tessera, unique_dir, Process};
 
 async fn start(url: &str) -> Process {
     let url = url.to_owned();
@@ -111,8 +98,20 @@ async fn a_backup_taken_while_serving_is_restored_once_the_server_stops_with_its
     let (ok, said) = tessera(&url, &["audit", "verify"]);
     assert!(ok, "{said}");
 
+    // A server started while a restore swaps the file in (the restore holds
+    // `<database>.serving` alone meanwhile) waits for it and opens the restored file.
+    let restoring = std::fs::OpenOptions::new().write(true).open(dir.join("tessera.db.serving")).unwrap_or_else(|e| panic!("{e}"));
+    restoring.lock().unwrap_or_else(|e| panic!("{e}"));
+    let starting = tokio::spawn({
+        let url = url.clone();
+        async move { start(&url).await }
+    });
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(!starting.is_finished(), "no server opens the database while a restore holds it");
+    restoring.unlock().unwrap_or_else(|e| panic!("{e}"));
+    let server = starting.await.unwrap_or_else(|e| panic!("{e}"));
+
     // The restored database serves: a check, and usage recorded again.
-    let server = start(&url).await;
     assert_eq!(server.check_ada().await, (StatusCode::OK, "ok".to_owned()));
     assert!(record(&server, "after-restore").await);
     drop(server);

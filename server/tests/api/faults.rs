@@ -8,7 +8,7 @@ use std::time::Duration;
 use reqwest::{Client, StatusCode};
 use serde_json::json;
 
-use crate::helpers::{drop_postgres, postgres_database, sign_in_at, start_tessera, unique_dir, Process, REPLICA_SECRET};
+use crate::helpers::{drop_postgres, postgres_database, sign_in_at, start_tessera, tessera, unique_dir, Process};
 
 /// Events in each usage batch a writer sends.
 const BATCH: usize = 20;
@@ -384,14 +384,8 @@ async fn a_server_killed_in_the_middle_of_writes_keeps_every_acknowledged_write_
         ))
         .await;
         assert_eq!(cap, 10 + approved_seats, "{what}: the seats of every approval, and of no other");
-        let verify = std::process::Command::new(env!("CARGO_BIN_EXE_tessera"))
-            .args(["audit", "verify"])
-            .env("DATABASE_URL", &url)
-            .env("TESSERA_SECRET", REPLICA_SECRET)
-            .env("RUST_LOG", "error")
-            .output()
-            .unwrap_or_else(|e| panic!("{e}"));
-        assert!(verify.status.success(), "{what}: tessera audit verify: {}", String::from_utf8_lossy(&verify.stdout));
+        let (verified, said) = tessera(&url, &["audit", "verify"]);
+        assert!(verified, "{what}: tessera audit verify: {said}");
         store.close().await;
         drop(server);
         if let Some(name) = pg {

@@ -239,6 +239,28 @@ pub fn python(script: &str, input: &str, parser: &str) -> Vec<u8> {
 /// The secret of the deployments [`start_tessera`] starts (replicas share it).
 pub const REPLICA_SECRET: &str = "5ec2e75ec2e75ec2e75ec2e75ec2e75ec2e75ec2e75ec2e75ec2e75ec2e75ec2";
 
+/// The key ids the JWKS at `url` publishes, sorted.
+pub async fn published_kids(url: &str) -> Vec<String> {
+    let jwks = json(reqwest::get(url).await.unwrap_or_else(|e| panic!("{url}: {e}"))).await;
+    let mut kids: Vec<String> =
+        jwks["keys"].as_array().map(|k| k.iter().map(|k| k["kid"].as_str().unwrap_or_default().to_owned()).collect()).unwrap_or_default();
+    kids.sort();
+    kids
+}
+
+/// Runs `tessera <args>` on `database_url` under [`REPLICA_SECRET`], as an operator would:
+/// whether it succeeded, and what it said.
+pub fn tessera(database_url: &str, args: &[&str]) -> (bool, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tessera"))
+        .args(args)
+        .env("DATABASE_URL", database_url)
+        .env("TESSERA_SECRET", REPLICA_SECRET)
+        .env("RUST_LOG", "error")
+        .output()
+        .unwrap_or_else(|e| panic!("run tessera: {e}"));
+    (out.status.success(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
+}
+
 /// A `tessera` process serving on a port of its own choosing; killed when dropped.
 pub struct Process {
     child: std::process::Child,
@@ -253,16 +275,15 @@ impl Process {
 
     /// Its answer to the demo's check (Initech, `reports.export`, Ada): status and code.
     pub async fn check_ada(&self) -> (StatusCode, String) {
-        let r = Client::new()
-            .post(self.url("/api/v1/check"))
-            .bearer_auth("tsk_demo_acme")
-            .json(&serde_json::json!({"customer": "initech", "feature": "reports.export", "user": "ada@initech.example"}))
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
-        let status = r.status();
-        let body: serde_json::Value = r.json().await.unwrap_or_default();
-        (status, body["code"].as_str().unwrap_or_default().to_owned())
+        let body = serde_json::json!({"customer": "initech", "feature": "reports.export", "user": "ada@initech.example"});
+        let (status, answer) = self.check("tsk_demo_acme", &body).await;
+        (status, answer["code"].as_str().unwrap_or_default().to_owned())
+    }
+
+    /// Its answer to the check `body` authorised by `key`: status and JSON.
+    pub async fn check(&self, key: &str, body: &serde_json::Value) -> (StatusCode, serde_json::Value) {
+        let r = Client::new().post(self.url("/api/v1/check")).bearer_auth(key).json(body).send().await.unwrap_or_else(|e| panic!("{e}"));
+        (r.status(), r.json().await.unwrap_or_default())
     }
 
     /// Sends it `signal` (`TERM`, `KILL`, …) as an operator or an orchestrator would.

@@ -16,6 +16,7 @@ mod faults;
 mod first_start;
 mod licensing;
 mod metrics;
+mod migrations;
 mod pages;
 mod provisioning;
 mod replicas;

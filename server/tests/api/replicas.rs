@@ -5,7 +5,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use crate::helpers::{audit_head, audit_kinds_since, drop_postgres, json as body, postgres_database, spawn_app_with, TestApp};
+use crate::helpers::{
+    audit_head, audit_kinds_since, drop_postgres, json as body, postgres_database, published_kids, spawn_app_with, TestApp,
+};
 
 async fn check(app: &TestApp, user: &str) -> String {
     let r = app
@@ -90,20 +92,7 @@ async fn a_suspension_on_one_replica_is_audited_once_and_followed_by_the_checks_
 async fn jwks_eventually(app: &TestApp, want: &[String]) -> Vec<String> {
     let until = Instant::now() + Duration::from_secs(5);
     loop {
-        let jwks: serde_json::Value = app
-            .client
-            .get(app.url("/.well-known/jwks.json"))
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("{e}"))
-            .json()
-            .await
-            .unwrap_or_default();
-        let mut kids: Vec<String> = jwks["keys"]
-            .as_array()
-            .map(|k| k.iter().map(|k| k["kid"].as_str().unwrap_or_default().to_owned()).collect())
-            .unwrap_or_default();
-        kids.sort();
+        let kids = published_kids(&app.url("/.well-known/jwks.json")).await;
         if kids == want || Instant::now() > until {
             return kids;
         }

@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 export PATH := $(HOME)/.cargo/bin:$(PATH)
 
-.PHONY: run dev release test format components lint build test-rust test-e2e bench bench-pages fuzz clean
+.PHONY: run dev release test format components lint build test-rust test-e2e bench bench-pages soak fuzz clean
 
 ## Build the release site and server and serve the portal on http://127.0.0.1:3000
 ## (LEPTOS_SITE_ADDR overrides): what a deployment runs (from nothing on two cores about
@@ -77,6 +77,11 @@ fuzz: build
 ## Page figures on the release build: wasm size and entitlements-page time to first byte.
 bench-pages:
 	scripts/bench-pages.sh
+
+## Ten minutes at half the measured peak of checks, tokens, usage, instances and portal pages
+## (release build, SQLite): fails on any error, an unsteady p99 or growing memory.
+soak:
+	scripts/bench.sh soak
 
 clean:
 	cargo clean

@@ -23,7 +23,8 @@ for _ in $(seq 600); do curl -fs "http://127.0.0.1:$port/health" >/dev/null && b
 curl -fs "http://127.0.0.1:$port/health" >/dev/null || { cat "$dir/server.log"; exit 1; }
 
 # `scripts/bench.sh flood` runs only the checks during a sign-in flood; `scripts/bench.sh pg`
-# only the part on PostgreSQL.
+# only the part on PostgreSQL; `scripts/bench.sh soak` (make soak) only the soak, which no
+# other part runs.
 only=${1:-all}
 load() { target/release/tessera-load --url "127.0.0.1:$port" --customers "$customers" --seconds "$secs" "$@"; }
 load_short() { target/release/tessera-load --url "127.0.0.1:$port" --customers "$customers" --seconds "$check_secs" "$@"; }
@@ -132,4 +133,15 @@ if [ "$only" = all ] || [ "$only" = pg ]; then
   other=$(short "$p2" --mode check --connections $((conns / 2)))
   wait $one
   echo "checks, two replicas (half the connections each): $(cat "$dir/one") + $other"
+fi
+
+# The soak (make soak): checks, tokens, usage batches, instance activations and releases and
+# portal pages mixed, first as fast as they go (the peak), then SOAK_SECONDS (default 600) at
+# half that rate, reported a minute at a time with the server's memory; it fails on an error,
+# an unsteady p99 or memory that grew by more than a tenth.
+if [ "$only" = soak ]; then
+  if ! target/release/tessera-load --url "127.0.0.1:$port" --customers "$customers" --mode soak --connections "$conns" \
+    --seconds "${SOAK_SECONDS:-600}" --window "${SOAK_WINDOW:-60}" --server-pid "$server"; then
+    echo "the server's log ends:"; tail -n 40 "$dir/server.log"; exit 1
+  fi
 fi

@@ -2,9 +2,10 @@
 //! connections on loopback, each sending requests one after another; prints requests/s
 //! and latency percentiles. `--mode engine` times the engine in-process instead.
 //!
-//! usage: tessera-load --mode check|check-key|bare|checks|usage|tokens|licences|provision|webhooks|propagation|sign-in-flood|engine [--rate N]
-//!        [--url http://127.0.0.1:3000] [--connections 32] [--seconds 10] [--customers 1000]
-//!        [--key tsk_demo_acme]
+//! usage: tessera-load --mode check|check-key|bare|checks|usage|tokens|licences|provision|webhooks|propagation|sign-in-flood|soak|engine
+//!        [--rate N] [--url http://127.0.0.1:3000] [--connections 32] [--seconds 10] [--customers 1000]
+//!        [--key tsk_demo_acme] [--peer HOST:PORT] [--changes 200]
+//!        [--peak-seconds 20] [--window 60] [--server-pid PID] (soak)
 //!
 //! `--rate N` paces the requests (N a second over all connections) and times each from
 //! when it was due (less the timer's millisecond tick), as an open-loop load would see it.
@@ -18,6 +19,10 @@
 //! answer asks the other replica (`--peer`) the customer's check until its answer changes:
 //! the time from the one to the other, p50 and p99.
 //!
+//! `soak` mixes checks, tokens, usage, instances and portal pages, first as fast as it can
+//! for `--peak-seconds`, then at half that rate (or `--rate`) for `--seconds`, reported a
+//! `--window` at a time with the memory of the server `--server-pid` (see `soak.rs`).
+//!
 //! `provision` creates customers through the provisioning API (one write and its audit
 //! event each). `webhooks` runs a webhook receiver on loopback, adds an endpoint for it,
 //! and measures how fast the dispatcher drains a backlog of deliveries and, at `--rate`
@@ -30,6 +35,8 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+
+mod soak;
 
 /// The resolution of the runtime's timer: a paced request may be sent this much after it
 /// was due without the server having kept it waiting.
@@ -53,6 +60,12 @@ struct Opts {
     peer: String,
     /// Changes to make (`propagation`).
     changes: usize,
+    /// How long the mix runs as fast as it can before the soak (`soak`).
+    peak_seconds: u64,
+    /// The soak's report, a window of this many seconds at a time.
+    window: u64,
+    /// The server's process, whose memory the soak reads.
+    server_pid: Option<u32>,
 }
 
 fn parse() -> anyhow::Result<Opts> {
@@ -68,6 +81,9 @@ fn parse() -> anyhow::Result<Opts> {
         rate: 0.0,
         peer: String::new(),
         changes: 200,
+        peak_seconds: 20,
+        window: 60,
+        server_pid: None,
     };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -82,6 +98,9 @@ fn parse() -> anyhow::Result<Opts> {
             "--rate" => o.rate = v()?.parse()?,
             "--peer" => o.peer = v()?.trim_start_matches("http://").trim_end_matches('/').to_owned(),
             "--changes" => o.changes = v()?.parse()?,
+            "--peak-seconds" => o.peak_seconds = v()?.parse()?,
+            "--window" => o.window = v()?.parse()?,
+            "--server-pid" => o.server_pid = Some(v()?.parse()?),
             other => bail!("unknown argument {other}"),
         }
     }
@@ -132,34 +151,99 @@ fn request(o: &Opts, c: usize, n: u64) -> (String, String, u64, &str) {
     (path.to_owned(), body, units, o.key.as_str())
 }
 
-/// Reads one HTTP/1.1 response with a Content-Length body into `buf`; returns its status
-/// and where the body starts.
+/// Reads one HTTP/1.1 response into `buf`, its body sized by Content-Length or sent in
+/// chunks (a page drawn by the server); returns its status and where the body starts (a
+/// chunked body is joined up in place).
 async fn read_response(stream: &mut TcpStream, buf: &mut Vec<u8>) -> anyhow::Result<(u16, usize)> {
     buf.clear();
-    let mut chunk = [0u8; 16 * 1024];
-    loop {
-        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            let head = std::str::from_utf8(&buf[..end]).context("header")?;
-            let status: u16 = head.get(9..12).context("status")?.parse()?;
-            let len: usize = head
-                .lines()
-                .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().to_owned()))
-                .context("content-length")?
-                .parse()?;
-            while buf.len() < end + 4 + len {
-                let n = stream.read(&mut chunk).await?;
-                if n == 0 {
-                    bail!("closed");
+    let end = loop {
+        if let Some(end) = find(buf, b"\r\n\r\n") {
+            break end;
+        }
+        fill(stream, buf).await?;
+    };
+    let head = std::str::from_utf8(&buf[..end]).context("header")?.to_ascii_lowercase();
+    let status: u16 = head.get(9..12).context("status")?.parse()?;
+    let start = end + 4;
+    if head.lines().any(|l| l.starts_with("transfer-encoding:") && l.contains("chunked")) {
+        let mut body = Vec::new();
+        let mut at = start;
+        loop {
+            let line = loop {
+                if let Some(line) = find(&buf[at..], b"\r\n") {
+                    break at + line;
                 }
-                buf.extend_from_slice(&chunk[..n]);
+                fill(stream, buf).await?;
+            };
+            let size_text = std::str::from_utf8(&buf[at..line]).context("chunk size")?;
+            let size = usize::from_str_radix(size_text.split(';').next().unwrap_or_default().trim(), 16).context("chunk size")?;
+            at = line + 2;
+            while buf.len() < at + size + 2 {
+                fill(stream, buf).await?;
             }
-            return Ok((status, end + 4));
+            body.extend_from_slice(&buf[at..at + size]);
+            at += size + 2;
+            if size == 0 {
+                break;
+            }
         }
-        let n = stream.read(&mut chunk).await?;
-        if n == 0 {
-            bail!("closed");
-        }
-        buf.extend_from_slice(&chunk[..n]);
+        buf.truncate(start);
+        buf.extend_from_slice(&body);
+        return Ok((status, start));
+    }
+    let len: usize =
+        head.lines().find_map(|l| l.strip_prefix("content-length:").map(|v| v.trim().to_owned())).context("content-length")?.parse()?;
+    while buf.len() < start + len {
+        fill(stream, buf).await?;
+    }
+    Ok((status, start))
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+/// Reads what has arrived on `stream` onto the end of `buf`.
+async fn fill(stream: &mut TcpStream, buf: &mut Vec<u8>) -> anyhow::Result<()> {
+    let mut chunk = [0u8; 16 * 1024];
+    let n = stream.read(&mut chunk).await?;
+    if n == 0 {
+        bail!("closed");
+    }
+    buf.extend_from_slice(&chunk[..n]);
+    Ok(())
+}
+
+/// Paces one connection's requests: its share of `rate` a second over `connections`,
+/// evenly spaced (`rate` 0: as fast as answers come).
+struct Pace {
+    interval: Option<Duration>,
+    next: tokio::time::Instant,
+}
+
+impl Pace {
+    fn new(rate: f64, connections: usize) -> Self {
+        Self { interval: (rate > 0.0).then(|| Duration::from_secs_f64(connections as f64 / rate)), next: tokio::time::Instant::now() }
+    }
+
+    /// Waits until the next request is due; when it was due, if paced.
+    async fn due(&mut self) -> Option<tokio::time::Instant> {
+        let interval = self.interval?;
+        let due = self.next;
+        self.next += interval;
+        tokio::time::sleep_until(due).await;
+        Some(due)
+    }
+
+    /// How long a request sent at `start` took: paced, from when it was due, so that a stall
+    /// is counted in full and not hidden by the requests it held back, less the timer's own
+    /// tick (it wakes up to a millisecond late).
+    fn took(start: Instant, due: Option<tokio::time::Instant>) -> u32 {
+        let took = match due {
+            Some(due) => start.elapsed().max(due.elapsed().saturating_sub(TIMER_TICK)),
+            None => start.elapsed(),
+        };
+        took.as_micros().min(u128::from(u32::MAX)) as u32
     }
 }
 
@@ -170,20 +254,9 @@ async fn connection(o: Opts, c: usize, deadline: Instant, done: Arc<AtomicU64>, 
     let mut buf = Vec::with_capacity(64 * 1024);
     let mut n = 0u64;
     let mut units_of = 1;
-    // Paced: each connection sends its share of the rate, evenly spaced.
-    let interval = (o.rate > 0.0).then(|| Duration::from_secs_f64(o.connections as f64 / o.rate));
-    let mut next = tokio::time::Instant::now();
+    let mut pace = Pace::new(o.rate, o.connections);
     while Instant::now() < deadline {
-        // Paced, a request's time counts from when it was due, so that a stall is counted
-        // in full and not hidden by the requests it held back.
-        let due = interval.map(|interval| {
-            let due = next;
-            next += interval;
-            due
-        });
-        if let Some(due) = due {
-            tokio::time::sleep_until(due).await;
-        }
+        let due = pace.due().await;
         let req = if o.mode == "sign-in-flood" {
             sign_in_guess(&o.host, c, n)
         } else {
@@ -194,13 +267,7 @@ async fn connection(o: Opts, c: usize, deadline: Instant, done: Arc<AtomicU64>, 
         let start = Instant::now();
         stream.write_all(req.as_bytes()).await?;
         let (status, _) = read_response(&mut stream, &mut buf).await?;
-        // From when it was due, less the timer's own tick (it wakes up to a millisecond
-        // late): a stall that held the request back counts, the tick does not.
-        let took = match due {
-            Some(due) => start.elapsed().max(due.elapsed().saturating_sub(TIMER_TICK)),
-            None => start.elapsed(),
-        };
-        latencies.push(took.as_micros().min(u32::MAX as u128) as u32);
+        latencies.push(Pace::took(start, due));
         if (200..300).contains(&status) {
             done.fetch_add(units_of, Ordering::Relaxed);
         } else {
@@ -528,6 +595,9 @@ async fn main() -> anyhow::Result<()> {
     }
     if o.mode == "propagation" {
         return propagation_bench(&o).await;
+    }
+    if o.mode == "soak" {
+        return soak::soak(&o).await;
     }
     let deadline = Instant::now() + Duration::from_secs(o.seconds);
     let done = Arc::new(AtomicU64::new(0));

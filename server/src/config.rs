@@ -20,6 +20,9 @@ usage: tessera [--no-demo]        serve the portal and the enforcement API
                                  check that nothing was cut or rewritten after it; exit 1 if not
        tessera audit checkpoint  sign a checkpoint of the audit log's head, print it and keep
                                  it; store the printed text somewhere else
+       tessera migrate           apply this release's migrations to the database and exit (a
+                                 server does so as it starts; this lets an upgrade be done,
+                                 and seen done, before the new release serves)
        tessera backup FILE       write a copy of the SQLite database as of one moment to a new
                                  FILE, while the server goes on serving
        tessera restore FILE      put a backup in place of the SQLite database, once no server
@@ -90,6 +93,8 @@ pub enum Command {
     Restore {
         file: std::path::PathBuf,
     },
+    /// Apply the migrations and exit.
+    Migrate,
     /// Make a vendor admin.
     AdminCreate {
         email: String,
@@ -282,6 +287,14 @@ impl Config {
             let email = email.context("`tessera admin create` needs --email EMAIL")?;
             let name = name.unwrap_or_else(|| email.split('@').next().unwrap_or_default().to_owned());
             config.command = Command::AdminCreate { email, name };
+            return Ok(config);
+        }
+        if rest.peek() == Some(&"migrate") {
+            rest.next();
+            if let Some(other) = rest.next() {
+                bail!("unknown argument {other:?} of `tessera migrate`\n\n{USAGE}");
+            }
+            config.command = Command::Migrate;
             return Ok(config);
         }
         if let Some(&verb @ ("backup" | "restore")) = rest.peek() {

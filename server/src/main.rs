@@ -16,6 +16,7 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::AuditCheckpoint => startup::checkpoint_audit(&config).await,
+        Command::Migrate => startup::migrate(&config).await,
         Command::Backup { ref file } => startup::backup(&config, file).await,
         Command::Restore { ref file } => startup::restore(&config, file).await,
         Command::AdminCreate { ref email, ref name } => startup::create_admin(&config, email, name).await,

@@ -453,6 +453,25 @@ pub async fn checkpoint_audit(config: &Config) -> anyhow::Result<()> {
     }
 }
 
+/// `tessera migrate`: applies the migrations this release has and the database lacks,
+/// under the start lock (a server starting meanwhile waits), and says what it did.
+pub async fn migrate(config: &Config) -> anyhow::Result<()> {
+    let store = Store::connect(&config.database_url, config.load_secret()?)
+        .await
+        .with_context(|| format!("cannot open the database {}", config.database_for_log()))?;
+    let start = store.start_lock().await.context("cannot take the database's start lock")?;
+    let pending = store.pending_migrations().await.context("cannot read the database's migrations")?;
+    store.migrate().await.context("cannot migrate the database")?;
+    start.release().await.context("cannot release the database's start lock")?;
+    check_secret(&store).await?;
+    store.close().await;
+    match pending {
+        0 => println!("{} is up to date: no migration to apply", config.database_for_log()),
+        n => println!("{}: applied {n} migration{}", config.database_for_log(), if n == 1 { "" } else { "s" }),
+    }
+    Ok(())
+}
+
 /// `tessera admin create`: makes a vendor admin with a password read from the terminal
 /// (asked twice, not shown) or from the first line of standard input.
 pub async fn create_admin(config: &Config, email: &str, name: &str) -> anyhow::Result<()> {

@@ -209,6 +209,8 @@ impl Enforcer {
                 Some(snap) => customers.insert(customer_id, snap.clone()),
                 None => customers.remove(&customer_id),
             };
+            // Let go before the slugs are taken: `customer()` holds the slugs while it
+            // reads the customers, so holding both the other way round could deadlock.
             drop(customers);
             let mut slugs = write(&self.slugs);
             if let Some(old) = &old {

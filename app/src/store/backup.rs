@@ -73,6 +73,13 @@ pub async fn serving(database_url: &str) -> Result<Option<std::fs::File>, Backup
         _ => return Ok(None),
     };
     let marker = serving_marker(&database)?;
+    match marker.try_lock_shared() {
+        Ok(()) => return Ok(Some(marker)),
+        Err(std::fs::TryLockError::WouldBlock) => {
+            tracing::warn!(database = %database.display(), "a restore of the database is under way: waiting for it to finish");
+        }
+        Err(std::fs::TryLockError::Error(e)) => return Err(file_error(&database)(e)),
+    }
     let marker = tokio::task::spawn_blocking(move || marker.lock_shared().map(|()| marker))
         .await
         .map_err(|e| BackupError::File { path: database.clone(), source: std::io::Error::other(e) })?

@@ -236,6 +236,16 @@ impl Store {
             Engine::Sqlite => &SQLITE_MIGRATIONS,
             Engine::Postgres => &POSTGRES_MIGRATIONS,
         };
+        let tracked: i64 = sqlx::query_scalar(match self.engine {
+            Engine::Sqlite => "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'",
+            Engine::Postgres => "SELECT COUNT(*) FROM pg_tables WHERE tablename = '_sqlx_migrations' AND schemaname = current_schema()",
+        })
+        .fetch_one(&self.pool)
+        .await?;
+        if tracked == 0 {
+            // A new database: everything is to apply.
+            return Ok(migrator.iter().count());
+        }
         let applied: Vec<i64> =
             sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success = TRUE").fetch_all(&self.pool).await?;
         Ok(migrator.iter().filter(|m| !applied.contains(&m.version)).count())

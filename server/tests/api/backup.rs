@@ -98,8 +98,9 @@ async fn a_backup_taken_while_serving_is_restored_once_the_server_stops_with_its
     let (ok, said) = tessera(&url, &["audit", "verify"]);
     assert!(ok, "{said}");
 
-    // A server started while a restore swaps the file in (the restore holds
-    // `<database>.serving` alone meanwhile) waits for it and opens the restored file.
+    // A server started while a restore swaps a file in (holding `<database>.serving` alone
+    // meanwhile, as `tessera restore` does) waits for it and opens the file swapped in: what
+    // it records is in the database's file afterwards, not in the one replaced.
     let restoring = std::fs::OpenOptions::new().write(true).open(dir.join("tessera.db.serving")).unwrap_or_else(|e| panic!("{e}"));
     restoring.lock().unwrap_or_else(|e| panic!("{e}"));
     let starting = tokio::spawn({
@@ -107,14 +108,23 @@ async fn a_backup_taken_while_serving_is_restored_once_the_server_stops_with_its
         async move { start(&url).await }
     });
     tokio::time::sleep(Duration::from_secs(2)).await;
-    assert!(!starting.is_finished(), "no server opens the database while a restore holds it");
+    assert!(!starting.is_finished(), "no server serves while a restore holds the database");
+    let swapped_in = dir.join("swapped-in.db");
+    std::fs::copy(&backup, &swapped_in).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::rename(&swapped_in, dir.join("tessera.db")).unwrap_or_else(|e| panic!("{e}"));
+    for stale in ["tessera.db-wal", "tessera.db-shm"] {
+        let _ = std::fs::remove_file(dir.join(stale));
+    }
     restoring.unlock().unwrap_or_else(|e| panic!("{e}"));
-    let server = starting.await.unwrap_or_else(|e| panic!("{e}"));
+    let mut server = starting.await.unwrap_or_else(|e| panic!("{e}"));
 
     // The restored database serves: a check, and usage recorded again.
     assert_eq!(server.check_ada().await, (StatusCode::OK, "ok".to_owned()));
     assert!(record(&server, "after-restore").await);
+    server.signal("TERM");
+    assert!(server.exited(Duration::from_secs(15)).await.is_some_and(|s| s.success()));
     drop(server);
+    assert_eq!(stored(&url, "after-restore").await, 1, "the server wrote to the file swapped in while it waited");
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -191,8 +191,12 @@ async fn read_response(stream: &mut TcpStream, buf: &mut Vec<u8>) -> anyhow::Res
         buf.extend_from_slice(&body);
         return Ok((status, start));
     }
-    let len: usize =
-        head.lines().find_map(|l| l.strip_prefix("content-length:").map(|v| v.trim().to_owned())).context("content-length")?.parse()?;
+    let len: usize = match head.lines().find_map(|l| l.strip_prefix("content-length:")) {
+        Some(len) => len.trim().parse()?,
+        // These have no body, and may say so by saying nothing.
+        None if status == 204 || status == 304 || status < 200 => 0,
+        None => bail!("an answer {status} with neither a length nor chunks"),
+    };
     while buf.len() < start + len {
         fill(stream, buf).await?;
     }

@@ -81,11 +81,15 @@ struct Window {
 }
 
 pub async fn soak(o: &Opts) -> anyhow::Result<()> {
+    if o.connections > o.customers {
+        // Each connection churns the instances of a customer of its own.
+        bail!("--connections {} is more than the {} --customers: two would share one customer's instance cap", o.connections, o.customers);
+    }
     let cookies = sign_in(o).await?;
     let peak_secs = o.peak_seconds.max(1);
     let (tx, rx) = mpsc::unbounded_channel();
     let peak = tokio::spawn(collect(rx, Duration::from_secs(peak_secs), None, true));
-    run(o, &cookies, 0.0, Duration::from_secs(peak_secs), tx).await?;
+    run(o, &cookies, "peak", 0.0, Duration::from_secs(peak_secs), tx).await?;
     let windows = peak.await??;
     let peak_rate = windows.iter().map(|w| w.requests).sum::<usize>() as f64 / peak_secs as f64;
     let rate = if o.rate > 0.0 { o.rate } else { peak_rate / 2.0 };
@@ -94,7 +98,7 @@ pub async fn soak(o: &Opts) -> anyhow::Result<()> {
     let (tx, rx) = mpsc::unbounded_channel();
     let window = Duration::from_secs(o.window.max(1));
     let report = tokio::spawn(collect(rx, window, o.server_pid, false));
-    run(o, &cookies, rate, Duration::from_secs(o.seconds), tx).await?;
+    run(o, &cookies, "soak", rate, Duration::from_secs(o.seconds), tx).await?;
     let windows = report.await??;
     verdict(o, rate, &windows)
 }
@@ -128,14 +132,21 @@ async fn sign_in(o: &Opts) -> anyhow::Result<Vec<String>> {
 }
 
 /// Runs the mix over `o.connections` for `length` at `rate` (0: as fast as answers come),
-/// sending every answer to `tx`.
-async fn run(o: &Opts, cookies: &[String], rate: f64, length: Duration, tx: mpsc::UnboundedSender<Answer>) -> anyhow::Result<()> {
+/// sending every answer to `tx`; `phase` tells its usage events from another run's.
+async fn run(
+    o: &Opts,
+    cookies: &[String],
+    phase: &'static str,
+    rate: f64,
+    length: Duration,
+    tx: mpsc::UnboundedSender<Answer>,
+) -> anyhow::Result<()> {
     let deadline = Instant::now() + length;
     let tasks: Vec<_> = (0..o.connections)
         .map(|c| {
             let (o, tx) = (o.clone(), tx.clone());
             let cookie = cookies[c % cookies.len()].clone();
-            tokio::spawn(async move { connection(&o, c, &cookie, rate, deadline, tx).await })
+            tokio::spawn(async move { connection(&o, c, &cookie, phase, rate, deadline, tx).await })
         })
         .collect();
     drop(tx);
@@ -149,6 +160,7 @@ async fn connection(
     o: &Opts,
     c: usize,
     cookie: &str,
+    phase: &str,
     rate: f64,
     deadline: Instant,
     tx: mpsc::UnboundedSender<Answer>,
@@ -178,7 +190,7 @@ async fn connection(
                 let events: Vec<String> = (0..BATCH)
                     .map(|i| {
                         format!(
-                            r#"{{"event_id":"soak-{}-c{c}-n{n}-i{i}","customer":"{customer}","feature":"api.calls","quantity":1}}"#,
+                            r#"{{"event_id":"soak-{}-{phase}-c{c}-n{n}-i{i}","customer":"{customer}","feature":"api.calls","quantity":1}}"#,
                             run_id()
                         )
                     })
@@ -199,13 +211,14 @@ async fn connection(
         let (status, body) = read_response(&mut stream, &mut buf).await?;
         let took = Pace::took(start, due);
         let ok = (200..300).contains(&status);
-        if kind == Kind::Instance && ok {
+        if kind == Kind::Instance {
+            // A release answered either way is not tried again: the next turn activates.
             instance = match instance {
-                None => {
+                None if ok => {
                     let answer: serde_json::Value = serde_json::from_slice(&buf[body..]).unwrap_or_default();
                     Some(answer["id"].as_str().context("an activation without an id")?.to_owned())
                 }
-                Some(_) => None,
+                _ => None,
             };
         }
         if !ok {
@@ -251,9 +264,10 @@ async fn collect(mut rx: mpsc::UnboundedReceiver<Answer>, window: Duration, pid:
             },
             _ = tick.tick() => {}
         }
-        // A window ends (or the last, shorter one when the run does).
-        if seen.is_empty() {
-            continue;
+        // A window ends (or the last, shorter one when the run does); one in which nothing
+        // was answered is a window too.
+        if !open && seen.is_empty() {
+            break;
         }
         let mut all: Vec<u32> = seen.values().flat_map(|(l, _)| l.iter().copied()).collect();
         all.sort_unstable();
@@ -327,6 +341,9 @@ fn verdict(o: &Opts, rate: f64, windows: &[Window]) -> anyhow::Result<()> {
         Some(g) if g > MEMORY_GROWTH => failed.push(format!("the server's memory grew by {:.1} %", g * 100.0)),
         None if o.server_pid.is_some() => failed.push("the server's memory could not be read".to_owned()),
         _ => {}
+    }
+    if let Some(n) = whole.iter().position(|w| w.requests == 0) {
+        failed.push(format!("nothing was answered in window {}", n + 1));
     }
     if whole.len() < 2 {
         failed.push("fewer than two whole windows to compare".to_owned());

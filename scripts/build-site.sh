@@ -5,8 +5,9 @@
 # The site lands in target/site-<profile>; the server reads it via LEPTOS_SITE_ROOT.
 # --site-only leaves the server out (`make test` builds it with the tests, in one go).
 # The wasm and the server are built at the same time (each has a profile of its own, so
-# neither waits for the other's lock): after a change the wasm's rebuild hides behind the
-# server's; from nothing both keep the two cores busy and it saves nothing (BENCHMARKS.md).
+# neither waits for the other's lock), the wasm and its binder at a lower priority: the
+# server's build (or the tests', beside `--site-only`) is the longer chain of crates, and the
+# wasm's takes the cores whenever that chain leaves one idle (BENCHMARKS.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 profile=${1:-debug}
@@ -32,7 +33,7 @@ mkdir -p target
 # once the wasm is compiled.
 bindgen_log=target/bindgen-build.log
 bindgen_bin=target/bindgen/release/tessera-bindgen
-cargo build --manifest-path scripts/bindgen/Cargo.toml --release --locked --target-dir target/bindgen >"$bindgen_log" 2>&1 &
+nice -n 10 cargo build --manifest-path scripts/bindgen/Cargo.toml --release --locked --target-dir target/bindgen >"$bindgen_log" 2>&1 &
 bindgen=$!
 
 server_log=target/server-$profile.log
@@ -44,7 +45,7 @@ fi
 trap 'kill $bindgen ${server:-} 2>/dev/null || true' EXIT
 
 echo "==> wasm ($profile)"
-cargo build -p app --lib --target wasm32-unknown-unknown --no-default-features --features hydrate "${wasm_flags[@]}"
+nice -n 10 cargo build -p app --lib --target wasm32-unknown-unknown --no-default-features --features hydrate "${wasm_flags[@]}"
 
 if ! wait $bindgen; then
   cat "$bindgen_log"

@@ -6,7 +6,7 @@ export PATH := $(HOME)/.cargo/bin:$(PATH)
 
 ## Build the release site and server and serve the portal on http://127.0.0.1:3000
 ## (LEPTOS_SITE_ADDR overrides): what a deployment runs (from nothing on two cores about
-## 14 minutes: BENCHMARKS.md).
+## 10 minutes: BENCHMARKS.md).
 run: release
 	LEPTOS_SITE_ROOT=target/site-release ./target/release/tessera
 

@@ -49,7 +49,13 @@ impl Store {
         let started = std::time::Instant::now();
         let span = tracing::debug_span!("store.write");
         let turn = self.write_turn().instrument(span.clone()).await;
-        let tx = self.pool().begin().instrument(span.clone()).await?;
+        // On SQLite the write lock is taken at once: a transaction that read first and wrote
+        // later would fail (SQLITE_BUSY, no waiting) if another connection, such as the
+        // sessions' pool, committed in between; taken at the start, it waits its turn.
+        let tx = match self.engine {
+            super::Engine::Sqlite => self.pool().begin_with("BEGIN IMMEDIATE").instrument(span.clone()).await?,
+            super::Engine::Postgres => self.pool().begin().instrument(span.clone()).await?,
+        };
         Ok(Write { tx, changes: Changes::default(), store: self, span, started, _turn: turn })
     }
 

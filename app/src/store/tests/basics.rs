@@ -377,3 +377,31 @@ async fn audit_search_filters_by_customer_actor_kind_and_time() {
         db.drop_db().await;
     }
 }
+
+#[tokio::test]
+async fn a_write_that_reads_first_waits_for_another_connections_commit_instead_of_failing() {
+    use sqlx::Connection;
+    let db = crate::store::testing::sqlite().await;
+    let url = format!("sqlite://{}", db.store.sqlite_file.as_ref().map(|p| p.display().to_string()).unwrap_or_default());
+    let mut w = db.store.begin_write().await.unwrap_or_else(|e| panic!("{e}"));
+    let before: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM customers").fetch_one(&mut *w).await.unwrap_or_else(|e| panic!("{e}"));
+    // Another connection of its own (as the sessions' pool is) writes meanwhile.
+    let other = tokio::spawn(async move {
+        let mut other = sqlx::AnyConnection::connect(&url).await.unwrap_or_else(|e| panic!("{e}"));
+        sqlx::query("INSERT INTO customers (slug, name, created_at) VALUES ('other', 'Other', 1)")
+            .execute(&mut other)
+            .await
+            .unwrap_or_else(|e| panic!("the other connection's write: {e}"));
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    sqlx::query("INSERT INTO customers (slug, name, created_at) VALUES ('first', 'First', 1)")
+        .execute(&mut *w)
+        .await
+        .unwrap_or_else(|e| panic!("the write that read first: {e}"));
+    w.commit().await.unwrap_or_else(|e| panic!("{e}"));
+    other.await.unwrap_or_else(|e| panic!("{e}"));
+    let after: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM customers").fetch_one(db.store.pool()).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(after, before + 2, "both writes committed");
+    db.drop_db().await;
+}

@@ -356,9 +356,7 @@ async fn check_secret(store: &Store) -> anyhow::Result<()> {
 /// `tessera backup FILE`: a copy of the SQLite database as of one moment, written to a new
 /// file while the server goes on.
 pub async fn backup(config: &Config, file: &std::path::Path) -> anyhow::Result<()> {
-    let store = Store::connect(&config.database_url, config.load_secret()?)
-        .await
-        .with_context(|| format!("cannot open the database {}", config.database_for_log()))?;
+    let store = connect(config).await?;
     let bytes = store.backup(file).await?;
     println!("backed up {} to {} ({bytes} bytes)", config.database_for_log(), file.display());
     Ok(())
@@ -378,13 +376,31 @@ pub async fn restore(config: &Config, file: &std::path::Path) -> anyhow::Result<
     Ok(())
 }
 
+/// Opens the configured database (for a command; the server opens it in [`Application::build`]).
+async fn connect(config: &Config) -> anyhow::Result<Store> {
+    Store::connect(&config.database_url, config.load_secret()?)
+        .await
+        .with_context(|| format!("cannot open the database {}", config.database_for_log()))
+}
+
 /// Opens the configured database for an audit command, checking the secret.
 async fn open_for_audit(config: &Config) -> anyhow::Result<Store> {
-    let store = Store::connect(&config.database_url, config.load_secret()?)
-        .await
-        .with_context(|| format!("cannot open the database {}", config.database_for_log()))?;
+    let store = connect(config).await?;
     check_secret(&store).await?;
     Ok(store)
+}
+
+/// Opens the configured database and applies the migrations it lacks, under the start lock
+/// (a server starting at the same moment may be migrating it too), then checks the secret:
+/// the store, and how many migrations were applied.
+async fn open_migrated(config: &Config) -> anyhow::Result<(Store, usize)> {
+    let store = connect(config).await?;
+    let start = store.start_lock().await.context("cannot take the database's start lock")?;
+    let pending = store.pending_migrations().await.context("cannot read the database's migrations")?;
+    store.migrate().await.context("cannot migrate the database")?;
+    start.release().await.context("cannot release the database's start lock")?;
+    check_secret(&store).await?;
+    Ok((store, pending))
 }
 
 /// `tessera audit verify [--checkpoint FILE]`: recomputes the audit chain of the configured
@@ -456,14 +472,7 @@ pub async fn checkpoint_audit(config: &Config) -> anyhow::Result<()> {
 /// `tessera migrate`: applies the migrations this release has and the database lacks,
 /// under the start lock (a server starting meanwhile waits), and says what it did.
 pub async fn migrate(config: &Config) -> anyhow::Result<()> {
-    let store = Store::connect(&config.database_url, config.load_secret()?)
-        .await
-        .with_context(|| format!("cannot open the database {}", config.database_for_log()))?;
-    let start = store.start_lock().await.context("cannot take the database's start lock")?;
-    let pending = store.pending_migrations().await.context("cannot read the database's migrations")?;
-    store.migrate().await.context("cannot migrate the database")?;
-    start.release().await.context("cannot release the database's start lock")?;
-    check_secret(&store).await?;
+    let (store, pending) = open_migrated(config).await?;
     store.close().await;
     match pending {
         0 => println!("{} is up to date: no migration to apply", config.database_for_log()),
@@ -481,14 +490,7 @@ pub async fn create_admin(config: &Config, email: &str, name: &str) -> anyhow::R
     if name.is_empty() || name.chars().count() > 100 {
         anyhow::bail!("--name must be 1 to 100 characters");
     }
-    let store = Store::connect(&config.database_url, config.load_secret()?)
-        .await
-        .with_context(|| format!("cannot open the database {}", config.database_for_log()))?;
-    // A server starting at the same moment may be migrating this database too.
-    let start = store.start_lock().await.context("cannot take the database's start lock")?;
-    store.migrate().await.context("cannot migrate the database")?;
-    start.release().await.context("cannot release the database's start lock")?;
-    check_secret(&store).await?;
+    let (store, _) = open_migrated(config).await?;
     let read_line = |prompt: &str| -> anyhow::Result<String> {
         let stdin = std::io::stdin();
         let terminal = stdin.is_terminal();
